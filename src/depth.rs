@@ -1,0 +1,259 @@
+//! The depth model: turning what a depth file or model gives into disparity in 1/m.
+//!
+//! fstop holds depth as **disparity** `1/Z` (1/m, 0 at infinity) because the circle of
+//! confusion is linear in it.
+//!
+//! * **Metric depth** (metres, e.g. from a phone's depth map or a metric model): `1/Z`.
+//!   Non-finite or non-positive samples are invalid and are filled from their surroundings;
+//!   `+inf` means infinitely far (disparity 0).
+//! * **Relative disparity** (brighter = nearer, unknown scale and offset, as from DPT, MiDaS,
+//!   Depth Anything or a phone's portrait-mode map) is mapped affinely with two anchors:
+//!   the subject's disparity (the robust median under the matte, or the centre-weighted nearest
+//!   region without one) lands on the focus distance `S1`, and the far background — the
+//!   [`DisparityAnchors::background_percentile`] low percentile of the map — lands on the
+//!   background distance `B` (default infinity):
+//!
+//!   ```text
+//!   1/Z = 1/B + (d − d_far) · (1/S1 − 1/B) / (d_subject − d_far)
+//!   ```
+//!
+//!   So with `B = ∞` the far background gets exactly the CoC `f²/(N(S1−f))` of a lens focused at
+//!   `S1` looking at infinity: f-number, focal length and focus distance mean what they say.
+//!   Results are clamped to `[0, 1/0.05 m]`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fill::push_pull_fill;
+use crate::scene::Plane;
+
+/// How to read the values of a depth file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DepthKind {
+    /// Distance in metres.
+    Metres,
+    /// Relative disparity, larger = nearer, arbitrary scale and offset.
+    Disparity,
+}
+
+/// The nearest distance any depth value is allowed to mean, in metres.
+pub const NEAREST_DISTANCE_M: f32 = 0.05;
+
+/// The two anchors that place a relative disparity map in metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DisparityAnchors {
+    /// Where the subject is, in metres (the focus distance).
+    pub subject_distance_m: f64,
+    /// Where the far background is, in metres (`f64::INFINITY` by default).
+    pub background_distance_m: f64,
+    /// Which low percentile of the disparity counts as "the far background" (default 2).
+    pub background_percentile: f64,
+}
+
+impl Default for DisparityAnchors {
+    fn default() -> Self {
+        DisparityAnchors {
+            subject_distance_m: crate::optics::DEFAULT_FOCUS_DISTANCE_M,
+            background_distance_m: f64::INFINITY,
+            background_percentile: 2.0,
+        }
+    }
+}
+
+/// Converts metric depth (metres) to disparity (1/m), filling invalid samples.
+pub fn metres_to_disparity(depth_m: &Plane) -> Plane {
+    let mut valid = vec![1.0f32; depth_m.data.len()];
+    let mut disparity: Vec<f32> = depth_m
+        .data
+        .iter()
+        .zip(valid.iter_mut())
+        .map(|(&z, ok)| {
+            if z == f32::INFINITY {
+                0.0
+            } else if z.is_finite() && z > 0.0 {
+                1.0 / z.max(NEAREST_DISTANCE_M)
+            } else {
+                *ok = 0.0;
+                0.0
+            }
+        })
+        .collect();
+    if valid.contains(&0.0) {
+        push_pull_fill(&mut [&mut disparity], &valid, depth_m.width, depth_m.height);
+    }
+    Plane::from_vec(depth_m.width, depth_m.height, disparity)
+}
+
+/// Replaces non-finite samples of a relative disparity map by values filled from around them.
+pub fn sanitize_relative(relative: &Plane) -> Plane {
+    let valid: Vec<f32> = relative
+        .data
+        .iter()
+        .map(|v| if v.is_finite() { 1.0 } else { 0.0 })
+        .collect();
+    let mut data: Vec<f32> = relative
+        .data
+        .iter()
+        .map(|&v| if v.is_finite() { v } else { 0.0 })
+        .collect();
+    if valid.contains(&0.0) {
+        push_pull_fill(&mut [&mut data], &valid, relative.width, relative.height);
+    }
+    Plane::from_vec(relative.width, relative.height, data)
+}
+
+/// The `p`-th percentile (0..100) of the finite values of `values`, weighted by `weights`
+/// when given. `None` when there is no finite value with positive weight.
+pub fn weighted_percentile(values: &[f32], weights: Option<&[f32]>, p: f64) -> Option<f32> {
+    let mut pairs: Vec<(f32, f32)> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &v)| {
+            let w = weights.map_or(1.0, |w| w[i]);
+            (v.is_finite() && w.is_finite() && w > 0.0).then_some((v, w))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return None;
+    }
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = pairs.iter().map(|p| p.1 as f64).sum();
+    let target = total * (p / 100.0).clamp(0.0, 1.0);
+    let mut acc = 0.0f64;
+    for &(v, w) in &pairs {
+        acc += w as f64;
+        if acc >= target {
+            return Some(v);
+        }
+    }
+    pairs.last().map(|p| p.0)
+}
+
+/// The disparity value that represents the subject: the weighted median under the matte
+/// (pixels with matte ≥ 0.5 when there are enough), else the centre-weighted nearest region
+/// (the 85th percentile of the middle 60 % of the frame, weighted towards the centre).
+pub fn subject_disparity(disparity: &Plane, matte: Option<&Plane>) -> Option<f32> {
+    if let Some(m) = matte {
+        let strong: Vec<f32> = m
+            .data
+            .iter()
+            .map(|&a| if a >= 0.5 { 1.0 } else { 0.0 })
+            .collect();
+        let count = strong.iter().filter(|&&w| w > 0.0).count();
+        if count >= 16.max(disparity.data.len() / 1000) {
+            return weighted_percentile(&disparity.data, Some(&strong), 50.0);
+        }
+        if m.data.iter().any(|&a| a > 0.05) {
+            return weighted_percentile(&disparity.data, Some(&m.data), 50.0);
+        }
+    }
+    let (w, h) = (disparity.width as f32, disparity.height as f32);
+    let weights: Vec<f32> = (0..disparity.data.len())
+        .map(|i| {
+            let x = ((i % disparity.width) as f32 + 0.5) / w - 0.5;
+            let y = ((i / disparity.width) as f32 + 0.5) / h - 0.5;
+            if x.abs() > 0.3 || y.abs() > 0.3 {
+                0.0
+            } else {
+                (-(x * x + y * y) / (2.0 * 0.2 * 0.2)).exp()
+            }
+        })
+        .collect();
+    weighted_percentile(&disparity.data, Some(&weights), 85.0)
+        .or_else(|| weighted_percentile(&disparity.data, None, 50.0))
+}
+
+/// Maps a relative disparity map to disparity in 1/m using the two anchors (see module docs).
+/// `subject_value` is the map's value at the subject (see [`subject_disparity`]).
+pub fn relative_to_disparity(
+    relative: &Plane,
+    subject_value: f32,
+    anchors: &DisparityAnchors,
+) -> Plane {
+    let relative = sanitize_relative(relative);
+    let far_value = weighted_percentile(&relative.data, None, anchors.background_percentile)
+        .unwrap_or(subject_value);
+    let inv_subject = 1.0 / anchors.subject_distance_m;
+    let inv_far =
+        if anchors.background_distance_m.is_finite() && anchors.background_distance_m > 0.0 {
+            (1.0 / anchors.background_distance_m).min(inv_subject)
+        } else {
+            0.0
+        };
+    let max_disparity = 1.0 / NEAREST_DISTANCE_M;
+    let span = subject_value as f64 - far_value as f64;
+    let data = if span <= 1e-6 * (subject_value.abs() as f64).max(1e-6) {
+        // Degenerate map (constant, or the subject is the farthest thing): all at focus.
+        vec![inv_subject as f32; relative.data.len()]
+    } else {
+        let scale = (inv_subject - inv_far) / span;
+        relative
+            .data
+            .iter()
+            .map(|&d| {
+                ((inv_far + (d as f64 - far_value as f64) * scale) as f32).clamp(0.0, max_disparity)
+            })
+            .collect()
+    };
+    Plane::from_vec(relative.width, relative.height, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metres_map_to_inverse_and_fill_invalid() {
+        let p = Plane::from_vec(4, 1, vec![2.0, f32::NAN, 2.0, f32::INFINITY]);
+        let d = metres_to_disparity(&p);
+        assert_eq!(d.data[0], 0.5);
+        assert!((d.data[1] - 0.5).abs() < 0.3);
+        assert_eq!(d.data[3], 0.0);
+    }
+
+    #[test]
+    fn anchors_put_subject_at_focus_and_far_at_infinity() {
+        // Left half far (value 10), right half subject (value 200).
+        let data: Vec<f32> = (0..100)
+            .map(|i| if i % 10 < 5 { 10.0 } else { 200.0 })
+            .collect();
+        let rel = Plane::from_vec(10, 10, data);
+        let anchors = DisparityAnchors {
+            subject_distance_m: 2.0,
+            ..Default::default()
+        };
+        let d = relative_to_disparity(&rel, 200.0, &anchors);
+        assert_eq!(d.data[0], 0.0);
+        assert!((d.data[9] - 0.5).abs() < 1e-6);
+        let anchors = DisparityAnchors {
+            subject_distance_m: 2.0,
+            background_distance_m: 10.0,
+            ..Default::default()
+        };
+        let d = relative_to_disparity(&rel, 200.0, &anchors);
+        assert!((d.data[0] - 0.1).abs() < 1e-6);
+    }
+
+    #[test]
+    fn constant_map_puts_everything_at_focus() {
+        let rel = Plane::filled(5, 5, 3.0);
+        let d = relative_to_disparity(&rel, 3.0, &DisparityAnchors::default());
+        assert!(d.data.iter().all(|&v| (v - 0.5).abs() < 1e-6));
+    }
+
+    #[test]
+    fn subject_is_median_under_matte_or_nearest_centre() {
+        let mut data = vec![1.0f32; 100];
+        let mut matte = vec![0.0f32; 100];
+        for y in 3..7 {
+            for x in 3..7 {
+                data[y * 10 + x] = 5.0;
+                matte[y * 10 + x] = 1.0;
+            }
+        }
+        let d = Plane::from_vec(10, 10, data);
+        let m = Plane::from_vec(10, 10, matte);
+        assert_eq!(subject_disparity(&d, Some(&m)), Some(5.0));
+        assert_eq!(subject_disparity(&d, None), Some(5.0));
+    }
+}

@@ -1,0 +1,1 @@
+//! ONNX inference: runtime discovery, model catalogue, depth and matte estimation. (Stub.)

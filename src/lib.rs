@@ -1,0 +1,28 @@
+//! fstop: physically based portrait bokeh.
+//!
+//! The crate is layered top-down with no arrow back up:
+//!
+//! * [`pipeline`] — fallible *analysis*: decode a photo, run the depth and matting models,
+//!   choose the focus, and build a [`scene::Scene`].
+//! * [`infer`] — ONNX Runtime sessions, the model catalogue, depth and matte estimation.
+//! * [`render`] — the infallible, pure renderer: `render(&Scene, &Lens, &RenderOptions)`.
+//! * [`scene`], [`depth`], [`fill`] — the data the renderer consumes and how depth becomes
+//!   disparity.
+//! * [`io`] — decoding, encoding, colour and metadata, depth/matte files, atomic writes.
+//! * [`optics`] — thin-lens physics; depends on nothing.
+//!
+//! The library never decides how ONNX Runtime is linked: `ort` is used with `load-dynamic` and
+//! the caller (the binary) tells [`infer`] where the shared library is.
+
+pub mod depth;
+pub mod fill;
+pub mod infer;
+pub mod io;
+pub mod optics;
+pub mod pipeline;
+pub mod render;
+pub mod scene;
+
+pub use optics::{ApertureShape, Lens, Sensor};
+pub use render::{RenderOptions, render};
+pub use scene::{LinearRgb, Plane, Scene};

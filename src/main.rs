@@ -1,0 +1,3 @@
+fn main() {
+    println!("fstop {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,405 @@
+//! Thin-lens optics: the lens, the sensor, and the circle of confusion.
+//!
+//! Depends on nothing else in the crate. All lengths carry their unit in the name.
+//!
+//! The circle of confusion (CoC) diameter on the sensor for an object at distance `Z` when a lens
+//! of focal length `f` and f-number `N` is focused at `S1` is
+//!
+//! ```text
+//! c = f²·S1 / (N·(S1 − f)) · |1/Z − 1/S1|
+//! ```
+//!
+//! It is linear in inverse depth (disparity, 1/m), which is why fstop stores depth as disparity.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Focal lengths fstop documents and is tuned for, in millimetres.
+pub const DOCUMENTED_FOCAL_LENGTH_MM: (f64, f64) = (50.0, 135.0);
+/// Focal lengths accepted (with a warning outside the documented range), in millimetres.
+pub const ACCEPTED_FOCAL_LENGTH_MM: (f64, f64) = (10.0, 800.0);
+/// F-numbers fstop documents and is tuned for.
+pub const DOCUMENTED_F_NUMBER: (f64, f64) = (1.2, 2.8);
+/// F-numbers accepted (with a warning outside the documented range).
+pub const ACCEPTED_F_NUMBER: (f64, f64) = (0.95, 22.0);
+/// Sensor widths accepted, in millimetres.
+pub const ACCEPTED_SENSOR_WIDTH_MM: (f64, f64) = (1.0, 100.0);
+/// Aperture blade counts accepted (0 means a perfectly circular aperture).
+pub const ACCEPTED_BLADES: (u32, u32) = (3, 32);
+
+/// Default focal length: a classic portrait 85 mm.
+pub const DEFAULT_FOCAL_LENGTH_MM: f64 = 85.0;
+/// Default f-number: f/1.8.
+pub const DEFAULT_F_NUMBER: f64 = 1.8;
+/// Default focus distance used when nothing better is known, in metres.
+pub const DEFAULT_FOCUS_DISTANCE_M: f64 = 2.0;
+
+/// An invalid optical parameter. The message names the allowed range.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum OpticsError {
+    #[error("{name} {value} is outside {min}–{max}{unit}")]
+    OutOfRange {
+        name: &'static str,
+        value: f64,
+        min: f64,
+        max: f64,
+        unit: &'static str,
+    },
+    #[error("{name} is not a number")]
+    NotANumber { name: &'static str },
+    #[error(
+        "focus distance {focus_distance_m} m is closer than the focal length {focal_length_mm} mm; \
+         focus must be farther than the focal length"
+    )]
+    FocusInsideFocalLength {
+        focus_distance_m: f64,
+        focal_length_mm: f64,
+    },
+    #[error(
+        "unknown sensor format '{0}' (known: full-frame, aps-c, aps-c-canon, mft, 1-inch, or a width in mm)"
+    )]
+    UnknownSensor(String),
+}
+
+/// A parameter accepted but outside the documented range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpticsWarning(pub String);
+
+impl fmt::Display for OpticsWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Sensor format. The width sets the pixel pitch, which converts a CoC in millimetres to pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sensor {
+    /// 36 × 24 mm.
+    #[default]
+    FullFrame,
+    /// APS-C with a 1.5× crop (Nikon, Sony, Fujifilm): 23.6 × 15.6 mm.
+    ApsC,
+    /// APS-C with a 1.6× crop (Canon): 22.3 × 14.9 mm.
+    ApsCCanon,
+    /// Micro Four Thirds: 17.3 × 13 mm.
+    MicroFourThirds,
+    /// 1-inch type: 13.2 × 8.8 mm.
+    OneInch,
+    /// Any other sensor, given by its width in millimetres (the long side).
+    Custom { width_mm: f64 },
+}
+
+impl Sensor {
+    /// Width of the long side of the sensor in millimetres.
+    pub fn width_mm(self) -> f64 {
+        match self {
+            Sensor::FullFrame => 36.0,
+            Sensor::ApsC => 23.6,
+            Sensor::ApsCCanon => 22.3,
+            Sensor::MicroFourThirds => 17.3,
+            Sensor::OneInch => 13.2,
+            Sensor::Custom { width_mm } => width_mm,
+        }
+    }
+
+    /// Short display name.
+    pub fn name(self) -> String {
+        match self {
+            Sensor::FullFrame => "full-frame".into(),
+            Sensor::ApsC => "aps-c".into(),
+            Sensor::ApsCCanon => "aps-c-canon".into(),
+            Sensor::MicroFourThirds => "mft".into(),
+            Sensor::OneInch => "1-inch".into(),
+            Sensor::Custom { width_mm } => format!("{width_mm}mm"),
+        }
+    }
+
+    /// Parses a named format (`full-frame`, `aps-c`, `aps-c-canon`, `mft`, `1-inch`) or a width
+    /// such as `23.5` / `23.5mm`.
+    pub fn parse(text: &str) -> Result<Sensor, OpticsError> {
+        let t = text.trim().to_ascii_lowercase();
+        let named = match t.as_str() {
+            "full-frame" | "fullframe" | "ff" | "35mm" => Some(Sensor::FullFrame),
+            "aps-c" | "apsc" | "aps-c-1.5" => Some(Sensor::ApsC),
+            "aps-c-canon" | "aps-c-1.6" => Some(Sensor::ApsCCanon),
+            "mft" | "m43" | "micro-four-thirds" | "micro-4/3" => Some(Sensor::MicroFourThirds),
+            "1-inch" | "1in" | "one-inch" | "1\"" => Some(Sensor::OneInch),
+            _ => None,
+        };
+        if let Some(s) = named {
+            return Ok(s);
+        }
+        let number = t.strip_suffix("mm").unwrap_or(&t).trim();
+        match number.parse::<f64>() {
+            Ok(width_mm) => {
+                check_range("sensor width", width_mm, ACCEPTED_SENSOR_WIDTH_MM, " mm")?;
+                Ok(Sensor::Custom { width_mm })
+            }
+            Err(_) => Err(OpticsError::UnknownSensor(text.to_string())),
+        }
+    }
+}
+
+/// Shape of the aperture stop: a circle, or a polygon of straight or curved blades.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ApertureShape {
+    /// Number of blades; 0 means a perfect circle.
+    pub blades: u32,
+    /// Rotation of the polygon in degrees.
+    pub blade_rotation_deg: f64,
+    /// 0 = straight blades (sharp polygon), 1 = fully rounded (circle).
+    pub blade_curvature: f64,
+}
+
+impl Default for ApertureShape {
+    fn default() -> Self {
+        ApertureShape {
+            blades: 0,
+            blade_rotation_deg: 0.0,
+            blade_curvature: 0.0,
+        }
+    }
+}
+
+impl ApertureShape {
+    /// Checks blade count and curvature.
+    pub fn validate(&self) -> Result<(), OpticsError> {
+        if self.blades != 0 && !(ACCEPTED_BLADES.0..=ACCEPTED_BLADES.1).contains(&self.blades) {
+            return Err(OpticsError::OutOfRange {
+                name: "blade count",
+                value: self.blades as f64,
+                min: ACCEPTED_BLADES.0 as f64,
+                max: ACCEPTED_BLADES.1 as f64,
+                unit: " (or 0 for a circle)",
+            });
+        }
+        check_range("blade curvature", self.blade_curvature, (0.0, 1.0), "")?;
+        if !self.blade_rotation_deg.is_finite() {
+            return Err(OpticsError::NotANumber {
+                name: "blade rotation",
+            });
+        }
+        Ok(())
+    }
+
+    /// True when the aperture renders as a circle.
+    pub fn is_circular(&self) -> bool {
+        self.blades == 0 || self.blade_curvature >= 1.0
+    }
+}
+
+/// A validated thin lens focused at a distance, on a sensor.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Lens {
+    pub focal_length_mm: f64,
+    pub f_number: f64,
+    pub focus_distance_m: f64,
+    pub sensor: Sensor,
+    pub aperture: ApertureShape,
+}
+
+impl Default for Lens {
+    fn default() -> Self {
+        Lens {
+            focal_length_mm: DEFAULT_FOCAL_LENGTH_MM,
+            f_number: DEFAULT_F_NUMBER,
+            focus_distance_m: DEFAULT_FOCUS_DISTANCE_M,
+            sensor: Sensor::FullFrame,
+            aperture: ApertureShape::default(),
+        }
+    }
+}
+
+fn check_range(
+    name: &'static str,
+    value: f64,
+    (min, max): (f64, f64),
+    unit: &'static str,
+) -> Result<(), OpticsError> {
+    if value.is_nan() {
+        return Err(OpticsError::NotANumber { name });
+    }
+    if value < min || value > max {
+        return Err(OpticsError::OutOfRange {
+            name,
+            value,
+            min,
+            max,
+            unit,
+        });
+    }
+    Ok(())
+}
+
+impl Lens {
+    /// Validates every parameter. Returns warnings for values that are physically sane but
+    /// outside the documented portrait range; refuses nonsense with an error naming the range.
+    pub fn validate(&self) -> Result<Vec<OpticsWarning>, OpticsError> {
+        let mut warnings = Vec::new();
+        check_range(
+            "focal length",
+            self.focal_length_mm,
+            ACCEPTED_FOCAL_LENGTH_MM,
+            " mm",
+        )?;
+        check_range("f-number", self.f_number, ACCEPTED_F_NUMBER, "")?;
+        check_range(
+            "sensor width",
+            self.sensor.width_mm(),
+            ACCEPTED_SENSOR_WIDTH_MM,
+            " mm",
+        )?;
+        if self.focus_distance_m.is_nan() {
+            return Err(OpticsError::NotANumber {
+                name: "focus distance",
+            });
+        }
+        if self.focus_distance_m * 1000.0 <= self.focal_length_mm || self.focus_distance_m > 1e6 {
+            return Err(OpticsError::FocusInsideFocalLength {
+                focus_distance_m: self.focus_distance_m,
+                focal_length_mm: self.focal_length_mm,
+            });
+        }
+        self.aperture.validate()?;
+        let (lo, hi) = DOCUMENTED_FOCAL_LENGTH_MM;
+        if self.focal_length_mm < lo || self.focal_length_mm > hi {
+            warnings.push(OpticsWarning(format!(
+                "focal length {} mm is outside the documented portrait range {lo}–{hi} mm",
+                self.focal_length_mm
+            )));
+        }
+        let (lo, hi) = DOCUMENTED_F_NUMBER;
+        if self.f_number < lo || self.f_number > hi {
+            warnings.push(OpticsWarning(format!(
+                "f-number {} is outside the documented portrait range {lo}–{hi}",
+                self.f_number
+            )));
+        }
+        Ok(warnings)
+    }
+
+    /// The factor `f²·S1 / (N·(S1 − f))` in millimetres × metres: multiplied by a disparity
+    /// difference in 1/m it gives the CoC diameter on the sensor in millimetres.
+    pub fn coc_mm_per_diopter(&self) -> f64 {
+        let f = self.focal_length_mm;
+        let s1_mm = self.focus_distance_m * 1000.0;
+        // c_mm = f²·S1/(N(S1−f)) · |1/Z_mm − 1/S1_mm|, and 1/Z_mm = disparity_per_m / 1000.
+        f * f * s1_mm / (self.f_number * (s1_mm - f)) / 1000.0
+    }
+
+    /// Disparity (1/m) of the focus plane.
+    pub fn focus_disparity_per_m(&self) -> f64 {
+        1.0 / self.focus_distance_m
+    }
+
+    /// CoC diameter on the sensor in millimetres for an object at `disparity_per_m` (1/Z, 1/m).
+    pub fn coc_diameter_mm(&self, disparity_per_m: f64) -> f64 {
+        self.coc_mm_per_diopter() * (disparity_per_m - self.focus_disparity_per_m()).abs()
+    }
+
+    /// Pixels per millimetre on the sensor for an image `image_width_px` wide.
+    pub fn px_per_mm(&self, image_width_px: usize) -> f64 {
+        image_width_px as f64 / self.sensor.width_mm()
+    }
+
+    /// Signed CoC diameter in pixels per unit disparity difference (1/m): positive for objects
+    /// nearer than the focus plane, negative for objects behind it.
+    pub fn coc_px_per_diopter(&self, image_width_px: usize) -> f64 {
+        self.coc_mm_per_diopter() * self.px_per_mm(image_width_px)
+    }
+
+    /// Signed CoC diameter in pixels at `disparity_per_m`: positive in front of the focus plane.
+    pub fn signed_coc_px(&self, disparity_per_m: f64, image_width_px: usize) -> f64 {
+        self.coc_px_per_diopter(image_width_px) * (disparity_per_m - self.focus_disparity_per_m())
+    }
+
+    /// Depth of field limits (near, far) in metres for an acceptable CoC `coc_limit_mm`
+    /// (far is infinite beyond the hyperfocal distance).
+    pub fn depth_of_field_m(&self, coc_limit_mm: f64) -> (f64, f64) {
+        let k = self.coc_mm_per_diopter();
+        let d0 = self.focus_disparity_per_m();
+        let dd = coc_limit_mm / k;
+        let near = 1.0 / (d0 + dd);
+        let far = if d0 - dd <= 0.0 {
+            f64::INFINITY
+        } else {
+            1.0 / (d0 - dd)
+        };
+        (near, far)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coc_85mm_f18_at_2m_background_at_infinity_is_2_1mm() {
+        let lens = Lens::default();
+        let c = lens.coc_diameter_mm(0.0);
+        assert!((c - 2.096).abs() < 0.01, "{c}");
+        // 4000 px wide full-frame photo: about 233 px.
+        let px = c * lens.px_per_mm(4000);
+        assert!((px - 232.9).abs() < 1.0, "{px}");
+    }
+
+    #[test]
+    fn coc_is_zero_at_focus_and_grows_away_from_it() {
+        let lens = Lens::default();
+        assert_eq!(lens.coc_diameter_mm(0.5), 0.0);
+        let mut last = 0.0;
+        for i in 1..50 {
+            let c = lens.coc_diameter_mm(0.5 - i as f64 * 0.01);
+            assert!(c > last);
+            last = c;
+        }
+        assert!(lens.signed_coc_px(1.0, 1000) > 0.0);
+        assert!(lens.signed_coc_px(0.1, 1000) < 0.0);
+    }
+
+    #[test]
+    fn validation_names_the_range() {
+        let lens = Lens {
+            f_number: 0.0,
+            ..Lens::default()
+        };
+        let e = lens.validate().unwrap_err().to_string();
+        assert_eq!(e, "f-number 0 is outside 0.95–22");
+        let lens = Lens {
+            focus_distance_m: 0.05,
+            ..Lens::default()
+        };
+        assert!(matches!(
+            lens.validate(),
+            Err(OpticsError::FocusInsideFocalLength { .. })
+        ));
+        let lens = Lens {
+            f_number: f64::NAN,
+            ..Lens::default()
+        };
+        assert!(lens.validate().is_err());
+        let lens = Lens {
+            f_number: 5.6,
+            ..Lens::default()
+        };
+        assert_eq!(lens.validate().unwrap().len(), 1);
+        assert!(Lens::default().validate().unwrap().is_empty());
+    }
+
+    #[test]
+    fn sensors_parse() {
+        assert_eq!(Sensor::parse("aps-c").unwrap().width_mm(), 23.6);
+        assert_eq!(Sensor::parse("23.5mm").unwrap().width_mm(), 23.5);
+        assert!(Sensor::parse("banana").is_err());
+        assert!(Sensor::parse("0.1").is_err());
+    }
+
+    #[test]
+    fn depth_of_field_brackets_focus() {
+        let (near, far) = Lens::default().depth_of_field_m(0.03);
+        assert!(near < 2.0 && far > 2.0 && far < 2.2, "{near} {far}");
+    }
+}

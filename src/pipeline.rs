@@ -1,0 +1,1 @@
+//! Analysis: decode, run models, choose the focus, build a scene. (Stub.)
