@@ -49,7 +49,7 @@ enum Curve {
 }
 
 impl Curve {
-    fn to_linear(&self, v: f32) -> f32 {
+    fn decode_value(&self, v: f32) -> f32 {
         let v = v.clamp(0.0, 1.0);
         match self {
             Curve::Srgb => srgb_to_linear(v),
@@ -57,7 +57,7 @@ impl Curve {
         }
     }
 
-    fn from_linear(&self, v: f32) -> f32 {
+    fn encode_value(&self, v: f32) -> f32 {
         let v = v.clamp(0.0, 1.0);
         match self {
             Curve::Srgb => linear_to_srgb(v),
@@ -154,13 +154,13 @@ impl Transfer {
     }
 
     /// Encoded value (0..1) of channel `c` → linear light (exact evaluation, no LUT).
-    pub fn to_linear(&self, c: usize, v: f32) -> f32 {
-        self.curves[c].to_linear(v)
+    pub fn decode_value(&self, c: usize, v: f32) -> f32 {
+        self.curves[c].decode_value(v)
     }
 
     /// Linear light of channel `c` → encoded value (0..1) (exact evaluation, no LUT).
-    pub fn from_linear(&self, c: usize, v: f32) -> f32 {
-        self.curves[c].from_linear(v)
+    pub fn encode_value(&self, c: usize, v: f32) -> f32 {
+        self.curves[c].encode_value(v)
     }
 
     /// Decoding tables: `table[c][code]` is the linear value of `code / (N − 1)`, `N` = 256 or
@@ -195,7 +195,7 @@ impl Transfer {
 fn build_decode_table(curve: &Curve, n: usize) -> Arc<[f32]> {
     let scale = 1.0 / (n - 1) as f64;
     (0..n)
-        .map(|i| curve.to_linear((i as f64 * scale) as f32))
+        .map(|i| curve.decode_value((i as f64 * scale) as f32))
         .collect()
 }
 
@@ -204,7 +204,7 @@ fn build_encode_table(curve: &Curve) -> Arc<[f32]> {
     (0..=ENCODE_LUT_INTERVALS + 1)
         .map(|i| {
             let u = (i.min(ENCODE_LUT_INTERVALS) as f64 / ENCODE_LUT_INTERVALS as f64) as f32;
-            curve.from_linear(u * u)
+            curve.encode_value(u * u)
         })
         .collect()
 }
@@ -219,8 +219,8 @@ impl EncodeTables {
     /// Encoded value (0..1) of linear `x` in channel `c`; NaN and negatives → 0, above 1 → 1.
     #[inline]
     pub fn encode(&self, c: usize, x: f32) -> f32 {
-        // `max` maps NaN to 0 as well.
-        let x = x.max(0.0).min(1.0);
+        // NaN fails `x > 0` and maps to 0.
+        let x = if x > 0.0 { x.min(1.0) } else { 0.0 };
         let pos = x.sqrt() * ENCODE_LUT_INTERVALS as f32;
         let i = (pos as usize).min(ENCODE_LUT_INTERVALS);
         let t = pos - i as f32;
@@ -387,7 +387,7 @@ mod tests {
         let bytes = p.encode().unwrap();
         let d = decide_icc(&bytes);
         assert!(d.keep && d.warning.is_none(), "{d:?}");
-        let lin = d.transfer.to_linear(1, 0.5);
+        let lin = d.transfer.decode_value(1, 0.5);
         assert!((lin - 0.5f32.powf(1.8)).abs() < 2e-3, "{lin}");
         let tables = d.transfer.encode_tables();
         let back = tables.encode(1, 0.5f32.powf(1.8));
@@ -408,7 +408,7 @@ mod tests {
         let gray = ColorProfile::new_gray_with_gamma(2.2).encode().unwrap();
         let d = decide_icc(&gray);
         assert!(!d.keep && d.warning.is_none());
-        assert!((d.transfer.to_linear(0, 0.5) - 0.5f32.powf(2.2)).abs() < 2e-3);
+        assert!((d.transfer.decode_value(0, 0.5) - 0.5f32.powf(2.2)).abs() < 2e-3);
     }
 
     #[test]
@@ -425,6 +425,6 @@ mod tests {
             hi = hi.max(d);
         }
         assert!((sum / n as f64).abs() < 0.01);
-        assert!(lo >= -0.5 && lo < -0.49 && hi < 0.5 && hi > 0.49);
+        assert!((-0.5..-0.49).contains(&lo) && (0.49..0.5).contains(&hi));
     }
 }
