@@ -265,10 +265,6 @@ pub(crate) fn decode_image(path: &Path, max_pixels: u64) -> Result<DecodedImage,
     };
     let (w, h) = decoder.dimensions();
     check_pixels(path, w, h, max_pixels)?;
-    let mut limits = image::Limits::no_limits();
-    // Room for the decoded buffer (up to 4 channels × 4 bytes) plus decoder working memory.
-    limits.max_alloc = Some(u64::from(w) * u64::from(h) * 16 + (256 << 20));
-    decoder.set_limits(limits).map_err(corrupt)?;
 
     let mut meta_warn = |what: &str, e: image::ImageError| {
         warnings.push(one_line(format!(
@@ -294,6 +290,11 @@ pub(crate) fn decode_image(path: &Path, max_pixels: u64) -> Result<DecodedImage,
         meta_warn("XMP data", e);
         None
     });
+    // Limits last: image's TIFF decoder forgets its tags once limits are set.
+    let mut limits = image::Limits::no_limits();
+    // Room for the decoded buffer (up to 4 channels × 4 bytes) plus decoder working memory.
+    limits.max_alloc = Some(u64::from(w) * u64::from(h) * 16 + (256 << 20));
+    decoder.set_limits(limits).map_err(corrupt)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
 
     // Orientation: from the EXIF block, or for a TIFF from the file's own first directory.
