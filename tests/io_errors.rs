@@ -332,3 +332,83 @@ fn output_equal_to_input_is_safe() {
     let back = raw_decode(&p).to_rgb8().into_raw();
     assert!(src.iter().zip(&back).all(|(a, b)| a.abs_diff(*b) <= 1));
 }
+
+/// Mutated and truncated JPEG, PNG, TIFF and WebP files: read_photo returns, never panics.
+#[test]
+fn mutated_images_never_panic() {
+    let dir = tmp();
+    let (w, h) = (24u32, 16u32);
+    let rgb = noise_bytes_rgb(w as usize, h as usize);
+    let mut seeds = vec![
+        (
+            "jpg",
+            jpeg_bytes(
+                &rgb,
+                w as u16,
+                h as u16,
+                85,
+                Some(&build_exif(true, 6, "Someone", true)),
+                Some(XMP.as_bytes()),
+                None,
+            ),
+        ),
+        (
+            "png",
+            png_bytes(
+                &rgb,
+                w,
+                h,
+                png::ColorType::Rgb,
+                png::BitDepth::Eight,
+                None,
+                Some(&build_exif(false, 3, "Someone", true)),
+                Some(XMP),
+            ),
+        ),
+    ];
+    for (ext, fmt) in [
+        ("tif", image::ImageFormat::Tiff),
+        ("webp", image::ImageFormat::WebP),
+    ] {
+        let mut c = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_raw(w, h, rgb.clone())
+            .unwrap()
+            .write_to(&mut c, fmt)
+            .unwrap();
+        seeds.push((ext, c.into_inner()));
+    }
+    let mut state = 0xC0FF_EE00u32;
+    let mut next = || {
+        state = fstop::io::colour::hash3(state, 99, 5);
+        state
+    };
+    let p = dir.path().join("fuzz.bin");
+    for round in 0..1200 {
+        let (ext, seed) = &seeds[round % seeds.len()];
+        let mut bytes = seed.clone();
+        match next() % 3 {
+            0 => {
+                let n = bytes.len();
+                bytes.truncate(next() as usize % n);
+            }
+            1 => {
+                for _ in 0..1 + next() % 6 {
+                    let n = bytes.len();
+                    let i = next() as usize % n;
+                    bytes[i] = next() as u8;
+                }
+            }
+            _ => {
+                let n = bytes.len();
+                let i = next() as usize % n;
+                bytes[i] ^= 0xFF;
+            }
+        }
+        std::fs::write(&p, &bytes).unwrap();
+        let r = std::panic::catch_unwind(|| {
+            let _ = read_photo(&p, &DecodeOptions::default());
+            let _ = read_depth(&p, None);
+        });
+        assert!(r.is_ok(), "panic on a mutated .{ext} (round {round})");
+    }
+}
