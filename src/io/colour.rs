@@ -223,7 +223,7 @@ fn build_encode_table(curve: &Curve) -> Arc<[f32]> {
 }
 
 /// Linear → encoded lookup tables (one per channel), linear interpolation within sub-bins of
-/// each octave (see [`ENCODE_SUB_BITS`]).
+/// each octave (2^8 sub-bins per octave from 2^-32 to 1).
 #[derive(Clone, Debug)]
 pub struct EncodeTables {
     tables: [Arc<[f32]>; 3],
