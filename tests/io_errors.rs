@@ -412,3 +412,35 @@ fn mutated_images_never_panic() {
         assert!(r.is_ok(), "panic on a mutated .{ext} (round {round})");
     }
 }
+
+/// A TIFF whose first directory claims a huge image is refused from the header too.
+#[test]
+fn giant_tiff_header_is_refused() {
+    let dir = tmp();
+    let mut c = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_raw(4, 4, vec![9; 48])
+        .unwrap()
+        .write_to(&mut c, image::ImageFormat::Tiff)
+        .unwrap();
+    let mut t = c.into_inner();
+    assert_eq!(&t[..4], b"II*\0");
+    let ifd = u32::from_le_bytes(t[4..8].try_into().unwrap()) as usize;
+    let n = u16::from_le_bytes([t[ifd], t[ifd + 1]]) as usize;
+    for i in 0..n {
+        let e = ifd + 2 + 12 * i;
+        let tag = u16::from_le_bytes([t[e], t[e + 1]]);
+        let typ = u16::from_le_bytes([t[e + 2], t[e + 3]]);
+        if tag == 256 || tag == 257 {
+            match typ {
+                3 => t[e + 8..e + 10].copy_from_slice(&65535u16.to_le_bytes()),
+                4 => t[e + 8..e + 12].copy_from_slice(&100_000u32.to_le_bytes()),
+                _ => panic!("unexpected type {typ}"),
+            }
+        }
+    }
+    let p = write(dir.path(), "giant.tif", &t);
+    let start = Instant::now();
+    let e = read_photo(&p, &DecodeOptions::default()).unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert!(matches!(e, IoError::TooLarge { .. }), "{e}");
+}

@@ -537,14 +537,21 @@ fn progressive_and_restart_interval_jpegs_decode() {
         if let Some(r) = restart {
             enc.set_restart_interval(r);
         }
-        enc.encode(&img, w, h, jpeg_encoder::ColorType::Rgb).unwrap();
+        enc.encode(&img, w, h, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
         let p = write(dir.path(), name, &bytes);
         let photo = read(&p);
         assert!(photo.warnings.is_empty(), "{name}: {:?}", photo.warnings);
         assert_close3(srgb255(&photo.color, 40, 5), QUADRANTS[1], 8.0, name);
         // Truncation is still detected in multi-scan files.
-        let cut = write(dir.path(), &format!("cut-{name}"), &bytes[..bytes.len() * 2 / 3]);
-        let e = read_photo(&cut, &DecodeOptions::default()).unwrap_err().to_string();
+        let cut = write(
+            dir.path(),
+            &format!("cut-{name}"),
+            &bytes[..bytes.len() * 2 / 3],
+        );
+        let e = read_photo(&cut, &DecodeOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("truncated JPEG"), "{e}");
     }
 }
