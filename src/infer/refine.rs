@@ -177,6 +177,12 @@ pub struct FusionParams {
     /// Outside the matte, pixels nearer than the subject by more than this are foreground
     /// objects and keep their own disparity.
     pub foreground_margin: f32,
+    /// When more than this fraction of the confident background counts as foreground, the
+    /// depth model is taken to contradict the matte and no foreground objects are kept.
+    pub max_foreground_fraction: f32,
+    /// This percentile of the background's disparity is brought at least
+    /// [`Self::background_margin`] behind the subject by rescaling the background towards the far end.
+    pub background_percentile: f64,
     /// Pixels within this fraction of the working image's long side of the subject are not
     /// trusted as background (the depth model blurs the subject into its surroundings).
     pub ring_fraction: f32,
@@ -190,7 +196,9 @@ impl Default for FusionParams {
         FusionParams {
             subject_relief: 0.08,
             background_margin: 0.15,
-            foreground_margin: 0.25,
+            foreground_margin: 0.5,
+            max_foreground_fraction: 0.3,
+            background_percentile: 80.0,
             ring_fraction: 0.015,
             min_span: 0.3,
         }
@@ -259,16 +267,39 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
     // Background: confident pixels are clearly outside the matte and away from the subject.
     let ring = ((params.ring_fraction * w.max(h) as f32).round() as usize).max(1);
     let near_subject = box_mean(m, ring);
+    let confident: Vec<bool> = (0..w * h)
+        .map(|i| m.data[i] < 0.02 && near_subject.data[i] < 0.02)
+        .collect();
+    // Foreground objects: outside the matte and clearly nearer than the subject. When a large
+    // part of the background looks "clearly nearer", the depth model contradicts the matte
+    // (monocular models often do on portraits) and nothing is kept as foreground.
+    let candidate = |i: usize| m.data[i] < 0.5 && d.data[i] > front;
+    let n_conf = confident.iter().filter(|&&c| c).count().max(1);
+    let n_fg = (0..w * h).filter(|&i| confident[i] && candidate(i)).count();
+    let trust_foreground = (n_fg as f32) <= params.max_foreground_fraction * n_conf as f32;
+    let foreground: Vec<bool> = (0..w * h)
+        .map(|i| trust_foreground && candidate(i))
+        .collect();
+    // The background keeps the model's ordering but is rescaled towards the far end when much
+    // of it sits closer than `behind` (so it is consistently behind the subject, not clamped
+    // flat against it), then clamped behind the subject.
+    let bg_values: Vec<f32> = (0..w * h)
+        .filter(|&i| confident[i] && !foreground[i])
+        .map(|i| d.data[i])
+        .collect();
+    let b_hi = weighted_percentile(&bg_values, None, params.background_percentile).unwrap_or(far);
+    let k = if b_hi > behind && b_hi - far > 1e-6 {
+        ((behind - far) / (b_hi - far)).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    let to_background = |v: f32| (far + (v - far) * k).min(behind);
     let mut weights = vec![0.0f32; w * h];
     let mut background = vec![0.0f32; w * h];
-    let mut foreground = vec![false; w * h];
     for i in 0..w * h {
-        let v = d.data[i];
-        if m.data[i] < 0.5 && v > front {
-            foreground[i] = true;
-        } else if m.data[i] < 0.02 && near_subject.data[i] < 0.02 {
+        if confident[i] && !foreground[i] {
             weights[i] = 1.0;
-            background[i] = v.min(behind);
+            background[i] = to_background(d.data[i]);
         }
     }
     if weights.iter().all(|&w| w == 0.0) {
