@@ -40,7 +40,11 @@ with tarfile.open(os.path.join(cache, "fake-npm-2.0.0-preview.tgz"), "w:gz") as 
     t.add(payload, "package/m.onnx")
 "#;
     let out = python(&["-c", script, cache.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn catalogue(dir: &Path, sha_pypi: &str, sha_npm: &str) -> String {

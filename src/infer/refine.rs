@@ -19,6 +19,19 @@ use rayon::prelude::*;
 
 use crate::depth::weighted_percentile;
 use crate::fill::push_pull_fill;
+
+/// [`weighted_percentile`] on at most about `MAX_SAMPLES` evenly strided samples: percentiles
+/// of smooth maps need no more, and sorting a megapixel per call would dominate the cost.
+pub fn sampled_percentile(values: &[f32], weights: Option<&[f32]>, p: f64) -> Option<f32> {
+    const MAX_SAMPLES: usize = 65_536;
+    let stride = values.len().div_ceil(MAX_SAMPLES).max(1);
+    if stride == 1 {
+        return weighted_percentile(values, weights, p);
+    }
+    let v: Vec<f32> = values.iter().step_by(stride).copied().collect();
+    let w: Option<Vec<f32>> = weights.map(|w| w.iter().step_by(stride).copied().collect());
+    weighted_percentile(&v, w.as_deref(), p).or_else(|| weighted_percentile(values, weights, p))
+}
 use crate::scene::Plane;
 
 /// Box mean over a `(2r+1)²` window, clamped at the borders (each output averages the pixels
@@ -249,8 +262,8 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
     if count < 16.max(w * h / 2000) {
         return None;
     }
-    let s_med = weighted_percentile(&d.data, Some(&strong), 50.0)?;
-    let far = weighted_percentile(&d.data, None, 2.0).unwrap_or(s_med);
+    let s_med = sampled_percentile(&d.data, Some(&strong), 50.0)?;
+    let far = sampled_percentile(&d.data, None, 2.0).unwrap_or(s_med);
     let span = (s_med - far).max(params.min_span);
     let relief = params.subject_relief * span;
     let behind = s_med - params.background_margin * span;
@@ -287,7 +300,7 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
         .filter(|&i| confident[i] && !foreground[i])
         .map(|i| d.data[i])
         .collect();
-    let b_hi = weighted_percentile(&bg_values, None, params.background_percentile).unwrap_or(far);
+    let b_hi = sampled_percentile(&bg_values, None, params.background_percentile).unwrap_or(far);
     let k = if b_hi > behind && b_hi - far > 1e-6 {
         ((behind - far) / (b_hi - far)).clamp(0.0, 1.0)
     } else {
