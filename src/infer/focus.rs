@@ -10,7 +10,8 @@
 //! [`HEAD_BREADTH_M`] = 15.5 cm wide (skull breadth) and [`HEAD_HEIGHT_M`] = 23 cm from crown to
 //! chin; in a matte the measured breadth also includes ears and hair, which adds about 10 %
 //! ([`MATTE_BREADTH_ALLOWANCE`]). Children, profiles and big hair bias the estimate by the same
-//! ratio; the result is clamped to [`DISTANCE_RANGE_M`].
+//! ratio; the result is clamped to [`DISTANCE_RANGE_M`]. Known limit: two people whose
+//! outlines touch below the heads read as one wide "head" (too near); `--focus` overrides.
 
 use crate::optics::Lens;
 use crate::scene::Plane;
@@ -24,39 +25,62 @@ pub const MATTE_BREADTH_ALLOWANCE: f64 = 1.1;
 /// Estimates are clamped to this range, metres.
 pub const DISTANCE_RANGE_M: (f64, f64) = (0.5, 20.0);
 
-/// Width of the longest run of subject pixels (matte ≥ 0.5) in each row.
-fn row_widths(matte: &Plane) -> Vec<usize> {
+/// Per row, the width of the run of subject pixels (matte ≥ 0.5) that contains column `axis`
+/// (0 when that pixel is not subject), or of the longest run when `axis` is `None`.
+fn row_widths(matte: &Plane, axis: Option<usize>) -> Vec<usize> {
     (0..matte.height)
         .map(|y| {
-            let mut best = 0;
-            let mut run = 0;
-            for &a in matte.row(y) {
-                if a >= 0.5 {
-                    run += 1;
-                    best = best.max(run);
-                } else {
-                    run = 0;
+            let row = matte.row(y);
+            match axis {
+                Some(x) => {
+                    if row[x] < 0.5 {
+                        return 0;
+                    }
+                    let left = row[..x].iter().rev().take_while(|&&a| a >= 0.5).count();
+                    let right = row[x..].iter().take_while(|&&a| a >= 0.5).count();
+                    left + right
+                }
+                None => {
+                    let (mut best, mut run) = (0, 0);
+                    for &a in row {
+                        run = if a >= 0.5 { run + 1 } else { 0 };
+                        best = best.max(run);
+                    }
+                    best
                 }
             }
-            best
         })
         .collect()
 }
 
-/// The head's breadth in pixels and the crown's row, from the matte's outline.
-///
-/// The crown is the first row whose subject run is at least 1 % of the image width (stray hairs
-/// above it are ignored). Going down from the crown the outline widens to the head's widest
-/// point at about half the head's height (ears), narrows at the neck and widens again at the
-/// shoulders. The breadth is the widest run seen until the scan has gone down
-/// `0.55 · HEAD_HEIGHT / HEAD_BREADTH` times that width — about ear level for a head of
-/// average proportions, above the shoulders.
-pub fn head_breadth_px(matte: &Plane) -> Option<(f64, usize)> {
-    if matte.width == 0 || matte.height == 0 {
+/// The subject's vertical axis: the median column of subject pixels in the lowest 30 % of the
+/// subject's rows (the torso, which raised arms or a tilted head do not move much).
+fn body_axis(matte: &Plane) -> Option<usize> {
+    let rows: Vec<usize> = (0..matte.height)
+        .filter(|&y| matte.row(y).iter().any(|&a| a >= 0.5))
+        .collect();
+    let (&top, &bottom) = (rows.first()?, rows.last()?);
+    let from = bottom - (bottom - top) * 3 / 10;
+    let mut xs: Vec<usize> = (from..=bottom)
+        .flat_map(|y| {
+            matte
+                .row(y)
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| **a >= 0.5)
+                .map(|(x, _)| x)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if xs.is_empty() {
         return None;
     }
-    let widths = row_widths(matte);
-    let min_run = (matte.width / 100).max(2);
+    let mid = xs.len() / 2;
+    Some(*xs.select_nth_unstable(mid).1)
+}
+
+/// The head's breadth from per-row widths (see [`head_breadth_px`]).
+fn breadth_from_widths(widths: &[usize], min_run: usize) -> Option<(f64, usize)> {
     let crown = widths.iter().position(|&w| w >= min_run)?;
     let k = 0.55 * HEAD_HEIGHT_M / HEAD_BREADTH_M;
     let mut widest = 0usize;
@@ -67,6 +91,27 @@ pub fn head_breadth_px(matte: &Plane) -> Option<(f64, usize)> {
         }
     }
     (widest > 0).then_some((widest as f64, crown))
+}
+
+/// The head's breadth in pixels and the crown's row, from the matte's outline.
+///
+/// The outline is followed along the subject's vertical axis (the median column of its lowest
+/// rows), so raised hands or a neighbour do not count as the head; when the axis misses the
+/// subject (two people side by side) the longest run of each row is used instead. The crown is
+/// the first row whose run is at least 1 % of the image width (stray hairs above it are
+/// ignored). Going down from the crown the outline widens to the head's widest point at about
+/// half the head's height (ears), narrows at the neck and widens again at the shoulders. The
+/// breadth is the widest run seen until the scan has gone down `0.55 · HEAD_HEIGHT /
+/// HEAD_BREADTH` times that width — about ear level for a head of average proportions, above
+/// the shoulders.
+pub fn head_breadth_px(matte: &Plane) -> Option<(f64, usize)> {
+    if matte.width == 0 || matte.height == 0 {
+        return None;
+    }
+    let min_run = (matte.width / 100).max(2);
+    body_axis(matte)
+        .and_then(|x| breadth_from_widths(&row_widths(matte, Some(x)), min_run))
+        .or_else(|| breadth_from_widths(&row_widths(matte, None), min_run))
 }
 
 /// Estimates the subject's distance (metres) from the head's size in the matte, the focal
@@ -115,6 +160,22 @@ mod tests {
         let (b, crown) = head_breadth_px(&m).unwrap();
         assert!((b - 120.0).abs() <= 3.0, "{b}");
         assert!((29..=31).contains(&crown), "{crown}");
+    }
+
+    #[test]
+    fn raised_hands_are_not_the_head() {
+        let mut m = person(600, 500, 100.0, 150.0);
+        // Two raised arms reaching above the head, off the body's axis.
+        for y in 20..330 {
+            for x in [120..135, 465..480] {
+                for xx in x {
+                    m.data[y * 600 + xx] = 1.0;
+                }
+            }
+        }
+        let (b, crown) = head_breadth_px(&m).unwrap();
+        assert!((b - 100.0).abs() <= 3.0, "{b}");
+        assert!((149..=151).contains(&crown), "{crown}");
     }
 
     #[test]
