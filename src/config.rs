@@ -193,6 +193,33 @@ impl TomlLocatedError {
     }
 }
 
+/// Checks one lens field on its own (on top of the default lens) against the optics ranges;
+/// the error names the allowed range. Used for presets and configuration files.
+pub fn check_lens_field(apply: impl FnOnce(&mut crate::optics::Lens)) -> Result<(), String> {
+    let mut lens = crate::optics::Lens::default();
+    apply(&mut lens);
+    // Keep the focus valid whatever the focal length, so only the field itself is judged.
+    if lens.focal_length_mm.is_finite() {
+        lens.focus_distance_m = (lens.focal_length_mm / 1000.0 * 2.0).max(2.0);
+    }
+    lens.validate().map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Checks the highlight settings' ranges.
+pub fn check_highlights(threshold: Option<f32>, gain: Option<f32>) -> Result<(), String> {
+    if let Some(v) = threshold
+        && !(v.is_finite() && (0.0..=1.0).contains(&v))
+    {
+        return Err(format!("highlight threshold {v} is outside 0–1"));
+    }
+    if let Some(v) = gain
+        && !(v.is_finite() && (0.0..=100.0).contains(&v))
+    {
+        return Err(format!("highlight gain {v} is outside 0–100"));
+    }
+    Ok(())
+}
+
 /// A number or a text with a unit, as a TOML value (`2.5` or `"2.5m"`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
@@ -395,6 +422,34 @@ impl Config {
             })?),
             None => None,
         };
+        macro_rules! lens_field {
+            ($field:ident, |$l:ident, $v:ident| $body:expr) => {
+                if let Some(spanned) = &raw.$field {
+                    let $v = *spanned.get_ref();
+                    check_lens_field(|$l| $body).map_err(|e| at(&|| spanned.span(), e))?;
+                }
+            };
+        }
+        lens_field!(focal_length_mm, |l, v| l.focal_length_mm = v);
+        lens_field!(f_number, |l, v| l.f_number = v);
+        lens_field!(blades, |l, v| l.aperture.blades = v);
+        lens_field!(blade_curvature, |l, v| l.aperture.blade_curvature = v);
+        lens_field!(blade_rotation_deg, |l, v| l.aperture.blade_rotation_deg = v);
+        if let Some(t) = &raw.highlight_threshold {
+            check_highlights(Some(*t.get_ref()), None).map_err(|e| at(&|| t.span(), e))?;
+        }
+        if let Some(g) = &raw.highlight_gain {
+            check_highlights(None, Some(*g.get_ref())).map_err(|e| at(&|| g.span(), e))?;
+        }
+        if let Some(v) = &raw.background_distance_m
+            && let Ok(b) = v.get_ref().parse(parse_distance_m)
+            && !(b > 0.0)
+        {
+            return Err(at(
+                &|| v.span(),
+                format!("background distance {b} m must be positive (or inf)"),
+            ));
+        }
         if let Some(q) = &raw.jpeg_quality
             && !(1..=100).contains(q.get_ref())
         {
@@ -523,6 +578,13 @@ exclude = ["*_depth.png"]
         assert_eq!(e.line, 1);
         let e = Config::parse("c.toml", "jpeg_quality = 0\n").unwrap_err();
         assert!(e.message.contains("1–100"));
+        let e = Config::parse("c.toml", "\nf_number = 0.5\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "c.toml:2:12: f-number 0.5 is outside 0.95–22"
+        );
+        let e = Config::parse("c.toml", "blades = 40\n").unwrap_err();
+        assert!(e.message.contains("3–32"), "{e}");
         let e = Config::parse("c.toml", "[lens\n").unwrap_err();
         assert_eq!(e.line, 1);
     }

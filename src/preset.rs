@@ -158,76 +158,28 @@ pub fn parse(
         }
         None => None,
     };
-    // Check each lens field against the optics ranges, on top of the default lens, so the error
-    // points at the offending line.
-    let mut lens = Lens::default();
-    let checks: [(Option<usize>, &dyn Fn(&mut Lens)); 5] = [
-        (
-            raw.focal_length_mm.as_ref().map(|v| v.span().start),
-            &|l: &mut Lens| {
-                if let Some(v) = &raw.focal_length_mm {
-                    l.focal_length_mm = *v.get_ref();
-                    // Keep focus valid while checking the focal length alone.
-                    l.focus_distance_m = (l.focal_length_mm / 1000.0 * 2.0).max(2.0);
-                }
-            },
-        ),
-        (
-            raw.f_number.as_ref().map(|v| v.span().start),
-            &|l: &mut Lens| {
-                if let Some(v) = &raw.f_number {
-                    l.f_number = *v.get_ref();
-                }
-            },
-        ),
-        (
-            raw.blades.as_ref().map(|v| v.span().start),
-            &|l: &mut Lens| {
-                if let Some(v) = &raw.blades {
-                    l.aperture.blades = *v.get_ref();
-                }
-            },
-        ),
-        (
-            raw.blade_curvature.as_ref().map(|v| v.span().start),
-            &|l: &mut Lens| {
-                if let Some(v) = &raw.blade_curvature {
-                    l.aperture.blade_curvature = *v.get_ref();
-                }
-            },
-        ),
-        (
-            raw.blade_rotation_deg.as_ref().map(|v| v.span().start),
-            &|l: &mut Lens| {
-                if let Some(v) = &raw.blade_rotation_deg {
-                    l.aperture.blade_rotation_deg = *v.get_ref();
-                }
-            },
-        ),
-    ];
-    for (start, apply) in checks {
-        if let Some(start) = start {
-            apply(&mut lens);
-            lens.validate().map_err(|e| located(start, e.to_string()))?;
-        }
+    // Check each lens field on its own, so the error points at the offending line.
+    macro_rules! lens_field {
+        ($field:ident, |$l:ident, $v:ident| $body:expr) => {
+            if let Some(spanned) = &raw.$field {
+                let $v = *spanned.get_ref();
+                crate::config::check_lens_field(|$l| $body)
+                    .map_err(|e| located(spanned.span().start, e))?;
+            }
+        };
     }
+    lens_field!(focal_length_mm, |l, v| l.focal_length_mm = v);
+    lens_field!(f_number, |l, v| l.f_number = v);
+    lens_field!(blades, |l, v| l.aperture.blades = v);
+    lens_field!(blade_curvature, |l, v| l.aperture.blade_curvature = v);
+    lens_field!(blade_rotation_deg, |l, v| l.aperture.blade_rotation_deg = v);
     if let Some(t) = &raw.highlight_threshold {
-        let v = *t.get_ref();
-        if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
-            return Err(located(
-                t.span().start,
-                format!("highlight_threshold {v} is outside 0–1"),
-            ));
-        }
+        crate::config::check_highlights(Some(*t.get_ref()), None)
+            .map_err(|e| located(t.span().start, e))?;
     }
     if let Some(g) = &raw.highlight_gain {
-        let v = *g.get_ref();
-        if !(v.is_finite() && (0.0..=100.0).contains(&v)) {
-            return Err(located(
-                g.span().start,
-                format!("highlight_gain {v} is outside 0–100"),
-            ));
-        }
+        crate::config::check_highlights(None, Some(*g.get_ref()))
+            .map_err(|e| located(g.span().start, e))?;
     }
     let fields = PresetFields {
         description: raw.description,

@@ -520,6 +520,17 @@ fn process(
         decode: settings.common.decode,
     };
     let analysis = pipeline::analyze(&job.input, &options, models)?;
+    // Fault injection for the tests (debug builds only): panic while processing a chosen file.
+    if cfg!(debug_assertions)
+        && let Some(pattern) = std::env::var_os("FSTOP_DEBUG_PANIC_ON")
+        && !pattern.is_empty()
+        && job
+            .input
+            .to_string_lossy()
+            .contains(&*pattern.to_string_lossy())
+    {
+        panic!("injected panic (FSTOP_DEBUG_PANIC_ON)");
+    }
     record.depth_source = Some(if job.depth.is_some() { "file" } else { "model" });
     record.models = analysis.models.clone();
     record.warnings.extend(analysis.warnings.iter().cloned());
