@@ -1,10 +1,30 @@
 //! Image input and output: decoding with orientation and colour profiles, encoding with
-//! metadata kept, depth and matte files, and atomic writes. (Stub: the real code lands with the
-//! I/O work; the types below are the contract.)
+//! metadata kept, depth and matte files, and atomic writes.
+//!
+//! * [`read_photo`] — JPEG, PNG, TIFF or WebP (identified by content) → upright, linear-light
+//!   planar `f32` in the photo's own primaries ([`colour`]), alpha kept, metadata extracted
+//!   ([`metadata`]). The pixel limit is checked on the header before any pixel buffer exists.
+//! * [`write_photo`] — JPEG, PNG or TIFF by extension; linear → the photo's transfer curves →
+//!   8-bit with deterministic dither, or 16-bit; ICC, EXIF (orientation 1, no thumbnail) and XMP
+//!   written back ([`encode`] has the table); atomic ([`atomic`]).
+//! * [`read_depth`], [`read_matte`], [`write_plane_png16`] — depth and matte files
+//!   ([`depthfile`]).
+//!
+//! Every error names the file and fits on one line.
 
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
+
+pub mod atomic;
+pub mod colour;
+pub mod decode;
+pub mod depthfile;
+pub mod encode;
+pub mod metadata;
+
+pub use atomic::{remove_in_flight_temp_files, write_atomically};
+pub use depthfile::{parse_npy, parse_pfm};
 
 use crate::depth::DepthKind;
 use crate::scene::{LinearRgb, Plane};
@@ -35,6 +55,28 @@ pub enum IoError {
         #[source]
         source: std::io::Error,
     },
+    /// An operating-system error with what fstop was trying to do ("cannot read", "cannot
+    /// create a file in folder …").
+    #[error("{path}: {action}: {source}")]
+    Os {
+        path: PathBuf,
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl IoError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            IoError::Decode { path, .. }
+            | IoError::Encode { path, .. }
+            | IoError::TooLarge { path, .. }
+            | IoError::Fs { path, .. }
+            | IoError::Os { path, .. } => path,
+        }
+    }
 }
 
 /// Metadata carried from input to output.
@@ -93,49 +135,46 @@ impl Default for EncodeOptions {
     }
 }
 
-/// Reads a photo (stub).
-pub fn read_photo(path: &Path, _options: &DecodeOptions) -> Result<Photo, IoError> {
-    Err(IoError::Decode {
-        path: path.into(),
-        message: "decoding not implemented yet".into(),
-    })
+/// Reads a photo: decoded by content (JPEG, PNG, TIFF, WebP), turned upright by its EXIF
+/// orientation, converted to linear light through its ICC profile's curves (sRGB without one).
+/// Grayscale is expanded to RGB; alpha (RGBA, gray+alpha) is kept straight in `alpha`; 16-bit
+/// sources give `bits_per_channel == 16`. Images over `options.max_pixels` are refused from the
+/// header, before decoding.
+pub fn read_photo(path: &Path, options: &DecodeOptions) -> Result<Photo, IoError> {
+    decode::read_photo(path, options)
 }
 
-/// Writes a photo atomically, format from the extension (stub).
+/// Writes a photo atomically; the format comes from the extension (`.jpg`/`.jpeg`, `.png`,
+/// `.tif`/`.tiff`, any case). `metadata` is written back (ICC only if usable, EXIF with
+/// orientation 1 and no thumbnail, XMP); the colour is encoded through the ICC profile's curves.
+/// `bits_per_channel > 8` writes 16-bit PNG/TIFF (JPEG is always 8-bit). Alpha is written to
+/// PNG and TIFF and dropped for JPEG.
 pub fn write_photo(
     path: &Path,
-    _color: &LinearRgb,
-    _alpha: Option<&Plane>,
-    _metadata: &Metadata,
-    _bits_per_channel: u8,
-    _options: &EncodeOptions,
+    color: &LinearRgb,
+    alpha: Option<&Plane>,
+    metadata: &Metadata,
+    bits_per_channel: u8,
+    options: &EncodeOptions,
 ) -> Result<(), IoError> {
-    Err(IoError::Encode {
-        path: path.into(),
-        message: "encoding not implemented yet".into(),
-    })
+    encode::write_photo(path, color, alpha, metadata, bits_per_channel, options)
 }
 
-/// Reads a depth file (stub). Returns the plane and how to read it.
-pub fn read_depth(path: &Path, _kind: Option<DepthKind>) -> Result<(Plane, DepthKind), IoError> {
-    Err(IoError::Decode {
-        path: path.into(),
-        message: "depth files not implemented yet".into(),
-    })
+/// Reads a depth file: `.npy`/`.pfm` (values as stored; default kind metres) or a grayscale
+/// image (0..1; default kind disparity, brighter = nearer). The file type comes from the
+/// content. `kind` overrides the default.
+pub fn read_depth(path: &Path, kind: Option<DepthKind>) -> Result<(Plane, DepthKind), IoError> {
+    depthfile::read_depth(path, kind)
 }
 
-/// Reads a matte (0..1) from a grayscale image (stub).
+/// Reads a matte in 0..1: grayscale image → its value; image with a (non-opaque) alpha channel
+/// → the alpha; RGB → luminance; `.npy`/`.pfm` → values clamped to 0..1.
 pub fn read_matte(path: &Path) -> Result<Plane, IoError> {
-    Err(IoError::Decode {
-        path: path.into(),
-        message: "mattes not implemented yet".into(),
-    })
+    depthfile::read_matte(path)
 }
 
-/// Writes a plane as a 16-bit grayscale PNG, mapping `lo..hi` to 0..65535 (stub).
-pub fn write_plane_png16(path: &Path, _plane: &Plane, _lo: f32, _hi: f32) -> Result<(), IoError> {
-    Err(IoError::Encode {
-        path: path.into(),
-        message: "not implemented yet".into(),
-    })
+/// Writes a plane as a 16-bit grayscale PNG, atomically, mapping `lo..hi` to 0..65535
+/// (clamped; NaN → 0; if `hi <= lo` every pixel is 0).
+pub fn write_plane_png16(path: &Path, plane: &Plane, lo: f32, hi: f32) -> Result<(), IoError> {
+    depthfile::write_plane_png16(path, plane, lo, hi)
 }

@@ -1,0 +1,439 @@
+//! Encoding: linear light → the photo's own transfer curves → 8-bit (dithered) or 16-bit
+//! samples → JPEG, PNG or TIFF with the metadata written back, atomically.
+//!
+//! | format | pixels | ICC | EXIF | XMP |
+//! |---|---|---|---|---|
+//! | JPEG | 8-bit RGB, alpha dropped | APP2 `ICC_PROFILE` | APP1 `Exif` (≤ 64 KiB) | APP1 XMP (≤ 64 KiB) |
+//! | PNG | 8/16-bit RGB or RGBA | `iCCP` | `eXIf` | `iTXt XML:com.adobe.xmp` |
+//! | TIFF | 8/16-bit RGB or RGBA, Deflate | tag 34675 | IFD0 descriptive tags + Exif and GPS IFDs (no maker note) | tag 700 |
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use super::atomic::write_atomically;
+use super::colour::{EncodeTables, Transfer, decide_icc, dither_offset};
+use super::decode::one_line;
+use super::metadata::{RawField, TiffIfd, exif_fields_for_tiff, sanitize_exif, sanitize_xmp};
+use super::{EncodeOptions, IoError, Metadata};
+use crate::scene::{LinearRgb, Plane};
+
+/// The output formats fstop writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Jpeg,
+    Png,
+    Tiff,
+}
+
+/// XMP's APP1 namespace header in JPEG.
+const XMP_JPEG_HEADER: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+
+pub(crate) fn encode_err(path: &Path, message: impl Into<String>) -> IoError {
+    IoError::Encode {
+        path: path.to_path_buf(),
+        message: one_line(message.into()),
+    }
+}
+
+/// The output format chosen by the file extension (case-insensitive).
+pub fn output_format(path: &Path) -> Result<OutputFormat, IoError> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("jpg" | "jpeg" | "jpe") => Ok(OutputFormat::Jpeg),
+        Some("png") => Ok(OutputFormat::Png),
+        Some("tif" | "tiff") => Ok(OutputFormat::Tiff),
+        Some(other) => Err(encode_err(
+            path,
+            format!(
+                "cannot write '.{other}' files: use a .jpg, .jpeg, .png, .tif or .tiff extension"
+            ),
+        )),
+        None => Err(encode_err(
+            path,
+            "no file extension to choose the format: use .jpg, .png or .tif",
+        )),
+    }
+}
+
+/// Quantises linear light to interleaved 8-bit samples (3 or 4 channels).
+pub fn quantize8(
+    color: &LinearRgb,
+    alpha: Option<&Plane>,
+    tables: &EncodeTables,
+    dither: bool,
+) -> Vec<u8> {
+    let w = color.width;
+    let ch = if alpha.is_some() { 4 } else { 3 };
+    let mut out = vec![0u8; color.len() * ch];
+    out.par_chunks_mut(w * ch).enumerate().for_each(|(y, row)| {
+        let base = y * w;
+        let planes = color.channels();
+        for (x, px) in row.chunks_exact_mut(ch).enumerate() {
+            for (c, plane) in planes.iter().enumerate() {
+                let v = tables.encode(c, plane[base + x]) * 255.0;
+                let d = if dither {
+                    dither_offset(x as u32, y as u32, c as u32)
+                } else {
+                    0.0
+                };
+                px[c] = (v + d + 0.5).clamp(0.0, 255.0) as u8;
+            }
+            if let Some(a) = alpha {
+                let v = a.data[base + x];
+                let v = if v.is_finite() {
+                    v.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                px[3] = (v * 255.0 + 0.5) as u8;
+            }
+        }
+    });
+    out
+}
+
+/// Quantises linear light to interleaved 16-bit samples (3 or 4 channels), no dither.
+pub fn quantize16(color: &LinearRgb, alpha: Option<&Plane>, tables: &EncodeTables) -> Vec<u16> {
+    let w = color.width;
+    let ch = if alpha.is_some() { 4 } else { 3 };
+    let mut out = vec![0u16; color.len() * ch];
+    out.par_chunks_mut(w * ch).enumerate().for_each(|(y, row)| {
+        let base = y * w;
+        let planes = color.channels();
+        for (x, px) in row.chunks_exact_mut(ch).enumerate() {
+            for (c, plane) in planes.iter().enumerate() {
+                let v = tables.encode(c, plane[base + x]) * 65535.0;
+                px[c] = (v + 0.5).clamp(0.0, 65535.0) as u16;
+            }
+            if let Some(a) = alpha {
+                let v = a.data[base + x];
+                let v = if v.is_finite() {
+                    v.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                px[3] = (v * 65535.0 + 0.5) as u16;
+            }
+        }
+    });
+    out
+}
+
+/// Metadata as it will be written: the profile only if it is usable, EXIF and XMP cleaned.
+struct OutputMetadata {
+    transfer: Transfer,
+    icc: Option<Vec<u8>>,
+    exif: Option<Vec<u8>>,
+    xmp: Option<Vec<u8>>,
+}
+
+fn prepare_metadata(metadata: &Metadata) -> OutputMetadata {
+    let (transfer, icc) = match &metadata.icc_profile {
+        Some(p) if !p.is_empty() => {
+            let d = decide_icc(p);
+            if let Some(w) = &d.warning {
+                tracing::warn!("output ICC profile: {w}");
+            }
+            (d.transfer, d.keep.then(|| p.clone()))
+        }
+        _ => (Transfer::srgb(), None),
+    };
+    // Defensive: the caller may hand us EXIF that was not read by `read_photo`.
+    let exif =
+        metadata
+            .exif
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .and_then(|e| match sanitize_exif(e) {
+                Ok(clean) => Some(clean),
+                Err(why) => {
+                    tracing::warn!("EXIF not written: {why}");
+                    None
+                }
+            });
+    let xmp = metadata
+        .xmp
+        .as_deref()
+        .filter(|x| !x.is_empty())
+        .map(sanitize_xmp);
+    OutputMetadata {
+        transfer,
+        icc,
+        exif,
+        xmp,
+    }
+}
+
+/// Writes a photo (see [`super::write_photo`]).
+pub(crate) fn write_photo(
+    path: &Path,
+    color: &LinearRgb,
+    alpha: Option<&Plane>,
+    metadata: &Metadata,
+    bits_per_channel: u8,
+    options: &EncodeOptions,
+) -> Result<(), IoError> {
+    let format = output_format(path)?;
+    let (w, h) = (color.width, color.height);
+    if w == 0 || h == 0 {
+        return Err(encode_err(
+            path,
+            format!("image is {w}×{h}: nothing to write"),
+        ));
+    }
+    if [&color.r, &color.g, &color.b]
+        .iter()
+        .any(|p| p.len() != w * h)
+    {
+        return Err(encode_err(
+            path,
+            "internal error: colour planes do not match the image size",
+        ));
+    }
+    if let Some(a) = alpha
+        && (a.width != w || a.height != h || a.data.len() != w * h)
+    {
+        return Err(encode_err(
+            path,
+            format!("alpha is {}×{} but the image is {w}×{h}", a.width, a.height),
+        ));
+    }
+    if u32::try_from(w).is_err() || u32::try_from(h).is_err() {
+        return Err(encode_err(path, format!("image is {w}×{h}: too large")));
+    }
+    let meta = prepare_metadata(metadata);
+    let tables = meta.transfer.encode_tables();
+    let sixteen = bits_per_channel > 8;
+    match format {
+        OutputFormat::Jpeg => {
+            if w > 65535 || h > 65535 {
+                return Err(encode_err(
+                    path,
+                    format!("image is {w}×{h}: JPEG allows at most 65535 pixels per side"),
+                ));
+            }
+            let rgb = quantize8(color, None, &tables, options.dither);
+            write_atomically(path, |out| {
+                write_jpeg(out, &rgb, w as u16, h as u16, &meta, options.jpeg_quality)
+                    .map_err(|m| encode_err(path, m))
+            })
+        }
+        OutputFormat::Png => {
+            let data: Cow<[u8]> = if sixteen {
+                let s = quantize16(color, alpha, &tables);
+                Cow::Owned(s.iter().flat_map(|v| v.to_be_bytes()).collect())
+            } else {
+                Cow::Owned(quantize8(color, alpha, &tables, options.dither))
+            };
+            write_atomically(path, |out| {
+                write_png(
+                    out,
+                    &data,
+                    w as u32,
+                    h as u32,
+                    alpha.is_some(),
+                    sixteen,
+                    &meta,
+                )
+                .map_err(|m| encode_err(path, m))
+            })
+        }
+        OutputFormat::Tiff => {
+            let samples = if sixteen {
+                TiffSamples::U16(quantize16(color, alpha, &tables))
+            } else {
+                TiffSamples::U8(quantize8(color, alpha, &tables, options.dither))
+            };
+            write_atomically(path, |out| {
+                write_tiff(out, &samples, w as u32, h as u32, alpha.is_some(), &meta)
+                    .map_err(|m| encode_err(path, m))
+            })
+        }
+    }
+}
+
+fn write_jpeg(
+    out: &mut BufWriter<File>,
+    rgb: &[u8],
+    w: u16,
+    h: u16,
+    meta: &OutputMetadata,
+    quality: u8,
+) -> Result<(), String> {
+    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+    let quality = quality.clamp(1, 100);
+    let mut enc = Encoder::new(out, quality);
+    // Full-resolution chroma at high quality: coloured hair against a blurred background keeps
+    // its edges.
+    enc.set_sampling_factor(if quality >= 90 {
+        SamplingFactor::F_1_1
+    } else {
+        SamplingFactor::F_2_2
+    });
+    enc.set_optimized_huffman_tables(true);
+    if let Some(exif) = &meta.exif
+        && let Err(e) = enc.add_exif_metadata(exif)
+    {
+        tracing::warn!("EXIF not written to the JPEG: {e}");
+    }
+    if let Some(xmp) = &meta.xmp {
+        let mut seg = XMP_JPEG_HEADER.to_vec();
+        seg.extend_from_slice(xmp);
+        if let Err(e) = enc.add_app_segment(1, seg) {
+            tracing::warn!("XMP not written to the JPEG: {e}");
+        }
+    }
+    if let Some(icc) = &meta.icc {
+        enc.add_icc_profile(icc)
+            .map_err(|e| format!("cannot embed the ICC profile: {e}"))?;
+    }
+    enc.encode(rgb, w, h, ColorType::Rgb)
+        .map_err(|e| format!("JPEG encoding failed: {e}"))
+}
+
+fn write_png(
+    out: &mut BufWriter<File>,
+    data: &[u8],
+    w: u32,
+    h: u32,
+    has_alpha: bool,
+    sixteen: bool,
+    meta: &OutputMetadata,
+) -> Result<(), String> {
+    let mut info = png::Info::with_size(w, h);
+    info.color_type = if has_alpha {
+        png::ColorType::Rgba
+    } else {
+        png::ColorType::Rgb
+    };
+    info.bit_depth = if sixteen {
+        png::BitDepth::Sixteen
+    } else {
+        png::BitDepth::Eight
+    };
+    info.icc_profile = meta.icc.as_deref().map(Cow::Borrowed);
+    info.exif_metadata = meta.exif.as_deref().map(Cow::Borrowed);
+    let err = |e: png::EncodingError| format!("PNG encoding failed: {e}");
+    let mut enc = png::Encoder::with_info(out, info).map_err(err)?;
+    enc.set_compression(png::Compression::Fast);
+    if let Some(xmp) = &meta.xmp {
+        match std::str::from_utf8(xmp) {
+            Ok(text) => enc
+                .add_itxt_chunk("XML:com.adobe.xmp".into(), text.into())
+                .map_err(err)?,
+            Err(_) => tracing::warn!("XMP is not UTF-8; not written to the PNG"),
+        }
+    }
+    let mut writer = enc.write_header().map_err(err)?;
+    writer.write_image_data(data).map_err(err)?;
+    writer.finish().map_err(err)
+}
+
+enum TiffSamples {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+}
+
+fn write_tiff(
+    out: &mut BufWriter<File>,
+    samples: &TiffSamples,
+    w: u32,
+    h: u32,
+    has_alpha: bool,
+    meta: &OutputMetadata,
+) -> Result<(), String> {
+    use tiff::encoder::colortype::{RGB8, RGB16, RGBA8, RGBA16};
+    use tiff::encoder::{Compression, DeflateLevel, Predictor, TiffEncoder};
+    use tiff::tags::{Tag, Type};
+
+    let err = |e: tiff::TiffError| format!("TIFF encoding failed: {e}");
+    let mut enc = TiffEncoder::new(out)
+        .map_err(err)?
+        .with_compression(Compression::Deflate(DeflateLevel::Fast))
+        .with_predictor(Predictor::Horizontal);
+
+    // The encoder writes values in native byte order; our EXIF values are little-endian.
+    let fields: Vec<RawField> = if cfg!(target_endian = "little") {
+        meta.exif
+            .as_deref()
+            .map(exif_fields_for_tiff)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let sub_ifd = |enc: &mut TiffEncoder<_>, which: TiffIfd| -> Result<Option<u32>, String> {
+        let list: Vec<&RawField> = fields.iter().filter(|f| f.ifd == which).collect();
+        if list.is_empty() {
+            return Ok(None);
+        }
+        let mut dir = enc.extra_directory().map_err(err)?;
+        for f in list {
+            let entry = dir
+                .write_entry_bytes(
+                    Type::from_u16(f.typ).unwrap_or(Type::UNDEFINED),
+                    &f.le_bytes,
+                )
+                .map_err(err)?;
+            dir.extend_from(&tiff::Directory::from_iter([(
+                Tag::from_u16_exhaustive(f.tag),
+                entry,
+            )]));
+        }
+        let offset = dir.finish_with_offsets().map_err(err)?;
+        Ok(Some(offset.offset))
+    };
+    let exif_ifd = sub_ifd(&mut enc, TiffIfd::Exif)?;
+    let gps_ifd = sub_ifd(&mut enc, TiffIfd::Gps)?;
+
+    macro_rules! write_image {
+        ($ct:ty, $data:expr) => {{
+            let mut image = enc.new_image::<$ct>(w, h).map_err(err)?;
+            {
+                let dir = image.encoder();
+                if has_alpha {
+                    // Unassociated (straight) alpha.
+                    dir.write_tag(Tag::ExtraSamples, &[2u16][..]).map_err(err)?;
+                }
+                for f in fields.iter().filter(|f| f.ifd == TiffIfd::Primary) {
+                    let entry = dir
+                        .write_entry_bytes(
+                            Type::from_u16(f.typ).unwrap_or(Type::UNDEFINED),
+                            &f.le_bytes,
+                        )
+                        .map_err(err)?;
+                    dir.extend_from(&tiff::Directory::from_iter([(
+                        Tag::from_u16_exhaustive(f.tag),
+                        entry,
+                    )]));
+                }
+                dir.write_tag(Tag::Orientation, 1u16).map_err(err)?;
+                if let Some(o) = exif_ifd {
+                    dir.write_tag(Tag::ExifDirectory, o).map_err(err)?;
+                }
+                if let Some(o) = gps_ifd {
+                    dir.write_tag(Tag::GpsDirectory, o).map_err(err)?;
+                }
+                if let Some(icc) = &meta.icc {
+                    let entry = dir.write_entry_bytes(Type::UNDEFINED, icc).map_err(err)?;
+                    dir.extend_from(&tiff::Directory::from_iter([(Tag::IccProfile, entry)]));
+                }
+                if let Some(xmp) = &meta.xmp {
+                    dir.write_tag(Tag::Unknown(700), &xmp[..]).map_err(err)?;
+                }
+            }
+            image.write_data($data).map_err(err)
+        }};
+    }
+    match (samples, has_alpha) {
+        (TiffSamples::U8(d), false) => write_image!(RGB8, d),
+        (TiffSamples::U8(d), true) => write_image!(RGBA8, d),
+        (TiffSamples::U16(d), false) => write_image!(RGB16, d),
+        (TiffSamples::U16(d), true) => write_image!(RGBA16, d),
+    }
+}
