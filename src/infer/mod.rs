@@ -1,18 +1,70 @@
 //! ONNX inference: runtime discovery, model catalogue, depth and matte estimation.
-//! (Stub: the contract below is fixed; the implementation lands with the inference work.)
+//!
+//! * [`runtime`] finds ONNX Runtime's shared library (installed by `scripts/setup.sh`) and
+//!   initialises it once per process.
+//! * [`catalog`] is the model catalogue (`models/catalog.toml`, embedded) and the descriptors
+//!   of user-supplied models.
+//! * [`session`] loads a model and checks it against its descriptor.
+//! * [`preprocess`] turns linear light into the sRGB tensors the models were trained on.
+//! * [`matte`], [`depth`] and [`refine`] turn model outputs into a full-resolution matte and a
+//!   full-resolution relative disparity map that holds up on portraits.
+//! * [`focus`] estimates the subject's distance from its size in the frame.
 
-use std::path::PathBuf;
+pub mod catalog;
+pub mod depth;
+pub mod focus;
+pub mod matte;
+pub mod preprocess;
+pub mod refine;
+pub mod runtime;
+pub mod session;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use thiserror::Error;
 
-use crate::optics::Lens;
+pub use self::catalog::Task;
+use self::catalog::resolve_model;
+use self::depth::DepthParams;
+pub use self::focus::estimate_subject_distance_m;
+use self::matte::MatteParams;
+use self::preprocess::{guide_plane, prepare, working_image};
+use self::runtime::SearchEnv;
+use self::session::{ModelSession, thread_count};
 use crate::scene::{LinearRgb, Plane};
 
-/// An inference failure. Messages name the file (runtime library or model) involved.
+/// An inference failure. Messages name the file (runtime library or model) involved and, where
+/// the fix is to install something, say how.
 #[derive(Debug, Error)]
 pub enum InferError {
+    /// Inference is not possible here (kept for callers that report a generic reason).
     #[error("{0}")]
     Unavailable(String),
+    /// The ONNX Runtime library was not found.
+    #[error("{0}")]
+    RuntimeMissing(String),
+    /// The ONNX Runtime library was found but could not be loaded.
+    #[error("{0}")]
+    RuntimeLoad(String),
+    /// The catalogue or a model descriptor is invalid.
+    #[error("{0}")]
+    Catalog(String),
+    /// No model of that name.
+    #[error("{0}")]
+    UnknownModel(String),
+    /// The model's file is not installed.
+    #[error("{0}")]
+    ModelMissing(String),
+    /// The model file could not be loaded (not ONNX, damaged, unsupported operators).
+    #[error("{0}")]
+    ModelLoad(String),
+    /// The model's inputs or outputs do not match its descriptor.
+    #[error("{0}")]
+    ModelShape(String),
+    /// Running the model failed.
+    #[error("{0}")]
+    Run(String),
 }
 
 /// Where to find the runtime and which models to use.
@@ -24,7 +76,7 @@ pub struct ModelConfig {
     pub matte_model: String,
     /// Explicit ONNX Runtime shared library (`--ort-lib`).
     pub ort_lib: Option<PathBuf>,
-    /// Explicit model directory (`--model-dir`).
+    /// Explicit model directory (`--model-dir`), searched before the installed weights.
     pub model_dir: Option<PathBuf>,
     /// Intra-op threads (0 = all available cores).
     pub threads: usize,
@@ -42,6 +94,17 @@ impl Default for ModelConfig {
     }
 }
 
+impl ModelConfig {
+    /// Directories searched for catalogue models' weights, in order: `--model-dir`,
+    /// `$FSTOP_DATA_DIR/weights`, the repository's `models/weights`,
+    /// `$XDG_DATA_HOME/fstop/weights`, next to the executable.
+    pub fn weight_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = self.model_dir.iter().cloned().collect();
+        dirs.extend(SearchEnv::from_process(None).data_dirs("weights"));
+        dirs
+    }
+}
+
 /// What the models say about one photo, at the photo's full resolution.
 #[derive(Debug, Clone)]
 pub struct Estimate {
@@ -55,26 +118,110 @@ pub struct Estimate {
     pub matte_model: String,
 }
 
+/// Long side of the working resolution at which refinement runs.
+pub const WORKING_LONG_SIDE: usize = 1024;
+
 /// Loaded depth and matting sessions; load once, reuse for many photos.
 pub struct ModelSet {
-    _private: (),
+    depth: ModelSession,
+    matte: ModelSession,
+    runtime_path: PathBuf,
+    /// Long side of the working resolution (refinement cost scales with its square).
+    pub working_long_side: usize,
+    pub matte_params: MatteParams,
+    pub depth_params: DepthParams,
+}
+
+impl std::fmt::Debug for ModelSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelSet")
+            .field("depth", &self.depth)
+            .field("matte", &self.matte)
+            .field("runtime", &self.runtime_path)
+            .finish()
+    }
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
 }
 
 impl ModelSet {
-    /// Finds the runtime, loads both models (stub: always unavailable).
-    pub fn load(_config: &ModelConfig) -> Result<ModelSet, InferError> {
-        Err(InferError::Unavailable(
-            "model inference is not implemented yet; pass --depth FILE".into(),
-        ))
+    /// Finds the runtime and loads both models, checking them against their descriptors.
+    pub fn load(config: &ModelConfig) -> Result<ModelSet, InferError> {
+        let weight_dirs = config.weight_dirs();
+        // Resolve the models first: a missing model is reported without touching the runtime.
+        let depth = resolve_model(&config.depth_model, Task::Depth, &weight_dirs)?;
+        let matte = resolve_model(&config.matte_model, Task::Matte, &weight_dirs)?;
+        let (env, runtime_path) =
+            runtime::init(&SearchEnv::from_process(config.ort_lib.as_deref()))?;
+        let threads = thread_count(config.threads);
+        Ok(ModelSet {
+            depth: ModelSession::load(&env, &depth, threads)?,
+            matte: ModelSession::load(&env, &matte, threads)?,
+            runtime_path,
+            working_long_side: WORKING_LONG_SIDE,
+            matte_params: MatteParams::default(),
+            depth_params: DepthParams::default(),
+        })
     }
 
-    /// Runs both models on a photo (linear light; fed to the models as sRGB).
-    pub fn estimate(&mut self, _photo: &LinearRgb) -> Result<Estimate, InferError> {
-        Err(InferError::Unavailable("not implemented".into()))
+    /// The ONNX Runtime library in use.
+    pub fn runtime_path(&self) -> &Path {
+        &self.runtime_path
     }
-}
 
-/// Estimates the subject's distance from its size in the frame (stub: unknown).
-pub fn estimate_subject_distance_m(_matte: &Plane, _lens: &Lens) -> Option<f64> {
-    None
+    /// The loaded depth model.
+    pub fn depth_session(&self) -> &ModelSession {
+        &self.depth
+    }
+
+    /// The loaded matting model.
+    pub fn matte_session(&self) -> &ModelSession {
+        &self.matte
+    }
+
+    /// Runs the matting model on `image` (any size): alpha 0..1 at the model's resolution.
+    pub fn run_matte(&mut self, image: &LinearRgb) -> Result<Plane, InferError> {
+        let input = prepare(image, &self.matte.descriptor.input);
+        let raw = self.matte.run(&input)?;
+        Ok(matte::alpha_from_output(&raw, &self.matte.descriptor))
+    }
+
+    /// Runs the depth model on `image` (any size): relative disparity (larger = nearer) at the
+    /// model's resolution, not yet refined.
+    pub fn run_depth(&mut self, image: &LinearRgb) -> Result<Plane, InferError> {
+        let input = prepare(image, &self.depth.descriptor.input);
+        let raw = self.depth.run(&input)?;
+        Ok(depth::disparity_from_output(&raw, &self.depth.descriptor))
+    }
+
+    /// Runs both models on a photo (linear light; fed to the models as sRGB) and refines their
+    /// answers to the photo's full resolution.
+    pub fn estimate(&mut self, photo: &LinearRgb) -> Result<Estimate, InferError> {
+        if photo.is_empty() {
+            return Err(InferError::Run("the photo has no pixels".into()));
+        }
+        let t = Instant::now();
+        let working = working_image(photo, self.working_long_side);
+        let guide_w = guide_plane(&working);
+        let alpha = self.run_matte(&working)?;
+        let (matte_w, matte_full) =
+            matte::refine_matte(&alpha, &guide_w, photo, &self.matte_params);
+        let matte_ms = ms_since(t);
+
+        let t = Instant::now();
+        let disp = self.run_depth(&working)?;
+        let relative_disparity =
+            depth::refine_depth(&disp, &guide_w, &matte_w, &matte_full, &self.depth_params);
+        let depth_ms = ms_since(t);
+        Ok(Estimate {
+            relative_disparity,
+            matte: matte_full,
+            depth_ms,
+            matte_ms,
+            depth_model: self.depth.name.clone(),
+            matte_model: self.matte.name.clone(),
+        })
+    }
 }

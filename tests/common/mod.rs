@@ -1,96 +1,78 @@
-//! Shared helpers for the CLI tests: generated inputs (never real photos) and the binary.
+//! Helpers shared by the inference tests.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
-use image::{ImageBuffer, Luma, Rgb};
+use fstop::scene::{LinearRgb, Plane};
 
-/// The fstop binary with a clean environment for presets and config.
-pub fn fstop(cwd: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_fstop"));
-    cmd.current_dir(cwd)
-        .env("XDG_CONFIG_HOME", cwd.join(".no-user-config"))
-        .env_remove("FSTOP_LOG")
-        .env_remove("FSTOP_DEBUG_PANIC_ON");
-    cmd
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The subject: a rectangle in the middle third.
-fn in_subject(x: u32, y: u32, w: u32, h: u32) -> bool {
-    x >= w / 3 && x < 2 * w / 3 && y >= h / 4 && y < h
+/// The fixture models directory.
+pub fn fixtures() -> PathBuf {
+    repo().join("tests/fixtures/models")
 }
 
-/// A portrait-like test photo: textured background with bright point lights, a subject block.
-/// `seed` varies the texture so photos differ.
-pub fn write_photo(path: &Path, w: u32, h: u32, seed: u32) {
-    let img = ImageBuffer::from_fn(w, h, |x, y| {
-        if in_subject(x, y, w, h) {
-            let v = 120 + ((x * 7 + y * 3 + seed) % 40) as u8;
-            Rgb([v, (v as f32 * 0.8) as u8, (v as f32 * 0.7) as u8])
-        } else if (x + seed) % 17 == 0 && y % 13 == 0 {
-            Rgb([255, 250, 230])
-        } else {
-            let g = ((x * 255 / w.max(1)) as u8) / 2;
-            let b = ((y * 255 / h.max(1)) as u8) / 2 + ((seed * 13) % 50) as u8;
-            Rgb([30 + ((x ^ y) % 20) as u8, 40 + g, 50 + b])
-        }
-    });
-    img.save(path).unwrap();
+/// A fixture model's path as a string (for `ModelConfig`).
+pub fn fixture(name: &str) -> String {
+    fixtures().join(name).display().to_string()
 }
 
-/// 16-bit PNG relative disparity: subject near (bright), background far (dark), a ramp.
-pub fn write_disparity(path: &Path, w: u32, h: u32) {
-    let img: ImageBuffer<Luma<u16>, Vec<u16>> = ImageBuffer::from_fn(w, h, |x, y| {
-        if in_subject(x, y, w, h) {
-            Luma([50_000])
-        } else {
-            Luma([2_000 + (y * 6_000 / h.max(1)) as u16])
-        }
-    });
-    img.save(path).unwrap();
+fn srgb_to_linear(v: f32) -> f32 {
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
 }
 
-/// 8-bit matte: white on the subject.
-pub fn write_matte(path: &Path, w: u32, h: u32) {
-    let img: ImageBuffer<Luma<u8>, Vec<u8>> = ImageBuffer::from_fn(w, h, |x, y| {
-        Luma([if in_subject(x, y, w, h) { 255 } else { 0 }])
-    });
-    img.save(path).unwrap();
-}
-
-/// A photo with its depth and matte under `dir`: `NAME.png`, `depth/NAME.png`, `matte/NAME.png`.
-pub fn scene(dir: &Path, name: &str, w: u32, h: u32, seed: u32) -> PathBuf {
-    std::fs::create_dir_all(dir.join("depth")).unwrap();
-    std::fs::create_dir_all(dir.join("matte")).unwrap();
-    let photo = dir.join(format!("{name}.png"));
-    write_photo(&photo, w, h, seed);
-    write_disparity(&dir.join(format!("depth/{name}.png")), w, h);
-    write_matte(&dir.join(format!("matte/{name}.png")), w, h);
-    photo
-}
-
-/// Every file under `dir` (recursively), relative, sorted.
-pub fn files_under(dir: &Path) -> Vec<String> {
-    let mut out: Vec<String> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            e.path()
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        })
+/// Decodes an 8-bit image to linear light (test-only; fstop's own decoder lives in `io`).
+pub fn load_linear(path: &Path) -> LinearRgb {
+    let img = image::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8();
+    let (w, h) = img.dimensions();
+    let data: Vec<f32> = img
+        .as_raw()
+        .iter()
+        .map(|&v| srgb_to_linear(v as f32 / 255.0))
         .collect();
-    out.sort();
-    out
+    LinearRgb::from_interleaved(w as usize, h as usize, &data)
 }
 
-pub fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+/// A synthetic portrait: a bright elliptic "person" (head + shoulders) on a dark background
+/// that gets lighter towards the right, `w × h`.
+pub fn synthetic_portrait(w: usize, h: usize) -> (LinearRgb, Plane) {
+    let mut img = LinearRgb::filled(w, h, [0.0; 3]);
+    let mut truth = Plane::filled(w, h, 0.0);
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+            let head = ((fx - 0.5) / 0.12).powi(2) + ((fy - 0.35) / 0.18).powi(2) <= 1.0;
+            let body = fy > 0.6 && (fx - 0.5).abs() < 0.3;
+            let bg = 0.01 + 0.04 * fx;
+            if head || body {
+                img.set(x, y, [0.8, 0.75, 0.7]);
+                truth.data[y * w + x] = 1.0;
+            } else {
+                img.set(x, y, [bg, bg, bg * 1.2]);
+            }
+        }
+    }
+    (img, truth)
 }
 
-pub fn stdout_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// Mean of `p` where `mask` is above/below 0.5.
+pub fn mean_where(p: &Plane, mask: &Plane, inside: bool) -> f32 {
+    let mut s = 0.0f64;
+    let mut n = 0usize;
+    for (v, m) in p.data.iter().zip(&mask.data) {
+        if (*m >= 0.5) == inside {
+            s += *v as f64;
+            n += 1;
+        }
+    }
+    (s / n.max(1) as f64) as f32
 }

