@@ -2,12 +2,12 @@
 //! determinism across --jobs, and interruption by signals. Inputs are generated; depth and
 //! matte come from files through templates, so no model is needed.
 
-mod common;
+mod cli_support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{files_under, fstop, scene, stderr_of, stdout_of};
+use cli_support::{files_under, fstop, scene, stderr_of, stdout_of};
 use predicates::prelude::*;
 
 const TEMPLATES: [&str; 4] = [
@@ -270,8 +270,8 @@ fn depth_and_matte_files_next_to_photos_are_not_taken_as_photos() {
     let dir = d.path().join("shots");
     std::fs::create_dir_all(&dir).unwrap();
     for (i, n) in ["a", "b"].iter().enumerate() {
-        common::write_photo(&dir.join(format!("{n}.png")), 24, 16, i as u32);
-        common::write_disparity(&dir.join(format!("{n}_depth.png")), 24, 16);
+        cli_support::write_photo(&dir.join(format!("{n}.png")), 24, 16, i as u32);
+        cli_support::write_disparity(&dir.join(format!("{n}_depth.png")), 24, 16);
     }
     fstop(d.path())
         .args(["shots", "--depth", "{dir}/{stem}_depth.png"])

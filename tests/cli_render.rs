@@ -1,11 +1,11 @@
 //! End-to-end tests of single-photo rendering, validation, presets, config, compare,
 //! completions and the man page. Inputs are generated here; no model is needed.
 
-mod common;
+mod cli_support;
 
 use std::path::Path;
 
-use common::{files_under, fstop, scene, stderr_of, stdout_of};
+use cli_support::{files_under, fstop, scene, stderr_of, stdout_of};
 use predicates::prelude::*;
 
 fn depth_args(dir: &Path, name: &str) -> Vec<String> {
@@ -293,8 +293,8 @@ fn metric_depth_auto_focus_lands_on_the_subject() {
     // A .npy float32 metric depth: subject at 1.5 m, background at 8 m.
     let d = tempfile::tempdir().unwrap();
     let (w, h) = (40usize, 30usize);
-    common::write_photo(&d.path().join("p.png"), w as u32, h as u32, 1);
-    common::write_matte(&d.path().join("m.png"), w as u32, h as u32);
+    cli_support::write_photo(&d.path().join("p.png"), w as u32, h as u32, 1);
+    cli_support::write_matte(&d.path().join("m.png"), w as u32, h as u32);
     let mut data = Vec::with_capacity(w * h);
     for y in 0..h {
         for x in 0..w {
@@ -420,7 +420,7 @@ fn output_equal_to_input_is_refused() {
 fn unreadable_input_is_a_failure_naming_the_file() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("text.jpg"), "this is not a JPEG").unwrap();
-    common::write_disparity(&d.path().join("d.png"), 8, 8);
+    cli_support::write_disparity(&d.path().join("d.png"), 8, 8);
     let out = fstop(d.path())
         .args(["text.jpg", "-o", "o.jpg", "--depth", "d.png"])
         .output()
@@ -441,7 +441,7 @@ fn unreadable_input_is_a_failure_naming_the_file() {
 fn missing_models_are_one_clear_configuration_error() {
     let d = tempfile::tempdir().unwrap();
     for i in 0..3 {
-        common::write_photo(&d.path().join(format!("p{i}.png")), 32, 24, i);
+        cli_support::write_photo(&d.path().join(format!("p{i}.png")), 32, 24, i);
     }
     let out = fstop(d.path())
         .args(["p0.png", "p1.png", "p2.png", "-o", "out", "--jobs", "2"])

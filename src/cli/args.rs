@@ -80,9 +80,10 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render photos through a lens (the default command: `fstop INPUT…` means `fstop render INPUT…`)
-    #[command(after_help = RENDER_AFTER_HELP)]
+    #[command(after_help = RENDER_AFTER_HELP, allow_negative_numbers = true)]
     Render(Box<RenderArgs>),
     /// Contact sheet: one photo through several presets, labelled, depth and matte computed once
+    #[command(allow_negative_numbers = true)]
     Compare(Box<CompareArgs>),
     /// List or show lens presets
     #[command(subcommand)]
