@@ -123,6 +123,8 @@ pub struct ModelNames {
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct AnalysisTimings {
     pub decode_ms: f64,
+    /// Loading the models (first photo of a worker only).
+    pub load_ms: f64,
     pub depth_ms: f64,
     pub matte_ms: f64,
 }
@@ -330,7 +332,12 @@ pub fn analyze(
             depth
         }
         None => {
+            let t = Instant::now();
+            let was_loaded = models.is_loaded();
             let set = models.get()?;
+            if !was_loaded {
+                timings.load_ms = ms_since(t);
+            }
             let estimate = set
                 .estimate(&photo.color)
                 .map_err(PipelineError::Inference)?;

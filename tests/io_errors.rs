@@ -57,7 +57,10 @@ fn png_claiming(w: u32, h: u32) -> Vec<u8> {
     ihdr.extend_from_slice(&h.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     png.extend(chunk(b"IHDR", &ihdr));
-    png.extend(chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    png.extend(chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
     png.extend(chunk(b"IEND", &[]));
     png
 }
@@ -71,7 +74,9 @@ fn crafted_png_header_is_valid_png() {
     // zlib of [filter 0, gray 0x80]
     png.extend(chunk(
         b"IDAT",
-        &[0x78, 0x01, 0x01, 0x02, 0x00, 0xfd, 0xff, 0x00, 0x80, 0x00, 0x82, 0x00, 0x81],
+        &[
+            0x78, 0x01, 0x01, 0x02, 0x00, 0xfd, 0xff, 0x00, 0x80, 0x00, 0x82, 0x00, 0x81,
+        ],
     ));
     png.extend(chunk(b"IEND", &[]));
     let p = write(dir.path(), "one.png", &png);
@@ -85,7 +90,11 @@ fn giant_png_header_is_refused_before_allocating() {
     let p = write(dir.path(), "huge.png", &png_claiming(100_000, 100_000));
     let t = Instant::now();
     let e = read_photo(&p, &DecodeOptions::default()).unwrap_err();
-    assert!(t.elapsed() < Duration::from_secs(1), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        t.elapsed()
+    );
     match &e {
         IoError::TooLarge {
             width,
@@ -101,9 +110,15 @@ fn giant_png_header_is_refused_before_allocating() {
         other => panic!("expected TooLarge, got {other}"),
     }
     let s = e.to_string();
-    assert!(s.starts_with(&p.display().to_string()) && s.contains("--max-pixels"), "{s}");
+    assert!(
+        s.starts_with(&p.display().to_string()) && s.contains("--max-pixels"),
+        "{s}"
+    );
     // The same limit guards depth maps and mattes read from images.
-    assert!(matches!(read_depth(&p, None), Err(IoError::TooLarge { .. })));
+    assert!(matches!(
+        read_depth(&p, None),
+        Err(IoError::TooLarge { .. })
+    ));
     assert!(matches!(read_matte(&p), Err(IoError::TooLarge { .. })));
 }
 
@@ -114,7 +129,10 @@ fn pixel_limit_option_and_giant_jpeg_header() {
     let jpg = jpeg_bytes(&img, 16, 8, 90, None, None, None);
     let p = write(dir.path(), "small.jpg", &jpg);
     let strict = DecodeOptions { max_pixels: 100 };
-    assert!(matches!(read_photo(&p, &strict), Err(IoError::TooLarge { pixels: 128, .. })));
+    assert!(matches!(
+        read_photo(&p, &strict),
+        Err(IoError::TooLarge { pixels: 128, .. })
+    ));
     assert!(read_photo(&p, &DecodeOptions { max_pixels: 128 }).is_ok());
 
     // Patch the frame header to claim 65535×65535 (4.3 gigapixels).
@@ -128,7 +146,17 @@ fn pixel_limit_option_and_giant_jpeg_header() {
     let t = Instant::now();
     let e = read_photo(&p, &DecodeOptions::default()).unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(1));
-    assert!(matches!(e, IoError::TooLarge { width: 65535, height: 65535, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            IoError::TooLarge {
+                width: 65535,
+                height: 65535,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -136,11 +164,17 @@ fn empty_truncated_text_and_missing_files() {
     let dir = tmp();
     let p = write(dir.path(), "photo.jpg", b"");
     let e = decode_error(&p);
-    assert!(e.ends_with("photo.jpg: not a JPEG/PNG/TIFF/WebP image (file is empty)"), "{e}");
+    assert!(
+        e.ends_with("photo.jpg: not a JPEG/PNG/TIFF/WebP image (file is empty)"),
+        "{e}"
+    );
 
     let p = write(dir.path(), "notes.jpg", b"Shopping list:\n- eggs\n- film\n");
     let e = decode_error(&p);
-    assert!(e.contains("not a JPEG/PNG/TIFF/WebP image") && e.contains("text file"), "{e}");
+    assert!(
+        e.contains("not a JPEG/PNG/TIFF/WebP image") && e.contains("text file"),
+        "{e}"
+    );
 
     let jpg = jpeg_bytes(&quadrant_image(64, 64), 64, 64, 90, None, None, None);
     for cut in [jpg.len() / 2, jpg.len() - 2, 200] {
@@ -150,7 +184,16 @@ fn empty_truncated_text_and_missing_files() {
     }
 
     let data = noise_bytes_rgb(40, 40);
-    let png = png_bytes(&data, 40, 40, png::ColorType::Rgb, png::BitDepth::Eight, None, None, None);
+    let png = png_bytes(
+        &data,
+        40,
+        40,
+        png::ColorType::Rgb,
+        png::BitDepth::Eight,
+        None,
+        None,
+        None,
+    );
     for cut in [png.len() / 2, 40, png.len() - 20] {
         let p = write(dir.path(), &format!("cut{cut}.png"), &png[..cut]);
         let e = decode_error(&p);
@@ -163,16 +206,26 @@ fn empty_truncated_text_and_missing_files() {
     let e = decode_error(dir.path());
     assert!(e.contains("folder"), "{e}");
 
-    let p = write(dir.path(), "anim.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;");
+    let p = write(
+        dir.path(),
+        "anim.gif",
+        b"GIF89a\x01\x00\x01\x00\x00\x00\x00;",
+    );
     let e = decode_error(&p);
     assert!(e.contains("GIF images are not supported"), "{e}");
 
     // The same rules for depth and matte files.
     let p = write(dir.path(), "empty.png", b"");
     let e = read_depth(&p, None).unwrap_err().to_string();
-    assert!(e.contains("empty.png") && e.contains("file is empty"), "{e}");
+    assert!(
+        e.contains("empty.png") && e.contains("file is empty"),
+        "{e}"
+    );
     let e = read_matte(&p).unwrap_err().to_string();
-    assert!(e.contains("empty.png") && e.contains("file is empty"), "{e}");
+    assert!(
+        e.contains("empty.png") && e.contains("file is empty"),
+        "{e}"
+    );
 }
 
 fn noise_bytes_rgb(w: usize, h: usize) -> Vec<u8> {
@@ -192,7 +245,13 @@ fn atomic_writes_leave_nothing_behind() {
         write_photo(&p, &img, None, &m, 8, &o).unwrap();
         assert!(p.exists());
     }
-    write_plane_png16(&dir.path().join("plane.png"), &Plane::filled(5, 5, 0.5), 0.0, 1.0).unwrap();
+    write_plane_png16(
+        &dir.path().join("plane.png"),
+        &Plane::filled(5, 5, 0.5),
+        0.0,
+        1.0,
+    )
+    .unwrap();
     assert!(temp_leftovers(dir.path()).is_empty());
 
     // Replacing an existing file works and leaves no temp file.
@@ -216,7 +275,9 @@ fn atomic_writes_leave_nothing_behind() {
         assert!(!s.contains('\n'));
     }
     let nowhere = dir.path().join("no/such/folder/out.png");
-    let e = write_photo(&nowhere, &img, None, &m, 8, &o).unwrap_err().to_string();
+    let e = write_photo(&nowhere, &img, None, &m, 8, &o)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no/such/folder"), "{e}");
     assert!(!dir.path().join("no").exists());
 
@@ -228,7 +289,9 @@ fn atomic_writes_leave_nothing_behind() {
     // A folder at the destination is refused.
     let folder = dir.path().join("folder.png");
     std::fs::create_dir(&folder).unwrap();
-    let e = write_photo(&folder, &img, None, &m, 8, &o).unwrap_err().to_string();
+    let e = write_photo(&folder, &img, None, &m, 8, &o)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("folder.png") && e.contains("is a folder"), "{e}");
     assert!(temp_leftovers(dir.path()).is_empty());
     assert!(
@@ -245,10 +308,27 @@ fn output_equal_to_input_is_safe() {
     let p = write(
         dir.path(),
         "same.png",
-        &png_bytes(&src, 12, 12, png::ColorType::Rgb, png::BitDepth::Eight, None, None, None),
+        &png_bytes(
+            &src,
+            12,
+            12,
+            png::ColorType::Rgb,
+            png::BitDepth::Eight,
+            None,
+            None,
+            None,
+        ),
     );
     let photo = read_photo(&p, &DecodeOptions::default()).unwrap();
-    write_photo(&p, &photo.color, None, &photo.metadata, 8, &EncodeOptions::default()).unwrap();
+    write_photo(
+        &p,
+        &photo.color,
+        None,
+        &photo.metadata,
+        8,
+        &EncodeOptions::default(),
+    )
+    .unwrap();
     let back = raw_decode(&p).to_rgb8().into_raw();
     assert!(src.iter().zip(&back).all(|(a, b)| a.abs_diff(*b) <= 1));
 }

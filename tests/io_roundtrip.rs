@@ -70,7 +70,10 @@ fn png8_rgb_and_rgba_round_trip_within_one_lsb() {
         assert!(worst <= 1, "{name}: worst {worst}");
         // Untouched pixels sit on code values, where 1 LSB of rectangular dither never moves
         // them: the round trip is practically exact.
-        assert!(differing * 1000 <= src.len(), "{name}: {differing} samples changed");
+        assert!(
+            differing * 1000 <= src.len(),
+            "{name}: {differing} samples changed"
+        );
     }
 }
 
@@ -81,19 +84,34 @@ fn png16_and_tiff16_stay_16_bit_within_one_lsb() {
     let src: Vec<u16> = (0..(w * h * 4) as usize)
         .map(|i| fstop::io::colour::hash3(i as u32, 5, 1) as u16)
         .collect();
-    let rgb: Vec<u16> = src
-        .chunks(4)
-        .flat_map(|p| [p[0], p[1], p[2]])
-        .collect();
+    let rgb: Vec<u16> = src.chunks(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
     let cases: [(&str, Vec<u8>, bool); 2] = [
         (
             "rgb16.png",
-            png_bytes(&be16(&rgb), w, h, png::ColorType::Rgb, png::BitDepth::Sixteen, None, None, None),
+            png_bytes(
+                &be16(&rgb),
+                w,
+                h,
+                png::ColorType::Rgb,
+                png::BitDepth::Sixteen,
+                None,
+                None,
+                None,
+            ),
             false,
         ),
         (
             "rgba16.png",
-            png_bytes(&be16(&src), w, h, png::ColorType::Rgba, png::BitDepth::Sixteen, None, None, None),
+            png_bytes(
+                &be16(&src),
+                w,
+                h,
+                png::ColorType::Rgba,
+                png::BitDepth::Sixteen,
+                None,
+                None,
+                None,
+            ),
             true,
         ),
     ];
@@ -182,8 +200,15 @@ fn jpeg_round_trip_within_jpeg_error() {
     let original = raw_decode(&p).to_rgb8().into_raw();
     let photo = read(&p);
     let out = dir.path().join("out.jpeg");
-    write_photo(&out, &photo.color, None, &Metadata::default(), 8, &EncodeOptions::default())
-        .unwrap();
+    write_photo(
+        &out,
+        &photo.color,
+        None,
+        &Metadata::default(),
+        8,
+        &EncodeOptions::default(),
+    )
+    .unwrap();
     let again = raw_decode(&out).to_rgb8().into_raw();
     let mean: f64 = original
         .iter()
@@ -210,57 +235,121 @@ fn gray_gray_alpha_and_rgba_inputs() {
     let p = write(
         dir.path(),
         "g.png",
-        &png_bytes(&[0, 64, 128, 255], 2, 2, png::ColorType::Grayscale, png::BitDepth::Eight, None, None, None),
+        &png_bytes(
+            &[0, 64, 128, 255],
+            2,
+            2,
+            png::ColorType::Grayscale,
+            png::BitDepth::Eight,
+            None,
+            None,
+            None,
+        ),
     );
     let photo = read(&p);
     assert!(photo.alpha.is_none());
     let px = photo.color.at(1, 0);
-    assert!(px.iter().all(|&v| (v - srgb_to_linear(64.0 / 255.0)).abs() < 1e-6), "{px:?}");
+    assert!(
+        px.iter()
+            .all(|&v| (v - srgb_to_linear(64.0 / 255.0)).abs() < 1e-6),
+        "{px:?}"
+    );
     assert_eq!(photo.color.at(1, 1), [1.0, 1.0, 1.0]);
 
     // Gray 16-bit.
     let p = write(
         dir.path(),
         "g16.png",
-        &png_bytes(&be16(&[0, 1000, 40000, 65535]), 2, 2, png::ColorType::Grayscale, png::BitDepth::Sixteen, None, None, None),
+        &png_bytes(
+            &be16(&[0, 1000, 40000, 65535]),
+            2,
+            2,
+            png::ColorType::Grayscale,
+            png::BitDepth::Sixteen,
+            None,
+            None,
+            None,
+        ),
     );
     let photo = read(&p);
     assert_eq!(photo.bits_per_channel, 16);
     let want = srgb_to_linear(40000.0 / 65535.0);
-    assert!(photo.color.at(0, 1).iter().all(|&v| (v - want).abs() < 1e-5));
+    assert!(
+        photo
+            .color
+            .at(0, 1)
+            .iter()
+            .all(|&v| (v - want).abs() < 1e-5)
+    );
 
     // Gray + alpha: alpha kept, colour expanded; written back as RGBA PNG with the same alpha.
     let p = write(
         dir.path(),
         "ga.png",
-        &png_bytes(&[10, 0, 200, 77, 90, 255, 255, 128], 2, 2, png::ColorType::GrayscaleAlpha, png::BitDepth::Eight, None, None, None),
+        &png_bytes(
+            &[10, 0, 200, 77, 90, 255, 255, 128],
+            2,
+            2,
+            png::ColorType::GrayscaleAlpha,
+            png::BitDepth::Eight,
+            None,
+            None,
+            None,
+        ),
     );
     let photo = read(&p);
     let a = photo.alpha.as_ref().expect("alpha kept");
     assert_eq!(a.data, vec![0.0, 77.0 / 255.0, 1.0, 128.0 / 255.0]);
     let out = dir.path().join("ga-out.png");
-    write_photo(&out, &photo.color, photo.alpha.as_ref(), &photo.metadata, 8, &EncodeOptions::default())
-        .unwrap();
+    write_photo(
+        &out,
+        &photo.color,
+        photo.alpha.as_ref(),
+        &photo.metadata,
+        8,
+        &EncodeOptions::default(),
+    )
+    .unwrap();
     let back = raw_decode(&out).to_rgba8();
     assert_eq!(back.get_pixel(1, 0).0, [200, 200, 200, 77]);
     assert_eq!(back.get_pixel(1, 1).0, [255, 255, 255, 128]);
     // The same to JPEG: alpha is dropped, colours kept.
     let jpg = dir.path().join("ga-out.jpg");
-    write_photo(&jpg, &photo.color, photo.alpha.as_ref(), &photo.metadata, 8, &EncodeOptions::default())
-        .unwrap();
+    write_photo(
+        &jpg,
+        &photo.color,
+        photo.alpha.as_ref(),
+        &photo.metadata,
+        8,
+        &EncodeOptions::default(),
+    )
+    .unwrap();
     assert_eq!(raw_decode(&jpg).color(), image::ColorType::Rgb8);
 
     // RGBA with full transparency in places.
     let p = write(
         dir.path(),
         "rgba.png",
-        &png_bytes(&[255, 0, 0, 0, 0, 255, 0, 255, 0, 0, 255, 30, 9, 9, 9, 200], 2, 2, png::ColorType::Rgba, png::BitDepth::Eight, None, None, None),
+        &png_bytes(
+            &[255, 0, 0, 0, 0, 255, 0, 255, 0, 0, 255, 30, 9, 9, 9, 200],
+            2,
+            2,
+            png::ColorType::Rgba,
+            png::BitDepth::Eight,
+            None,
+            None,
+            None,
+        ),
     );
     let photo = read(&p);
     let a = photo.alpha.unwrap();
     assert_eq!(a.at(0, 0), 0.0);
     assert_eq!(a.at(1, 0), 1.0);
-    assert_eq!(photo.color.at(0, 0), [1.0, 0.0, 0.0], "colour under alpha 0 kept");
+    assert_eq!(
+        photo.color.at(0, 0),
+        [1.0, 0.0, 0.0],
+        "colour under alpha 0 kept"
+    );
 }
 
 #[test]
@@ -271,16 +360,38 @@ fn tiny_images_and_webp() {
         let p = write(
             dir.path(),
             &format!("t{w}x{h}.png"),
-            &png_bytes(&src, w, h, png::ColorType::Rgb, png::BitDepth::Eight, None, None, None),
+            &png_bytes(
+                &src,
+                w,
+                h,
+                png::ColorType::Rgb,
+                png::BitDepth::Eight,
+                None,
+                None,
+                None,
+            ),
         );
         let photo = read(&p);
-        assert_eq!((photo.color.width, photo.color.height), (w as usize, h as usize));
+        assert_eq!(
+            (photo.color.width, photo.color.height),
+            (w as usize, h as usize)
+        );
         for ext in ["jpg", "png", "tif"] {
             let out = dir.path().join(format!("t{w}x{h}.{ext}"));
-            write_photo(&out, &photo.color, None, &photo.metadata, 8, &EncodeOptions::default())
-                .unwrap();
+            write_photo(
+                &out,
+                &photo.color,
+                None,
+                &photo.metadata,
+                8,
+                &EncodeOptions::default(),
+            )
+            .unwrap();
             let back = read(&out);
-            assert_eq!((back.color.width, back.color.height), (w as usize, h as usize));
+            assert_eq!(
+                (back.color.width, back.color.height),
+                (w as usize, h as usize)
+            );
         }
     }
     // WebP (lossless, written by the image crate).
@@ -332,8 +443,10 @@ fn dither_is_deterministic_and_removes_banding() {
         let q = raw_decode(path).to_rgb8();
         (0..w)
             .map(|x| {
-                let mean: f32 =
-                    (0..h).map(|y| q.get_pixel(x as u32, y as u32).0[0] as f32).sum::<f32>() / h as f32;
+                let mean: f32 = (0..h)
+                    .map(|y| q.get_pixel(x as u32, y as u32).0[0] as f32)
+                    .sum::<f32>()
+                    / h as f32;
                 let truth = linear_to_srgb(img.at(x, 0)[0]) * 255.0;
                 (mean - truth).abs()
             })
@@ -371,7 +484,9 @@ fn output_format_by_extension() {
     }
     for name in ["x.webp", "x.gif", "noext"] {
         let p = dir.path().join(name);
-        let e = write_photo(&p, &img, None, &m, 8, &o).unwrap_err().to_string();
+        let e = write_photo(&p, &img, None, &m, 8, &o)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with(&p.display().to_string()), "{e}");
         assert!(e.contains(".jpg") && !e.contains('\n'), "{e}");
         assert!(!p.exists());
@@ -381,7 +496,10 @@ fn output_format_by_extension() {
     let e = write_photo(&p, &img, Some(&Plane::filled(3, 4, 1.0)), &m, 8, &o)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("bad-alpha.png") && e.contains("alpha is 3×4"), "{e}");
+    assert!(
+        e.contains("bad-alpha.png") && e.contains("alpha is 3×4"),
+        "{e}"
+    );
     assert!(!p.exists());
     assert!(temp_leftovers(dir.path()).is_empty());
 }
@@ -393,7 +511,15 @@ fn out_of_range_and_nan_values_are_clamped() {
     img.set(0, 0, [f32::NAN, -1.0, 7.0]);
     img.set(1, 0, [f32::INFINITY, f32::NEG_INFINITY, 1.0]);
     let p = dir.path().join("c.png");
-    write_photo(&p, &img, None, &Metadata::default(), 16, &EncodeOptions::default()).unwrap();
+    write_photo(
+        &p,
+        &img,
+        None,
+        &Metadata::default(),
+        16,
+        &EncodeOptions::default(),
+    )
+    .unwrap();
     let back = raw_decode(&p).to_rgb16();
     assert_eq!(back.get_pixel(0, 0).0, [0, 0, 65535]);
     assert_eq!(back.get_pixel(1, 0).0, [65535, 0, 65535]);

@@ -535,7 +535,9 @@ fn process(
     record.models = analysis.models.clone();
     record.warnings.extend(analysis.warnings.iter().cloned());
     check(stop)?;
+    let t = Instant::now();
     let focused = analysis.focus(&settings.lens.settings)?;
+    let focus_ms = ms(t);
     record.lens = Some(LensReport::new(
         &focused.lens,
         focused.focus_source,
@@ -599,8 +601,10 @@ fn process(
     record.timings_ms = Some(
         Timings {
             decode: timings.decode_ms,
+            load: timings.load_ms,
             depth: timings.depth_ms,
             matte: timings.matte_ms,
+            focus: focus_ms,
             render: render_ms,
             encode: ms(t),
             total: ms(t_total),
@@ -793,7 +797,7 @@ pub fn run(
             drop(tx);
             for event in rx {
                 match event {
-                    Event::Started(i) => ui.started(&plan.jobs[i].input.display().to_string()),
+                    Event::Started(i) => ui.started(&plan.jobs[i].input),
                     Event::Finished(record, fatal) => {
                         let record = *record;
                         let pos = plan.jobs.iter().position(|j| j.index == record.index);
@@ -824,10 +828,7 @@ pub fn run(
                                     l.f_number,
                                     l.sensor,
                                     l.focus_distance_m,
-                                    serde_json::to_value(l.focus_source)
-                                        .ok()
-                                        .and_then(|v| v.as_str().map(str::to_string))
-                                        .unwrap_or_default(),
+                                    l.focus_source.describe(),
                                     record.timings_ms.map(|t| t.total).unwrap_or(0.0)
                                 ));
                             }
@@ -844,9 +845,9 @@ pub fn run(
                                 serde_json::to_string(&t)
                             } else {
                                 serde_json::to_string(&serde_json::json!({
-                                    "input": record.input, "decode": t.decode, "depth": t.depth,
-                                    "matte": t.matte, "render": t.render, "encode": t.encode,
-                                    "total": t.total
+                                    "input": record.input, "decode": t.decode, "load": t.load,
+                                    "depth": t.depth, "matte": t.matte, "focus": t.focus,
+                                    "render": t.render, "encode": t.encode, "total": t.total
                                 }))
                             }
                             .expect("serialise");

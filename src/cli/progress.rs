@@ -84,9 +84,15 @@ impl Ui {
                 ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta} {msg}",
+                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {rate} ETA {eta} {msg}",
                 )
                 .expect("valid template")
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.2} photos/s", state.per_sec());
+                    },
+                )
                 .progress_chars("=> "),
             );
             bar.enable_steady_tick(Duration::from_millis(200));
@@ -97,9 +103,10 @@ impl Ui {
     }
 
     /// A photo is about to start (shown as the bar's message).
-    pub fn started(&self, input: &str) {
+    pub fn started(&self, input: &std::path::Path) {
         if let Some(bar) = &self.bar {
-            bar.set_message(input.to_string());
+            let name = input.file_name().unwrap_or(input.as_os_str());
+            bar.set_message(name.to_string_lossy().into_owned());
         }
     }
 

@@ -66,8 +66,12 @@ fn round(v: f64, scale: f64) -> f64 {
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Timings {
     pub decode: f64,
+    /// Loading the models (the first photo of each worker).
+    pub load: f64,
     pub depth: f64,
     pub matte: f64,
+    /// Choosing the focus and converting depth to disparity.
+    pub focus: f64,
     pub render: f64,
     pub encode: f64,
     pub total: f64,
@@ -79,8 +83,10 @@ impl Timings {
         let r = |v: f64| round(v, 10.0);
         Timings {
             decode: r(self.decode),
+            load: r(self.load),
             depth: r(self.depth),
             matte: r(self.matte),
+            focus: r(self.focus),
             render: r(self.render),
             encode: r(self.encode),
             total: r(self.total),
