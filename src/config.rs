@@ -443,7 +443,7 @@ impl Config {
         }
         if let Some(v) = &raw.background_distance_m
             && let Ok(b) = v.get_ref().parse(parse_distance_m)
-            && !(b > 0.0)
+            && (b.is_nan() || b <= 0.0)
         {
             return Err(at(
                 &|| v.span(),

@@ -709,12 +709,181 @@ enum Event {
     Finished(Box<FileRecord>, bool),
 }
 
-/// Writes a JSON line on stdout; false when stdout is closed.
-fn emit_json(line: &JsonLine<'_>) -> bool {
-    use std::io::Write;
-    let text = serde_json::to_string(line).expect("records serialise");
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}").and_then(|_| out.flush()).is_ok()
+/// Collects results on the main thread: prints, writes JSON lines, decides when to stop.
+struct Collector<'a> {
+    plan: &'a Plan,
+    settings: &'a RenderSettings,
+    batch: &'a BatchSettings,
+    stop: &'a Stop,
+    ui: &'a mut Ui,
+    /// By position in `plan.jobs`.
+    records: Vec<Option<FileRecord>>,
+    json_open: bool,
+    fatal_error: Option<String>,
+    fail_fast_hit: bool,
+}
+
+impl Collector<'_> {
+    /// Prints a line on stdout (JSON); a closed stdout stops the run quietly.
+    fn stdout_line(&mut self, text: &str) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "{text}").and_then(|_| out.flush()).is_err() {
+            self.json_open = false;
+            self.stop.halt();
+        }
+    }
+
+    fn emit_json(&mut self, line: &JsonLine<'_>) {
+        if self.json_open {
+            let text = serde_json::to_string(line).expect("records serialise");
+            self.stdout_line(&text);
+        }
+    }
+
+    fn store(&mut self, record: FileRecord) {
+        if let Some(pos) = self.plan.jobs.iter().position(|j| j.index == record.index) {
+            self.records[pos] = Some(record);
+        }
+    }
+
+    fn skipped(&mut self, job: &Job) {
+        let r = FileRecord::bare(
+            job.index,
+            &job.input,
+            &job.output,
+            Status::Skipped,
+            &self.settings.lens.preset_name,
+        );
+        self.ui.info(format!(
+            "skipped {} ({} exists)",
+            job.input.display(),
+            job.output.display()
+        ));
+        self.emit_json(&JsonLine::File(&r));
+        self.store(r);
+    }
+
+    fn finished(&mut self, mut record: FileRecord, fatal: bool) {
+        if fatal {
+            // The set-up is broken (models or runtime): stop and report it once, at the end.
+            if self.fatal_error.is_none() {
+                self.fatal_error = record.error.take();
+            }
+            self.stop.halt();
+            record.status = Status::NotStarted;
+            record.error = None;
+            self.store(record);
+            return;
+        }
+        for w in &record.warnings {
+            self.ui.warn(format!("{}: {w}", record.input));
+        }
+        if record.status == Status::Rendered
+            && let Some(l) = &record.lens
+        {
+            self.ui.info(format!(
+                "{} -> {}: {} mm f/{} on {}, focus {:.2} m ({}), {:.0} ms",
+                record.input,
+                record.output,
+                l.focal_length_mm,
+                l.f_number,
+                l.sensor,
+                l.focus_distance_m,
+                l.focus_source.describe(),
+                record.timings_ms.map(|t| t.total).unwrap_or(0.0)
+            ));
+        }
+        self.ui.finished(&record);
+        if record.status == Status::Failed && self.batch.fail_fast {
+            self.fail_fast_hit = true;
+            self.stop.halt();
+        }
+        if self.settings.timings
+            && let Some(t) = record.timings_ms
+        {
+            let line = if self.plan.single {
+                serde_json::to_value(t).expect("serialise")
+            } else {
+                let mut v = serde_json::json!({ "input": record.input });
+                if let (Some(obj), serde_json::Value::Object(stages)) = (
+                    v.as_object_mut(),
+                    serde_json::to_value(t).expect("serialise"),
+                ) {
+                    obj.extend(stages);
+                }
+                v
+            };
+            self.stdout_line(&line.to_string());
+        }
+        self.emit_json(&JsonLine::File(&record));
+        self.store(record);
+    }
+
+    /// Fills in what never ran, writes the report and the summary; returns the exit code.
+    fn finish(self, started: Instant) -> i32 {
+        let preset = &self.settings.lens.preset_name;
+        let records: Vec<FileRecord> = self
+            .records
+            .into_iter()
+            .zip(&self.plan.jobs)
+            .map(|(r, j)| {
+                r.unwrap_or_else(|| {
+                    FileRecord::bare(j.index, &j.input, &j.output, Status::NotStarted, preset)
+                })
+            })
+            .collect();
+        let stop = self.stop;
+        let mut summary = Summary::count(&records);
+        summary.wall_ms = (ms(started) * 10.0).round() / 10.0;
+        summary.shard = self.batch.shard.map(|s| format!("{}/{}", s.index, s.count));
+        summary.stopped_by = if let Some(name) = stop.signal_name() {
+            Some(name.to_string())
+        } else if self.fatal_error.is_some() {
+            Some("fatal error".into())
+        } else if self.fail_fast_hit {
+            Some("fail-fast".into())
+        } else if stop.requested() {
+            Some("stdout closed".into())
+        } else {
+            None
+        };
+        summary.exit_code = if let Some(code) = stop.exit_code() {
+            code
+        } else if self.fatal_error.is_some() {
+            super::EXIT_USAGE
+        } else if summary.failed > 0 {
+            super::EXIT_FAILED
+        } else {
+            super::EXIT_OK
+        };
+        let ui = self.ui;
+        if let Some(e) = &self.fatal_error {
+            ui.error(e);
+        }
+        if let Some(path) = &self.batch.report
+            && let Err(e) = report::write_report(path, &summary, &records)
+        {
+            ui.error(format!("{e:#}"));
+            summary.exit_code = summary.exit_code.max(super::EXIT_FAILED);
+        }
+        if self.json_open {
+            let text = serde_json::to_string(&JsonLine::Summary(&summary)).expect("serialise");
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        }
+        if let Some(name) = stop.signal_name() {
+            ui.error(format!(
+                "interrupted by {name}; finished outputs are complete, nothing partial was left"
+            ));
+        }
+        if self.plan.single {
+            ui.info(summary.line());
+        } else {
+            ui.note(summary.line());
+        }
+        summary.exit_code
+    }
 }
 
 /// Runs a plan; returns the exit code.
@@ -735,34 +904,26 @@ pub fn run(
             p.display()
         ));
     }
-    let mut records: Vec<Option<FileRecord>> = vec![None; plan.jobs.len()];
-    let mut json_open = batch.json;
-    let preset = &settings.lens.preset_name;
-
-    for (slot, job) in records.iter_mut().zip(&plan.jobs) {
-        if job.skip {
-            let r = FileRecord::bare(job.index, &job.input, &job.output, Status::Skipped, preset);
-            ui.info(format!(
-                "skipped {} ({} exists)",
-                job.input.display(),
-                job.output.display()
-            ));
-            if json_open && !emit_json(&JsonLine::File(&r)) {
-                json_open = false;
-                stop.halt();
-            }
-            *slot = Some(r);
-        }
+    let mut collector = Collector {
+        plan,
+        settings,
+        batch,
+        stop,
+        ui,
+        records: vec![None; plan.jobs.len()],
+        json_open: batch.json,
+        fatal_error: None,
+        fail_fast_hit: false,
+    };
+    for job in plan.jobs.iter().filter(|j| j.skip) {
+        collector.skipped(job);
     }
     let todo: Vec<usize> = (0..plan.jobs.len())
         .filter(|&i| !plan.jobs[i].skip)
         .collect();
     if !plan.single {
-        ui.begin_batch(todo.len());
+        collector.ui.begin_batch(todo.len());
     }
-
-    let mut fatal_error: Option<String> = None;
-    let mut fail_fast_hit = false;
     if !todo.is_empty() && !stop.requested() {
         let workers = batch.jobs.clamp(1, todo.len());
         let next = AtomicUsize::new(0);
@@ -771,17 +932,13 @@ pub fn run(
         std::thread::scope(|scope| {
             for w in 0..workers {
                 let tx = tx.clone();
-                let next = &next;
-                let todo = &todo;
-                let jobs = &plan.jobs;
+                let (next, todo, jobs) = (&next, &todo, &plan.jobs);
                 std::thread::Builder::new()
                     .name(format!("fstop-worker-{w}"))
                     .spawn_scoped(scope, move || {
+                        // Models are loaded once per worker, on its first photo that needs them.
                         let mut models = LazyModels::new(settings.common.models.clone());
-                        loop {
-                            if stop.requested() {
-                                break;
-                            }
+                        while !stop.requested() {
                             let k = next.fetch_add(1, Ordering::SeqCst);
                             let Some(&i) = todo.get(k) else { break };
                             let _ = tx.send(Event::Started(i));
@@ -797,135 +954,15 @@ pub fn run(
             drop(tx);
             for event in rx {
                 match event {
-                    Event::Started(i) => ui.started(&plan.jobs[i].input),
-                    Event::Finished(record, fatal) => {
-                        let record = *record;
-                        let pos = plan.jobs.iter().position(|j| j.index == record.index);
-                        if fatal {
-                            // The set-up is broken (models or runtime): stop and report once.
-                            if fatal_error.is_none() {
-                                fatal_error = record.error.clone();
-                            }
-                            stop.halt();
-                            if let Some(pos) = pos {
-                                let mut r = record;
-                                r.status = Status::NotStarted;
-                                r.error = None;
-                                records[pos] = Some(r);
-                            }
-                            continue;
-                        }
-                        for w in &record.warnings {
-                            ui.warn(format!("{}: {w}", record.input));
-                        }
-                        if record.status == Status::Rendered {
-                            if let Some(l) = &record.lens {
-                                ui.info(format!(
-                                    "{} -> {}: {} mm f/{} on {}, focus {:.2} m ({}), {:.0} ms",
-                                    record.input,
-                                    record.output,
-                                    l.focal_length_mm,
-                                    l.f_number,
-                                    l.sensor,
-                                    l.focus_distance_m,
-                                    l.focus_source.describe(),
-                                    record.timings_ms.map(|t| t.total).unwrap_or(0.0)
-                                ));
-                            }
-                        }
-                        ui.finished(&record);
-                        if record.status == Status::Failed && batch.fail_fast {
-                            fail_fast_hit = true;
-                            stop.halt();
-                        }
-                        if settings.timings
-                            && let Some(t) = record.timings_ms
-                        {
-                            let line = if plan.single {
-                                serde_json::to_string(&t)
-                            } else {
-                                serde_json::to_string(&serde_json::json!({
-                                    "input": record.input, "decode": t.decode, "load": t.load,
-                                    "depth": t.depth, "matte": t.matte, "focus": t.focus,
-                                    "render": t.render, "encode": t.encode, "total": t.total
-                                }))
-                            }
-                            .expect("serialise");
-                            use std::io::Write;
-                            if writeln!(std::io::stdout().lock(), "{line}").is_err() {
-                                stop.halt();
-                            }
-                        }
-                        if json_open && !emit_json(&JsonLine::File(&record)) {
-                            json_open = false;
-                            stop.halt();
-                        }
-                        if let Some(pos) = pos {
-                            records[pos] = Some(record);
-                        }
-                    }
+                    Event::Started(i) => collector.ui.started(&plan.jobs[i].input),
+                    Event::Finished(record, fatal) => collector.finished(*record, fatal),
                 }
             }
         });
         QUIET_PANICS.store(false, Ordering::SeqCst);
     }
-    ui.end_batch();
-
-    let records: Vec<FileRecord> = records
-        .into_iter()
-        .zip(&plan.jobs)
-        .map(|(r, j)| {
-            r.unwrap_or_else(|| {
-                FileRecord::bare(j.index, &j.input, &j.output, Status::NotStarted, preset)
-            })
-        })
-        .collect();
-    let mut summary = Summary::count(&records);
-    summary.wall_ms = (ms(started) * 10.0).round() / 10.0;
-    summary.shard = batch.shard.map(|s| format!("{}/{}", s.index, s.count));
-    summary.stopped_by = if let Some(name) = stop.signal_name() {
-        Some(name.to_string())
-    } else if fatal_error.is_some() {
-        Some("fatal error".into())
-    } else if fail_fast_hit {
-        Some("fail-fast".into())
-    } else if stop.requested() {
-        Some("stdout closed".into())
-    } else {
-        None
-    };
-    summary.exit_code = if let Some(code) = stop.exit_code() {
-        code
-    } else if fatal_error.is_some() {
-        super::EXIT_USAGE
-    } else if summary.failed > 0 {
-        super::EXIT_FAILED
-    } else {
-        super::EXIT_OK
-    };
-    if let Some(e) = &fatal_error {
-        ui.error(e);
-    }
-    if let Some(path) = &batch.report
-        && let Err(e) = report::write_report(path, &summary, &records)
-    {
-        ui.error(format!("{e:#}"));
-        summary.exit_code = summary.exit_code.max(super::EXIT_FAILED);
-    }
-    if json_open {
-        emit_json(&JsonLine::Summary(&summary));
-    }
-    if let Some(name) = stop.signal_name() {
-        ui.error(format!(
-            "interrupted by {name}; finished outputs are complete, nothing partial was left"
-        ));
-    }
-    if plan.single {
-        ui.info(summary.line());
-    } else {
-        ui.note(summary.line());
-    }
-    summary.exit_code
+    collector.ui.end_batch();
+    collector.finish(started)
 }
 
 #[cfg(test)]

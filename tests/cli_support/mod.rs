@@ -27,7 +27,7 @@ pub fn write_photo(path: &Path, w: u32, h: u32, seed: u32) {
         if in_subject(x, y, w, h) {
             let v = 120 + ((x * 7 + y * 3 + seed) % 40) as u8;
             Rgb([v, (v as f32 * 0.8) as u8, (v as f32 * 0.7) as u8])
-        } else if (x + seed) % 17 == 0 && y % 13 == 0 {
+        } else if (x + seed).is_multiple_of(17) && y.is_multiple_of(13) {
             Rgb([255, 250, 230])
         } else {
             let g = ((x * 255 / w.max(1)) as u8) / 2;
