@@ -332,3 +332,115 @@ fn output_equal_to_input_is_safe() {
     let back = raw_decode(&p).to_rgb8().into_raw();
     assert!(src.iter().zip(&back).all(|(a, b)| a.abs_diff(*b) <= 1));
 }
+
+/// Mutated and truncated JPEG, PNG, TIFF and WebP files: read_photo returns, never panics.
+#[test]
+fn mutated_images_never_panic() {
+    let dir = tmp();
+    let (w, h) = (24u32, 16u32);
+    let rgb = noise_bytes_rgb(w as usize, h as usize);
+    let mut seeds = vec![
+        (
+            "jpg",
+            jpeg_bytes(
+                &rgb,
+                w as u16,
+                h as u16,
+                85,
+                Some(&build_exif(true, 6, "Someone", true)),
+                Some(XMP.as_bytes()),
+                None,
+            ),
+        ),
+        (
+            "png",
+            png_bytes(
+                &rgb,
+                w,
+                h,
+                png::ColorType::Rgb,
+                png::BitDepth::Eight,
+                None,
+                Some(&build_exif(false, 3, "Someone", true)),
+                Some(XMP),
+            ),
+        ),
+    ];
+    for (ext, fmt) in [
+        ("tif", image::ImageFormat::Tiff),
+        ("webp", image::ImageFormat::WebP),
+    ] {
+        let mut c = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_raw(w, h, rgb.clone())
+            .unwrap()
+            .write_to(&mut c, fmt)
+            .unwrap();
+        seeds.push((ext, c.into_inner()));
+    }
+    let mut state = 0xC0FF_EE00u32;
+    let mut next = || {
+        state = fstop::io::colour::hash3(state, 99, 5);
+        state
+    };
+    let p = dir.path().join("fuzz.bin");
+    for round in 0..1200 {
+        let (ext, seed) = &seeds[round % seeds.len()];
+        let mut bytes = seed.clone();
+        match next() % 3 {
+            0 => {
+                let n = bytes.len();
+                bytes.truncate(next() as usize % n);
+            }
+            1 => {
+                for _ in 0..1 + next() % 6 {
+                    let n = bytes.len();
+                    let i = next() as usize % n;
+                    bytes[i] = next() as u8;
+                }
+            }
+            _ => {
+                let n = bytes.len();
+                let i = next() as usize % n;
+                bytes[i] ^= 0xFF;
+            }
+        }
+        std::fs::write(&p, &bytes).unwrap();
+        let r = std::panic::catch_unwind(|| {
+            let _ = read_photo(&p, &DecodeOptions::default());
+            let _ = read_depth(&p, None);
+        });
+        assert!(r.is_ok(), "panic on a mutated .{ext} (round {round})");
+    }
+}
+
+/// A TIFF whose first directory claims a huge image is refused from the header too.
+#[test]
+fn giant_tiff_header_is_refused() {
+    let dir = tmp();
+    let mut c = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_raw(4, 4, vec![9; 48])
+        .unwrap()
+        .write_to(&mut c, image::ImageFormat::Tiff)
+        .unwrap();
+    let mut t = c.into_inner();
+    assert_eq!(&t[..4], b"II*\0");
+    let ifd = u32::from_le_bytes(t[4..8].try_into().unwrap()) as usize;
+    let n = u16::from_le_bytes([t[ifd], t[ifd + 1]]) as usize;
+    for i in 0..n {
+        let e = ifd + 2 + 12 * i;
+        let tag = u16::from_le_bytes([t[e], t[e + 1]]);
+        let typ = u16::from_le_bytes([t[e + 2], t[e + 3]]);
+        if tag == 256 || tag == 257 {
+            match typ {
+                3 => t[e + 8..e + 10].copy_from_slice(&65535u16.to_le_bytes()),
+                4 => t[e + 8..e + 12].copy_from_slice(&100_000u32.to_le_bytes()),
+                _ => panic!("unexpected type {typ}"),
+            }
+        }
+    }
+    let p = write(dir.path(), "giant.tif", &t);
+    let start = Instant::now();
+    let e = read_photo(&p, &DecodeOptions::default()).unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert!(matches!(e, IoError::TooLarge { .. }), "{e}");
+}

@@ -524,3 +524,34 @@ fn out_of_range_and_nan_values_are_clamped() {
     assert_eq!(back.get_pixel(0, 0).0, [0, 0, 65535]);
     assert_eq!(back.get_pixel(1, 0).0, [65535, 0, 65535]);
 }
+
+#[test]
+fn progressive_and_restart_interval_jpegs_decode() {
+    let dir = tmp();
+    let (w, h) = (48u16, 40u16);
+    let img = quadrant_image(w as usize, h as usize);
+    for (name, progressive, restart) in [("prog.jpg", true, None), ("rst.jpg", false, Some(2u16))] {
+        let mut bytes = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut bytes, 90);
+        enc.set_progressive(progressive);
+        if let Some(r) = restart {
+            enc.set_restart_interval(r);
+        }
+        enc.encode(&img, w, h, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let p = write(dir.path(), name, &bytes);
+        let photo = read(&p);
+        assert!(photo.warnings.is_empty(), "{name}: {:?}", photo.warnings);
+        assert_close3(srgb255(&photo.color, 40, 5), QUADRANTS[1], 8.0, name);
+        // Truncation is still detected in multi-scan files.
+        let cut = write(
+            dir.path(),
+            &format!("cut-{name}"),
+            &bytes[..bytes.len() * 2 / 3],
+        );
+        let e = read_photo(&cut, &DecodeOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("truncated JPEG"), "{e}");
+    }
+}

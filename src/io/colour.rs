@@ -137,8 +137,17 @@ impl std::fmt::Debug for Transfer {
     }
 }
 
-/// Number of intervals of the encoding LUT (indexed by `sqrt(linear)`).
-const ENCODE_LUT_INTERVALS: usize = 8192;
+/// The encoding LUT is indexed by the bits of the `f32` itself: exponent and the top
+/// [`ENCODE_SUB_BITS`] mantissa bits, i.e. 2^8 linear sub-bins per octave from 2^-32 up to 1.
+/// That is dense where the curves are steep (near black) without a `sqrt` or `log`.
+const ENCODE_SUB_BITS: u32 = 8;
+/// Octaves covered below 1.0.
+const ENCODE_OCTAVES: u32 = 32;
+const ENCODE_SHIFT: u32 = 23 - ENCODE_SUB_BITS;
+/// `bits >> ENCODE_SHIFT` of 2^-32, the table's first entry.
+const ENCODE_BASE: u32 = (127 - ENCODE_OCTAVES) << ENCODE_SUB_BITS;
+/// Index of 1.0.
+const ENCODE_ONE: usize = (ENCODE_OCTAVES << ENCODE_SUB_BITS) as usize;
 
 impl Transfer {
     /// The sRGB curve on all three channels.
@@ -200,16 +209,21 @@ fn build_decode_table(curve: &Curve, n: usize) -> Arc<[f32]> {
 }
 
 fn build_encode_table(curve: &Curve) -> Arc<[f32]> {
-    // Sampled uniformly in u = sqrt(linear): dense near black, where the curves are steep.
-    (0..=ENCODE_LUT_INTERVALS + 1)
+    (0..=ENCODE_ONE + 1)
         .map(|i| {
-            let u = (i.min(ENCODE_LUT_INTERVALS) as f64 / ENCODE_LUT_INTERVALS as f64) as f32;
-            curve.encode_value(u * u)
+            if i == 0 {
+                // Black is exact; the lowest sub-bin interpolates from it.
+                curve.encode_value(0.0)
+            } else {
+                let bits = ((i as u32 + ENCODE_BASE) << ENCODE_SHIFT).min(1.0f32.to_bits());
+                curve.encode_value(f32::from_bits(bits))
+            }
         })
         .collect()
 }
 
-/// Linear → encoded lookup tables (one per channel), linear interpolation in `sqrt(x)`.
+/// Linear → encoded lookup tables (one per channel), linear interpolation within sub-bins of
+/// each octave (2^8 sub-bins per octave from 2^-32 to 1).
 #[derive(Clone, Debug)]
 pub struct EncodeTables {
     tables: [Arc<[f32]>; 3],
@@ -219,15 +233,30 @@ impl EncodeTables {
     /// Encoded value (0..1) of linear `x` in channel `c`; NaN and negatives → 0, above 1 → 1.
     #[inline]
     pub fn encode(&self, c: usize, x: f32) -> f32 {
+        Self::encode_with(&self.tables[c], x)
+    }
+
+    /// The table of channel `c`, for tight loops with [`EncodeTables::encode_with`].
+    #[inline]
+    pub fn table(&self, c: usize) -> &[f32] {
+        &self.tables[c]
+    }
+
+    /// [`EncodeTables::encode`] with the channel's table in hand.
+    #[inline(always)]
+    pub fn encode_with(table: &[f32], x: f32) -> f32 {
         // NaN fails `x > 0` and maps to 0.
         let x = if x > 0.0 { x.min(1.0) } else { 0.0 };
-        let pos = x.sqrt() * ENCODE_LUT_INTERVALS as f32;
-        let i = (pos as usize).min(ENCODE_LUT_INTERVALS);
-        let t = pos - i as f32;
-        let table = &self.tables[c];
-        let a = table[i];
-        let b = table[i + 1];
-        a + (b - a) * t
+        let pos = (x.to_bits() >> ENCODE_SHIFT).saturating_sub(ENCODE_BASE) as usize;
+        let i = pos.min(ENCODE_ONE);
+        let frac = if pos == 0 {
+            // Below 2^-32 (and 0 itself): the first bin, from black.
+            (x * 4_294_967_296.0).min(1.0)
+        } else {
+            (x.to_bits() & ((1 << ENCODE_SHIFT) - 1)) as f32 * (1.0 / (1 << ENCODE_SHIFT) as f32)
+        };
+        let (a, b) = (table[i], table[i + 1]);
+        a + (b - a) * frac
     }
 }
 
@@ -337,14 +366,34 @@ pub fn hash3(x: u32, y: u32, c: u32) -> u32 {
     h
 }
 
+/// Side of the square dither tile.
+pub const DITHER_TILE: usize = 64;
+
 /// Dither offset for an 8-bit quantiser, in LSB: uniform in [−0.5, 0.5), from [`hash3`].
 ///
 /// One LSB of rectangular dither makes the *expected* quantised value equal the input (so
 /// smooth gradients have no steps, i.e. no banding) while a pixel that already sits on a code
-/// value (an untouched sharp pixel) quantises back to exactly that code.
+/// value (an untouched sharp pixel) quantises back to exactly that code. The noise is tiled
+/// every [`DITHER_TILE`] pixels (cheap lookups; a ±½ LSB pattern's period is invisible).
 #[inline]
 pub fn dither_offset(x: u32, y: u32, c: u32) -> f32 {
-    (hash3(x, y, c) >> 8) as f32 * (1.0 / 16_777_216.0) - 0.5
+    let t = DITHER_TILE as u32;
+    dither_tile(c as usize % 3)[((y % t) * t + x % t) as usize]
+}
+
+/// The dither tile of channel `c` (row-major, [`DITHER_TILE`]²).
+pub fn dither_tile(c: usize) -> &'static [f32] {
+    static TILES: OnceLock<[Vec<f32>; 3]> = OnceLock::new();
+    &TILES.get_or_init(|| {
+        [0u32, 1, 2].map(|c| {
+            (0..(DITHER_TILE * DITHER_TILE) as u32)
+                .map(|i| {
+                    let (x, y) = (i % DITHER_TILE as u32, i / DITHER_TILE as u32);
+                    (hash3(x, y, c) >> 8) as f32 * (1.0 / 16_777_216.0) - 0.5
+                })
+                .collect()
+        })
+    })[c]
 }
 
 #[cfg(test)]
@@ -414,6 +463,8 @@ mod tests {
     #[test]
     fn dither_is_deterministic_and_uniform() {
         assert_eq!(dither_offset(3, 7, 1), dither_offset(3, 7, 1));
+        assert_eq!(dither_offset(3, 7, 1), dither_offset(3 + 64, 7 + 128, 1));
+        assert_ne!(dither_offset(3, 7, 1), dither_offset(3, 7, 2));
         let n = 100_000;
         let mut sum = 0.0f64;
         let mut lo = 0.0f32;

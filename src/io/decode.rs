@@ -248,6 +248,11 @@ pub(crate) fn decode_image(path: &Path, max_pixels: u64) -> Result<DecodedImage,
                 check_pixels(path, w, h, max_pixels)?;
             }
         }
+        InputFormat::Tiff => {
+            if let Some((w, h)) = super::metadata::tiff_dimensions(&bytes) {
+                check_pixels(path, w, h, max_pixels)?;
+            }
+        }
         _ => {}
     }
     let corrupt = |e: image::ImageError| {

@@ -15,7 +15,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use super::atomic::write_atomically;
-use super::colour::{EncodeTables, Transfer, decide_icc, dither_offset};
+use super::colour::{DITHER_TILE, EncodeTables, Transfer, decide_icc, dither_tile};
 use super::decode::one_line;
 use super::metadata::{RawField, TiffIfd, exif_fields_for_tiff, sanitize_exif, sanitize_xmp};
 use super::{EncodeOptions, IoError, Metadata};
@@ -71,26 +71,29 @@ pub fn quantize8(
     let w = color.width;
     let ch = if alpha.is_some() { 4 } else { 3 };
     let mut out = vec![0u8; color.len() * ch];
+    let planes = color.channels();
     out.par_chunks_mut(w * ch).enumerate().for_each(|(y, row)| {
         let base = y * w;
-        let planes = color.channels();
-        for (x, px) in row.chunks_exact_mut(ch).enumerate() {
-            for (c, plane) in planes.iter().enumerate() {
-                let v = tables.encode(c, plane[base + x]) * 255.0;
-                let d = if dither {
-                    dither_offset(x as u32, y as u32, c as u32)
-                } else {
-                    0.0
-                };
-                px[c] = (v + d + 0.5).clamp(0.0, 255.0) as u8;
+        const NO_DITHER: [f32; DITHER_TILE] = [0.0; DITHER_TILE];
+        for (c, plane) in planes.iter().enumerate() {
+            let table = tables.table(c);
+            let src = &plane[base..base + w];
+            let noise = if dither {
+                let t = (y % DITHER_TILE) * DITHER_TILE;
+                &dither_tile(c)[t..t + DITHER_TILE]
+            } else {
+                &NO_DITHER[..]
+            };
+            for (x, (px, &v)) in row.chunks_exact_mut(ch).zip(src).enumerate() {
+                let e = EncodeTables::encode_with(table, v) * 255.0;
+                // `as u8` saturates; `e` is in 0..=255.
+                px[c] = (e + noise[x % DITHER_TILE] + 0.5) as u8;
             }
-            if let Some(a) = alpha {
-                let v = a.data[base + x];
-                let v = if v.is_finite() {
-                    v.clamp(0.0, 1.0)
-                } else {
-                    0.0
-                };
+        }
+        if let Some(a) = alpha {
+            let src = &a.data[base..base + w];
+            for (px, &v) in row.chunks_exact_mut(ch).zip(src) {
+                let v = if v > 0.0 { v.min(1.0) } else { 0.0 };
                 px[3] = (v * 255.0 + 0.5) as u8;
             }
         }
@@ -103,21 +106,20 @@ pub fn quantize16(color: &LinearRgb, alpha: Option<&Plane>, tables: &EncodeTable
     let w = color.width;
     let ch = if alpha.is_some() { 4 } else { 3 };
     let mut out = vec![0u16; color.len() * ch];
+    let planes = color.channels();
     out.par_chunks_mut(w * ch).enumerate().for_each(|(y, row)| {
         let base = y * w;
-        let planes = color.channels();
-        for (x, px) in row.chunks_exact_mut(ch).enumerate() {
-            for (c, plane) in planes.iter().enumerate() {
-                let v = tables.encode(c, plane[base + x]) * 65535.0;
-                px[c] = (v + 0.5).clamp(0.0, 65535.0) as u16;
+        for (c, plane) in planes.iter().enumerate() {
+            let table = tables.table(c);
+            let src = &plane[base..base + w];
+            for (px, &v) in row.chunks_exact_mut(ch).zip(src) {
+                px[c] = (EncodeTables::encode_with(table, v) * 65535.0 + 0.5) as u16;
             }
-            if let Some(a) = alpha {
-                let v = a.data[base + x];
-                let v = if v.is_finite() {
-                    v.clamp(0.0, 1.0)
-                } else {
-                    0.0
-                };
+        }
+        if let Some(a) = alpha {
+            let src = &a.data[base..base + w];
+            for (px, &v) in row.chunks_exact_mut(ch).zip(src) {
+                let v = if v > 0.0 { v.min(1.0) } else { 0.0 };
                 px[3] = (v * 65535.0 + 0.5) as u16;
             }
         }

@@ -138,6 +138,20 @@ pub fn exif_orientation(exif: &[u8]) -> Result<Option<u32>, String> {
         .and_then(|v| v.first().copied()))
 }
 
+/// Width and height from the first directory of a TIFF file (ImageWidth, ImageLength).
+pub fn tiff_dimensions(file: &[u8]) -> Option<(u32, u32)> {
+    let view = TiffView::new(file).ok()?;
+    let (entries, _) = view.ifd(view.ifd0_offset()?)?;
+    let get = |tag| {
+        entries
+            .iter()
+            .find(|e| e.tag == tag)
+            .and_then(|e| view.uints(e))
+            .and_then(|v| v.first().copied())
+    };
+    Some((get(256)?, get(257)?))
+}
+
 /// Strips a leading `Exif\0\0` (some PNG and WebP writers keep it).
 pub fn strip_exif_prefix(exif: &[u8]) -> &[u8] {
     exif.strip_prefix(b"Exif\0\0").unwrap_or(exif)

@@ -1,5 +1,5 @@
 //! Fixture builders shared by the `io_*` tests. Every fixture is generated here, in memory.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
