@@ -144,6 +144,12 @@ def package_file(source: dict, cache: Path) -> Path:
         found = sorted(glob.glob(str(cache / pattern)))
         if found:
             return Path(found[0])
+        import importlib.util
+
+        if importlib.util.find_spec("pip") is None:
+            raise SetupError(
+                f"pip is not available for {sys.executable} (Debian: apt-get install python3-pip)"
+            )
         cmd = [
             sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-input",
             "--disable-pip-version-check", "--only-binary=:all:", "--ignore-requires-python",

@@ -138,8 +138,8 @@ pub fn prepare(image: &LinearRgb, spec: &InputSpec) -> ModelInput {
         Layout::Nchw => (planes.concat(), [1, 3, mh, mw]),
         Layout::Nhwc => {
             let mut d = Vec::with_capacity(3 * n);
-            for i in 0..n {
-                d.extend([planes[0][i], planes[1][i], planes[2][i]]);
+            for ((r, g), b) in planes[0].iter().zip(&planes[1]).zip(&planes[2]) {
+                d.extend([*r, *g, *b]);
             }
             (d, [1, mh, mw, 3])
         }

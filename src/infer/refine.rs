@@ -19,6 +19,19 @@ use rayon::prelude::*;
 
 use crate::depth::weighted_percentile;
 use crate::fill::push_pull_fill;
+
+/// [`weighted_percentile`] on at most about `MAX_SAMPLES` evenly strided samples: percentiles
+/// of smooth maps need no more, and sorting a megapixel per call would dominate the cost.
+pub fn sampled_percentile(values: &[f32], weights: Option<&[f32]>, p: f64) -> Option<f32> {
+    const MAX_SAMPLES: usize = 65_536;
+    let stride = values.len().div_ceil(MAX_SAMPLES).max(1);
+    if stride == 1 {
+        return weighted_percentile(values, weights, p);
+    }
+    let v: Vec<f32> = values.iter().step_by(stride).copied().collect();
+    let w: Option<Vec<f32>> = weights.map(|w| w.iter().step_by(stride).copied().collect());
+    weighted_percentile(&v, w.as_deref(), p).or_else(|| weighted_percentile(values, weights, p))
+}
 use crate::scene::Plane;
 
 /// Box mean over a `(2r+1)²` window, clamped at the borders (each output averages the pixels
@@ -177,6 +190,12 @@ pub struct FusionParams {
     /// Outside the matte, pixels nearer than the subject by more than this are foreground
     /// objects and keep their own disparity.
     pub foreground_margin: f32,
+    /// When more than this fraction of the confident background counts as foreground, the
+    /// depth model is taken to contradict the matte and no foreground objects are kept.
+    pub max_foreground_fraction: f32,
+    /// This percentile of the background's disparity is brought at least
+    /// [`Self::background_margin`] behind the subject by rescaling the background towards the far end.
+    pub background_percentile: f64,
     /// Pixels within this fraction of the working image's long side of the subject are not
     /// trusted as background (the depth model blurs the subject into its surroundings).
     pub ring_fraction: f32,
@@ -190,7 +209,9 @@ impl Default for FusionParams {
         FusionParams {
             subject_relief: 0.08,
             background_margin: 0.15,
-            foreground_margin: 0.25,
+            foreground_margin: 0.5,
+            max_foreground_fraction: 0.3,
+            background_percentile: 80.0,
             ring_fraction: 0.015,
             min_span: 0.3,
         }
@@ -241,8 +262,8 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
     if count < 16.max(w * h / 2000) {
         return None;
     }
-    let s_med = weighted_percentile(&d.data, Some(&strong), 50.0)?;
-    let far = weighted_percentile(&d.data, None, 2.0).unwrap_or(s_med);
+    let s_med = sampled_percentile(&d.data, Some(&strong), 50.0)?;
+    let far = sampled_percentile(&d.data, None, 2.0).unwrap_or(s_med);
     let span = (s_med - far).max(params.min_span);
     let relief = params.subject_relief * span;
     let behind = s_med - params.background_margin * span;
@@ -259,16 +280,39 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
     // Background: confident pixels are clearly outside the matte and away from the subject.
     let ring = ((params.ring_fraction * w.max(h) as f32).round() as usize).max(1);
     let near_subject = box_mean(m, ring);
+    let confident: Vec<bool> = (0..w * h)
+        .map(|i| m.data[i] < 0.02 && near_subject.data[i] < 0.02)
+        .collect();
+    // Foreground objects: outside the matte and clearly nearer than the subject. When a large
+    // part of the background looks "clearly nearer", the depth model contradicts the matte
+    // (monocular models often do on portraits) and nothing is kept as foreground.
+    let candidate = |i: usize| m.data[i] < 0.5 && d.data[i] > front;
+    let n_conf = confident.iter().filter(|&&c| c).count().max(1);
+    let n_fg = (0..w * h).filter(|&i| confident[i] && candidate(i)).count();
+    let trust_foreground = (n_fg as f32) <= params.max_foreground_fraction * n_conf as f32;
+    let foreground: Vec<bool> = (0..w * h)
+        .map(|i| trust_foreground && candidate(i))
+        .collect();
+    // The background keeps the model's ordering but is rescaled towards the far end when much
+    // of it sits closer than `behind` (so it is consistently behind the subject, not clamped
+    // flat against it), then clamped behind the subject.
+    let bg_values: Vec<f32> = (0..w * h)
+        .filter(|&i| confident[i] && !foreground[i])
+        .map(|i| d.data[i])
+        .collect();
+    let b_hi = sampled_percentile(&bg_values, None, params.background_percentile).unwrap_or(far);
+    let k = if b_hi > behind && b_hi - far > 1e-6 {
+        ((behind - far) / (b_hi - far)).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    let to_background = |v: f32| (far + (v - far) * k).min(behind);
     let mut weights = vec![0.0f32; w * h];
     let mut background = vec![0.0f32; w * h];
-    let mut foreground = vec![false; w * h];
     for i in 0..w * h {
-        let v = d.data[i];
-        if m.data[i] < 0.5 && v > front {
-            foreground[i] = true;
-        } else if m.data[i] < 0.02 && near_subject.data[i] < 0.02 {
+        if confident[i] && !foreground[i] {
             weights[i] = 1.0;
-            background[i] = v.min(behind);
+            background[i] = to_background(d.data[i]);
         }
     }
     if weights.iter().all(|&w| w == 0.0) {
