@@ -583,6 +583,7 @@ fn process(
     let options = RenderOptions {
         highlights: settings.lens.highlights,
         kernel: settings.common.kernel,
+        ..RenderOptions::default()
     };
     let image = render::render(&scene, &focused.lens, &options);
     let render_ms = ms(t);
@@ -944,6 +945,11 @@ pub fn run(
                             let _ = tx.send(Event::Started(i));
                             let (record, fatal) =
                                 process_catching(&jobs[i], settings, &mut models, stop);
+                            // Stop here, before taking another photo (the collector may not
+                            // have seen this result yet).
+                            if fatal || (batch.fail_fast && record.status == Status::Failed) {
+                                stop.halt();
+                            }
                             if tx.send(Event::Finished(Box::new(record), fatal)).is_err() {
                                 break;
                             }

@@ -221,6 +221,7 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
         let options = RenderOptions {
             highlights: choice.highlights,
             kernel: common.kernel,
+            ..RenderOptions::default()
         };
         let image = render::render(&scene, &focused.lens, &options);
         let lens = &focused.lens;
