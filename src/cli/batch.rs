@@ -803,19 +803,15 @@ impl Collector<'_> {
         if self.settings.timings
             && let Some(t) = record.timings_ms
         {
+            // Stages in pipeline order; in batch mode the input first.
+            let stages = serde_json::to_string(&t).expect("serialise");
             let line = if self.plan.single {
-                serde_json::to_value(t).expect("serialise")
+                stages
             } else {
-                let mut v = serde_json::json!({ "input": record.input });
-                if let (Some(obj), serde_json::Value::Object(stages)) = (
-                    v.as_object_mut(),
-                    serde_json::to_value(t).expect("serialise"),
-                ) {
-                    obj.extend(stages);
-                }
-                v
+                let input = serde_json::to_string(&record.input).expect("serialise");
+                format!("{{\"input\":{input},{}", &stages[1..])
             };
-            self.stdout_line(&line.to_string());
+            self.stdout_line(&line);
         }
         self.emit_json(&JsonLine::File(&record));
         self.store(record);
@@ -865,7 +861,7 @@ impl Collector<'_> {
         if let Some(path) = &self.batch.report
             && let Err(e) = report::write_report(path, &summary, &records)
         {
-            ui.error(format!("{e:#}"));
+            ui.error(super::error_message(&e));
             summary.exit_code = summary.exit_code.max(super::EXIT_FAILED);
         }
         if self.json_open {
