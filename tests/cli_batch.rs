@@ -489,3 +489,103 @@ fn sigint_stops_the_batch_cleanly_with_130() {
 fn sigterm_stops_the_batch_cleanly_with_143() {
     interrupt("-TERM", 143);
 }
+
+#[test]
+fn unwritable_output_is_a_failure_naming_the_file_and_the_batch_goes_on() {
+    let d = tempfile::tempdir().unwrap();
+    photos(d.path(), 2, false, 24, 16);
+    // `blocked` is a file, so no folder can be created under it (root ignores permissions).
+    std::fs::write(d.path().join("blocked"), b"x").unwrap();
+    let out = fstop(d.path())
+        .args(["photos/p00.png", "-o", "blocked/p00.png"])
+        .args(["--depth", "photos/depth/p00.png"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("p00.png") && err.contains("blocked"), "{err}");
+    // In a batch, one unwritable output does not stop the others.
+    std::fs::create_dir_all(d.path().join("out")).unwrap();
+    std::fs::write(d.path().join("out/sub"), b"x").unwrap();
+    let out = fstop(d.path())
+        .args([
+            "photos/p00.png",
+            "photos/p01.png",
+            "-o",
+            "out",
+            "--name",
+            "{stem}.png",
+        ])
+        .args(TEMPLATES)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = fstop(d.path())
+        .args([
+            "photos/p00.png",
+            "photos/p01.png",
+            "-o",
+            "out",
+            "--overwrite",
+        ])
+        .args(["--name", "sub/{stem}.png"])
+        .args(TEMPLATES)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        2,
+        "{err}"
+    );
+    assert_eq!(
+        files_under(&d.path().join("out")),
+        vec!["p00.png", "p01.png", "sub"]
+    );
+}
+
+#[test]
+fn a_full_disk_fails_the_photo_and_leaves_no_partial_file() {
+    // A file-size limit stands in for a full disk: writes beyond it fail with EFBIG.
+    let d = tempfile::tempdir().unwrap();
+    photos(d.path(), 2, false, 400, 300);
+    let script = format!(
+        "ulimit -f 50; exec '{}' photos -o out --name '{{stem}}.png' --depth '{{dir}}/depth/{{stem}}.png'",
+        env!("CARGO_BIN_EXE_fstop")
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(d.path())
+        .env("XDG_CONFIG_HOME", d.path().join("none"))
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        2,
+        "{err}"
+    );
+    // Nothing partial or temporary is left behind.
+    assert_eq!(files_under(&d.path().join("out")), Vec::<String>::new());
+}
+
+#[test]
+fn batch_timings_are_one_line_per_photo_with_its_input() {
+    let d = tempfile::tempdir().unwrap();
+    photos(d.path(), 2, false, 24, 16);
+    let out = fstop(d.path())
+        .args(["photos", "-o", "out", "--timings", "-q"])
+        .args(TEMPLATES)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2);
+    for l in lines {
+        assert!(l["input"].as_str().unwrap().contains("photos"));
+        assert!(l["render"].is_number() && l["total"].is_number());
+    }
+}

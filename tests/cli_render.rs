@@ -569,3 +569,30 @@ fn closed_stdout_exits_quietly() {
     assert!(out.status.success(), "{:?}", out.status);
     assert_eq!(stderr_of(&out), "");
 }
+
+#[test]
+fn output_folder_for_a_single_photo() {
+    let d = tempfile::tempdir().unwrap();
+    scene(d.path(), "p", 32, 24, 1);
+    fstop(d.path())
+        .args(["p.png", "-o", "outdir/"])
+        .args(depth_args(d.path(), "p"))
+        .assert()
+        .success();
+    assert_eq!(files_under(&d.path().join("outdir")), vec!["p-bokeh.png"]);
+}
+
+#[test]
+fn max_pixels_refuses_big_photos_before_decoding() {
+    let d = tempfile::tempdir().unwrap();
+    scene(d.path(), "p", 64, 48, 1);
+    let out = fstop(d.path())
+        .args(["p.png", "-o", "o.png", "--max-pixels", "1000"])
+        .args(depth_args(d.path(), "p"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("3072") && err.contains("1000"), "{err}");
+    assert!(!d.path().join("o.png").exists());
+}

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGXFSZ};
 
 /// Why the run should stop.
 #[derive(Debug, Default)]
@@ -35,6 +35,11 @@ impl Stop {
             signal_hook::flag::register(sig, Arc::clone(&stop.once))?;
             signal_hook::flag::register_usize(sig, Arc::clone(&stop.signal), sig as usize)?;
         }
+        // A file-size limit (`ulimit -f`) would kill the process mid-write with SIGXFSZ and
+        // leave a temporary file behind; with a handler installed the write fails with EFBIG
+        // instead, which the I/O layer reports (and cleans up) like a full disk.
+        // SAFETY: the handler does nothing, which is async-signal-safe.
+        unsafe { signal_hook::low_level::register(SIGXFSZ, || {}) }?;
         Ok(stop)
     }
 
