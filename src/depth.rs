@@ -105,6 +105,25 @@ pub fn sanitize_relative(relative: &Plane) -> Plane {
 /// The `p`-th percentile (0..100) of the finite values of `values`, weighted by `weights`
 /// when given. `None` when there is no finite value with positive weight.
 pub fn weighted_percentile(values: &[f32], weights: Option<&[f32]>, p: f64) -> Option<f32> {
+    // Fast path, same result: when every weight counts 0 or 1 (no weights, or a binary mask),
+    // the answer is the k-th smallest value, found by selection in O(n) instead of a sort.
+    let counts = |w: f32| w.is_finite() && w > 0.0;
+    if weights.is_none_or(|ws| ws.iter().all(|&w| !counts(w) || w == 1.0)) {
+        let mut kept: Vec<f32> = values
+            .iter()
+            .enumerate()
+            .filter(|&(i, v)| v.is_finite() && weights.is_none_or(|ws| counts(ws[i])))
+            .map(|(_, &v)| v)
+            .collect();
+        if kept.is_empty() {
+            return None;
+        }
+        // The sorted scan below stops at the first k (1-based) with k ≥ n·p/100.
+        let target = kept.len() as f64 * (p / 100.0).clamp(0.0, 1.0);
+        let k = (target.ceil() as usize).clamp(1, kept.len());
+        let (_, v, _) = kept.select_nth_unstable_by(k - 1, |a, b| a.total_cmp(b));
+        return Some(*v);
+    }
     let mut pairs: Vec<(f32, f32)> = values
         .iter()
         .enumerate()
@@ -239,6 +258,60 @@ mod tests {
         let rel = Plane::filled(5, 5, 3.0);
         let d = relative_to_disparity(&rel, 3.0, &DisparityAnchors::default());
         assert!(d.data.iter().all(|&v| (v - 0.5).abs() < 1e-6));
+    }
+
+    #[test]
+    fn percentile_fast_path_matches_the_sorted_scan() {
+        // The reference: the sorted weighted scan, as in the general path.
+        fn scan(values: &[f32], weights: Option<&[f32]>, p: f64) -> Option<f32> {
+            let mut pairs: Vec<(f32, f32)> = values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &v)| {
+                    let w = weights.map_or(1.0, |w| w[i]);
+                    (v.is_finite() && w.is_finite() && w > 0.0).then_some((v, w))
+                })
+                .collect();
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let total: f64 = pairs.iter().map(|p| p.1 as f64).sum();
+            let target = total * (p / 100.0).clamp(0.0, 1.0);
+            let mut acc = 0.0;
+            for &(v, w) in &pairs {
+                acc += w as f64;
+                if acc >= target {
+                    return Some(v);
+                }
+            }
+            pairs.last().map(|p| p.0)
+        }
+        let mut seed = 12345u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as f32 / (1u64 << 31) as f32
+        };
+        for n in [1usize, 2, 3, 7, 100, 1001] {
+            let mut values: Vec<f32> = (0..n).map(|_| (next() * 20.0).floor()).collect();
+            if n > 3 {
+                values[1] = f32::NAN;
+            }
+            let mask: Vec<f32> = (0..n).map(|i| if i % 3 == 0 { 0.0 } else { 1.0 }).collect();
+            for p in [0.0, 2.0, 33.3, 50.0, 85.0, 99.9, 100.0] {
+                assert_eq!(
+                    weighted_percentile(&values, None, p),
+                    scan(&values, None, p),
+                    "n {n} p {p}"
+                );
+                assert_eq!(
+                    weighted_percentile(&values, Some(&mask), p),
+                    scan(&values, Some(&mask), p),
+                    "n {n} p {p} masked"
+                );
+            }
+        }
+        assert_eq!(weighted_percentile(&[], None, 50.0), None);
+        assert_eq!(weighted_percentile(&[1.0], Some(&[0.0]), 50.0), None);
     }
 
     #[test]

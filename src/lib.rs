@@ -14,12 +14,14 @@
 //! The library never decides how ONNX Runtime is linked: `ort` is used with `load-dynamic` and
 //! the caller (the binary) tells [`infer`] where the shared library is.
 
+pub mod config;
 pub mod depth;
 pub mod fill;
 pub mod infer;
 pub mod io;
 pub mod optics;
 pub mod pipeline;
+pub mod preset;
 pub mod render;
 pub mod scene;
 

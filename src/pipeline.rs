@@ -1,1 +1,626 @@
-//! Analysis: decode, run models, choose the focus, build a scene. (Stub.)
+//! Analysis: decode a photo, get its depth (from a file or the models) and subject matte, choose
+//! the focus, and produce what the renderer needs.
+//!
+//! Two steps, so a contact sheet can analyse once and focus many lenses:
+//!
+//! 1. [`analyze`] decodes the photo and gets depth and matte. Depth from a file is either metric
+//!    (metres, converted to disparity 1/m right away) or relative disparity (kept relative); depth
+//!    from the models is always relative.
+//! 2. [`Analysis::focus`] picks the focus distance for a lens and turns the depth into disparity
+//!    in 1/m:
+//!    * `--focus DISTANCE`: the lens focuses there; relative disparity is anchored so the subject
+//!      (see [`depth::subject_disparity`]) lies at that distance.
+//!    * `--focus auto` with **metric** depth: the robust median of the subject's depth under the
+//!      matte, or without a matte the centre-weighted nearest region.
+//!    * `--focus auto` with **relative** depth: the subject's distance is estimated from its size
+//!      in the frame and the focal length ([`infer::estimate_subject_distance_m`]), falling back
+//!      to [`DEFAULT_FOCUS_DISTANCE_M`] (2 m) when there is no matte or no estimate; the subject
+//!      is anchored at that distance and the far background at `--background-distance`.
+//!
+//! Depth and matte files whose size differs from the photo's are resampled (with a warning) when
+//! their aspect ratio matches within 2 %, and refused otherwise.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::config::FocusSetting;
+use crate::depth::{self, DepthKind, DisparityAnchors};
+use crate::infer::{self, InferError, ModelConfig, ModelSet};
+use crate::io::{self, DecodeOptions, IoError, Photo};
+use crate::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, OpticsError, OpticsWarning};
+use crate::scene::{Plane, SceneSizeError};
+
+/// Nearest automatic focus, as a multiple of the focal length (the thin-lens model needs
+/// focus > f; a real lens's close-focus limit is around 10 f for portrait lenses).
+const MIN_AUTO_FOCUS_FOCAL_LENGTHS: f64 = 10.0;
+/// Farthest automatic focus, in metres ("infinity" for practical purposes).
+const MAX_AUTO_FOCUS_M: f64 = 10_000.0;
+/// Largest aspect-ratio difference for which a depth or matte file is resampled.
+const ASPECT_TOLERANCE: f64 = 0.02;
+
+/// A failure while analysing one photo. Messages name the file involved.
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// The models could not be loaded (missing runtime or model file): a configuration problem
+    /// that affects every photo, see [`PipelineError::is_fatal`].
+    #[error("{0}")]
+    ModelLoad(String),
+    #[error("{0}")]
+    Inference(InferError),
+    #[error(transparent)]
+    Lens(#[from] OpticsError),
+    #[error(
+        "{path}: {what} is {got_w}×{got_h} but the photo is {want_w}×{want_h}; the shapes differ, so it cannot be resampled"
+    )]
+    ShapeMismatch {
+        path: PathBuf,
+        what: &'static str,
+        got_w: usize,
+        got_h: usize,
+        want_w: usize,
+        want_h: usize,
+    },
+    #[error(transparent)]
+    Scene(#[from] SceneSizeError),
+}
+
+impl PipelineError {
+    /// True when the error is not about one photo but about the set-up (every later photo would
+    /// fail the same way), so a batch should stop.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, PipelineError::ModelLoad(_))
+    }
+}
+
+/// A depth file and how to read it (`None`: from the file type).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepthFile {
+    pub path: PathBuf,
+    pub kind: Option<DepthKind>,
+}
+
+/// What to analyse with.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AnalysisOptions {
+    /// Depth from a file; `None`: from the depth model.
+    pub depth: Option<DepthFile>,
+    /// Matte from a file; `None`: from the matting model when the models run, else no matte.
+    pub matte: Option<PathBuf>,
+    pub decode: DecodeOptions,
+}
+
+/// Depth as analysed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DepthData {
+    /// Metric: disparity in 1/m already.
+    Metric(Plane),
+    /// Relative disparity (larger = nearer), to be anchored at the focus distance.
+    Relative(Plane),
+}
+
+impl DepthData {
+    pub fn kind(&self) -> DepthKind {
+        match self {
+            DepthData::Metric(_) => DepthKind::Metres,
+            DepthData::Relative(_) => DepthKind::Disparity,
+        }
+    }
+}
+
+/// Which models produced the depth and matte.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelNames {
+    pub depth: String,
+    pub matte: String,
+}
+
+/// Milliseconds spent per analysis stage.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct AnalysisTimings {
+    pub decode_ms: f64,
+    /// Loading the models (first photo of a worker only).
+    pub load_ms: f64,
+    pub depth_ms: f64,
+    pub matte_ms: f64,
+}
+
+/// A decoded photo with its depth and matte.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub photo: Photo,
+    pub depth: DepthData,
+    pub matte: Option<Plane>,
+    /// Set when the models ran.
+    pub models: Option<ModelNames>,
+    pub timings: AnalysisTimings,
+    /// Non-fatal problems (from decoding, resampled depth or matte…).
+    pub warnings: Vec<String>,
+}
+
+/// How the focus distance was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FocusSource {
+    /// Given on the command line.
+    Manual,
+    /// Robust median of the subject's metric depth under the matte.
+    SubjectDepth,
+    /// Centre-weighted nearest region of the metric depth (no matte).
+    NearestCentre,
+    /// Estimated from the subject's size in the frame and the focal length.
+    SubjectSize,
+    /// No estimate possible: the default distance (2 m).
+    DefaultDistance,
+}
+
+impl FocusSource {
+    pub fn describe(self) -> &'static str {
+        match self {
+            FocusSource::Manual => "manual",
+            FocusSource::SubjectDepth => "subject's depth",
+            FocusSource::NearestCentre => "nearest central region",
+            FocusSource::SubjectSize => "estimated from the subject's size",
+            FocusSource::DefaultDistance => "default distance",
+        }
+    }
+}
+
+/// The lens to focus, and how.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LensSettings {
+    /// Everything but the focus distance (which [`Analysis::focus`] sets).
+    pub lens: Lens,
+    pub focus: FocusSetting,
+    /// Where relative disparity puts the far background, in metres (`f64::INFINITY` default).
+    pub background_distance_m: f64,
+}
+
+impl Default for LensSettings {
+    fn default() -> Self {
+        LensSettings {
+            lens: Lens::default(),
+            focus: FocusSetting::Auto,
+            background_distance_m: f64::INFINITY,
+        }
+    }
+}
+
+/// A focused lens and the scene's disparity in 1/m.
+#[derive(Debug, Clone)]
+pub struct Focused {
+    pub lens: Lens,
+    pub disparity_per_m: Plane,
+    pub focus_source: FocusSource,
+    /// Lens parameters outside the documented range, and focus clamping.
+    pub warnings: Vec<String>,
+}
+
+/// The inference models, loaded on first use and kept for the next photo.
+pub struct LazyModels {
+    config: ModelConfig,
+    set: Option<ModelSet>,
+    load_error: Option<String>,
+}
+
+impl LazyModels {
+    pub fn new(config: ModelConfig) -> LazyModels {
+        LazyModels {
+            config,
+            set: None,
+            load_error: None,
+        }
+    }
+
+    /// The loaded models; a failed load is remembered and reported again without retrying.
+    pub fn get(&mut self) -> Result<&mut ModelSet, PipelineError> {
+        if let Some(e) = &self.load_error {
+            return Err(PipelineError::ModelLoad(e.clone()));
+        }
+        if self.set.is_none() {
+            match ModelSet::load(&self.config) {
+                Ok(set) => self.set = Some(set),
+                Err(e) => {
+                    self.load_error = Some(e.to_string());
+                    return Err(PipelineError::ModelLoad(e.to_string()));
+                }
+            }
+        }
+        Ok(self.set.as_mut().expect("loaded above"))
+    }
+
+    /// Drops the loaded sessions (after a panic left them in an unknown state); the next
+    /// [`LazyModels::get`] loads them again.
+    pub fn discard(&mut self) {
+        self.set = None;
+    }
+
+    /// True when models have been loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.set.is_some()
+    }
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Brings a depth or matte plane to the photo's size: resampled with a warning when the aspect
+/// ratio matches, refused otherwise.
+fn fit_to_photo(
+    plane: Plane,
+    width: usize,
+    height: usize,
+    path: &Path,
+    what: &'static str,
+    warnings: &mut Vec<String>,
+) -> Result<Plane, PipelineError> {
+    if plane.width == width && plane.height == height {
+        return Ok(plane);
+    }
+    let mismatch = || PipelineError::ShapeMismatch {
+        path: path.to_path_buf(),
+        what,
+        got_w: plane.width,
+        got_h: plane.height,
+        want_w: width,
+        want_h: height,
+    };
+    if plane.width == 0 || plane.height == 0 || width == 0 || height == 0 {
+        return Err(mismatch());
+    }
+    let aspect = |w: usize, h: usize| w as f64 / h as f64;
+    let ratio = aspect(plane.width, plane.height) / aspect(width, height);
+    if (ratio - 1.0).abs() > ASPECT_TOLERANCE {
+        return Err(mismatch());
+    }
+    warnings.push(format!(
+        "{}: {what} is {}×{}, resampled to the photo's {width}×{height}",
+        path.display(),
+        plane.width,
+        plane.height
+    ));
+    Ok(plane.resized(width, height))
+}
+
+/// Decodes the photo and gets its depth and matte (see the module documentation).
+pub fn analyze(
+    path: &Path,
+    options: &AnalysisOptions,
+    models: &mut LazyModels,
+) -> Result<Analysis, PipelineError> {
+    let mut timings = AnalysisTimings::default();
+    let t = Instant::now();
+    let photo = io::read_photo(path, &options.decode)?;
+    timings.decode_ms = ms_since(t);
+    let (width, height) = (photo.color.width, photo.color.height);
+    let mut warnings = photo.warnings.clone();
+
+    let mut matte = match &options.matte {
+        Some(matte_path) => {
+            let t = Instant::now();
+            let plane = io::read_matte(matte_path)?;
+            let mut plane = fit_to_photo(plane, width, height, matte_path, "matte", &mut warnings)?;
+            for v in &mut plane.data {
+                *v = if v.is_finite() {
+                    v.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+            }
+            timings.matte_ms = ms_since(t);
+            Some(plane)
+        }
+        None => None,
+    };
+
+    let mut model_names = None;
+    let depth = match &options.depth {
+        Some(file) => {
+            let t = Instant::now();
+            let (plane, kind) = io::read_depth(&file.path, file.kind)?;
+            let plane = fit_to_photo(plane, width, height, &file.path, "depth map", &mut warnings)?;
+            let depth = match kind {
+                DepthKind::Metres => DepthData::Metric(depth::metres_to_disparity(&plane)),
+                DepthKind::Disparity => DepthData::Relative(depth::sanitize_relative(&plane)),
+            };
+            timings.depth_ms = ms_since(t);
+            depth
+        }
+        None => {
+            let t = Instant::now();
+            let was_loaded = models.is_loaded();
+            let set = models.get()?;
+            if !was_loaded {
+                timings.load_ms = ms_since(t);
+            }
+            let estimate = set
+                .estimate(&photo.color)
+                .map_err(PipelineError::Inference)?;
+            timings.depth_ms = estimate.depth_ms;
+            if matte.is_none() {
+                timings.matte_ms = estimate.matte_ms;
+                matte = Some(estimate.matte);
+            }
+            model_names = Some(ModelNames {
+                depth: estimate.depth_model,
+                matte: estimate.matte_model,
+            });
+            let rel = fit_to_photo(
+                estimate.relative_disparity,
+                width,
+                height,
+                path,
+                "model depth",
+                &mut warnings,
+            )?;
+            DepthData::Relative(depth::sanitize_relative(&rel))
+        }
+    };
+
+    Ok(Analysis {
+        photo,
+        depth,
+        matte,
+        models: model_names,
+        timings,
+        warnings,
+    })
+}
+
+impl Analysis {
+    /// Chooses the focus for `settings` and returns the focused lens with the scene's disparity
+    /// in 1/m (see the module documentation). The lens is validated.
+    pub fn focus(&self, settings: &LensSettings) -> Result<Focused, PipelineError> {
+        let mut lens = settings.lens;
+        let mut warnings = Vec::new();
+        let matte = self.matte.as_ref();
+        let (disparity_per_m, focus_source) = match (&self.depth, settings.focus) {
+            (DepthData::Metric(d), FocusSetting::Distance(m)) => {
+                lens.focus_distance_m = m;
+                (d.clone(), FocusSource::Manual)
+            }
+            (DepthData::Metric(d), FocusSetting::Auto) => {
+                let source = if matte.is_some() {
+                    FocusSource::SubjectDepth
+                } else {
+                    FocusSource::NearestCentre
+                };
+                let (focus, source) = match depth::subject_disparity(d, matte) {
+                    Some(s) if s.is_finite() && s > 0.0 => (1.0 / s as f64, source),
+                    Some(_) => (MAX_AUTO_FOCUS_M, source),
+                    None => (DEFAULT_FOCUS_DISTANCE_M, FocusSource::DefaultDistance),
+                };
+                let nearest = lens.focal_length_mm / 1000.0 * MIN_AUTO_FOCUS_FOCAL_LENGTHS;
+                let clamped = focus.clamp(nearest, MAX_AUTO_FOCUS_M);
+                if clamped != focus {
+                    warnings.push(format!(
+                        "the subject's depth ({focus:.3} m) is out of focusing range; focusing at {clamped:.3} m"
+                    ));
+                }
+                lens.focus_distance_m = clamped;
+                (d.clone(), source)
+            }
+            (DepthData::Relative(r), focus) => {
+                let (distance, source) = match focus {
+                    FocusSetting::Distance(m) => (m, FocusSource::Manual),
+                    FocusSetting::Auto => match matte
+                        .and_then(|m| infer::estimate_subject_distance_m(m, &lens))
+                        .filter(|d| d.is_finite() && *d > 0.0)
+                    {
+                        Some(d) => {
+                            let nearest =
+                                lens.focal_length_mm / 1000.0 * MIN_AUTO_FOCUS_FOCAL_LENGTHS;
+                            (d.clamp(nearest, MAX_AUTO_FOCUS_M), FocusSource::SubjectSize)
+                        }
+                        None => (DEFAULT_FOCUS_DISTANCE_M, FocusSource::DefaultDistance),
+                    },
+                };
+                lens.focus_distance_m = distance;
+                // Validate before anchoring: the anchors need a sane focus distance.
+                lens.validate()?;
+                let subject = depth::subject_disparity(r, matte).unwrap_or(0.0);
+                let anchors = DisparityAnchors {
+                    subject_distance_m: distance,
+                    background_distance_m: settings.background_distance_m,
+                    ..DisparityAnchors::default()
+                };
+                (depth::relative_to_disparity(r, subject, &anchors), source)
+            }
+        };
+        let lens_warnings: Vec<OpticsWarning> = lens.validate()?;
+        warnings.extend(lens_warnings.into_iter().map(|w| w.0));
+        Ok(Focused {
+            lens,
+            disparity_per_m,
+            focus_source,
+            warnings,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::Metadata;
+    use crate::scene::LinearRgb;
+
+    fn photo(w: usize, h: usize) -> Photo {
+        Photo {
+            color: LinearRgb::filled(w, h, [0.5; 3]),
+            alpha: None,
+            metadata: Metadata::default(),
+            bits_per_channel: 8,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// 20×20: a subject square (rows/cols 6..14) in front of a far background.
+    fn scene_planes(subject: f32, background: f32) -> (Plane, Plane) {
+        let mut d = Plane::filled(20, 20, background);
+        let mut m = Plane::filled(20, 20, 0.0);
+        for y in 6..14 {
+            for x in 6..14 {
+                d.data[y * 20 + x] = subject;
+                m.data[y * 20 + x] = 1.0;
+            }
+        }
+        (d, m)
+    }
+
+    fn analysis(depth: DepthData, matte: Option<Plane>) -> Analysis {
+        Analysis {
+            photo: photo(20, 20),
+            depth,
+            matte,
+            models: None,
+            timings: AnalysisTimings::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn metric_auto_focus_is_the_subjects_depth() {
+        // Subject at 1.6 m (disparity 0.625), background at 10 m.
+        let (d, m) = scene_planes(0.625, 0.1);
+        let a = analysis(DepthData::Metric(d.clone()), Some(m));
+        let f = a.focus(&LensSettings::default()).unwrap();
+        assert!((f.lens.focus_distance_m - 1.6).abs() < 1e-5);
+        assert_eq!(f.focus_source, FocusSource::SubjectDepth);
+        assert_eq!(f.disparity_per_m, d);
+        // Without the matte: the nearest central region is the subject square too.
+        let a = analysis(DepthData::Metric(d), None);
+        let f = a.focus(&LensSettings::default()).unwrap();
+        assert!((f.lens.focus_distance_m - 1.6).abs() < 1e-5);
+        assert_eq!(f.focus_source, FocusSource::NearestCentre);
+    }
+
+    #[test]
+    fn manual_focus_wins() {
+        let (d, m) = scene_planes(0.625, 0.1);
+        let a = analysis(DepthData::Metric(d), Some(m));
+        let settings = LensSettings {
+            focus: FocusSetting::Distance(3.0),
+            ..LensSettings::default()
+        };
+        let f = a.focus(&settings).unwrap();
+        assert_eq!(f.lens.focus_distance_m, 3.0);
+        assert_eq!(f.focus_source, FocusSource::Manual);
+    }
+
+    #[test]
+    fn relative_depth_is_anchored_at_the_focus_distance() {
+        let (r, m) = scene_planes(200.0, 10.0);
+        let a = analysis(DepthData::Relative(r.clone()), Some(m.clone()));
+        let settings = LensSettings {
+            focus: FocusSetting::Distance(2.5),
+            ..LensSettings::default()
+        };
+        let f = a.focus(&settings).unwrap();
+        assert!((f.disparity_per_m.at(10, 10) - 0.4).abs() < 1e-6);
+        assert_eq!(f.disparity_per_m.at(0, 0), 0.0);
+        // With a background distance, the far region lands there.
+        let settings = LensSettings {
+            focus: FocusSetting::Distance(2.5),
+            background_distance_m: 20.0,
+            ..LensSettings::default()
+        };
+        let f = a.focus(&settings).unwrap();
+        assert!((f.disparity_per_m.at(0, 0) - 0.05).abs() < 1e-6);
+        // Auto focus: the stubbed or real size estimate, else 2 m; the subject lands on it.
+        let f = a.focus(&LensSettings::default()).unwrap();
+        let s = f.lens.focus_distance_m;
+        assert!(s > 0.5 && s < 20.0, "{s}");
+        assert!((f.disparity_per_m.at(10, 10) as f64 - 1.0 / s).abs() < 1e-4);
+        if f.focus_source == FocusSource::DefaultDistance {
+            assert_eq!(s, DEFAULT_FOCUS_DISTANCE_M);
+        }
+        // No matte: default distance.
+        let a = analysis(DepthData::Relative(r), None);
+        let f = a.focus(&LensSettings::default()).unwrap();
+        assert_eq!(f.lens.focus_distance_m, DEFAULT_FOCUS_DISTANCE_M);
+        assert_eq!(f.focus_source, FocusSource::DefaultDistance);
+    }
+
+    #[test]
+    fn focus_inside_the_focal_length_is_an_error_naming_the_rule() {
+        let (d, _) = scene_planes(0.625, 0.1);
+        let a = analysis(DepthData::Relative(d), None);
+        let settings = LensSettings {
+            focus: FocusSetting::Distance(0.05),
+            ..LensSettings::default()
+        };
+        let e = a.focus(&settings).unwrap_err().to_string();
+        assert!(e.contains("closer than the focal length"), "{e}");
+    }
+
+    #[test]
+    fn metric_auto_focus_is_clamped_to_a_sane_range() {
+        // Everything at 1 cm: clamp to 10 focal lengths with a warning.
+        let a = analysis(DepthData::Metric(Plane::filled(20, 20, 100.0)), None);
+        let f = a.focus(&LensSettings::default()).unwrap();
+        assert!((f.lens.focus_distance_m - 0.85).abs() < 1e-9);
+        assert_eq!(f.warnings.len(), 1);
+        // Everything at infinity.
+        let a = analysis(DepthData::Metric(Plane::filled(20, 20, 0.0)), None);
+        let f = a.focus(&LensSettings::default()).unwrap();
+        assert_eq!(f.lens.focus_distance_m, MAX_AUTO_FOCUS_M);
+    }
+
+    #[test]
+    fn lens_warnings_are_reported() {
+        let (d, m) = scene_planes(0.5, 0.1);
+        let a = analysis(DepthData::Metric(d), Some(m));
+        let mut settings = LensSettings::default();
+        settings.lens.f_number = 8.0;
+        let f = a.focus(&settings).unwrap();
+        assert!(f.warnings.iter().any(|w| w.contains("f-number 8")));
+    }
+
+    #[test]
+    fn fit_resamples_same_shape_and_refuses_others() {
+        let mut warnings = Vec::new();
+        let p = fit_to_photo(
+            Plane::filled(10, 5, 1.0),
+            20,
+            10,
+            Path::new("d.png"),
+            "depth map",
+            &mut warnings,
+        )
+        .unwrap();
+        assert_eq!((p.width, p.height), (20, 10));
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("d.png") && warnings[0].contains("resampled"));
+        let e = fit_to_photo(
+            Plane::filled(10, 10, 1.0),
+            20,
+            10,
+            Path::new("d.png"),
+            "depth map",
+            &mut warnings,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("d.png: depth map is 10×10 but the photo is 20×10"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn models_that_fail_to_load_are_fatal_and_not_retried() {
+        let mut models = LazyModels::new(ModelConfig::default());
+        let e1 = models.get().err().map(|e| e.is_fatal());
+        // The stub never loads; a real set-up without models does the same.
+        if let Some(fatal) = e1 {
+            assert!(fatal);
+            assert!(models.get().is_err());
+            assert!(!models.is_loaded());
+        }
+    }
+}

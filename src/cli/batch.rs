@@ -1,0 +1,1245 @@
+//! Planning (inputs → sorted jobs with output paths) and running photos in parallel.
+//!
+//! * Inputs are files, folders (recursive with `-r`; hidden entries and the output folder are
+//!   left out) and globs; from folders and globs only jpg/jpeg/png/tif/tiff/webp files are
+//!   taken. The list is de-duplicated (by canonical path) and sorted by path, so it is the same
+//!   on every run and machine; `--shard I/N` keeps entries k with `k mod N == I − 1`.
+//! * Outputs go to `OUTDIR/<folder structure below the INPUT folder or glob base>/<--name>`,
+//!   or next to each input without `-o`. A file found in a folder or glob that is the output
+//!   (or depth/matte file) of another input is left out: it is a previous run's result.
+//! * Refused before any work (exit 2): an output equal to an input, two inputs with the same
+//!   output, an output format fstop cannot write.
+//! * Workers (`--jobs`) each load the models once and hold one photo at a time; results are
+//!   collected on the main thread, which prints, writes JSON and the report. A panic in one
+//!   photo is caught and reported as that photo's failure.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use anyhow::{Result, anyhow, bail};
+
+use fstop::io::{self, Photo};
+use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels, PipelineError};
+use fstop::render::{self, RenderOptions};
+use fstop::scene::Scene;
+
+use super::args::Shard;
+use super::progress::Ui;
+use super::report::{self, FileRecord, JsonLine, LensReport, Status, Summary, Timings};
+use super::signals::Stop;
+use super::validate::{
+    BatchSettings, INPUT_EXTENSIONS, NameVars, OUTPUT_EXTENSIONS, RenderSettings, has_extension,
+};
+
+/// A photo found among the inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub path: PathBuf,
+    /// Folder below the INPUT folder or glob base (mirrored under OUTDIR).
+    pub rel_dir: PathBuf,
+    /// Named on the command line (not found in a folder or by a glob).
+    pub explicit: bool,
+}
+
+/// One photo to process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Position in the sorted list, before sharding (0-based).
+    pub index: usize,
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub depth: Option<PathBuf>,
+    pub matte: Option<PathBuf>,
+    pub save_depth: Option<PathBuf>,
+    pub save_matte: Option<PathBuf>,
+    /// The output exists and will not be replaced.
+    pub skip: bool,
+}
+
+/// What a run will do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// One photo to an explicit or default file name (not a batch).
+    pub single: bool,
+    pub jobs: Vec<Job>,
+    /// Files left out because they are other inputs' outputs, depth or matte files.
+    pub left_out: Vec<PathBuf>,
+    /// Non-fatal problems found while listing (unreadable folders…).
+    pub warnings: Vec<String>,
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.to_string_lossy().starts_with('.')
+}
+
+fn has_glob_chars(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// The leading components of a glob pattern that contain no wildcard.
+fn glob_base(pattern: &str) -> PathBuf {
+    let mut base = PathBuf::new();
+    for c in Path::new(pattern).components() {
+        if has_glob_chars(&c.as_os_str().to_string_lossy()) {
+            break;
+        }
+        base.push(c);
+    }
+    base
+}
+
+/// An absolute, symlink-resolved path for comparing; for a path that does not exist yet, its
+/// existing parent resolved plus the rest.
+pub fn canonical(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    // Lexically drop `.` and resolve `..` (the path does not exist, so no symlink is involved
+    // below the part that does).
+    let mut abs = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                abs.pop();
+            }
+            c => abs.push(c),
+        }
+    }
+    // Resolve the longest existing ancestor, then re-append the rest lexically.
+    let mut rest = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        if let Ok(p) = cur.canonicalize() {
+            let mut out = p;
+            for c in rest.iter().rev() {
+                out.push(c);
+            }
+            return out;
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                cur = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
+fn excluded(path: &Path, exclude: &[glob::Pattern]) -> bool {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    exclude
+        .iter()
+        .any(|p| p.matches(&name) || p.matches_path(path))
+}
+
+/// Expands INPUT arguments into photos (see the module documentation). `skip_dir` (the output
+/// folder, canonical) is not descended into.
+pub fn expand_inputs(
+    inputs: &[String],
+    recursive: bool,
+    exclude: &[glob::Pattern],
+    skip_dir: Option<&Path>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Source>> {
+    let mut sources = Vec::new();
+    for input in inputs {
+        let path = Path::new(input);
+        if path.is_file() {
+            if !excluded(path, exclude) {
+                sources.push(Source {
+                    path: path.to_path_buf(),
+                    rel_dir: PathBuf::new(),
+                    explicit: true,
+                });
+            }
+        } else if path.is_dir() {
+            let max_depth = if recursive { usize::MAX } else { 1 };
+            let walker = walkdir::WalkDir::new(path)
+                .min_depth(1)
+                .max_depth(max_depth)
+                .follow_links(true)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|e| {
+                    if is_hidden(e.file_name()) {
+                        return false;
+                    }
+                    match skip_dir {
+                        Some(skip) if e.file_type().is_dir() => canonical(e.path()) != skip,
+                        _ => true,
+                    }
+                });
+            let mut found_any = false;
+            for entry in walker {
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(e) => {
+                        warnings.push(format!("{input}: {e}"));
+                        continue;
+                    }
+                };
+                let p = entry.path();
+                if !entry.file_type().is_file() || !has_extension(p, INPUT_EXTENSIONS) {
+                    continue;
+                }
+                found_any = true;
+                if excluded(p, exclude) {
+                    continue;
+                }
+                let rel_dir = p
+                    .parent()
+                    .and_then(|d| d.strip_prefix(path).ok())
+                    .unwrap_or(Path::new(""))
+                    .to_path_buf();
+                sources.push(Source {
+                    path: p.to_path_buf(),
+                    rel_dir,
+                    explicit: false,
+                });
+            }
+            if !found_any {
+                let hint = if recursive {
+                    ""
+                } else {
+                    " (use -r to include subfolders)"
+                };
+                warnings.push(format!("{input}: no photos in this folder{hint}"));
+            }
+        } else if has_glob_chars(input) {
+            let base = glob_base(input);
+            let options = glob::MatchOptions {
+                case_sensitive: true,
+                require_literal_separator: true,
+                require_literal_leading_dot: true,
+            };
+            let paths =
+                glob::glob_with(input, options).map_err(|e| anyhow!("glob '{input}': {e}"))?;
+            let mut matched = 0;
+            for p in paths {
+                let p = match p {
+                    Ok(p) => p,
+                    Err(e) => {
+                        warnings.push(format!("{input}: {e}"));
+                        continue;
+                    }
+                };
+                if !p.is_file() || !has_extension(&p, INPUT_EXTENSIONS) {
+                    continue;
+                }
+                matched += 1;
+                if excluded(&p, exclude) {
+                    continue;
+                }
+                let rel_dir = p
+                    .parent()
+                    .and_then(|d| d.strip_prefix(&base).ok())
+                    .unwrap_or(Path::new(""))
+                    .to_path_buf();
+                sources.push(Source {
+                    path: p,
+                    rel_dir,
+                    explicit: false,
+                });
+            }
+            if matched == 0 {
+                bail!("'{input}' matches no photos (jpg, jpeg, png, tif, tiff, webp)");
+            }
+        } else {
+            bail!("{input}: no such file or folder");
+        }
+    }
+    // De-duplicate by canonical path (first mention wins), then sort by path.
+    let mut seen = HashSet::new();
+    sources.retain(|s| seen.insert(canonical(&s.path)));
+    sources.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(sources)
+}
+
+/// Keeps the I-th (1-based) of N round-robin slices.
+pub fn shard<T>(items: Vec<T>, shard: Option<Shard>) -> Vec<T> {
+    match shard {
+        None => items,
+        Some(s) => items
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| k % s.count == s.index - 1)
+            .map(|(_, t)| t)
+            .collect(),
+    }
+}
+
+fn ends_with_separator(p: &Path) -> bool {
+    let s = p.as_os_str().to_string_lossy();
+    s.ends_with('/') || s.ends_with(std::path::MAIN_SEPARATOR)
+}
+
+/// Plans a `render` run: single photo or batch (see the module documentation).
+pub fn plan(
+    inputs: &[String],
+    output: Option<&Path>,
+    settings: &RenderSettings,
+    batch: &BatchSettings,
+) -> Result<Plan> {
+    let vars = NameVars {
+        preset: settings.lens.preset_name.clone(),
+        f_number: settings.lens.settings.lens.f_number,
+        focal_length_mm: settings.lens.settings.lens.focal_length_mm,
+    };
+    let output_is_dir = output.is_some_and(|o| o.is_dir() || ends_with_separator(o));
+    let single = inputs.len() == 1
+        && Path::new(&inputs[0]).is_file()
+        && !output_is_dir
+        && batch.shard.is_none();
+    let mut warnings = Vec::new();
+
+    let out_dir = if single {
+        None
+    } else {
+        if let Some(o) = output
+            && o.is_file()
+        {
+            bail!(
+                "-o {} is a file, but several photos need an output folder",
+                o.display()
+            );
+        }
+        output.map(Path::to_path_buf)
+    };
+    let skip_dir = out_dir.as_deref().filter(|d| d.is_dir()).map(canonical);
+    let sources = if single {
+        vec![Source {
+            path: PathBuf::from(&inputs[0]),
+            rel_dir: PathBuf::new(),
+            explicit: true,
+        }]
+    } else {
+        expand_inputs(
+            inputs,
+            batch.recursive,
+            &batch.exclude,
+            skip_dir.as_deref(),
+            &mut warnings,
+        )?
+    };
+
+    let many = sources.len() > 1;
+    for (t, option) in [
+        (settings.common.depth.as_ref().map(|d| &d.0), "--depth"),
+        (settings.common.matte.as_ref(), "--matte"),
+        (settings.save_depth.as_ref(), "--save-depth"),
+        (settings.save_matte.as_ref(), "--save-matte"),
+    ] {
+        if let Some(t) = t
+            && many
+            && !t.is_template()
+        {
+            bail!(
+                "{option} names one file but there are {} photos; use a template such as \
+                 '{{dir}}/{{stem}}_depth.png' ({{dir}} {{stem}} {{name}} {{ext}})",
+                sources.len()
+            );
+        }
+    }
+
+    let output_for = |s: &Source| -> PathBuf {
+        let name = batch.name.expand(&s.path, &vars);
+        match (single, output, &out_dir) {
+            (true, Some(o), _) => o.to_path_buf(),
+            (_, _, Some(dir)) => dir.join(&s.rel_dir).join(name),
+            _ => s.path.parent().unwrap_or(Path::new("")).join(name),
+        }
+    };
+
+    let mut jobs: Vec<Job> = sources
+        .iter()
+        .map(|s| Job {
+            index: 0,
+            input: s.path.clone(),
+            output: output_for(s),
+            depth: settings
+                .common
+                .depth
+                .as_ref()
+                .map(|(t, _)| t.expand(&s.path)),
+            matte: settings.common.matte.as_ref().map(|t| t.expand(&s.path)),
+            save_depth: settings.save_depth.as_ref().map(|t| t.expand(&s.path)),
+            save_matte: settings.save_matte.as_ref().map(|t| t.expand(&s.path)),
+            skip: false,
+        })
+        .collect();
+
+    // Leave out discovered files that are other inputs' results or depth/matte files.
+    let produced: HashSet<PathBuf> = jobs
+        .iter()
+        .flat_map(|j| {
+            [
+                Some(&j.output),
+                j.depth.as_ref(),
+                j.matte.as_ref(),
+                j.save_depth.as_ref(),
+                j.save_matte.as_ref(),
+            ]
+        })
+        .flatten()
+        .map(|p| canonical(p))
+        .collect();
+    let mut left_out = Vec::new();
+    let mut kept = Vec::new();
+    for (job, source) in jobs.drain(..).zip(&sources) {
+        let own = canonical(&job.output);
+        let input = canonical(&job.input);
+        if !source.explicit && input != own && produced.contains(&input) {
+            left_out.push(job.input);
+        } else {
+            kept.push(job);
+        }
+    }
+    let mut jobs = kept;
+
+    // Refuse what would destroy an input or collide.
+    let inputs_canonical: HashMap<PathBuf, &Path> = jobs
+        .iter()
+        .map(|j| (canonical(&j.input), j.input.as_path()))
+        .collect();
+    let mut outputs: HashMap<PathBuf, &Path> = HashMap::new();
+    for j in &jobs {
+        if !has_extension(&j.output, OUTPUT_EXTENSIONS) {
+            bail!(
+                "{}: cannot write this format (output must end in .jpg, .jpeg, .png, .tif or .tiff)",
+                j.output.display()
+            );
+        }
+        let out = canonical(&j.output);
+        if let Some(input) = inputs_canonical.get(&out) {
+            bail!(
+                "{}: output would overwrite the input {}; choose another -o or --name",
+                j.output.display(),
+                input.display()
+            );
+        }
+        for aux in [&j.save_depth, &j.save_matte].into_iter().flatten() {
+            if let Some(input) = inputs_canonical.get(&canonical(aux)) {
+                bail!(
+                    "{}: would overwrite the input {}",
+                    aux.display(),
+                    input.display()
+                );
+            }
+        }
+        if let Some(other) = outputs.insert(out, &j.input) {
+            bail!(
+                "{} and {} would both be written to {}; use --name with more placeholders or separate runs",
+                other.display(),
+                j.input.display(),
+                j.output.display()
+            );
+        }
+    }
+
+    for (k, j) in jobs.iter_mut().enumerate() {
+        j.index = k;
+    }
+    let mut jobs = shard(jobs, batch.shard);
+    if !single {
+        for j in &mut jobs {
+            j.skip = !batch.overwrite && j.output.exists();
+        }
+    }
+    Ok(Plan {
+        single,
+        jobs,
+        left_out,
+        warnings,
+    })
+}
+
+/// How one photo went wrong.
+#[derive(Debug)]
+enum JobError {
+    Interrupted,
+    Failed { message: String, fatal: bool },
+}
+
+impl From<PipelineError> for JobError {
+    fn from(e: PipelineError) -> Self {
+        JobError::Failed {
+            fatal: e.is_fatal(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<io::IoError> for JobError {
+    fn from(e: io::IoError) -> Self {
+        JobError::Failed {
+            fatal: false,
+            message: e.to_string(),
+        }
+    }
+}
+
+fn check(stop: &Stop) -> Result<(), JobError> {
+    if stop.signal().is_some() {
+        Err(JobError::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Renders one photo; fills `record` with what was used.
+fn process(
+    job: &Job,
+    settings: &RenderSettings,
+    models: &mut LazyModels,
+    stop: &Stop,
+    record: &mut FileRecord,
+) -> Result<(), JobError> {
+    let t_total = Instant::now();
+    check(stop)?;
+    let options = AnalysisOptions {
+        depth: job.depth.as_ref().map(|p| DepthFile {
+            path: p.clone(),
+            kind: settings.common.depth.as_ref().and_then(|d| d.1),
+        }),
+        matte: job.matte.clone(),
+        decode: settings.common.decode,
+    };
+    let analysis = pipeline::analyze(&job.input, &options, models)?;
+    // Fault injection for the tests (debug builds only): panic while processing a chosen file.
+    if cfg!(debug_assertions)
+        && let Some(pattern) = std::env::var_os("FSTOP_DEBUG_PANIC_ON")
+        && !pattern.is_empty()
+        && job
+            .input
+            .to_string_lossy()
+            .contains(&*pattern.to_string_lossy())
+    {
+        panic!("injected panic (FSTOP_DEBUG_PANIC_ON)");
+    }
+    record.depth_source = Some(if job.depth.is_some() { "file" } else { "model" });
+    record.models = analysis.models.clone();
+    record.warnings.extend(analysis.warnings.iter().cloned());
+    check(stop)?;
+    let t = Instant::now();
+    let focused = analysis.focus(&settings.lens.settings)?;
+    let focus_ms = ms(t);
+    record.lens = Some(LensReport::new(
+        &focused.lens,
+        focused.focus_source,
+        &settings.lens.highlights,
+    ));
+    record.warnings.extend(
+        focused
+            .warnings
+            .iter()
+            .filter(|w| !settings.lens.warnings.contains(w))
+            .cloned(),
+    );
+    if let Some(path) = &job.save_depth {
+        let (lo, hi) = focused.disparity_per_m.finite_range().unwrap_or((0.0, 1.0));
+        let hi = if hi > lo { hi } else { lo + 1e-6 };
+        create_parent(path)?;
+        io::write_plane_png16(path, &focused.disparity_per_m, lo, hi)?;
+    }
+    if let Some(path) = &job.save_matte {
+        match &analysis.matte {
+            Some(m) => {
+                create_parent(path)?;
+                io::write_plane_png16(path, m, 0.0, 1.0)?;
+            }
+            None => record.warnings.push(format!(
+                "{}: no matte to save (give --matte or let the models run)",
+                path.display()
+            )),
+        }
+    }
+    let timings = analysis.timings;
+    let pipeline::Analysis { photo, matte, .. } = analysis;
+    let Photo {
+        color,
+        alpha,
+        metadata,
+        bits_per_channel,
+        ..
+    } = photo;
+    let scene = Scene::new(color, focused.disparity_per_m, matte).map_err(PipelineError::from)?;
+    check(stop)?;
+    let t = Instant::now();
+    let options = RenderOptions {
+        highlights: settings.lens.highlights,
+        kernel: settings.common.kernel,
+        ..RenderOptions::default()
+    };
+    let image = render::render(&scene, &focused.lens, &options);
+    let render_ms = ms(t);
+    drop(scene);
+    check(stop)?;
+    let t = Instant::now();
+    create_parent(&job.output)?;
+    io::write_photo(
+        &job.output,
+        &image,
+        alpha.as_ref(),
+        &metadata,
+        bits_per_channel,
+        &settings.common.encode,
+    )?;
+    record.timings_ms = Some(
+        Timings {
+            decode: timings.decode_ms,
+            load: timings.load_ms,
+            depth: timings.depth_ms,
+            matte: timings.matte_ms,
+            focus: focus_ms,
+            render: render_ms,
+            encode: ms(t),
+            total: ms(t_total),
+        }
+        .rounded(),
+    );
+    Ok(())
+}
+
+fn create_parent(path: &Path) -> Result<(), JobError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => std::fs::create_dir_all(dir)
+            .map_err(|e| JobError::Failed {
+                message: format!("{}: cannot create folder: {e}", dir.display()),
+                fatal: false,
+            }),
+        _ => Ok(()),
+    }
+}
+
+/// Removes a leading "INPUT: " from a message (the failure line names the input already).
+fn without_input_prefix(message: String, input: &Path) -> String {
+    let prefix = format!("{}: ", input.display());
+    match message.strip_prefix(&prefix) {
+        Some(rest) => rest.to_string(),
+        None => message,
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+static QUIET_PANICS: AtomicBool = AtomicBool::new(false);
+
+/// Installs a panic hook that stays silent for panics in photo processing while a batch runs
+/// (they are reported as that photo's failure); other panics print as usual. With -vv the
+/// default message (with location) is printed too.
+pub fn install_panic_hook(verbose: bool) {
+    let default = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        let on_main = std::thread::current().name() == Some("main");
+        if QUIET_PANICS.load(Ordering::SeqCst) && !on_main && !verbose {
+            return;
+        }
+        default(info);
+    }));
+}
+
+/// Processes one job, catching panics.
+fn process_catching(
+    job: &Job,
+    settings: &RenderSettings,
+    models: &mut LazyModels,
+    stop: &Stop,
+) -> (FileRecord, bool) {
+    let mut record = FileRecord::bare(
+        job.index,
+        &job.input,
+        &job.output,
+        Status::Rendered,
+        &settings.lens.preset_name,
+    );
+    record.depth_file = job.depth.as_ref().map(|p| p.display().to_string());
+    record.matte_file = job.matte.as_ref().map(|p| p.display().to_string());
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        process(job, settings, models, stop, &mut record)
+    }));
+    let mut fatal = false;
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(JobError::Interrupted)) => record.status = Status::Interrupted,
+        Ok(Err(JobError::Failed { message, fatal: f })) => {
+            record.status = Status::Failed;
+            record.error = Some(without_input_prefix(message, &job.input));
+            fatal = f;
+        }
+        Err(payload) => {
+            models.discard();
+            record.status = Status::Failed;
+            record.error = Some(format!(
+                "internal error (panic): {}",
+                panic_message(payload.as_ref())
+            ));
+        }
+    }
+    if record.status != Status::Rendered {
+        record.lens = None;
+        record.timings_ms = None;
+    }
+    (record, fatal)
+}
+
+enum Event {
+    Started(usize),
+    Finished(Box<FileRecord>, bool),
+}
+
+/// Collects results on the main thread: prints, writes JSON lines, decides when to stop.
+struct Collector<'a> {
+    plan: &'a Plan,
+    settings: &'a RenderSettings,
+    batch: &'a BatchSettings,
+    stop: &'a Stop,
+    ui: &'a mut Ui,
+    /// By position in `plan.jobs`.
+    records: Vec<Option<FileRecord>>,
+    json_open: bool,
+    fatal_error: Option<String>,
+    fail_fast_hit: bool,
+}
+
+impl Collector<'_> {
+    /// Prints a line on stdout (JSON); a closed stdout stops the run quietly.
+    fn stdout_line(&mut self, text: &str) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "{text}").and_then(|_| out.flush()).is_err() {
+            self.json_open = false;
+            self.stop.halt();
+        }
+    }
+
+    fn emit_json(&mut self, line: &JsonLine<'_>) {
+        if self.json_open {
+            let text = serde_json::to_string(line).expect("records serialise");
+            self.stdout_line(&text);
+        }
+    }
+
+    fn store(&mut self, record: FileRecord) {
+        if let Some(pos) = self.plan.jobs.iter().position(|j| j.index == record.index) {
+            self.records[pos] = Some(record);
+        }
+    }
+
+    fn skipped(&mut self, job: &Job) {
+        let r = FileRecord::bare(
+            job.index,
+            &job.input,
+            &job.output,
+            Status::Skipped,
+            &self.settings.lens.preset_name,
+        );
+        self.ui.info(format!(
+            "skipped {} ({} exists)",
+            job.input.display(),
+            job.output.display()
+        ));
+        self.emit_json(&JsonLine::File(&r));
+        self.store(r);
+    }
+
+    fn finished(&mut self, mut record: FileRecord, fatal: bool) {
+        if fatal {
+            // The set-up is broken (models or runtime): stop and report it once, at the end.
+            if self.fatal_error.is_none() {
+                self.fatal_error = record.error.take();
+            }
+            self.stop.halt();
+            record.status = Status::NotStarted;
+            record.error = None;
+            self.store(record);
+            return;
+        }
+        for w in &record.warnings {
+            self.ui.warn(format!("{}: {w}", record.input));
+        }
+        if record.status == Status::Rendered
+            && let Some(l) = &record.lens
+        {
+            self.ui.info(format!(
+                "{} -> {}: {} mm f/{} on {}, focus {:.2} m ({}), {:.0} ms",
+                record.input,
+                record.output,
+                l.focal_length_mm,
+                l.f_number,
+                l.sensor,
+                l.focus_distance_m,
+                l.focus_source.describe(),
+                record.timings_ms.map(|t| t.total).unwrap_or(0.0)
+            ));
+        }
+        self.ui.finished(&record);
+        if record.status == Status::Failed && self.batch.fail_fast {
+            self.fail_fast_hit = true;
+            self.stop.halt();
+        }
+        if self.settings.timings
+            && let Some(t) = record.timings_ms
+        {
+            // Stages in pipeline order; in batch mode the input first.
+            let stages = serde_json::to_string(&t).expect("serialise");
+            let line = if self.plan.single {
+                stages
+            } else {
+                let input = serde_json::to_string(&record.input).expect("serialise");
+                format!("{{\"input\":{input},{}", &stages[1..])
+            };
+            self.stdout_line(&line);
+        }
+        self.emit_json(&JsonLine::File(&record));
+        self.store(record);
+    }
+
+    /// Fills in what never ran, writes the report and the summary; returns the exit code.
+    fn finish(self, started: Instant) -> i32 {
+        let preset = &self.settings.lens.preset_name;
+        let records: Vec<FileRecord> = self
+            .records
+            .into_iter()
+            .zip(&self.plan.jobs)
+            .map(|(r, j)| {
+                r.unwrap_or_else(|| {
+                    FileRecord::bare(j.index, &j.input, &j.output, Status::NotStarted, preset)
+                })
+            })
+            .collect();
+        let stop = self.stop;
+        let mut summary = Summary::count(&records);
+        summary.wall_ms = (ms(started) * 10.0).round() / 10.0;
+        summary.shard = self.batch.shard.map(|s| format!("{}/{}", s.index, s.count));
+        summary.stopped_by = if let Some(name) = stop.signal_name() {
+            Some(name.to_string())
+        } else if self.fatal_error.is_some() {
+            Some("fatal error".into())
+        } else if self.fail_fast_hit {
+            Some("fail-fast".into())
+        } else if stop.requested() {
+            Some("stdout closed".into())
+        } else {
+            None
+        };
+        summary.exit_code = if let Some(code) = stop.exit_code() {
+            code
+        } else if self.fatal_error.is_some() {
+            super::EXIT_USAGE
+        } else if summary.failed > 0 {
+            super::EXIT_FAILED
+        } else {
+            super::EXIT_OK
+        };
+        let ui = self.ui;
+        if let Some(e) = &self.fatal_error {
+            ui.error(e);
+        }
+        if let Some(path) = &self.batch.report
+            && let Err(e) = report::write_report(path, &summary, &records)
+        {
+            ui.error(super::error_message(&e));
+            summary.exit_code = summary.exit_code.max(super::EXIT_FAILED);
+        }
+        if self.json_open {
+            let text = serde_json::to_string(&JsonLine::Summary(&summary)).expect("serialise");
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        }
+        if let Some(name) = stop.signal_name() {
+            ui.error(format!(
+                "interrupted by {name}; finished outputs are complete, nothing partial was left"
+            ));
+        }
+        if self.plan.single {
+            ui.info(summary.line());
+        } else {
+            ui.note(summary.line());
+        }
+        summary.exit_code
+    }
+}
+
+/// Runs a plan; returns the exit code.
+pub fn run(
+    plan: &Plan,
+    settings: &RenderSettings,
+    batch: &BatchSettings,
+    ui: &mut Ui,
+    stop: &Stop,
+) -> i32 {
+    let started = Instant::now();
+    for w in &plan.warnings {
+        ui.warn(w);
+    }
+    for p in &plan.left_out {
+        ui.info(format!(
+            "leaving out {} (an output or depth/matte file of another input)",
+            p.display()
+        ));
+    }
+    let mut collector = Collector {
+        plan,
+        settings,
+        batch,
+        stop,
+        ui,
+        records: vec![None; plan.jobs.len()],
+        json_open: batch.json,
+        fatal_error: None,
+        fail_fast_hit: false,
+    };
+    for job in plan.jobs.iter().filter(|j| j.skip) {
+        collector.skipped(job);
+    }
+    let todo: Vec<usize> = (0..plan.jobs.len())
+        .filter(|&i| !plan.jobs[i].skip)
+        .collect();
+    if !plan.single {
+        collector.ui.begin_batch(todo.len());
+    }
+    if !todo.is_empty() && !stop.requested() {
+        let workers = batch.jobs.clamp(1, todo.len());
+        let next = AtomicUsize::new(0);
+        let (tx, rx) = mpsc::channel::<Event>();
+        QUIET_PANICS.store(true, Ordering::SeqCst);
+        std::thread::scope(|scope| {
+            for w in 0..workers {
+                let tx = tx.clone();
+                let (next, todo, jobs) = (&next, &todo, &plan.jobs);
+                std::thread::Builder::new()
+                    .name(format!("fstop-worker-{w}"))
+                    .spawn_scoped(scope, move || {
+                        // Models are loaded once per worker, on its first photo that needs them.
+                        let mut models = LazyModels::new(settings.common.models.clone());
+                        while !stop.requested() {
+                            let k = next.fetch_add(1, Ordering::SeqCst);
+                            let Some(&i) = todo.get(k) else { break };
+                            let _ = tx.send(Event::Started(i));
+                            let (record, fatal) =
+                                process_catching(&jobs[i], settings, &mut models, stop);
+                            // Stop here, before taking another photo (the collector may not
+                            // have seen this result yet).
+                            if fatal || (batch.fail_fast && record.status == Status::Failed) {
+                                stop.halt();
+                            }
+                            if tx.send(Event::Finished(Box::new(record), fatal)).is_err() {
+                                break;
+                            }
+                        }
+                    })
+                    .expect("spawn worker thread");
+            }
+            drop(tx);
+            for event in rx {
+                match event {
+                    Event::Started(i) => collector.ui.started(&plan.jobs[i].input),
+                    Event::Finished(record, fatal) => collector.finished(*record, fatal),
+                }
+            }
+        });
+        QUIET_PANICS.store(false, Ordering::SeqCst);
+    }
+    collector.ui.end_batch();
+    collector.finish(started)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::validate::{NameTemplate, PathTemplate};
+
+    fn touch(p: &Path) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, b"x").unwrap();
+    }
+
+    fn s(p: &Path) -> String {
+        p.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn folders_globs_and_files_expand_sorted_and_deduplicated() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        for f in [
+            "b.jpg",
+            "a.PNG",
+            "notes.txt",
+            ".hidden.jpg",
+            "sub/c.tif",
+            "sub/deep/d.webp",
+        ] {
+            touch(&root.join(f));
+        }
+        let mut w = Vec::new();
+        let flat = expand_inputs(&[s(root)], false, &[], None, &mut w).unwrap();
+        let names: Vec<_> = flat
+            .iter()
+            .map(|s| s.path.file_name().unwrap().to_owned())
+            .collect();
+        assert_eq!(names, vec!["a.PNG", "b.jpg"]);
+        let deep = expand_inputs(&[s(root)], true, &[], None, &mut w).unwrap();
+        assert_eq!(deep.len(), 4);
+        let d_src = deep.iter().find(|s| s.path.ends_with("d.webp")).unwrap();
+        assert_eq!(d_src.rel_dir, PathBuf::from("sub/deep"));
+        assert!(!d_src.explicit);
+        // Sorted by path.
+        let mut sorted = deep.clone();
+        sorted.sort_by(|a, b| a.path.cmp(&b.path));
+        assert_eq!(deep, sorted);
+        // Glob with a base folder; duplicates removed.
+        let pattern = format!("{}/**/*.tif", root.display());
+        let g = expand_inputs(
+            &[pattern, s(&root.join("sub/c.tif"))],
+            false,
+            &[],
+            None,
+            &mut w,
+        )
+        .unwrap();
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].rel_dir, PathBuf::from("sub"));
+        // Exclusions.
+        let ex = vec![glob::Pattern::new("b.*").unwrap()];
+        let e = expand_inputs(&[s(root)], false, &ex, None, &mut w).unwrap();
+        assert_eq!(e.len(), 1);
+        // Errors.
+        assert!(expand_inputs(&[s(&root.join("missing.jpg"))], false, &[], None, &mut w).is_err());
+        let none = format!("{}/*.gif", root.display());
+        assert!(expand_inputs(&[none], false, &[], None, &mut w).is_err());
+    }
+
+    #[test]
+    fn output_folder_inside_the_input_is_not_walked() {
+        let d = tempfile::tempdir().unwrap();
+        touch(&d.path().join("a.jpg"));
+        touch(&d.path().join("out/a-bokeh.jpg"));
+        let mut w = Vec::new();
+        let skip = canonical(&d.path().join("out"));
+        let found = expand_inputs(&[s(d.path())], true, &[], Some(&skip), &mut w).unwrap();
+        assert_eq!(found.len(), 1);
+    }
+
+    #[test]
+    fn shards_partition_the_list() {
+        let items: Vec<usize> = (0..23).collect();
+        let mut all = Vec::new();
+        for i in 1..=4 {
+            let part = shard(items.clone(), Some(Shard { index: i, count: 4 }));
+            assert!(part.len() == 5 || part.len() == 6);
+            all.extend(part);
+        }
+        all.sort();
+        assert_eq!(all, items);
+        assert_eq!(shard(items.clone(), None), items);
+        assert_eq!(
+            shard(vec![1, 2], Some(Shard { index: 3, count: 3 })),
+            Vec::<i32>::new()
+        );
+    }
+
+    #[test]
+    fn canonical_resolves_paths_that_do_not_exist_yet() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().canonicalize().unwrap();
+        assert_eq!(canonical(&d.path().join("x/y.jpg")), real.join("x/y.jpg"));
+        touch(&d.path().join("a.jpg"));
+        assert_eq!(
+            canonical(&d.path().join("sub/../a.jpg")),
+            canonical(&d.path().join("a.jpg"))
+        );
+    }
+
+    fn settings() -> (RenderSettings, BatchSettings) {
+        let config = fstop::config::Config::default();
+        let s = super::super::validate::render_settings(
+            None,
+            &Default::default(),
+            &Default::default(),
+            &Default::default(),
+            &config,
+        )
+        .unwrap();
+        let b = super::super::validate::batch_settings(&Default::default(), &config).unwrap();
+        (s, b)
+    }
+
+    #[test]
+    fn planning_single_and_batch() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        touch(&root.join("in/a.jpg"));
+        touch(&root.join("in/sub/b.png"));
+        touch(&root.join("in/c.webp"));
+        let (s, mut b) = settings();
+        // Single, default name next to the input.
+        let p = plan(&[s_(&root.join("in/a.jpg"))], None, &s, &b).unwrap();
+        assert!(p.single);
+        assert_eq!(p.jobs[0].output, root.join("in/a-bokeh.jpg"));
+        // Single, explicit output that exists: replaced, not skipped.
+        touch(&root.join("x.jpg"));
+        let p = plan(
+            &[s_(&root.join("in/a.jpg"))],
+            Some(&root.join("x.jpg")),
+            &s,
+            &b,
+        )
+        .unwrap();
+        assert!(p.single && !p.jobs[0].skip);
+        // Output equal to input is refused.
+        let e = plan(
+            &[s_(&root.join("in/a.jpg"))],
+            Some(&root.join("in/./a.jpg")),
+            &s,
+            &b,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("overwrite the input"), "{e}");
+        // Unwritable format.
+        assert!(
+            plan(
+                &[s_(&root.join("in/a.jpg"))],
+                Some(&root.join("a.gif")),
+                &s,
+                &b
+            )
+            .is_err()
+        );
+        // Batch, recursive, mirrored.
+        b.recursive = true;
+        let out = root.join("out");
+        let p = plan(&[s_(&root.join("in"))], Some(&out), &s, &b).unwrap();
+        assert!(!p.single);
+        let outs: Vec<_> = p.jobs.iter().map(|j| j.output.clone()).collect();
+        assert_eq!(
+            outs,
+            vec![
+                out.join("a-bokeh.jpg"),
+                out.join("c-bokeh.jpg"),
+                out.join("sub/b-bokeh.png")
+            ]
+        );
+        assert_eq!(
+            p.jobs.iter().map(|j| j.index).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        // Existing outputs are skipped unless --overwrite.
+        touch(&out.join("c-bokeh.jpg"));
+        let p = plan(&[s_(&root.join("in"))], Some(&out), &s, &b).unwrap();
+        assert_eq!(p.jobs.iter().filter(|j| j.skip).count(), 1);
+        b.overwrite = true;
+        let p = plan(&[s_(&root.join("in"))], Some(&out), &s, &b).unwrap();
+        assert_eq!(p.jobs.iter().filter(|j| j.skip).count(), 0);
+        // A template that maps an input onto itself is refused.
+        b.name = NameTemplate::parse("{stem}.{ext}").unwrap();
+        let e = plan(&[s_(&root.join("in"))], None, &s, &b)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("overwrite the input"), "{e}");
+        // Collisions are refused.
+        b.name = NameTemplate::parse("same.jpg").unwrap();
+        let e = plan(&[s_(&root.join("in"))], Some(&out), &s, &b)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("would both be written"), "{e}");
+    }
+
+    fn s_(p: &Path) -> String {
+        s(p)
+    }
+
+    #[test]
+    fn previous_results_next_to_inputs_are_left_out() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        touch(&root.join("a.jpg"));
+        touch(&root.join("a-bokeh.jpg"));
+        touch(&root.join("a_depth.png"));
+        let (mut s, b) = settings();
+        s.common.depth = Some((
+            PathTemplate::parse("{dir}/{stem}_depth.png", "--depth").unwrap(),
+            None,
+        ));
+        let p = plan(&[s_(root)], None, &s, &b).unwrap();
+        assert_eq!(p.jobs.len(), 1);
+        assert!(p.jobs[0].input.ends_with("a.jpg"));
+        assert!(p.jobs[0].skip);
+        assert_eq!(p.left_out.len(), 2);
+        assert_eq!(
+            p.jobs[0].depth.as_deref(),
+            Some(root.join("a_depth.png").as_path())
+        );
+    }
+
+    #[test]
+    fn literal_depth_file_with_many_photos_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        touch(&d.path().join("a.jpg"));
+        touch(&d.path().join("b.jpg"));
+        let (mut s, b) = settings();
+        s.common.depth = Some((PathTemplate::parse("depth.png", "--depth").unwrap(), None));
+        let e = plan(&[s_(d.path())], Some(&d.path().join("out")), &s, &b)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--depth") && e.contains("template"), "{e}");
+    }
+
+    #[test]
+    fn shard_plans_cover_every_photo_once_with_stable_indices() {
+        let d = tempfile::tempdir().unwrap();
+        for i in 0..10 {
+            touch(&d.path().join(format!("p{i}.jpg")));
+        }
+        let (s, mut b) = settings();
+        let out = d.path().join("out");
+        let full = plan(&[s_(d.path())], Some(&out), &s, &b).unwrap();
+        let mut seen = Vec::new();
+        for i in 1..=3 {
+            b.shard = Some(Shard { index: i, count: 3 });
+            let p = plan(&[s_(d.path())], Some(&out), &s, &b).unwrap();
+            for j in p.jobs {
+                assert_eq!(full.jobs[j.index].input, j.input);
+                seen.push(j.index);
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn messages_do_not_repeat_the_input() {
+        assert_eq!(
+            without_input_prefix("a/b.jpg: truncated".into(), Path::new("a/b.jpg")),
+            "truncated"
+        );
+        assert_eq!(
+            without_input_prefix("d.png: bad".into(), Path::new("a/b.jpg")),
+            "d.png: bad"
+        );
+    }
+}

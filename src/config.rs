@@ -1,0 +1,591 @@
+//! Settings that come from text: values with units (`85mm`, `2m`, `f/1.8`, `inf`) and the
+//! `fstop.toml` configuration file.
+//!
+//! A configuration file holds defaults for command-line options (keys are the long option names
+//! with `-` written as `_`, lens fields with their unit in the name as in presets). Unknown keys
+//! are refused; every error names the file, line and column.
+//!
+//! ```toml
+//! preset = "135mm-f2"
+//! f_number = 2.8
+//! focus = "auto"            # or 2.5, or "250cm"
+//! background_distance_m = "inf"
+//! jobs = 2
+//! name = "{stem}-{preset}.{ext}"
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+use toml::Spanned;
+
+/// A value that could not be read as a quantity with a unit.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("'{text}' is not a valid {what} (expected e.g. {examples})")]
+pub struct UnitError {
+    pub text: String,
+    pub what: &'static str,
+    pub examples: &'static str,
+}
+
+fn unit_error(text: &str, what: &'static str, examples: &'static str) -> UnitError {
+    UnitError {
+        text: text.to_string(),
+        what,
+        examples,
+    }
+}
+
+fn number(text: &str) -> Option<f64> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    t.parse::<f64>().ok()
+}
+
+fn is_infinity(t: &str) -> bool {
+    matches!(t, "inf" | "infinity" | "∞" | "+inf")
+}
+
+/// A distance in metres: `2`, `2m`, `200cm`, `2000mm`, `inf`.
+pub fn parse_distance_m(text: &str) -> Result<f64, UnitError> {
+    const EX: &str = "2, 2m, 250cm, 1800mm or inf";
+    let t = text.trim().to_ascii_lowercase();
+    if is_infinity(&t) {
+        return Ok(f64::INFINITY);
+    }
+    let (digits, scale) = if let Some(v) = t.strip_suffix("mm") {
+        (v, 0.001)
+    } else if let Some(v) = t.strip_suffix("cm") {
+        (v, 0.01)
+    } else if let Some(v) = t.strip_suffix('m') {
+        (v, 1.0)
+    } else {
+        (t.as_str(), 1.0)
+    };
+    number(digits)
+        .map(|v| v * scale)
+        .ok_or_else(|| unit_error(text, "distance", EX))
+}
+
+/// A length in millimetres (focal length, sensor width): `85`, `85mm`, `8.5cm`.
+pub fn parse_length_mm(text: &str) -> Result<f64, UnitError> {
+    const EX: &str = "85 or 85mm";
+    let t = text.trim().to_ascii_lowercase();
+    let (digits, scale) = if let Some(v) = t.strip_suffix("mm") {
+        (v, 1.0)
+    } else if let Some(v) = t.strip_suffix("cm") {
+        (v, 10.0)
+    } else {
+        (t.as_str(), 1.0)
+    };
+    number(digits)
+        .map(|v| v * scale)
+        .ok_or_else(|| unit_error(text, "length in millimetres", EX))
+}
+
+/// An f-number: `1.8`, `f/1.8`, `f1.8`, `F/1.8`.
+pub fn parse_f_number(text: &str) -> Result<f64, UnitError> {
+    let t = text.trim().to_ascii_lowercase();
+    let digits = t
+        .strip_prefix("f/")
+        .or_else(|| t.strip_prefix('f'))
+        .unwrap_or(&t);
+    number(digits).ok_or_else(|| unit_error(text, "f-number", "1.8 or f/1.8"))
+}
+
+/// An angle in degrees: `30`, `30deg`, `30°`.
+pub fn parse_degrees(text: &str) -> Result<f64, UnitError> {
+    let t = text.trim().to_ascii_lowercase();
+    let digits = t
+        .strip_suffix("deg")
+        .or_else(|| t.strip_suffix('°'))
+        .unwrap_or(&t);
+    number(digits).ok_or_else(|| unit_error(text, "angle in degrees", "30 or 30deg"))
+}
+
+/// Where to focus.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum FocusSetting {
+    /// On the subject (see `pipeline`).
+    #[default]
+    Auto,
+    /// At a fixed distance in metres.
+    Distance(f64),
+}
+
+/// `auto` or a distance (`2.5`, `2.5m`, `250cm`).
+pub fn parse_focus(text: &str) -> Result<FocusSetting, UnitError> {
+    if text.trim().eq_ignore_ascii_case("auto") {
+        return Ok(FocusSetting::Auto);
+    }
+    parse_distance_m(text)
+        .map(FocusSetting::Distance)
+        .map_err(|_| unit_error(text, "focus", "auto, 2.5, 2.5m or 250cm"))
+}
+
+impl fmt::Display for FocusSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FocusSetting::Auto => f.write_str("auto"),
+            FocusSetting::Distance(m) => write!(f, "{m} m"),
+        }
+    }
+}
+
+/// Line and column (1-based) of a byte offset in `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+/// A problem in a TOML file (a preset or a configuration), located at `line:column`.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct TomlLocatedError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl TomlLocatedError {
+    /// From a TOML parse or schema error (which carries the byte span of the problem).
+    pub fn from_toml(file: &str, text: &str, error: &toml::de::Error) -> TomlLocatedError {
+        let (line, column) = error
+            .span()
+            .map_or((1, 1), |span| line_column(text, span.start));
+        TomlLocatedError {
+            file: file.to_string(),
+            line,
+            column,
+            message: error.message().trim().to_string(),
+        }
+    }
+
+    /// For a value that parsed as TOML but is not acceptable.
+    pub fn at_span<T>(
+        file: &str,
+        text: &str,
+        value: &Spanned<T>,
+        message: impl Into<String>,
+    ) -> TomlLocatedError {
+        let (line, column) = line_column(text, value.span().start);
+        TomlLocatedError {
+            file: file.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+/// Checks one lens field on its own (on top of the default lens) against the optics ranges;
+/// the error names the allowed range. Used for presets and configuration files.
+pub fn check_lens_field(apply: impl FnOnce(&mut crate::optics::Lens)) -> Result<(), String> {
+    let mut lens = crate::optics::Lens::default();
+    apply(&mut lens);
+    // Keep the focus valid whatever the focal length, so only the field itself is judged.
+    if lens.focal_length_mm.is_finite() {
+        lens.focus_distance_m = (lens.focal_length_mm / 1000.0 * 2.0).max(2.0);
+    }
+    lens.validate().map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Checks the highlight settings' ranges.
+pub fn check_highlights(threshold: Option<f32>, gain: Option<f32>) -> Result<(), String> {
+    if let Some(v) = threshold
+        && !(v.is_finite() && (0.0..=1.0).contains(&v))
+    {
+        return Err(format!("highlight threshold {v} is outside 0–1"));
+    }
+    if let Some(v) = gain
+        && !(v.is_finite() && (0.0..=100.0).contains(&v))
+    {
+        return Err(format!("highlight gain {v} is outside 0–100"));
+    }
+    Ok(())
+}
+
+/// A number or a text with a unit, as a TOML value (`2.5` or `"2.5m"`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum NumberOrText {
+    Number(f64),
+    Text(String),
+}
+
+impl NumberOrText {
+    fn parse<T>(&self, parse: impl Fn(&str) -> Result<T, UnitError>) -> Result<T, UnitError> {
+        match self {
+            NumberOrText::Number(v) => parse(&v.to_string()),
+            NumberOrText::Text(t) => parse(t),
+        }
+    }
+}
+
+/// The raw configuration file. See the module documentation.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    preset: Option<Spanned<String>>,
+    description: Option<String>,
+    focal_length_mm: Option<Spanned<f64>>,
+    f_number: Option<Spanned<f64>>,
+    sensor: Option<Spanned<String>>,
+    sensor_width_mm: Option<Spanned<f64>>,
+    blades: Option<Spanned<u32>>,
+    blade_rotation_deg: Option<Spanned<f64>>,
+    blade_curvature: Option<Spanned<f64>>,
+    highlight_threshold: Option<Spanned<f32>>,
+    highlight_gain: Option<Spanned<f32>>,
+    focus: Option<Spanned<NumberOrText>>,
+    background_distance_m: Option<Spanned<NumberOrText>>,
+    depth_kind: Option<Spanned<String>>,
+    depth_model: Option<String>,
+    matte_model: Option<String>,
+    ort_lib: Option<PathBuf>,
+    model_dir: Option<PathBuf>,
+    jpeg_quality: Option<Spanned<u8>>,
+    max_pixels: Option<Spanned<u64>>,
+    kernel: Option<Spanned<String>>,
+    jobs: Option<Spanned<usize>>,
+    name: Option<String>,
+    overwrite: Option<bool>,
+    recursive: Option<bool>,
+    fail_fast: Option<bool>,
+    exclude: Option<Vec<String>>,
+}
+
+/// A configuration file, read and checked. Every field is optional: it is a default for the
+/// command-line option of the same name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    /// The file it came from (for messages).
+    pub file: Option<PathBuf>,
+    pub preset: Option<String>,
+    pub focal_length_mm: Option<f64>,
+    pub f_number: Option<f64>,
+    /// Sensor name or width (`full-frame`, `aps-c`, `23.5mm`).
+    pub sensor: Option<crate::optics::Sensor>,
+    pub blades: Option<u32>,
+    pub blade_rotation_deg: Option<f64>,
+    pub blade_curvature: Option<f64>,
+    pub highlight_threshold: Option<f32>,
+    pub highlight_gain: Option<f32>,
+    pub focus: Option<FocusSetting>,
+    pub background_distance_m: Option<f64>,
+    pub depth_kind: Option<crate::depth::DepthKind>,
+    pub depth_model: Option<String>,
+    pub matte_model: Option<String>,
+    pub ort_lib: Option<PathBuf>,
+    pub model_dir: Option<PathBuf>,
+    pub jpeg_quality: Option<u8>,
+    pub max_pixels: Option<u64>,
+    pub kernel: Option<crate::render::KernelKind>,
+    pub jobs: Option<usize>,
+    pub name: Option<String>,
+    pub overwrite: Option<bool>,
+    pub recursive: Option<bool>,
+    pub fail_fast: Option<bool>,
+    pub exclude: Vec<String>,
+}
+
+/// A configuration file could not be read or is invalid.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Invalid(#[from] TomlLocatedError),
+}
+
+/// Parses a depth kind name.
+pub fn parse_depth_kind(text: &str) -> Option<crate::depth::DepthKind> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "metres" | "meters" | "metric" | "m" => Some(crate::depth::DepthKind::Metres),
+        "disparity" | "relative" => Some(crate::depth::DepthKind::Disparity),
+        _ => None,
+    }
+}
+
+/// Parses a kernel name.
+pub fn parse_kernel(text: &str) -> Option<crate::render::KernelKind> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "fast" => Some(crate::render::KernelKind::Fast),
+        "reference" => Some(crate::render::KernelKind::Reference),
+        _ => None,
+    }
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Config::parse(&path.display().to_string(), &text)?;
+        config.file = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// Parses configuration text; `file` names it in messages.
+    pub fn parse(file: &str, text: &str) -> Result<Config, TomlLocatedError> {
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| TomlLocatedError::from_toml(file, text, &e))?;
+        let at = |span: &dyn Fn() -> std::ops::Range<usize>, message: String| {
+            let (line, column) = line_column(text, span().start);
+            TomlLocatedError {
+                file: file.to_string(),
+                line,
+                column,
+                message,
+            }
+        };
+        macro_rules! plain {
+            ($field:expr) => {
+                $field.map(|v| v.into_inner())
+            };
+        }
+        let sensor = match (&raw.sensor, &raw.sensor_width_mm) {
+            (Some(_), Some(w)) => {
+                return Err(at(
+                    &|| w.span(),
+                    "give either `sensor` or `sensor_width_mm`, not both".into(),
+                ));
+            }
+            (Some(s), None) => Some(
+                crate::optics::Sensor::parse(s.get_ref())
+                    .map_err(|e| at(&|| s.span(), e.to_string()))?,
+            ),
+            (None, Some(w)) => Some(
+                crate::optics::Sensor::parse(&w.get_ref().to_string())
+                    .map_err(|e| at(&|| w.span(), e.to_string()))?,
+            ),
+            (None, None) => None,
+        };
+        let focus = match &raw.focus {
+            Some(v) => Some(
+                v.get_ref()
+                    .parse(parse_focus)
+                    .map_err(|e| at(&|| v.span(), e.to_string()))?,
+            ),
+            None => None,
+        };
+        let background_distance_m = match &raw.background_distance_m {
+            Some(v) => Some(
+                v.get_ref()
+                    .parse(parse_distance_m)
+                    .map_err(|e| at(&|| v.span(), e.to_string()))?,
+            ),
+            None => None,
+        };
+        let depth_kind = match &raw.depth_kind {
+            Some(v) => Some(parse_depth_kind(v.get_ref()).ok_or_else(|| {
+                at(
+                    &|| v.span(),
+                    format!(
+                        "unknown depth kind '{}' (expected metres or disparity)",
+                        v.get_ref()
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        let kernel = match &raw.kernel {
+            Some(v) => Some(parse_kernel(v.get_ref()).ok_or_else(|| {
+                at(
+                    &|| v.span(),
+                    format!(
+                        "unknown kernel '{}' (expected fast or reference)",
+                        v.get_ref()
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        macro_rules! lens_field {
+            ($field:ident, |$l:ident, $v:ident| $body:expr) => {
+                if let Some(spanned) = &raw.$field {
+                    let $v = *spanned.get_ref();
+                    check_lens_field(|$l| $body).map_err(|e| at(&|| spanned.span(), e))?;
+                }
+            };
+        }
+        lens_field!(focal_length_mm, |l, v| l.focal_length_mm = v);
+        lens_field!(f_number, |l, v| l.f_number = v);
+        lens_field!(blades, |l, v| l.aperture.blades = v);
+        lens_field!(blade_curvature, |l, v| l.aperture.blade_curvature = v);
+        lens_field!(blade_rotation_deg, |l, v| l.aperture.blade_rotation_deg = v);
+        if let Some(t) = &raw.highlight_threshold {
+            check_highlights(Some(*t.get_ref()), None).map_err(|e| at(&|| t.span(), e))?;
+        }
+        if let Some(g) = &raw.highlight_gain {
+            check_highlights(None, Some(*g.get_ref())).map_err(|e| at(&|| g.span(), e))?;
+        }
+        if let Some(v) = &raw.background_distance_m
+            && let Ok(b) = v.get_ref().parse(parse_distance_m)
+            && (b.is_nan() || b <= 0.0)
+        {
+            return Err(at(
+                &|| v.span(),
+                format!("background distance {b} m must be positive (or inf)"),
+            ));
+        }
+        if let Some(q) = &raw.jpeg_quality
+            && !(1..=100).contains(q.get_ref())
+        {
+            return Err(at(
+                &|| q.span(),
+                format!("jpeg_quality {} is outside 1–100", q.get_ref()),
+            ));
+        }
+        if let Some(j) = &raw.jobs
+            && *j.get_ref() == 0
+        {
+            return Err(at(&|| j.span(), "jobs must be at least 1".into()));
+        }
+        let _ = raw.description;
+        Ok(Config {
+            file: None,
+            preset: plain!(raw.preset),
+            focal_length_mm: plain!(raw.focal_length_mm),
+            f_number: plain!(raw.f_number),
+            sensor,
+            blades: plain!(raw.blades),
+            blade_rotation_deg: plain!(raw.blade_rotation_deg),
+            blade_curvature: plain!(raw.blade_curvature),
+            highlight_threshold: plain!(raw.highlight_threshold),
+            highlight_gain: plain!(raw.highlight_gain),
+            focus,
+            background_distance_m,
+            depth_kind,
+            depth_model: raw.depth_model,
+            matte_model: raw.matte_model,
+            ort_lib: raw.ort_lib,
+            model_dir: raw.model_dir,
+            jpeg_quality: plain!(raw.jpeg_quality),
+            max_pixels: plain!(raw.max_pixels),
+            kernel,
+            jobs: plain!(raw.jobs),
+            name: raw.name,
+            overwrite: raw.overwrite,
+            recursive: raw.recursive,
+            fail_fast: raw.fail_fast,
+            exclude: raw.exclude.unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert_eq!(parse_distance_m("2").unwrap(), 2.0);
+        assert_eq!(parse_distance_m("2m").unwrap(), 2.0);
+        assert_eq!(parse_distance_m("200cm").unwrap(), 2.0);
+        assert_eq!(parse_distance_m(" 1500mm ").unwrap(), 1.5);
+        assert_eq!(parse_distance_m("inf").unwrap(), f64::INFINITY);
+        assert_eq!(parse_distance_m("Infinity").unwrap(), f64::INFINITY);
+        assert!(parse_distance_m("two metres").is_err());
+        assert!(parse_distance_m("").is_err());
+        assert_eq!(parse_length_mm("85mm").unwrap(), 85.0);
+        assert_eq!(parse_length_mm("85").unwrap(), 85.0);
+        assert_eq!(parse_length_mm("8.5cm").unwrap(), 85.0);
+        assert!(parse_length_mm("85m").is_err());
+        assert_eq!(parse_f_number("f/1.8").unwrap(), 1.8);
+        assert_eq!(parse_f_number("F1.4").unwrap(), 1.4);
+        assert_eq!(parse_f_number("2.8").unwrap(), 2.8);
+        assert!(parse_f_number("f/").is_err());
+        assert_eq!(parse_degrees("30deg").unwrap(), 30.0);
+        assert_eq!(parse_degrees("15°").unwrap(), 15.0);
+        assert_eq!(parse_focus("auto").unwrap(), FocusSetting::Auto);
+        assert_eq!(parse_focus("2.5m").unwrap(), FocusSetting::Distance(2.5));
+        let e = parse_focus("near").unwrap_err().to_string();
+        assert!(e.contains("'near'") && e.contains("auto"), "{e}");
+    }
+
+    #[test]
+    fn line_column_counts_from_one() {
+        let text = "a = 1\nbb = 2\n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 6), (2, 1));
+        assert_eq!(line_column(text, 11), (2, 6));
+    }
+
+    #[test]
+    fn config_parses_every_kind_of_value() {
+        let c = Config::parse(
+            "fstop.toml",
+            r#"
+preset = "135mm-f2"
+f_number = 2.8
+focus = "250cm"
+background_distance_m = "inf"
+sensor = "aps-c"
+kernel = "reference"
+depth_kind = "metres"
+jobs = 3
+name = "{stem}.{ext}"
+overwrite = true
+exclude = ["*_depth.png"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.preset.as_deref(), Some("135mm-f2"));
+        assert_eq!(c.f_number, Some(2.8));
+        assert_eq!(c.focus, Some(FocusSetting::Distance(2.5)));
+        assert_eq!(c.background_distance_m, Some(f64::INFINITY));
+        assert_eq!(c.sensor, Some(crate::optics::Sensor::ApsC));
+        assert_eq!(c.kernel, Some(crate::render::KernelKind::Reference));
+        assert_eq!(c.depth_kind, Some(crate::depth::DepthKind::Metres));
+        assert_eq!(c.jobs, Some(3));
+        assert_eq!(c.overwrite, Some(true));
+        assert_eq!(c.exclude, vec!["*_depth.png".to_string()]);
+        let c = Config::parse("x", "focus = 3\n").unwrap();
+        assert_eq!(c.focus, Some(FocusSetting::Distance(3.0)));
+    }
+
+    #[test]
+    fn config_errors_name_file_line_and_column() {
+        let e = Config::parse("fstop.toml", "f_number = 2\nbogus = 1\n").unwrap_err();
+        assert_eq!((e.file.as_str(), e.line, e.column), ("fstop.toml", 2, 1));
+        assert!(e.message.contains("bogus"), "{}", e.message);
+        assert!(e.to_string().starts_with("fstop.toml:2:1: "), "{e}");
+        let e = Config::parse("c.toml", "jobs = 1\nfocus = \"soon\"\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 9));
+        let e = Config::parse("c.toml", "f_number = \"fast\"\n").unwrap_err();
+        assert_eq!(e.line, 1);
+        let e = Config::parse("c.toml", "jpeg_quality = 0\n").unwrap_err();
+        assert!(e.message.contains("1–100"));
+        let e = Config::parse("c.toml", "\nf_number = 0.5\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "c.toml:2:12: f-number 0.5 is outside 0.95–22"
+        );
+        let e = Config::parse("c.toml", "blades = 40\n").unwrap_err();
+        assert!(e.message.contains("3–32"), "{e}");
+        let e = Config::parse("c.toml", "[lens\n").unwrap_err();
+        assert_eq!(e.line, 1);
+    }
+}
