@@ -24,6 +24,8 @@ pub mod pipeline;
 pub mod preset;
 pub mod render;
 pub mod scene;
+#[doc(hidden)]
+pub mod synthetic;
 
 pub use optics::{ApertureShape, Lens, Sensor};
 pub use render::{RenderOptions, render};
