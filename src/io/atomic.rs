@@ -30,13 +30,6 @@ fn registry() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
 /// Removes a temp path from the registry when dropped (normal return, error or panic).
 struct Registration(PathBuf);
 
-impl Registration {
-    fn new(path: PathBuf) -> Registration {
-        registry().insert(path.clone());
-        Registration(path)
-    }
-}
-
 impl Drop for Registration {
     fn drop(&mut self) {
         registry().remove(&self.0);
@@ -48,6 +41,18 @@ impl Drop for Registration {
 /// progress are abandoned, and no `.fstop-tmp` file stays behind.
 pub fn remove_in_flight_temp_files() -> usize {
     remove_registered(|_| true)
+}
+
+/// Deletes every temporary file being written right now and exits the process with `code`,
+/// without returning. For a second SIGINT/SIGTERM ("stop now"): unlike exiting from the signal
+/// handler, it leaves no `.fstop-tmp` file behind. The registry stays locked until the process
+/// is gone, so no other thread can create a new temporary file in between.
+pub fn remove_in_flight_temp_files_and_exit(code: i32) -> ! {
+    let in_flight = registry();
+    for p in in_flight.iter() {
+        let _ = std::fs::remove_file(p);
+    }
+    std::process::exit(code)
 }
 
 fn remove_registered(select: impl Fn(&Path) -> bool) -> usize {
@@ -124,14 +129,21 @@ where
             .unwrap_or(0o666);
         builder.permissions(std::fs::Permissions::from_mode(mode));
     }
-    let temp = builder.tempfile_in(&dir).map_err(|e| {
-        os(
-            format!("cannot create a file in folder {}", dir.display()),
-            e,
-        )
-    })?;
-    let (file, temp_path) = temp.into_parts();
-    let _registration = Registration::new(temp_path.to_path_buf());
+    // Created and registered under the registry's lock, so that
+    // [`remove_in_flight_temp_files_and_exit`] never misses a file that exists.
+    let (file, temp_path, _registration) = {
+        let mut in_flight = registry();
+        let temp = builder.tempfile_in(&dir).map_err(|e| {
+            os(
+                format!("cannot create a file in folder {}", dir.display()),
+                e,
+            )
+        })?;
+        let (file, temp_path) = temp.into_parts();
+        in_flight.insert(temp_path.to_path_buf());
+        let registration = Registration(temp_path.to_path_buf());
+        (file, temp_path, registration)
+    };
     let mut writer = BufWriter::with_capacity(1 << 20, file);
     write(&mut writer)?;
     let file = writer
