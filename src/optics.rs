@@ -396,7 +396,10 @@ mod tests {
                 ..Lens::default()
             };
             let e = lens.validate().unwrap_err().to_string();
-            assert_eq!(e, format!("focus distance {far} is outside 0.085–1000000 m"));
+            assert_eq!(
+                e,
+                format!("focus distance {far} is outside 0.085–1000000 m")
+            );
         }
         let lens = Lens {
             f_number: f64::NAN,

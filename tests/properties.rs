@@ -44,11 +44,13 @@ fn aperture() -> impl Strategy<Value = ApertureShape> {
         -720.0f64..720.0,
         prop_oneof![Just(0.0f64), Just(1.0), 0.0f64..=1.0],
     )
-        .prop_map(|(blades, blade_rotation_deg, blade_curvature)| ApertureShape {
-            blades,
-            blade_rotation_deg,
-            blade_curvature,
-        })
+        .prop_map(
+            |(blades, blade_rotation_deg, blade_curvature)| ApertureShape {
+                blades,
+                blade_rotation_deg,
+                blade_curvature,
+            },
+        )
 }
 
 /// Any lens `Lens::validate` accepts: focal length 10–800 mm, f/0.95–22, focus from just
@@ -61,18 +63,21 @@ fn valid_lens() -> impl Strategy<Value = Lens> {
         sensor(),
         aperture(),
     )
-        .prop_map(|(focal_length_mm, f_number, log_excess, sensor, aperture)| {
-            // Focus = f · (1 + 10^x): from a hair beyond the focal length to very far.
-            let f_m = focal_length_mm / 1000.0;
-            let focus_distance_m = (f_m * (1.0 + 10f64.powf(log_excess))).min(MAX_FOCUS_DISTANCE_M);
-            Lens {
-                focal_length_mm,
-                f_number,
-                focus_distance_m,
-                sensor,
-                aperture,
-            }
-        })
+        .prop_map(
+            |(focal_length_mm, f_number, log_excess, sensor, aperture)| {
+                // Focus = f · (1 + 10^x): from a hair beyond the focal length to very far.
+                let f_m = focal_length_mm / 1000.0;
+                let focus_distance_m =
+                    (f_m * (1.0 + 10f64.powf(log_excess))).min(MAX_FOCUS_DISTANCE_M);
+                Lens {
+                    focal_length_mm,
+                    f_number,
+                    focus_distance_m,
+                    sensor,
+                    aperture,
+                }
+            },
+        )
 }
 
 /// A disparity value (1/m): 0 (infinity), ordinary, at the focus plane's scale, tiny, huge,
@@ -343,7 +348,16 @@ fn extreme_lenses_on_tiny_scenes() {
     for lens in lenses {
         assert!(lens.validate().is_ok(), "{lens:?}");
         for (w, h) in [(1usize, 1usize), (40, 30), (1, 30), (40, 1)] {
-            for d in [0.0f32, 1e-30, 1.0, 1e30, f32::MAX, f32::NAN, f32::INFINITY, -1.0] {
+            for d in [
+                0.0f32,
+                1e-30,
+                1.0,
+                1e30,
+                f32::MAX,
+                f32::NAN,
+                f32::INFINITY,
+                -1.0,
+            ] {
                 for matte in [None, Some(Plane::filled(w, h, 0.5))] {
                     let scene = Scene {
                         color: LinearRgb::filled(w, h, [1.0, 0.5, 0.0]),

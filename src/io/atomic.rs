@@ -68,6 +68,19 @@ pub fn in_flight_temp_files() -> Vec<PathBuf> {
     registry().iter().cloned().collect()
 }
 
+/// tempfile's errors end in `at path "<the random temporary name>"`, a file that never came to
+/// exist; the bare OS error says what went wrong without it.
+fn without_temp_path(e: std::io::Error) -> std::io::Error {
+    if e.raw_os_error().is_some() {
+        return e;
+    }
+    let text = e.to_string();
+    match text.rfind(" at path \"") {
+        Some(i) => std::io::Error::new(e.kind(), &text[..i]),
+        None => e,
+    }
+}
+
 /// Writes `path` atomically: `write` fills a buffered temporary file created in the same
 /// folder, which is then flushed, synced and renamed over `path`.
 ///
@@ -136,7 +149,7 @@ where
         let temp = builder.tempfile_in(&dir).map_err(|e| {
             os(
                 format!("cannot create a file in folder {}", dir.display()),
-                e,
+                without_temp_path(e),
             )
         })?;
         let (file, temp_path) = temp.into_parts();

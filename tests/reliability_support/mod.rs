@@ -75,6 +75,32 @@ pub struct Shell {
     pub namespace: bool,
 }
 
+/// Sends `signal` (`-INT`, `-TERM`) to `pid` with `kill`, then waits (up to a second) until the
+/// kernel has delivered it (`/proc/PID/status` shows nothing pending), so that a second signal
+/// sent next is not merged with the first.
+pub fn kill_and_wait_delivered(pid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status();
+    let status = format!("/proc/{pid}/status");
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(1) {
+        let Ok(text) = std::fs::read_to_string(&status) else {
+            return; // gone (or no /proc)
+        };
+        let pending = text.lines().any(|l| {
+            (l.starts_with("ShdPnd:") || l.starts_with("SigPnd:"))
+                && l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|v| v.chars().any(|c| c != '0'))
+        });
+        if !pending {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}
+
 /// True when `unshare -rm` can mount a tmpfs here (user namespaces allowed).
 pub fn namespaces_work() -> bool {
     let dir = std::env::temp_dir().join(format!("fstop-ns-probe-{}", std::process::id()));
@@ -102,6 +128,10 @@ pub struct Outcome {
     pub modified: Vec<String>,
     /// Files that disappeared.
     pub removed: Vec<String>,
+    /// Peak resident memory of the process (KiB; at least what the runner had when it forked).
+    pub peak_rss_kib: u64,
+    /// What the case's shell listed in a mount that vanished with it (see [`listing_path`]).
+    pub listing: Option<String>,
 }
 
 impl Outcome {
@@ -129,8 +159,14 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// Where a case's shell writes `ls -A` of a mount that vanishes with its namespace.
+pub fn listing_path(case: &Case) -> PathBuf {
+    case.dir.with_extension("listing")
+}
+
 /// Runs `fstop` (the binary at `bin`) on `case` with a clean environment.
 pub fn run_case(bin: &Path, case: &Case) -> Outcome {
+    use std::io::Read;
     let before = snapshot(&case.dir);
     let mut cmd = match &case.shell {
         None => {
@@ -160,19 +196,43 @@ pub fn run_case(bin: &Path, case: &Case) -> Outcome {
                 c.args(["-c", &script]);
                 c
             };
-            c.env("FSTOP_BIN", bin);
+            c.env("LISTING", listing_path(case));
             c
         }
     };
-    let out = cmd
+    let mut child = cmd
         .current_dir(&case.dir)
         .env("XDG_CONFIG_HOME", case.dir.join(".no-user-config"))
         .env_remove("FSTOP_LOG")
         .env_remove("FSTOP_DEBUG_PANIC_ON")
         .env_remove("ORT_DYLIB_PATH")
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("running fstop");
+    let mut out_pipe = child.stdout.take().unwrap();
+    let stdout = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        out_pipe.read_to_end(&mut s).unwrap();
+        s
+    });
+    let mut stderr = Vec::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_end(&mut stderr)
+        .unwrap();
+    let stdout = stdout.join().unwrap();
+    // wait4 for the exit status and the peak resident memory.
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a plain syscall on our own child; `rusage` is plain old data.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4");
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     let after = snapshot(&case.dir);
     let created = after
         .keys()
@@ -190,12 +250,14 @@ pub fn run_case(bin: &Path, case: &Case) -> Outcome {
         .cloned()
         .collect();
     Outcome {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
         created,
         modified,
         removed,
+        peak_rss_kib: usage.ru_maxrss as u64,
+        listing: std::fs::read_to_string(listing_path(case)).ok(),
     }
 }
 
@@ -1092,7 +1154,163 @@ pub fn cases(root: &Path) -> Vec<Case> {
         });
         std::fs::create_dir_all(c.dir.join("out")).unwrap();
     }
+    if namespaces_work() {
+        let big = 300;
+        let files = || {
+            vec![
+                ("p.png", {
+                    png_bytes(
+                        &noise_rgb(big, big),
+                        big,
+                        big,
+                        png::ColorType::Rgb,
+                        png::BitDepth::Eight,
+                        None,
+                        None,
+                    )
+                }),
+                ("d.png", disparity_png(big, big)),
+                ("out/.keep", Vec::new()),
+            ]
+        };
+        let c = b.case(
+            "output",
+            "disk full (64 KiB tmpfs)",
+            files(),
+            vec![
+                s("p.png"),
+                s("-o"),
+                s("out/p.png"),
+                s("--depth"),
+                s("d.png"),
+            ],
+            fails(1, &["p.png", "out/p.png", "No space left on device"]),
+        );
+        c.shell = Some(Shell {
+            before: "mount -t tmpfs -o size=64k tmpfs out || exit 99;".into(),
+            after: "ls -A out > \"$LISTING\";".into(),
+            namespace: true,
+        });
+        let c = b.case(
+            "output",
+            "output folder on a read-only file system",
+            files(),
+            vec![
+                s("p.png"),
+                s("-o"),
+                s("out/p.png"),
+                s("--depth"),
+                s("d.png"),
+            ],
+            fails(
+                1,
+                &[
+                    "p.png",
+                    "out/p.png: cannot create a file in folder out: Read-only file system",
+                ],
+            ),
+        );
+        c.shell = Some(Shell {
+            before: "mount -t tmpfs -o ro,size=64k tmpfs out || exit 99;".into(),
+            after: "ls -A out > \"$LISTING\";".into(),
+            namespace: true,
+        });
+    }
+
+    // --- Lens -------------------------------------------------------------------------------
+    b.case(
+        "lens",
+        "focus distance beyond 1000 km",
+        pd(vec![("d.png", depth())]),
+        args(&["--depth", "d.png", "--focus", "2000000m"]),
+        fails(2, &["focus distance 2000000 is outside 0.085–1000000 m"]),
+    );
+    b.case(
+        "lens",
+        "f-number 0.5",
+        pd(vec![("d.png", depth())]),
+        args(&["--depth", "d.png", "--f-number", "0.5"]),
+        fails(2, &["0.95–22"]),
+    );
     b.cases
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, bytes).unwrap();
+}
+
+/// A folder of good and bad photos (depth from `depth/{stem}.png`).
+pub fn mixed_batch(dir: &Path) -> Vec<&'static str> {
+    let p = dir.join("photos");
+    let jpeg = jpeg_bytes(
+        &photo_rgb8(64, 64, 3),
+        64,
+        64,
+        jpeg_encoder::ColorType::Rgb,
+        None,
+        None,
+    );
+    let png = png_bytes(
+        &photo_rgb8(W, H, 1),
+        W,
+        H,
+        png::ColorType::Rgb,
+        png::BitDepth::Eight,
+        None,
+        None,
+    );
+    let bad: Vec<(&'static str, Vec<u8>)> = vec![
+        ("a_empty.jpg", vec![]),
+        ("b_cut.jpg", jpeg[..jpeg.len() / 2].to_vec()),
+        ("c_cut.png", png[..png.len() / 2].to_vec()),
+        ("d_notes.jpg", b"not a photo\n".to_vec()),
+        ("e_huge.png", png_claiming(100_000, 100_000)),
+    ];
+    for (name, bytes) in &bad {
+        write(&p, name, bytes);
+        let stem = name.split('.').next().unwrap();
+        write(&p, &format!("depth/{stem}.png"), &disparity_png(W, H));
+    }
+    for name in ["f_good", "g_good"] {
+        write_photo_png(&p.join(format!("{name}.png")), W, H, 2);
+        write(&p, &format!("depth/{name}.png"), &disparity_png(W, H));
+    }
+    // A good photo whose depth file is broken.
+    write_photo_png(&p.join("h_baddepth.png"), W, H, 3);
+    write(&p, "depth/h_baddepth.png", b"");
+    vec![
+        "a_empty.jpg",
+        "b_cut.jpg",
+        "c_cut.png",
+        "d_notes.jpg",
+        "e_huge.png",
+        "h_baddepth.png",
+    ]
+}
+
+/// Photos big enough that writing one takes a while.
+pub fn big_batch(dir: &Path, n: usize, w: u32, h: u32) {
+    let noise = noise_rgb(w, h);
+    let mut photo = Vec::new();
+    {
+        let mut info = png::Info::with_size(w, h);
+        info.color_type = png::ColorType::Rgb;
+        info.bit_depth = png::BitDepth::Eight;
+        let mut enc = png::Encoder::with_info(&mut photo, info).unwrap();
+        enc.set_compression(png::Compression::Fast);
+        let mut wr = enc.write_header().unwrap();
+        wr.write_image_data(&noise).unwrap();
+        wr.finish().unwrap();
+    }
+    let depth = disparity_png(w, h);
+    for i in 0..n {
+        write(dir, &format!("photos/p{i}.png"), &photo);
+        write(dir, &format!("photos/depth/p{i}.png"), &depth);
+    }
 }
 
 /// Noise that PNG cannot compress (for outputs that must be large).
