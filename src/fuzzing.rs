@@ -134,8 +134,11 @@ pub fn depth_file(data: &[u8]) {
     }
 }
 
+/// A fuzz entry point.
+pub type Target = fn(&[u8]);
+
 /// Every entry point, by name (for the smoke test and the fuzz targets).
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("preset_toml", preset_toml),
     ("config_toml", config_toml),
     ("npy", npy),

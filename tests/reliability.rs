@@ -253,6 +253,25 @@ fn giant_headers_are_refused_before_allocating() {
         assert!(wall < Duration::from_secs(3), "{args:?}: {wall:?}");
         assert!(!dir.join("o.png").exists());
     }
+    // With the limit raised past what the machine has, the photo fails cleanly (the decoder's
+    // buffer used to be allocated infallibly: the whole process aborted, batch and all).
+    let (code, err, _) = run_capped(
+        dir,
+        &[
+            "huge.png",
+            "-o",
+            "o.png",
+            "--depth",
+            "d.png",
+            "--max-pixels",
+            "20000000000",
+        ],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(
+        err,
+        "error: huge.png: not enough memory to decode 100000×100000 pixels (28611 MiB)\n"
+    );
 }
 
 #[test]

@@ -305,4 +305,17 @@ mod tests {
         let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640, "existing mode kept");
     }
+
+    #[test]
+    fn temp_names_are_left_out_of_errors() {
+        let e = std::io::Error::new(
+            std::io::ErrorKind::ReadOnlyFilesystem,
+            "Read-only file system (os error 30) at path \"/x/out/.p.png.AbC.fstop-tmp\"",
+        );
+        let clean = without_temp_path(e);
+        assert_eq!(clean.to_string(), "Read-only file system (os error 30)");
+        assert_eq!(clean.kind(), std::io::ErrorKind::ReadOnlyFilesystem);
+        let os = std::io::Error::from_raw_os_error(13);
+        assert_eq!(without_temp_path(os).raw_os_error(), Some(13));
+    }
 }

@@ -165,6 +165,8 @@ pub fn listing_path(case: &Case) -> PathBuf {
 }
 
 /// Runs `fstop` (the binary at `bin`) on `case` with a clean environment.
+// The child is reaped by `wait4` (for its peak memory), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 pub fn run_case(bin: &Path, case: &Case) -> Outcome {
     use std::io::Read;
     let before = snapshot(&case.dir);
@@ -686,6 +688,30 @@ pub fn cases(root: &Path) -> Vec<Case> {
         with_depth("huge.png", "out.png", "d.png"),
         fails(1, &["huge.png", "100000×100000", "--max-pixels"]),
     );
+    {
+        let c = b.case(
+            "photo",
+            "the same with --max-pixels raised past the memory (`ulimit -v` 256 MiB)",
+            vec![
+                ("huge.png", png_claiming(100_000, 100_000)),
+                ("d.png", depth()),
+            ],
+            {
+                let mut a = with_depth("huge.png", "out.png", "d.png");
+                a.extend([s("--max-pixels"), s("20000000000")]);
+                a
+            },
+            fails(
+                1,
+                &["huge.png", "not enough memory to decode 100000×100000"],
+            ),
+        );
+        c.shell = Some(Shell {
+            before: "ulimit -v 262144;".into(),
+            after: String::new(),
+            namespace: false,
+        });
+    }
     b.case(
         "photo",
         "48×32 photo over --max-pixels 1000",
