@@ -103,6 +103,45 @@ fn temp_files(dir: &Path) -> Vec<String> {
 }
 
 fn batch_rows(bin: &Path, root: &Path) {
+    // A panic inside one photo's processing (fstop's test hook FSTOP_DEBUG_PANIC_ON=STEM).
+    let dir = root.join("batch-panic");
+    support::mixed_batch(&dir);
+    for bad in [
+        "a_empty.jpg",
+        "b_cut.jpg",
+        "c_cut.png",
+        "d_notes.jpg",
+        "e_huge.png",
+    ] {
+        std::fs::remove_file(dir.join("photos").join(bad)).unwrap();
+    }
+    let case = Case {
+        group: "batch",
+        label: "a panic while processing one photo (test hook)",
+        dir: dir.clone(),
+        args: ["photos", "-o", "out", "--depth", "{dir}/depth/{stem}.png"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        shell: Some(support::Shell {
+            before: "FSTOP_DEBUG_PANIC_ON=f_good".into(),
+            after: String::new(),
+            namespace: false,
+        }),
+        expect: support::Expect::Renders {
+            outputs: vec![],
+            warning: None,
+        },
+    };
+    let o = support::run_case(bin, &case);
+    row(
+        case.label,
+        &case.command_line(),
+        &o.stderr,
+        o.code,
+        &on_disk(&dir, &o),
+        &mib(o.peak_rss_kib),
+    );
     for (label, extra) in [
         (
             "a folder of 8: 5 bad photos, 1 bad depth file, 2 good",
