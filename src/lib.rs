@@ -17,6 +17,8 @@
 pub mod config;
 pub mod depth;
 pub mod fill;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod infer;
 pub mod io;
 pub mod optics;

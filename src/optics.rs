@@ -29,6 +29,9 @@ pub const ACCEPTED_SENSOR_WIDTH_MM: (f64, f64) = (1.0, 100.0);
 /// Aperture blade counts accepted (0 means a perfectly circular aperture).
 pub const ACCEPTED_BLADES: (u32, u32) = (3, 32);
 
+/// Farthest focus distance accepted, in metres (the thin-lens formulas need a finite one).
+pub const MAX_FOCUS_DISTANCE_M: f64 = 1e6;
+
 /// Default focal length: a classic portrait 85 mm.
 pub const DEFAULT_FOCAL_LENGTH_MM: f64 = 85.0;
 /// Default f-number: f/1.8.
@@ -257,10 +260,20 @@ impl Lens {
                 name: "focus distance",
             });
         }
-        if self.focus_distance_m * 1000.0 <= self.focal_length_mm || self.focus_distance_m > 1e6 {
+        if self.focus_distance_m * 1000.0 <= self.focal_length_mm {
             return Err(OpticsError::FocusInsideFocalLength {
                 focus_distance_m: self.focus_distance_m,
                 focal_length_mm: self.focal_length_mm,
+            });
+        }
+        if self.focus_distance_m > MAX_FOCUS_DISTANCE_M {
+            // Too far (or infinite): the thin-lens formulas need a finite focus distance.
+            return Err(OpticsError::OutOfRange {
+                name: "focus distance",
+                value: self.focus_distance_m,
+                min: self.focal_length_mm / 1000.0,
+                max: MAX_FOCUS_DISTANCE_M,
+                unit: " m",
             });
         }
         self.aperture.validate()?;
@@ -376,6 +389,18 @@ mod tests {
             lens.validate(),
             Err(OpticsError::FocusInsideFocalLength { .. })
         ));
+        // Too far is its own range error, not "closer than the focal length".
+        for far in [2e6, f64::INFINITY] {
+            let lens = Lens {
+                focus_distance_m: far,
+                ..Lens::default()
+            };
+            let e = lens.validate().unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!("focus distance {far} is outside 0.085–1000000 m")
+            );
+        }
         let lens = Lens {
             f_number: f64::NAN,
             ..Lens::default()

@@ -18,7 +18,9 @@
 //!      is anchored at that distance and the far background at `--background-distance`.
 //!
 //! Depth and matte files whose size differs from the photo's are resampled (with a warning) when
-//! their aspect ratio matches within 2 %, and refused otherwise.
+//! their aspect ratio matches within 2 %, and refused otherwise. Invalid depth values (NaN, and
+//! for metric depth −∞, zero and negative distances) are filled in from their neighbours with a
+//! warning; a matte file that is empty or covers the whole photo is ignored with a warning.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -287,6 +289,49 @@ fn fit_to_photo(
     Ok(plane.resized(width, height))
 }
 
+/// A matte file that cannot tell subject from background: every value ≤ 0.05 ("is empty")
+/// or every value ≥ 0.95 ("covers the whole photo"). Such a matte is ignored with a warning,
+/// exactly as if none had been given: an empty matte would leave the focus to the depth map
+/// anyway, and a full one would make the whole frame the "subject" and put the focus on the
+/// median depth of everything (usually the background), blurring the real subject.
+fn degenerate_matte(matte: &Plane) -> Option<&'static str> {
+    if matte.data.iter().all(|&v| v <= 0.05) {
+        Some("is empty (no subject)")
+    } else if matte.data.iter().all(|&v| v >= 0.95) {
+        Some("covers the whole photo (no background)")
+    } else {
+        None
+    }
+}
+
+/// A warning when a depth file holds values that cannot be a depth: NaN, and for metric depth
+/// also −∞, zero and negative distances (+∞ is a valid distance, the sky). Such values are
+/// filled in from their neighbours ([`depth::metres_to_disparity`],
+/// [`depth::sanitize_relative`]); a map with no valid value at all becomes one flat plane.
+fn invalid_depth_warning(plane: &Plane, kind: DepthKind, path: &Path) -> Option<String> {
+    let valid = |v: f32| match kind {
+        DepthKind::Metres => v == f32::INFINITY || (v.is_finite() && v > 0.0),
+        DepthKind::Disparity => v.is_finite(),
+    };
+    let total = plane.data.len();
+    let invalid = plane.data.iter().filter(|&&v| !valid(v)).count();
+    let what = match kind {
+        DepthKind::Metres => "NaN, −∞, zero or negative distances",
+        DepthKind::Disparity => "NaN or infinite",
+    };
+    match invalid {
+        0 => None,
+        n if n == total => Some(format!(
+            "{}: no valid depth value ({what}); the photo is treated as one flat plane",
+            path.display()
+        )),
+        n => Some(format!(
+            "{}: {n} of {total} depth values are invalid ({what}); filled in from their neighbours",
+            path.display()
+        )),
+    }
+}
+
 /// Decodes the photo and gets its depth and matte (see the module documentation).
 pub fn analyze(
     path: &Path,
@@ -313,7 +358,21 @@ pub fn analyze(
                 };
             }
             timings.matte_ms = ms_since(t);
-            Some(plane)
+            match degenerate_matte(&plane) {
+                None => Some(plane),
+                Some(what) => {
+                    let instead = if options.depth.is_some() {
+                        "the depth map alone decides the focus and the blur"
+                    } else {
+                        "the matting model's matte is used instead"
+                    };
+                    warnings.push(format!(
+                        "{}: the matte {what}; it is ignored ({instead})",
+                        matte_path.display()
+                    ));
+                    None
+                }
+            }
         }
         None => None,
     };
@@ -323,6 +382,9 @@ pub fn analyze(
         Some(file) => {
             let t = Instant::now();
             let (plane, kind) = io::read_depth(&file.path, file.kind)?;
+            if let Some(w) = invalid_depth_warning(&plane, kind, &file.path) {
+                warnings.push(w);
+            }
             let plane = fit_to_photo(plane, width, height, &file.path, "depth map", &mut warnings)?;
             let depth = match kind {
                 DepthKind::Metres => DepthData::Metric(depth::metres_to_disparity(&plane)),
@@ -610,6 +672,43 @@ mod tests {
             e.starts_with("d.png: depth map is 10×10 but the photo is 20×10"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn degenerate_mattes_are_recognised() {
+        assert_eq!(
+            degenerate_matte(&Plane::filled(4, 4, 0.0)),
+            Some("is empty (no subject)")
+        );
+        assert_eq!(
+            degenerate_matte(&Plane::filled(4, 4, 1.0)),
+            Some("covers the whole photo (no background)")
+        );
+        let mut m = Plane::filled(4, 4, 1.0);
+        m.data[3] = 0.5;
+        assert_eq!(degenerate_matte(&m), None);
+        let mut m = Plane::filled(4, 4, 0.0);
+        m.data[0] = 0.2;
+        assert_eq!(degenerate_matte(&m), None);
+    }
+
+    #[test]
+    fn invalid_depth_values_are_reported() {
+        let p = Path::new("d.npy");
+        let plane = Plane::from_vec(4, 1, vec![1.0, f32::INFINITY, 2.0, 3.0]);
+        assert_eq!(invalid_depth_warning(&plane, DepthKind::Metres, p), None);
+        let plane = Plane::from_vec(4, 1, vec![f32::NAN, 0.0, -1.0, f32::INFINITY]);
+        let w = invalid_depth_warning(&plane, DepthKind::Metres, p).unwrap();
+        assert!(
+            w.starts_with("d.npy: 3 of 4 depth values are invalid"),
+            "{w}"
+        );
+        // Relative disparity may be zero or negative; only non-finite values are invalid.
+        let w = invalid_depth_warning(&plane, DepthKind::Disparity, p).unwrap();
+        assert!(w.starts_with("d.npy: 2 of 4"), "{w}");
+        let plane = Plane::filled(3, 3, f32::NAN);
+        let w = invalid_depth_warning(&plane, DepthKind::Metres, p).unwrap();
+        assert!(w.contains("no valid depth value"), "{w}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! SIGINT / SIGTERM: the first one asks the run to stop (no new photos, photos in flight are
 //! abandoned at the next stage boundary, so nothing half-written is left: outputs are only ever
-//! written by the I/O layer's temp-file-then-rename); a second one exits at once.
+//! written by the I/O layer's temp-file-then-rename); a second one deletes the temporary files
+//! being written and exits at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,7 +12,6 @@ use signal_hook::consts::{SIGINT, SIGTERM, SIGXFSZ};
 #[derive(Debug, Default)]
 pub struct Stop {
     signal: Arc<AtomicUsize>,
-    once: Arc<AtomicBool>,
     halted: AtomicBool,
 }
 
@@ -24,17 +24,30 @@ impl Stop {
     /// Installs the SIGINT and SIGTERM handlers.
     pub fn install() -> std::io::Result<Stop> {
         let stop = Stop::new();
+        let count = Arc::new(AtomicUsize::new(0));
         for sig in [SIGINT, SIGTERM] {
-            // Registered first, so it sees the flag as it was before this signal: a second
-            // signal exits immediately with the conventional code.
-            signal_hook::flag::register_conditional_shutdown(
-                sig,
-                128 + sig,
-                Arc::clone(&stop.once),
-            )?;
-            signal_hook::flag::register(sig, Arc::clone(&stop.once))?;
             signal_hook::flag::register_usize(sig, Arc::clone(&stop.signal), sig as usize)?;
+            let count = Arc::clone(&count);
+            // SAFETY: an atomic increment is async-signal-safe.
+            unsafe {
+                signal_hook::low_level::register(sig, move || {
+                    count.fetch_add(1, Ordering::SeqCst);
+                })
+            }?;
         }
+        // The second signal is acted on by a thread, not in the handler: deleting the
+        // temporary files being written needs a lock and allocation, which a handler cannot do.
+        // (Exiting right in the handler used to leave `.fstop-tmp` files behind.)
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+        std::thread::Builder::new()
+            .name("fstop-signals".into())
+            .spawn(move || {
+                for sig in signals.forever() {
+                    if count.load(Ordering::SeqCst) >= 2 {
+                        fstop::io::atomic::remove_in_flight_temp_files_and_exit(128 + sig);
+                    }
+                }
+            })?;
         // A file-size limit (`ulimit -f`) would kill the process mid-write with SIGXFSZ and
         // leave a temporary file behind; with a handler installed the write fails with EFBIG
         // instead, which the I/O layer reports (and cleans up) like a full disk.

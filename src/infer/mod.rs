@@ -149,6 +149,16 @@ fn ms_since(t: Instant) -> f64 {
 impl ModelSet {
     /// Finds the runtime and loads both models, checking them against their descriptors.
     pub fn load(config: &ModelConfig) -> Result<ModelSet, InferError> {
+        // An explicit model folder that does not exist is a mistake, never silently skipped
+        // (the models would quietly come from another folder).
+        if let Some(dir) = &config.model_dir
+            && !dir.is_dir()
+        {
+            return Err(InferError::ModelMissing(format!(
+                "model folder {} (--model-dir) does not exist or is not a folder",
+                dir.display()
+            )));
+        }
         let weight_dirs = config.weight_dirs();
         // Resolve the models first: a missing model is reported without touching the runtime.
         let depth = resolve_model(&config.depth_model, Task::Depth, &weight_dirs)?;

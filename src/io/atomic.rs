@@ -30,13 +30,6 @@ fn registry() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
 /// Removes a temp path from the registry when dropped (normal return, error or panic).
 struct Registration(PathBuf);
 
-impl Registration {
-    fn new(path: PathBuf) -> Registration {
-        registry().insert(path.clone());
-        Registration(path)
-    }
-}
-
 impl Drop for Registration {
     fn drop(&mut self) {
         registry().remove(&self.0);
@@ -50,6 +43,18 @@ pub fn remove_in_flight_temp_files() -> usize {
     remove_registered(|_| true)
 }
 
+/// Deletes every temporary file being written right now and exits the process with `code`,
+/// without returning. For a second SIGINT/SIGTERM ("stop now"): unlike exiting from the signal
+/// handler, it leaves no `.fstop-tmp` file behind. The registry stays locked until the process
+/// is gone, so no other thread can create a new temporary file in between.
+pub fn remove_in_flight_temp_files_and_exit(code: i32) -> ! {
+    let in_flight = registry();
+    for p in in_flight.iter() {
+        let _ = std::fs::remove_file(p);
+    }
+    std::process::exit(code)
+}
+
 fn remove_registered(select: impl Fn(&Path) -> bool) -> usize {
     let paths: Vec<PathBuf> = registry().iter().filter(|p| select(p)).cloned().collect();
     paths
@@ -61,6 +66,19 @@ fn remove_registered(select: impl Fn(&Path) -> bool) -> usize {
 /// The paths of the temporary files being written right now (for diagnostics and tests).
 pub fn in_flight_temp_files() -> Vec<PathBuf> {
     registry().iter().cloned().collect()
+}
+
+/// tempfile's errors end in `at path "<the random temporary name>"`, a file that never came to
+/// exist; the bare OS error says what went wrong without it.
+fn without_temp_path(e: std::io::Error) -> std::io::Error {
+    if e.raw_os_error().is_some() {
+        return e;
+    }
+    let text = e.to_string();
+    match text.rfind(" at path \"") {
+        Some(i) => std::io::Error::new(e.kind(), &text[..i]),
+        None => e,
+    }
 }
 
 /// Writes `path` atomically: `write` fills a buffered temporary file created in the same
@@ -124,14 +142,21 @@ where
             .unwrap_or(0o666);
         builder.permissions(std::fs::Permissions::from_mode(mode));
     }
-    let temp = builder.tempfile_in(&dir).map_err(|e| {
-        os(
-            format!("cannot create a file in folder {}", dir.display()),
-            e,
-        )
-    })?;
-    let (file, temp_path) = temp.into_parts();
-    let _registration = Registration::new(temp_path.to_path_buf());
+    // Created and registered under the registry's lock, so that
+    // [`remove_in_flight_temp_files_and_exit`] never misses a file that exists.
+    let (file, temp_path, _registration) = {
+        let mut in_flight = registry();
+        let temp = builder.tempfile_in(&dir).map_err(|e| {
+            os(
+                format!("cannot create a file in folder {}", dir.display()),
+                without_temp_path(e),
+            )
+        })?;
+        let (file, temp_path) = temp.into_parts();
+        in_flight.insert(temp_path.to_path_buf());
+        let registration = Registration(temp_path.to_path_buf());
+        (file, temp_path, registration)
+    };
     let mut writer = BufWriter::with_capacity(1 << 20, file);
     write(&mut writer)?;
     let file = writer
@@ -279,5 +304,18 @@ mod tests {
         write_bytes_atomically(&p, b"2").unwrap();
         let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640, "existing mode kept");
+    }
+
+    #[test]
+    fn temp_names_are_left_out_of_errors() {
+        let e = std::io::Error::new(
+            std::io::ErrorKind::ReadOnlyFilesystem,
+            "Read-only file system (os error 30) at path \"/x/out/.p.png.AbC.fstop-tmp\"",
+        );
+        let clean = without_temp_path(e);
+        assert_eq!(clean.to_string(), "Read-only file system (os error 30)");
+        assert_eq!(clean.kind(), std::io::ErrorKind::ReadOnlyFilesystem);
+        let os = std::io::Error::from_raw_os_error(13);
+        assert_eq!(without_temp_path(os).raw_os_error(), Some(13));
     }
 }

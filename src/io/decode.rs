@@ -235,21 +235,30 @@ pub(crate) struct DecodedImage {
 /// Decodes an image file: sniff, limit check on the header, decode, orientation.
 pub(crate) fn decode_image(path: &Path, max_pixels: u64) -> Result<DecodedImage, IoError> {
     let bytes = read_file(path)?;
-    let format = sniff(path, &bytes)?;
+    decode_image_bytes(path, &bytes, max_pixels)
+}
+
+/// [`decode_image`] on the file's bytes, already read (`path` only names it in messages).
+pub(crate) fn decode_image_bytes(
+    path: &Path,
+    bytes: &[u8],
+    max_pixels: u64,
+) -> Result<DecodedImage, IoError> {
+    let format = sniff(path, bytes)?;
     let mut warnings = Vec::new();
     let mut cmyk = false;
     match format {
         InputFormat::Jpeg => {
-            let s = check_jpeg_structure(&bytes).map_err(|m| decode_err(path, m))?;
+            let s = check_jpeg_structure(bytes).map_err(|m| decode_err(path, m))?;
             cmyk = s.components == 4;
         }
         InputFormat::Png => {
-            if let Some((w, h)) = png_header_dimensions(&bytes) {
+            if let Some((w, h)) = png_header_dimensions(bytes) {
                 check_pixels(path, w, h, max_pixels)?;
             }
         }
         InputFormat::Tiff => {
-            if let Some((w, h)) = super::metadata::tiff_dimensions(&bytes) {
+            if let Some((w, h)) = super::metadata::tiff_dimensions(bytes) {
                 check_pixels(path, w, h, max_pixels)?;
             }
         }
@@ -261,7 +270,7 @@ pub(crate) fn decode_image(path: &Path, max_pixels: u64) -> Result<DecodedImage,
             format!("corrupt or truncated {} data ({e})", format.name()),
         )
     };
-    let cursor = Cursor::new(bytes.as_slice());
+    let cursor = Cursor::new(bytes);
     let mut decoder: Box<dyn ImageDecoder + '_> = match format {
         InputFormat::Jpeg => Box::new(JpegDecoder::new(cursor).map_err(corrupt)?),
         InputFormat::Png => Box::new(PngDecoder::new(cursor).map_err(corrupt)?),
@@ -300,11 +309,26 @@ pub(crate) fn decode_image(path: &Path, max_pixels: u64) -> Result<DecodedImage,
     // Room for the decoded buffer (up to 4 channels × 4 bytes) plus decoder working memory.
     limits.max_alloc = Some(u64::from(w) * u64::from(h) * 16 + (256 << 20));
     decoder.set_limits(limits).map_err(corrupt)?;
+    // The decoder allocates the whole pixel buffer up front, and a failed allocation aborts
+    // the process (every photo of a batch with it). Ask for the memory first, fallibly, so a
+    // header that claims more than this machine has (possible when --max-pixels is raised)
+    // fails this one photo instead.
+    let need = decoder.total_bytes();
+    let fits = usize::try_from(need).is_ok_and(|n| Vec::<u8>::new().try_reserve_exact(n).is_ok());
+    if !fits {
+        return Err(decode_err(
+            path,
+            format!(
+                "not enough memory to decode {w}×{h} pixels ({} MiB)",
+                need.div_ceil(1 << 20)
+            ),
+        ));
+    }
     let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
 
     // Orientation: from the EXIF block, or for a TIFF from the file's own first directory.
     let orientation_source: Option<&[u8]> = match format {
-        InputFormat::Tiff => Some(&bytes),
+        InputFormat::Tiff => Some(bytes),
         _ => raw_exif.as_deref().map(strip_exif_prefix),
     };
     let mut orientation = 1u32;
@@ -325,7 +349,7 @@ pub(crate) fn decode_image(path: &Path, max_pixels: u64) -> Result<DecodedImage,
     }
 
     let exif = match format {
-        InputFormat::Tiff => exif_from_tiff_file(&bytes),
+        InputFormat::Tiff => exif_from_tiff_file(bytes),
         _ => raw_exif.and_then(|e| match sanitize_exif(&e) {
             Ok(clean) => Some(clean),
             Err(why) => {

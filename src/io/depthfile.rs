@@ -17,7 +17,7 @@ use std::path::Path;
 use image::DynamicImage;
 
 use super::atomic::write_atomically;
-use super::decode::{decode_err, decode_image, read_file};
+use super::decode::{decode_err, decode_image_bytes, read_file};
 use super::encode::encode_err;
 use super::{DEFAULT_MAX_PIXELS, IoError};
 use crate::depth::DepthKind;
@@ -112,13 +112,14 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Plane, String> {
         .filter(|s| !s.is_empty())
         .map(|s| s.trim_end_matches('L').parse::<usize>())
         .collect::<Result<_, _>>()
-        .map_err(|_| format!("corrupt .npy header (shape ({shape_text}))"))?;
+        .map_err(|_| format!("corrupt .npy header (shape ({}))", echo(shape_text)))?;
     let (height, width) = match shape.as_slice() {
         [h, w] | [h, w, 1] | [1, h, w] => (*h, *w),
         _ => {
             return Err(format!(
-                "array shape ({shape_text}) is not a 2-D map (expected (height, width), \
-                 (height, width, 1) or (1, height, width))"
+                "array shape ({}) is not a 2-D map (expected (height, width), \
+                 (height, width, 1) or (1, height, width))",
+                echo(shape_text)
             ));
         }
     };
@@ -136,8 +137,9 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Plane, String> {
         "<u2" => Dtype::U2,
         other => {
             return Err(format!(
-                "unsupported .npy dtype '{other}': fstop reads little-endian float32, float64, \
-                 uint8 or uint16 ('<f4', '<f8', '|u1', '<u2')"
+                "unsupported .npy dtype '{}': fstop reads little-endian float32, float64, \
+                 uint8 or uint16 ('<f4', '<f8', '|u1', '<u2')",
+                echo(other)
             ));
         }
     };
@@ -176,6 +178,16 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Plane, String> {
         }
     }
     Ok(Plane::from_vec(width, height, out))
+}
+
+/// Header text quoted in an error message: at most 40 characters, control characters escaped,
+/// so the message stays one short line whatever the file holds.
+fn echo(text: &str) -> String {
+    let mut out: String = text.chars().take(40).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 40 {
+        out.push('…');
+    }
+    out
 }
 
 /// The text after `'key':` in a Python dict literal.
@@ -331,19 +343,26 @@ pub(crate) fn read_depth(
     path: &Path,
     kind: Option<DepthKind>,
 ) -> Result<(Plane, DepthKind), IoError> {
-    let bytes = read_file(path)?;
-    let (plane, default_kind) = match plane_file_kind(&bytes) {
+    read_depth_bytes(path, &read_file(path)?, kind)
+}
+
+/// [`read_depth`] on the file's bytes (`path` only names it in messages).
+pub(crate) fn read_depth_bytes(
+    path: &Path,
+    bytes: &[u8],
+    kind: Option<DepthKind>,
+) -> Result<(Plane, DepthKind), IoError> {
+    let (plane, default_kind) = match plane_file_kind(bytes) {
         PlaneFile::Npy => (
-            parse_npy(&bytes).map_err(|m| decode_err(path, m))?,
+            parse_npy(bytes).map_err(|m| decode_err(path, m))?,
             DepthKind::Metres,
         ),
         PlaneFile::Pfm => (
-            parse_pfm(&bytes).map_err(|m| decode_err(path, m))?,
+            parse_pfm(bytes).map_err(|m| decode_err(path, m))?,
             DepthKind::Metres,
         ),
         PlaneFile::Image => {
-            drop(bytes);
-            let decoded = decode_image(path, DEFAULT_MAX_PIXELS)?;
+            let decoded = decode_image_bytes(path, bytes, DEFAULT_MAX_PIXELS)?;
             (
                 image_plane(path, &decoded.image, ImagePlane::Depth)?,
                 DepthKind::Disparity,
@@ -355,7 +374,11 @@ pub(crate) fn read_depth(
 
 /// Reads a matte (see [`super::read_matte`]).
 pub(crate) fn read_matte(path: &Path) -> Result<Plane, IoError> {
-    let bytes = read_file(path)?;
+    read_matte_bytes(path, &read_file(path)?)
+}
+
+/// [`read_matte`] on the file's bytes (`path` only names it in messages).
+pub(crate) fn read_matte_bytes(path: &Path, bytes: &[u8]) -> Result<Plane, IoError> {
     let clamp = |mut p: Plane| {
         for v in &mut p.data {
             *v = if v.is_finite() {
@@ -366,12 +389,11 @@ pub(crate) fn read_matte(path: &Path) -> Result<Plane, IoError> {
         }
         p
     };
-    match plane_file_kind(&bytes) {
-        PlaneFile::Npy => Ok(clamp(parse_npy(&bytes).map_err(|m| decode_err(path, m))?)),
-        PlaneFile::Pfm => Ok(clamp(parse_pfm(&bytes).map_err(|m| decode_err(path, m))?)),
+    match plane_file_kind(bytes) {
+        PlaneFile::Npy => Ok(clamp(parse_npy(bytes).map_err(|m| decode_err(path, m))?)),
+        PlaneFile::Pfm => Ok(clamp(parse_pfm(bytes).map_err(|m| decode_err(path, m))?)),
         PlaneFile::Image => {
-            drop(bytes);
-            let decoded = decode_image(path, DEFAULT_MAX_PIXELS)?;
+            let decoded = decode_image_bytes(path, bytes, DEFAULT_MAX_PIXELS)?;
             image_plane(path, &decoded.image, ImagePlane::Matte)
         }
     }

@@ -167,6 +167,20 @@ pub fn read_depth(path: &Path, kind: Option<DepthKind>) -> Result<(Plane, DepthK
     depthfile::read_depth(path, kind)
 }
 
+/// [`read_depth`] on a file's bytes already in memory; `name` only names it in messages.
+pub fn read_depth_bytes(
+    name: &Path,
+    bytes: &[u8],
+    kind: Option<DepthKind>,
+) -> Result<(Plane, DepthKind), IoError> {
+    depthfile::read_depth_bytes(name, bytes, kind)
+}
+
+/// [`read_matte`] on a file's bytes already in memory; `name` only names it in messages.
+pub fn read_matte_bytes(name: &Path, bytes: &[u8]) -> Result<Plane, IoError> {
+    depthfile::read_matte_bytes(name, bytes)
+}
+
 /// Reads a matte in 0..1: grayscale image → its value; image with a (non-opaque) alpha channel
 /// → the alpha; RGB → luminance; `.npy`/`.pfm` → values clamped to 0..1.
 pub fn read_matte(path: &Path) -> Result<Plane, IoError> {
