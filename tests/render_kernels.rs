@@ -59,7 +59,11 @@ fn portrait(w: usize, h: usize, with_foreground: bool) -> Scene {
             let (cx, cy, rx, ry) = (0.6 * fw, 0.55 * fh, 0.2 * fw, 0.3 * fh);
             let q = (((xf - cx) / rx).powi(2) + ((yf - cy) / ry).powi(2)).sqrt();
             let edge = ((1.0 - q) * rx / 2.0 + 0.5).clamp(0.0, 1.0);
-            let hair = if yf < cy - 0.8 * ry && yf > cy - 1.25 * ry && (x % 5 == 0) {
+            let hair = if yf < cy - 0.8 * ry
+                && yf > cy - 1.25 * ry
+                && (xf - cx).abs() < 0.5 * rx
+                && x % 5 == 0
+            {
                 0.6
             } else {
                 0.0
@@ -177,5 +181,96 @@ fn explore_fast_vs_reference() {
                 );
             }
         }
+    }
+}
+
+fn save(img: &LinearRgb, path: &str) {
+    let enc = |v: f32| {
+        let s = if v <= 0.0031308 {
+            12.92 * v
+        } else {
+            1.055 * v.powf(1.0 / 2.4) - 0.055
+        };
+        (s.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
+    };
+    let mut buf = image::RgbImage::new(img.width as u32, img.height as u32);
+    for y in 0..img.height {
+        for x in 0..img.width {
+            let p = img.at(x, y);
+            buf.put_pixel(
+                x as u32,
+                y as u32,
+                image::Rgb([enc(p[0]), enc(p[1]), enc(p[2])]),
+            );
+        }
+    }
+    buf.save(path).unwrap();
+}
+
+#[test]
+#[ignore]
+fn dump_images() {
+    let (w, h) = (480, 360);
+    let scene = portrait(w, h, true);
+    save(&scene.color, "/tmp/fstop_in.png");
+    for (name, ap) in [("circle", ApertureShape::default()), ("hex", hexagon())] {
+        let l = lens(w, 200.0, ap);
+        let out = render(&scene, &l, &RenderOptions::default());
+        save(&out, &format!("/tmp/fstop_fast_{name}.png"));
+    }
+    let l = lens(w, 200.0, ApertureShape::default());
+    let out = render(
+        &scene,
+        &l,
+        &RenderOptions {
+            kernel: KernelKind::Reference,
+            ..RenderOptions::default()
+        },
+    );
+    save(&out, "/tmp/fstop_ref_circle.png");
+}
+
+#[test]
+#[ignore]
+fn dump_night() {
+    let (w, h) = (480, 360);
+    let mut scene = portrait(w, h, true);
+    for v in scene
+        .color
+        .r
+        .iter_mut()
+        .chain(scene.color.g.iter_mut())
+        .chain(scene.color.b.iter_mut())
+    {
+        *v *= 0.15;
+    }
+    for k in 0..40 {
+        let x0 = (noise(k, 0, 9) * (w - 10) as f32) as usize + 4;
+        let y0 = (noise(k, 1, 9) * (h - 10) as f32) as usize + 4;
+        let col = [1.0, 0.5 + 0.5 * noise(k, 2, 9), 0.3 + 0.7 * noise(k, 3, 9)];
+        for y in y0 - 3..=y0 + 3 {
+            for x in x0 - 3..=x0 + 3 {
+                let i = y * w + x;
+                if scene.matte.as_ref().unwrap().data[i] == 0.0 {
+                    scene.color.set(x, y, col);
+                }
+            }
+        }
+    }
+    save(&scene.color, "/tmp/fstop_night_in.png");
+    for (name, ap) in [
+        ("circle", ApertureShape::default()),
+        (
+            "hex",
+            ApertureShape {
+                blades: 6,
+                blade_rotation_deg: 15.0,
+                blade_curvature: 0.2,
+            },
+        ),
+    ] {
+        let l = lens(w, 140.0, ap);
+        let out = render(&scene, &l, &RenderOptions::default());
+        save(&out, &format!("/tmp/fstop_night_{name}.png"));
     }
 }

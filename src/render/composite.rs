@@ -87,13 +87,15 @@ pub(crate) fn bilinear<const N: usize>(
 
 /// A premultiplied RGBA image at some level.
 pub(crate) struct Rgba {
+    pub level: u32,
     pub width: usize,
     pub height: usize,
     pub px: Vec<[f32; 4]>,
 }
 
-/// Scatters and composites one side's coarse slices (levels `max..=1`) into its level-1
-/// accumulator; `None` when the side has nothing at those levels.
+/// Scatters and composites one side's coarse slices (levels `max..=1`, empty ones skipped)
+/// into one accumulator at the finest non-empty level; `None` when the side has nothing at
+/// those levels. Between non-empty levels the accumulator is upsampled bilinearly in one step.
 pub(crate) fn cascade(
     side: usize,
     slices: &mut [Option<Source>],
@@ -103,17 +105,18 @@ pub(crate) fn cascade(
 ) -> Option<Rgba> {
     let mut acc: Option<Rgba> = None;
     for li in (0..slices.len()).rev() {
+        let Some(src) = slices[li].take() else {
+            continue;
+        };
         let level = li as u32 + 1;
         let (lw, lh) = level_dims(width, height, level);
-        let scattered = slices[li].take().map(|src| scatter(&src, lw, lh, tables));
-        if scattered.is_none() && acc.is_none() {
-            continue;
-        }
-        let mut px = scattered.unwrap_or_else(|| vec![[0.0; 4]; lw * lh]);
+        let mut px = scatter(&src, lw, lh, tables);
+        drop(src);
         let up = acc.take();
-        let tx = up.as_ref().map(|u| taps(lw, u.width, 2));
+        let scale = up.as_ref().map_or(1, |u| 1usize << (u.level - level));
+        let tx = up.as_ref().map(|u| taps(lw, u.width, scale));
         px.par_chunks_mut(lw).enumerate().for_each(|(y, row)| {
-            let ty = up.as_ref().map(|u| tap(y, u.height, 2));
+            let ty = up.as_ref().map(|u| tap(y, u.height, scale));
             for (x, p) in row.iter_mut().enumerate() {
                 let below = match (&up, &tx, ty) {
                     (Some(u), Some(tx), Some(ty)) => bilinear(&u.px, u.width, tx[x], ty),
@@ -123,6 +126,7 @@ pub(crate) fn cascade(
             }
         });
         acc = Some(Rgba {
+            level,
             width: lw,
             height: lh,
             px,
@@ -136,22 +140,21 @@ pub(crate) fn cascade(
 #[inline]
 pub(crate) fn finish(
     sides: [[f32; 4]; SIDES],
-    fill: [f32; 3],
     highlights: &Highlights,
+    fill: impl FnOnce() -> [f32; 3],
 ) -> [f32; 3] {
     let [far, subject, near] = sides;
     let a = far[3];
-    let own = if a > FAR_COVERAGE.0 {
+    let far_colour = if a >= FAR_COVERAGE.1 {
         let k = 1.0 / a;
         [far[0] * k, far[1] * k, far[2] * k]
+    } else if a <= FAR_COVERAGE.0 {
+        fill()
     } else {
-        fill
-    };
-    let far_colour = if a >= FAR_COVERAGE.1 || a <= FAR_COVERAGE.0 {
-        own
-    } else {
+        let k = 1.0 / a;
+        let fill = fill();
         let t = (a - FAR_COVERAGE.0) / (FAR_COVERAGE.1 - FAR_COVERAGE.0);
-        std::array::from_fn(|c| fill[c] + (own[c] - fill[c]) * t)
+        std::array::from_fn(|c| fill[c] + (far[c] * k - fill[c]) * t)
     };
     let mut out = highlights.unboost(far_colour);
     for layer in [subject, near] {
@@ -186,7 +189,7 @@ mod tests {
             1.0 - m,
         ];
         let subject = [bf[0] * m, bf[1] * m, bf[2] * m, m];
-        let out = finish([far, subject, [0.0; 4]], [0.0; 3], &hl);
+        let out = finish([far, subject, [0.0; 4]], &hl, || [0.0; 3]);
         for c in 0..3 {
             let want = m * f[c] + (1.0 - m) * b[c];
             assert!((out[c] - want).abs() < 1e-5, "{out:?}");
@@ -196,9 +199,9 @@ mod tests {
     #[test]
     fn far_holes_show_the_fill_and_output_is_clamped() {
         let hl = Highlights::new(&HighlightOptions::default());
-        let out = finish([[0.0; 4]; 3], [0.2, 0.3, 0.4], &hl);
+        let out = finish([[0.0; 4]; 3], &hl, || [0.2, 0.3, 0.4]);
         assert_eq!(out, [0.2, 0.3, 0.4]);
-        let out = finish([[9.0, 9.0, 0.0, 1.0], [0.0; 4], [0.0; 4]], [0.0; 3], &hl);
+        let out = finish([[9.0, 9.0, 0.0, 1.0], [0.0; 4], [0.0; 4]], &hl, || [0.0; 3]);
         assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
     }
 

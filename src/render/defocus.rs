@@ -99,6 +99,13 @@ impl Band {
         }
     }
 
+    /// The difference buffer of destination row `y` (`width + 2` entries).
+    #[inline]
+    pub(crate) fn line(&self, y: usize) -> &[[f64; 4]] {
+        let start = (y - self.b0) * self.stride;
+        &self.diff[start..start + self.stride]
+    }
+
     /// Destination row `y` of the band: the prefix sum of its difference buffer, plus every
     /// source pixel of `own` (the same row's sources) whose diameter is below one pixel.
     pub(crate) fn finish_row(&self, y: usize, own: Option<&[[f32; 5]]>, out: &mut [[f32; 4]]) {

@@ -11,9 +11,9 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use super::aperture::SpanTables;
-use super::coc::{CocMap, LevelSplit, SIDES, SUBJECT, membership, sane_matte};
+use super::coc::{CocMap, FAR, LevelSplit, SIDES, SUBJECT, membership, sane_matte};
 use super::highlights::Highlights;
-use super::matting::{MatteFills, sane};
+use super::matting::{FillSums, MatteFills, accumulate, matte_fill_level, sane};
 use crate::scene::{Plane, Scene};
 
 /// Splits every plane into chunks of `chunk_len` and regroups them chunk by chunk:
@@ -117,72 +117,371 @@ pub(crate) struct Setup {
     pub highlights: Highlights,
     /// Level split (its `max_level` is the coarsest level in use).
     pub split: LevelSplit,
-    /// Largest colour value (at least 1): the clamp for unmixed colours.
-    pub hi: f32,
-    /// Which levels each side occupies (bit L set = level L has weight).
-    pub occupied: [u64; SIDES],
 }
 
-impl Setup {
-    /// One pass over the image: CoC range, level occupancy and colour range.
-    pub(crate) fn new(input: &Input, coc: CocMap, highlights: Highlights, d0: f32) -> Setup {
-        let unlimited = LevelSplit::new(d0, 63);
-        let w = input.width;
-        let (max_d, hi, occupied) = (0..input.height)
-            .into_par_iter()
-            .map(|y| {
-                let mut max_d = 0.0f32;
-                let mut hi = 1.0f32;
-                let mut occ = [0u64; SIDES];
-                for i in y * w..(y + 1) * w {
-                    let c = coc.signed(input.disparity[i]);
-                    let d = c.abs();
-                    max_d = max_d.max(d);
-                    let rgb = input.rgb(i);
-                    hi = hi.max(rgb[0]).max(rgb[1]).max(rgb[2]);
-                    let memb = membership(input.matte(i), c);
-                    let (l, t) = unlimited.split(d);
-                    for (side, o) in occ.iter_mut().enumerate() {
-                        if memb[side] > 0.0 {
-                            if t < 1.0 {
-                                *o |= 1 << l;
-                            }
-                            if t > 0.0 {
-                                *o |= 1 << (l + 1);
-                            }
-                        }
-                    }
-                }
-                (max_d, hi, occ)
+/// Level of the far-side hole fill (the fill is smooth, so an 8× reduced image is plenty).
+pub(crate) const FILL_LEVEL: u32 = 3;
+
+/// One stored slice source: per level pixel `[r·w, g·w, b·w, w, d]`, `d` in level pixels.
+pub(crate) type Source = Vec<[f32; 5]>;
+
+/// What the analysis pass over the photo produces.
+pub(crate) struct Analysis {
+    pub setup: Setup,
+    /// Matte fills, when there is a matte with some subject in it.
+    pub fills: Option<MatteFills>,
+    /// Far-side hole-fill source at [`FILL_LEVEL`]: `[r·w, g·w, b·w, w]` box averages of the
+    /// boosted photo with weight `far·(1 − m)` (the far side, away from the subject).
+    pub fill_source: Vec<[f32; 4]>,
+    /// `slices[side][L - 1]` for levels `1..=max_level`, `None` where empty (fast kernel).
+    pub slices: [Vec<Option<Source>>; SIDES],
+    /// Per row, the largest row reach of its level-0 scatter, −1 for none (fast kernel).
+    pub row_reach0: Vec<i32>,
+}
+
+/// The largest |CoC| in the image (a cheap pass over the disparity alone).
+fn max_coc(input: &Input, coc: &CocMap) -> f32 {
+    let (lo, hi) = input
+        .disparity
+        .par_chunks(1 << 16)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .filter(|d| d.is_finite())
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &d| {
+                    (lo.min(d), hi.max(d))
+                })
+        })
+        .reduce(
+            || (f32::INFINITY, f32::NEG_INFINITY),
+            |a, b| (a.0.min(b.0), a.1.max(b.1)),
+        );
+    if lo > hi {
+        0.0
+    } else {
+        coc.signed(lo).abs().max(coc.signed(hi).abs())
+    }
+}
+
+/// Accumulates pixel colour(s) into the slice sums of its levels.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn add_to_slices(
+    chunk: &mut [&mut [[f32; 5]]],
+    touched: &mut [bool],
+    levels: usize,
+    widths: &[usize],
+    (x, y, y0): (usize, usize, usize),
+    split: &LevelSplit,
+    d: f32,
+    memb: [f32; SIDES],
+    (b, f): ([f32; 3], [f32; 3]),
+) {
+    let (l, t) = split.split(d);
+    for (level, share) in [(l, 1.0 - t), (l + 1, t)] {
+        if level == 0 || share <= 0.0 {
+            continue;
+        }
+        let lu = level as usize;
+        let li = ((y >> level) - (y0 >> level)) * widths[lu] + (x >> level);
+        for side in 0..SIDES {
+            let wt = memb[side] * share;
+            if wt <= 0.0 {
+                continue;
+            }
+            let k = side * levels + lu - 1;
+            let col = if side == SUBJECT { f } else { b };
+            let p = &mut chunk[k][li];
+            p[0] += col[0] * wt;
+            p[1] += col[1] * wt;
+            p[2] += col[2] * wt;
+            p[3] += wt;
+            p[4] += d * wt;
+            touched[k] = true;
+        }
+    }
+}
+
+/// One pass over the photo that gathers everything the kernels need before scattering: CoC
+/// range and level occupancy, the matte fills' box sums (then the fills), the far hole fill's
+/// source, and — with `tables` (fast kernel) — the slice sources of levels ≥ 1 and the level-0
+/// row reaches. Pixels at the matte's edge (0 < m < 1) need the fills to be split into subject
+/// and background colour, so their coarse contributions are added in a second pass over them.
+pub(crate) fn analyse(
+    input: &Input,
+    coc: CocMap,
+    highlights: Highlights,
+    d0: f32,
+    tables: Option<&SpanTables>,
+) -> Analysis {
+    let (w, h) = (input.width, input.height);
+    let max_level = LevelSplit::levels_for(d0, max_coc(input, &coc));
+    let split = LevelSplit::new(d0, max_level);
+    let level0_limit = split.level0_limit();
+    let chunk_level = max_level.max(FILL_LEVEL);
+    let chunk_rows = 1usize << chunk_level;
+    let matte_level = matte_fill_level(w, h);
+    let fscale = 1usize << FILL_LEVEL;
+    let (mw, mh) = level_dims(w, h, matte_level);
+    let (fw, fh) = level_dims(w, h, FILL_LEVEL);
+    let with_matte = input.matte.is_some();
+    let with_slices = tables.is_some();
+    let levels = max_level as usize;
+    let widths: Vec<usize> = (0..=max_level).map(|l| level_dims(w, h, l).0).collect();
+    debug_assert!(matte_level <= FILL_LEVEL);
+
+    let mut sums: Vec<FillSums> = vec![[0.0; 12]; if with_matte { mw * mh } else { 0 }];
+    let mut fill_source = vec![[0.0f32; 4]; fw * fh];
+    let mut row_reach0 = vec![-1i32; if with_slices { h } else { 0 }];
+    // All slices are allocated zeroed (untouched pages cost nothing); empty ones are dropped.
+    let mut slices: Vec<Source> = if with_slices {
+        (0..SIDES)
+            .flat_map(|_| 1..=max_level)
+            .map(|l| {
+                let (lw, lh) = level_dims(w, h, l);
+                vec![[0.0f32; 5]; lw * lh]
             })
-            .reduce(
-                || (0.0, 1.0, [0; SIDES]),
-                |a, b| {
-                    (
-                        a.0.max(b.0),
-                        a.1.max(b.1),
-                        std::array::from_fn(|s| a.2[s] | b.2[s]),
-                    )
-                },
-            );
-        let levels = LevelSplit::levels_for(d0, max_d);
-        Setup {
-            coc,
-            highlights,
-            split: LevelSplit::new(d0, levels),
-            hi: if hi.is_finite() { hi } else { 1.0 },
-            occupied,
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    // Regroup every buffer chunk by chunk of `chunk_rows` photo rows.
+    struct Job<'b> {
+        fill: &'b mut [[f32; 4]],
+        reach: &'b mut [i32],
+        slices: Vec<&'b mut [[f32; 5]]>,
+        touched: Vec<bool>,
+    }
+    let chunks = h.div_ceil(chunk_rows);
+    let mut jobs: Vec<Job> = (0..chunks)
+        .map(|_| Job {
+            fill: Default::default(),
+            reach: Default::default(),
+            slices: Vec::new(),
+            touched: Vec::new(),
+        })
+        .collect();
+    let rows_at = |l: u32| chunk_rows >> l;
+    let mut sum_chunks: Vec<&mut [FillSums]> = sums
+        .chunks_mut((rows_at(matte_level) * mw).max(1))
+        .collect();
+    sum_chunks.resize_with(chunks, Default::default);
+    for (job, c) in jobs
+        .iter_mut()
+        .zip(fill_source.chunks_mut(rows_at(FILL_LEVEL) * fw))
+    {
+        job.fill = c;
+    }
+    for (job, c) in jobs.iter_mut().zip(row_reach0.chunks_mut(chunk_rows)) {
+        job.reach = c;
+    }
+    for (k, src) in slices.iter_mut().enumerate() {
+        let l = (k % levels.max(1)) as u32 + 1;
+        for (job, c) in jobs
+            .iter_mut()
+            .zip(src.chunks_mut(rows_at(l) * widths[l as usize]))
+        {
+            job.slices.push(c);
+            job.touched.push(false);
         }
     }
 
-    /// True when `side` has any weight at `level`.
-    pub(crate) fn has(&self, side: usize, level: u32) -> bool {
-        level < 64 && self.occupied[side] & (1 << level) != 0
+    struct Found {
+        max_m: f32,
+        deferred: bool,
+    }
+    let ml = matte_level;
+    let found: Vec<Found> = jobs
+        .par_iter_mut()
+        .zip(sum_chunks)
+        .enumerate()
+        .map(|(ci, (job, job_sums))| {
+            let y0 = ci * chunk_rows;
+            let mut max_m = 0.0f32;
+            let mut deferred = false;
+            let mut coc_row: Vec<f32> = Vec::with_capacity(w);
+            let mut matte_row: Vec<f32> = Vec::with_capacity(w);
+            let mut rgb_row: Vec<[f32; 3]> = Vec::with_capacity(w);
+            for y in y0..(y0 + chunk_rows).min(h) {
+                let row = y * w..(y + 1) * w;
+                coc_row.clear();
+                coc_row.extend(input.disparity[row.clone()].iter().map(|&d| coc.signed(d)));
+                matte_row.clear();
+                match &input.matte {
+                    Some(m) => matte_row.extend(m[row.clone()].iter().map(|&m| sane_matte(m))),
+                    None => matte_row.resize(w, 0.0),
+                }
+                rgb_row.clear();
+                rgb_row.extend(
+                    input.color[0][row.clone()]
+                        .iter()
+                        .zip(&input.color[1][row.clone()])
+                        .zip(&input.color[2][row])
+                        .map(|((&r, &g), &b)| [sane(r), sane(g), sane(b)]),
+                );
+                if with_matte {
+                    let sums_row = &mut job_sums[((y - y0) >> ml) * mw..];
+                    for (x, (&rgb, &m)) in rgb_row.iter().zip(&matte_row).enumerate() {
+                        max_m = max_m.max(m);
+                        accumulate(&mut sums_row[x >> ml], rgb, m);
+                    }
+                }
+                let fill_row = &mut job.fill[((y - y0) >> FILL_LEVEL) * fw..];
+                let mut reach = -1i32;
+                for x in 0..w {
+                    let (c, m) = (coc_row[x], matte_row[x]);
+                    let d = c.abs();
+                    let memb = membership(m, c);
+                    let wt = memb[FAR] * (1.0 - m);
+                    let coarse = tables.is_some() && d > d0;
+                    if wt <= 0.0 && !coarse {
+                        continue;
+                    }
+                    let b = highlights.boost(rgb_row[x]);
+                    if wt > 0.0 {
+                        let p = &mut fill_row[x >> FILL_LEVEL];
+                        p[0] += b[0] * wt;
+                        p[1] += b[1] * wt;
+                        p[2] += b[2] * wt;
+                        p[3] += wt;
+                    }
+                    if coarse {
+                        if with_matte && m > 0.0 && m < 1.0 {
+                            deferred = true;
+                        } else {
+                            add_to_slices(
+                                &mut job.slices,
+                                &mut job.touched,
+                                levels,
+                                &widths,
+                                (x, y, y0),
+                                &split,
+                                d,
+                                memb,
+                                (b, b),
+                            );
+                        }
+                    }
+                }
+                if let Some(tables) = tables {
+                    for &c in &coc_row {
+                        let d = c.abs();
+                        if d >= 1.0 && d < level0_limit {
+                            reach = reach.max(tables.get(d).reach);
+                        }
+                    }
+                    job.reach[y - y0] = reach;
+                }
+            }
+            // Fill-source sums → averages over each box of existing pixels.
+            let rows = ((y0 + chunk_rows).min(h) - y0).div_ceil(fscale);
+            for (k, p) in job.fill.iter_mut().enumerate().take(rows * fw) {
+                let (fx, fyy) = (k % fw, k / fw);
+                let bh = (h - (y0 + fyy * fscale)).min(fscale);
+                let bw = (w - fx * fscale).min(fscale);
+                let inv = 1.0 / (bw * bh) as f32;
+                for v in p.iter_mut() {
+                    *v *= inv;
+                }
+            }
+            Found { max_m, deferred }
+        })
+        .collect();
+
+    let max_m = found.iter().fold(0.0f32, |a, f| a.max(f.max_m));
+    let fills = (with_matte && max_m > 0.0).then(|| MatteFills::new(&sums, mw, mh, ml));
+    drop(sums);
+
+    if let Some(fills) = fills.as_ref().filter(|_| found.iter().any(|f| f.deferred)) {
+        // Second pass: coarse contributions of matte-edge pixels, now that B and F are known.
+        jobs.par_iter_mut()
+            .zip(&found)
+            .enumerate()
+            .filter(|(_, (_, f))| f.deferred)
+            .for_each(|(ci, (job, _))| {
+                let y0 = ci * chunk_rows;
+                for y in y0..(y0 + chunk_rows).min(h) {
+                    for x in 0..w {
+                        let i = y * w + x;
+                        let m = input.matte(i);
+                        if !(m > 0.0 && m < 1.0) {
+                            continue;
+                        }
+                        let c = coc.signed(input.disparity[i]);
+                        let d = c.abs();
+                        if d <= d0 {
+                            continue;
+                        }
+                        let colours = pixel_colours(input, Some(fills), &highlights, x, y, m);
+                        add_to_slices(
+                            &mut job.slices,
+                            &mut job.touched,
+                            levels,
+                            &widths,
+                            (x, y, y0),
+                            &split,
+                            d,
+                            membership(m, c),
+                            colours,
+                        );
+                    }
+                }
+            });
     }
 
-    /// True when `side` has weight at any level ≥ 1.
-    pub(crate) fn has_coarse(&self, side: usize) -> bool {
-        self.occupied[side] & !1 != 0
+    // Slice sums → averages over each level pixel's box of existing pixels; note which
+    // (chunk, slice) pairs hold anything.
+    let touched: Vec<Vec<bool>> = jobs
+        .into_par_iter()
+        .enumerate()
+        .map(|(ci, job)| {
+            let y0 = ci * chunk_rows;
+            for (k, src) in job.slices.into_iter().enumerate() {
+                if !job.touched[k] {
+                    continue;
+                }
+                let l = (k % levels) as u32 + 1;
+                let lw = widths[l as usize];
+                let s = 1usize << l;
+                let scale = 1.0 / s as f32;
+                for (idx, p) in src.iter_mut().enumerate() {
+                    if p[3] <= 0.0 {
+                        continue;
+                    }
+                    let (lx, ly) = (idx % lw, idx / lw + (y0 >> l));
+                    let count = ((w - lx * s).min(s) * (h - ly * s).min(s)) as f32;
+                    p[4] = p[4] / p[3] * scale;
+                    let inv = 1.0 / count;
+                    for v in &mut p[..4] {
+                        *v *= inv;
+                    }
+                }
+            }
+            job.touched
+        })
+        .collect();
+
+    let mut slice_iter = slices.into_iter();
+    let slices: [Vec<Option<Source>>; SIDES] = std::array::from_fn(|side| {
+        (0..levels)
+            .map(|li| {
+                let src = slice_iter.next()?;
+                let k = side * levels + li;
+                touched.iter().any(|t| t[k]).then_some(src)
+            })
+            .collect()
+    });
+    Analysis {
+        setup: Setup {
+            coc,
+            highlights,
+            split,
+        },
+        fills,
+        fill_source,
+        slices,
+        row_reach0,
     }
 }
 
@@ -193,35 +492,30 @@ pub(crate) struct Colours {
     pub subject: Option<[Vec<f32>; 3]>,
 }
 
-/// The boosted `(B, F)` of pixel `(x, y)`.
+/// The boosted `(B, F)` of pixel `(x, y)` with matte `m` (`F` is only meaningful for `m > 0`).
 #[inline]
 pub(crate) fn pixel_colours(
     input: &Input,
     fills: Option<&MatteFills>,
-    setup: &Setup,
+    highlights: &Highlights,
     x: usize,
     y: usize,
+    m: f32,
 ) -> ([f32; 3], [f32; 3]) {
-    let i = y * input.width + x;
-    let rgb = input.rgb(i);
-    let (f, b) = match fills {
-        Some(fills) => fills.unmix(x, y, rgb, input.matte(i), setup.hi),
-        None => (rgb, rgb),
-    };
-    (setup.highlights.boost(b), setup.highlights.boost(f))
-}
-
-/// The half-resolution matte fills, when there is a matte with any subject in it.
-pub(crate) fn matte_fills(input: &Input) -> Option<MatteFills> {
-    let matte = input.matte.as_ref()?;
-    if !matte.iter().any(|&m| sane_matte(m) > 0.0) {
-        return None;
+    let rgb = input.rgb(y * input.width + x);
+    match fills {
+        Some(fills) if m > 0.0 && m < 1.0 => {
+            let (f, b) = fills.unmix(x, y, rgb, m);
+            (highlights.boost(b), highlights.boost(f))
+        }
+        _ => {
+            let b = highlights.boost(rgb);
+            (b, b)
+        }
     }
-    let color = [&*input.color[0], &*input.color[1], &*input.color[2]];
-    Some(MatteFills::new(color, matte, input.width, input.height))
 }
 
-/// The colours of every pixel (reference kernel; the fast kernel builds them with its pyramid).
+/// The colours of every pixel (reference kernel; the fast kernel computes them as it goes).
 pub(crate) fn colours(input: &Input, fills: Option<&MatteFills>, setup: &Setup) -> Colours {
     let (w, h) = (input.width, input.height);
     let n = w * h;
@@ -234,7 +528,8 @@ pub(crate) fn colours(input: &Input, fills: Option<&MatteFills>, setup: &Setup) 
         .enumerate()
         .for_each(|(y, mut row)| {
             for x in 0..w {
-                let (b, f) = pixel_colours(input, fills, setup, x, y);
+                let m = input.matte(y * w + x);
+                let (b, f) = pixel_colours(input, fills, &setup.highlights, x, y, m);
                 for c in 0..3 {
                     row[c][x] = b[c];
                     if with_subject {
@@ -256,186 +551,5 @@ fn into_colours(mut planes: Vec<Vec<f32>>) -> Colours {
     Colours {
         background: [r, g, b],
         subject,
-    }
-}
-
-/// One stored slice source: per level pixel `[r·w, g·w, b·w, w, d]`, `d` in level pixels.
-pub(crate) type Source = Vec<[f32; 5]>;
-
-/// Level of the far-side hole fill (the fill is smooth, so an 8× reduced image is plenty).
-pub(crate) const FILL_LEVEL: u32 = 3;
-
-/// What the fast kernel's first full-resolution pass produces.
-pub(crate) struct Pyramid {
-    pub colours: Colours,
-    /// `slices[side][L - 1]` for levels `1..=max_level`, `None` where empty.
-    pub slices: [Vec<Option<Source>>; SIDES],
-    /// Far-side unblurred colour at [`FILL_LEVEL`]: `[r·w, g·w, b·w, w]` averaged.
-    pub fill_source: Vec<[f32; 4]>,
-    /// Per full-resolution row, the largest row reach of its level-0 scatter (−1: none).
-    pub row_reach0: Vec<i32>,
-}
-
-/// Builds `B`, `F` and the slice sources of levels ≥ 1 in one pass over the image.
-pub(crate) fn build_pyramid(
-    input: &Input,
-    fills: Option<&MatteFills>,
-    setup: &Setup,
-    tables: &SpanTables,
-) -> Pyramid {
-    let (w, h) = (input.width, input.height);
-    let n = w * h;
-    let max_level = setup.split.max_level();
-    let chunk_level = max_level.max(FILL_LEVEL);
-    let chunk_rows = 1usize << chunk_level;
-    let with_subject = fills.is_some();
-
-    let mut colour_planes: Vec<Vec<f32>> = (0..if with_subject { 6 } else { 3 })
-        .map(|_| vec![0.0; n])
-        .collect();
-    let mut slices: [Vec<Option<Source>>; SIDES] = std::array::from_fn(|side| {
-        (1..=max_level)
-            .map(|l| {
-                setup.has(side, l).then(|| {
-                    let (lw, lh) = level_dims(w, h, l);
-                    vec![[0.0f32; 5]; lw * lh]
-                })
-            })
-            .collect()
-    });
-    let (fw, fh) = level_dims(w, h, FILL_LEVEL);
-    let mut fill_source = vec![[0.0f32; 4]; fw * fh];
-    let mut row_reach0 = vec![-1i32; h];
-
-    // Regroup every buffer chunk by chunk of `chunk_rows` full-resolution rows.
-    struct Job<'b> {
-        colours: Vec<&'b mut [f32]>,
-        slices: Vec<(usize, u32, &'b mut [[f32; 5]])>,
-        fill: &'b mut [[f32; 4]],
-        reach: &'b mut [i32],
-    }
-    let mut jobs: Vec<Job> = fill_source
-        .chunks_mut((chunk_rows >> FILL_LEVEL) * fw)
-        .zip(row_reach0.chunks_mut(chunk_rows))
-        .map(|(fill, reach)| Job {
-            colours: Vec::new(),
-            slices: Vec::new(),
-            fill,
-            reach,
-        })
-        .collect();
-    for (job, cols) in jobs
-        .iter_mut()
-        .zip(split_rows(&mut colour_planes, chunk_rows * w))
-    {
-        job.colours = cols;
-    }
-    for (side, levels) in slices.iter_mut().enumerate() {
-        for (li, slice) in levels.iter_mut().enumerate() {
-            let l = li as u32 + 1;
-            if let Some(src) = slice {
-                let (lw, _) = level_dims(w, h, l);
-                for (job, chunk) in jobs.iter_mut().zip(src.chunks_mut((chunk_rows >> l) * lw)) {
-                    job.slices.push((side, l, chunk));
-                }
-            }
-        }
-    }
-
-    jobs.into_par_iter().enumerate().for_each(|(ci, mut job)| {
-        let y0 = ci * chunk_rows;
-        let y1 = (y0 + chunk_rows).min(h);
-        // Slot of each (side, level) in job.slices.
-        let mut slot = vec![[usize::MAX; SIDES]; max_level as usize + 2];
-        for (k, (side, l, _)) in job.slices.iter().enumerate() {
-            slot[*l as usize][*side] = k;
-        }
-        for y in y0..y1 {
-            let mut reach = -1i32;
-            for x in 0..w {
-                let i = y * w + x;
-                let (b, f) = pixel_colours(input, fills, setup, x, y);
-                let local = (y - y0) * w + x;
-                for c in 0..3 {
-                    job.colours[c][local] = b[c];
-                    if with_subject {
-                        job.colours[3 + c][local] = f[c];
-                    }
-                }
-                let c = setup.coc.signed(input.disparity[i]);
-                let d = c.abs();
-                let memb = membership(input.matte(i), c);
-                let (l, t) = setup.split.split(d);
-                if memb[0] > 0.0 {
-                    let fl = (y >> FILL_LEVEL) - (y0 >> FILL_LEVEL);
-                    let p = &mut job.fill[fl * fw + (x >> FILL_LEVEL)];
-                    let wt = memb[0];
-                    p[0] += b[0] * wt;
-                    p[1] += b[1] * wt;
-                    p[2] += b[2] * wt;
-                    p[3] += wt;
-                }
-                if l == 0 && d >= 1.0 && memb.iter().any(|&m| m > 0.0) {
-                    reach = reach.max(tables.get(d).reach);
-                }
-                for (level, share) in [(l, 1.0 - t), (l + 1, t)] {
-                    if level == 0 || share <= 0.0 {
-                        continue;
-                    }
-                    let (lw, _) = level_dims(w, h, level);
-                    let ly = (y >> level) - (y0 >> level);
-                    let li = ly * lw + (x >> level);
-                    for side in 0..SIDES {
-                        let wt = memb[side] * share;
-                        if wt <= 0.0 {
-                            continue;
-                        }
-                        let k = slot[level as usize][side];
-                        if k == usize::MAX {
-                            continue;
-                        }
-                        let col = if side == SUBJECT { f } else { b };
-                        let p = &mut job.slices[k].2[li];
-                        p[0] += col[0] * wt;
-                        p[1] += col[1] * wt;
-                        p[2] += col[2] * wt;
-                        p[3] += wt;
-                        p[4] += d * wt;
-                    }
-                }
-            }
-            job.reach[y - y0] = reach;
-        }
-        // Sums → averages over each level pixel's box of existing pixels.
-        for (_, l, src) in job.slices.iter_mut() {
-            let (lw, _) = level_dims(w, h, *l);
-            let s = 1usize << *l;
-            let scale = 1.0 / s as f32;
-            for (k, p) in src.iter_mut().enumerate() {
-                let (lx, ly) = (k % lw, k / lw + (y0 >> *l));
-                let cw = (w - lx * s).min(s);
-                let ch = (h - ly * s).min(s);
-                let count = (cw * ch) as f32;
-                p[4] = if p[3] > 0.0 { p[4] / p[3] * scale } else { 0.0 };
-                for v in &mut p[..4] {
-                    *v /= count;
-                }
-            }
-        }
-        let s = 1usize << FILL_LEVEL;
-        for (k, p) in job.fill.iter_mut().enumerate() {
-            let (lx, ly) = (k % fw, k / fw + (y0 >> FILL_LEVEL));
-            let count = ((w - lx * s).min(s) * (h - ly * s).min(s)) as f32;
-            for v in p.iter_mut() {
-                *v /= count;
-            }
-        }
-    });
-
-    Pyramid {
-        colours: into_colours(colour_planes),
-        slices,
-        fill_source,
-        row_reach0,
     }
 }

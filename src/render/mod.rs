@@ -43,7 +43,8 @@ use self::coc::{CocMap, SIDES, SUBJECT, membership};
 use self::composite::{Rgba, bilinear, cascade, combine, finish, normalise, tap, taps};
 use self::defocus::{BAND_ROWS, Band, touches};
 use self::highlights::Highlights;
-use self::layers::{FILL_LEVEL, Input, Pyramid, Setup, build_pyramid, level_dims, matte_fills};
+use self::layers::{Analysis, FILL_LEVEL, Input, Setup, analyse, level_dims, pixel_colours};
+use self::matting::MatteFills;
 use crate::fill::push_pull_fill;
 use crate::optics::Lens;
 use crate::scene::{LinearRgb, Scene};
@@ -133,41 +134,55 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
     };
     let d0 = options.level_diameter();
     let coc = CocMap::new(lens, input.width, input.height);
-    let setup = Setup::new(&input, coc, Highlights::new(&options.highlights), d0);
+    let highlights = Highlights::new(&options.highlights);
     let shape = UnitShape::new(&lens.aperture);
     match options.kernel {
-        KernelKind::Fast => render_fast(&input, &setup, &shape, d0),
-        KernelKind::Reference => reference::render(&input, &setup, &shape),
+        KernelKind::Fast => {
+            let tables = SpanTables::new(&shape, 2.0 * d0 + 1.0);
+            let c0 = cpu_now();
+            let analysis = analyse(&input, coc, highlights, d0, Some(&tables));
+            eprintln!("CPU analyse {:.3}", cpu_now() - c0);
+            render_fast(&input, analysis, &tables)
+        }
+        KernelKind::Reference => {
+            let analysis = analyse(&input, coc, highlights, d0, None);
+            reference::render(&input, &analysis, &shape)
+        }
     }
 }
 
 /// The fast kernel: pyramid pass, coarse scatters and cascades, then one banded
 /// full-resolution pass that scatters level 0 and composites everything.
-fn render_fast(input: &Input, setup: &Setup, shape: &UnitShape, d0: f32) -> LinearRgb {
+fn render_fast(input: &Input, mut analysis: Analysis, tables: &SpanTables) -> LinearRgb {
     let (w, h) = (input.width, input.height);
-    let tables = SpanTables::new(shape, 2.0 * d0 + 1.0);
-    let fills = matte_fills(input);
-    let mut pyramid = build_pyramid(input, fills.as_ref(), setup, &tables);
-    let mut level1: Vec<Option<Rgba>> = Vec::with_capacity(SIDES);
+    let c0 = cpu_now();
+    let mut coarse: Vec<Option<Rgba>> = Vec::with_capacity(SIDES);
     for side in 0..SIDES {
-        level1.push(if setup.has_coarse(side) {
-            cascade(side, &mut pyramid.slices[side], w, h, &tables)
-        } else {
-            None
-        });
+        coarse.push(cascade(side, &mut analysis.slices[side], w, h, tables));
     }
+    eprintln!("CPU cascade {:.3}", cpu_now() - c0);
     let (fw, fh) = level_dims(w, h, FILL_LEVEL);
-    let fill = far_fill(&pyramid.fill_source, fw, fh);
-    let level0 = Level0 {
+    let fill = far_fill(&analysis.fill_source, fw, fh);
+    eprintln!("CPU farfill {:.3}", cpu_now() - c0);
+    let o = Level0 {
         input,
-        setup,
-        pyramid: &pyramid,
-        level1: &level1,
+        setup: &analysis.setup,
+        fills: analysis.fills.as_ref(),
+        row_reach: &analysis.row_reach0,
+        coarse: &coarse,
         fill: &fill,
         fill_dims: (fw, fh),
-        tables: &tables,
-    };
-    level0.run()
+        tables,
+    }
+    .run();
+    eprintln!("CPU level0 {:.3}", cpu_now() - c0);
+    o
+}
+
+fn cpu_now() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let f: Vec<&str> = s.rsplit(')').next().unwrap().split_whitespace().collect();
+    (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
 }
 
 /// Push-pull fill of the unblurred far side (`[r·w, g·w, b·w, w]` averages) → colours.
@@ -191,8 +206,9 @@ fn far_fill(source: &[[f32; 4]], width: usize, height: usize) -> Vec<[f32; 3]> {
 struct Level0<'a> {
     input: &'a Input<'a>,
     setup: &'a Setup,
-    pyramid: &'a Pyramid,
-    level1: &'a [Option<Rgba>],
+    fills: Option<&'a MatteFills>,
+    row_reach: &'a [i32],
+    coarse: &'a [Option<Rgba>],
     fill: &'a [[f32; 3]],
     fill_dims: (usize, usize),
     tables: &'a SpanTables,
@@ -203,60 +219,133 @@ struct Level0<'a> {
 struct Scratch {
     bands: [Band; SIDES],
     rows: [Vec<[f32; 5]>; SIDES],
+    /// Per side, the coarse accumulator's two rows blended vertically for the current row.
+    vertical: [Vec<[f32; 4]>; SIDES],
+    /// Per side, the current row's level-0 sums.
     sums: [Vec<[f32; 4]>; SIDES],
+    /// The current row's signed CoC.
+    coc: Vec<f32>,
+    /// Per side, the current row's premultiplied colour and coverage.
+    px: [Vec<[f32; 4]>; SIDES],
+}
+
+#[inline]
+fn lerp4(a: [f32; 4], b: [f32; 4], t: f32) -> [f32; 4] {
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+        a[3] + (b[3] - a[3]) * t,
+    ]
 }
 
 impl Level0<'_> {
-    /// Level-0 sources of row `y` for the three sides.
+    /// Level-0 sources of row `y` for the three sides (for scattering).
     fn source_row(&self, y: usize, rows: &mut [Vec<[f32; 5]>; SIDES]) {
         let w = self.input.width;
-        let colours = &self.pyramid.colours;
+        let split = &self.setup.split;
         for row in rows.iter_mut() {
-            row.clear();
             row.resize(w, [0.0; 5]);
         }
         for x in 0..w {
             let i = y * w + x;
             let c = self.setup.coc.signed(self.input.disparity[i]);
             let d = c.abs();
-            let share = self.setup.split.weight(d, 0);
+            let share = if d <= split.d0() {
+                1.0
+            } else {
+                split.weight(d, 0)
+            };
             if share <= 0.0 {
+                for row in rows.iter_mut() {
+                    row[x] = [0.0; 5];
+                }
                 continue;
             }
-            let memb = membership(self.input.matte(i), c);
-            let bg = [
-                colours.background[0][i],
-                colours.background[1][i],
-                colours.background[2][i],
-            ];
-            for side in 0..SIDES {
+            let m = self.input.matte(i);
+            let memb = membership(m, c);
+            let (b, f) = pixel_colours(self.input, self.fills, &self.setup.highlights, x, y, m);
+            for (side, row) in rows.iter_mut().enumerate() {
                 let wt = memb[side] * share;
-                if wt <= 0.0 {
-                    continue;
-                }
-                let col = match (&colours.subject, side == SUBJECT) {
-                    (Some(f), true) => [f[0][i], f[1][i], f[2][i]],
-                    _ => bg,
+                let col = if side == SUBJECT { f } else { b };
+                row[x] = if wt > 0.0 {
+                    [col[0] * wt, col[1] * wt, col[2] * wt, wt, d]
+                } else {
+                    [0.0; 5]
                 };
-                rows[side][x] = [col[0] * wt, col[1] * wt, col[2] * wt, wt, d];
             }
         }
+    }
+
+    /// Row `y`: level-0 sums of every side (difference-buffer prefix sums plus the pixels whose
+    /// blur is below one pixel, which stay on their own pixel). False when the row has none.
+    fn level0_row(&self, y: usize, s: &mut Scratch, splats: bool, present: [bool; SIDES]) -> bool {
+        let w = self.input.width;
+        let row_d = &self.input.disparity[y * w..(y + 1) * w];
+        s.coc.clear();
+        s.coc
+            .extend(row_d.iter().map(|&d| self.setup.coc.signed(d)));
+        let in_focus = s.coc.iter().any(|c| c.abs() < 1.0);
+        if !splats && !in_focus {
+            return false;
+        }
+        for side in 0..SIDES {
+            let sums = &mut s.sums[side];
+            sums.clear();
+            sums.resize(w, [0.0; 4]);
+            if splats && present[side] {
+                let line = s.bands[side].line(y);
+                let mut acc = [0.0f64; 4];
+                for (o, dv) in sums.iter_mut().zip(line) {
+                    for c in 0..4 {
+                        acc[c] += dv[c];
+                    }
+                    *o = acc.map(|v| v as f32);
+                }
+            }
+        }
+        if in_focus {
+            let [far, subject, near] = &mut s.sums;
+            for (x, &c) in s.coc.iter().enumerate() {
+                if !(c.abs() < 1.0) {
+                    continue;
+                }
+                let m = self.input.matte(y * w + x);
+                let memb = membership(m, c);
+                let (b, f) = pixel_colours(self.input, self.fills, &self.setup.highlights, x, y, m);
+                for (sums, wt, col) in [
+                    (&mut far[x], memb[0], b),
+                    (&mut subject[x], memb[1], f),
+                    (&mut near[x], memb[2], b),
+                ] {
+                    if wt > 0.0 {
+                        sums[0] += col[0] * wt;
+                        sums[1] += col[1] * wt;
+                        sums[2] += col[2] * wt;
+                        sums[3] += wt;
+                    }
+                }
+            }
+        }
+        true
     }
 
     fn run(&self) -> LinearRgb {
         let (w, h) = (self.input.width, self.input.height);
         let mut out = LinearRgb::filled(w, h, [0.0; 3]);
-        let reach0 = &self.pyramid.row_reach0;
-        let max_reach = reach0.iter().copied().max().unwrap_or(-1).max(0) as usize;
-        let present: [bool; SIDES] = std::array::from_fn(|s| self.setup.has(s, 0));
+        let reach = self.row_reach;
+        let max_reach = reach.iter().copied().max().unwrap_or(-1).max(0) as usize;
+        // The subject side only exists with a matte.
+        let present = [true, self.fills.is_some(), true];
         let (fw, fh) = self.fill_dims;
         let fill_scale = 1usize << FILL_LEVEL;
         let fill_taps = taps(w, fw, fill_scale);
-        let level1_taps: Vec<Option<Vec<(u32, u32, f32)>>> = self
-            .level1
+        let coarse_taps: Vec<Option<Vec<(u32, u32, f32)>>> = self
+            .coarse
             .iter()
-            .map(|l| l.as_ref().map(|l| taps(w, l.width, 2)))
+            .map(|c| c.as_ref().map(|c| taps(w, c.width, 1 << c.level)))
             .collect();
+        let highlights = &self.setup.highlights;
         let LinearRgb { r, g, b, .. } = &mut out;
         r.par_chunks_mut(BAND_ROWS * w)
             .zip(g.par_chunks_mut(BAND_ROWS * w))
@@ -265,15 +354,18 @@ impl Level0<'_> {
             .for_each_init(Scratch::default, |s, (bi, ((or, og), ob))| {
                 let b0 = bi * BAND_ROWS;
                 let b1 = (b0 + BAND_ROWS).min(h);
-                for side in 0..SIDES {
-                    if present[side] {
-                        s.bands[side].reset(b0, b1, w);
-                    }
-                    s.sums[side].resize(w, [0.0; 4]);
-                }
+                let mut splats = false;
                 for ys in b0.saturating_sub(max_reach)..(b1 + max_reach).min(h) {
-                    if !touches(b0, b1, ys, reach0[ys], h) {
+                    if !touches(b0, b1, ys, reach[ys], h) {
                         continue;
+                    }
+                    if !splats {
+                        for (side, band) in s.bands.iter_mut().enumerate() {
+                            if present[side] {
+                                band.reset(b0, b1, w);
+                            }
+                        }
+                        splats = true;
                     }
                     self.source_row(ys, &mut s.rows);
                     for side in 0..SIDES {
@@ -283,31 +375,42 @@ impl Level0<'_> {
                     }
                 }
                 for y in b0..b1 {
-                    self.source_row(y, &mut s.rows);
+                    let own = self.level0_row(y, s, splats, present);
+                    // Each side's colour for the row: level 0 combined with the coarse
+                    // accumulator (its two rows blended once, then lerped along x).
                     for side in 0..SIDES {
-                        if present[side] {
-                            s.bands[side].finish_row(y, Some(&s.rows[side]), &mut s.sums[side]);
+                        let px = &mut s.px[side];
+                        px.clear();
+                        if own {
+                            px.extend(s.sums[side].iter().map(|&v| normalise(v)));
                         } else {
-                            s.sums[side].fill([0.0; 4]);
+                            px.resize(w, [0.0; 4]);
+                        }
+                        let (Some(c), Some(tx)) = (&self.coarse[side], &coarse_taps[side]) else {
+                            continue;
+                        };
+                        let ty = tap(y, c.height, 1 << c.level);
+                        let (r0, r1) = (ty.0 as usize * c.width, ty.1 as usize * c.width);
+                        let v = &mut s.vertical[side];
+                        v.clear();
+                        v.extend(
+                            c.px[r0..r0 + c.width]
+                                .iter()
+                                .zip(&c.px[r1..r1 + c.width])
+                                .map(|(a, b)| lerp4(*a, *b, ty.2)),
+                        );
+                        for (p, t) in px.iter_mut().zip(tx) {
+                            let up = lerp4(v[t.0 as usize], v[t.1 as usize], t.2);
+                            *p = combine(side, *p, up);
                         }
                     }
-                    let ty1: [Option<(u32, u32, f32)>; SIDES] = std::array::from_fn(|side| {
-                        self.level1[side].as_ref().map(|l| tap(y, l.height, 2))
-                    });
                     let tyf = tap(y, fh, fill_scale);
                     let o = (y - b0) * w;
+                    let [far, subject, near] = &s.px;
                     for x in 0..w {
-                        let sides: [[f32; 4]; SIDES] = std::array::from_fn(|side| {
-                            let acc = match (&self.level1[side], &level1_taps[side], ty1[side]) {
-                                (Some(l), Some(tx), Some(ty)) => {
-                                    bilinear(&l.px, l.width, tx[x], ty)
-                                }
-                                _ => [0.0; 4],
-                            };
-                            combine(side, normalise(s.sums[side][x]), acc)
+                        let rgb = finish([far[x], subject[x], near[x]], highlights, || {
+                            bilinear(self.fill, fw, fill_taps[x], tyf)
                         });
-                        let fill = bilinear(self.fill, fw, fill_taps[x], tyf);
-                        let rgb = finish(sides, fill, &self.setup.highlights);
                         or[o + x] = rgb[0];
                         og[o + x] = rgb[1];
                         ob[o + x] = rgb[2];

@@ -11,7 +11,7 @@ use super::aperture::{UnitShape, coverage};
 use super::coc::{FAR, SIDES, SUBJECT, membership};
 use super::composite::{combine, finish, normalise};
 use super::defocus::reflect;
-use super::layers::{Colours, Input, Setup, colours, matte_fills};
+use super::layers::{Analysis, Colours, Input, Setup, colours};
 use crate::fill::push_pull_fill;
 use crate::scene::LinearRgb;
 
@@ -19,19 +19,17 @@ use crate::scene::LinearRgb;
 const SUPERSAMPLING: usize = 8;
 
 /// Renders with the reference kernel.
-pub(crate) fn render(input: &Input, setup: &Setup, shape: &UnitShape) -> LinearRgb {
+pub(crate) fn render(input: &Input, analysis: &Analysis, shape: &UnitShape) -> LinearRgb {
+    let setup = &analysis.setup;
+    let fills = analysis.fills.as_ref();
     let (w, h) = (input.width, input.height);
     let n = w * h;
-    let fills = matte_fills(input);
-    let colours = colours(input, fills.as_ref(), setup);
+    let colours = colours(input, fills, setup);
     let mut kernels: HashMap<u32, Vec<(i32, i32, f64)>> = HashMap::new();
     let mut sides: Vec<Vec<[f32; 4]>> = Vec::with_capacity(SIDES);
     for side in 0..SIDES {
         let mut acc = vec![[0.0f32; 4]; n];
         for level in (0..=setup.split.max_level()).rev() {
-            if !setup.has(side, level) {
-                continue;
-            }
             let slice = scatter_slice(input, setup, &colours, shape, side, level, &mut kernels);
             for (a, s) in acc.iter_mut().zip(slice) {
                 *a = combine(side, normalise(s), *a);
@@ -39,14 +37,18 @@ pub(crate) fn render(input: &Input, setup: &Setup, shape: &UnitShape) -> LinearR
         }
         sides.push(acc);
     }
-    // Hole fill of the unblurred far side, at full resolution.
-    let mut fill: [Vec<f32>; 3] = colours.background.clone();
-    let weights: Vec<f32> = (0..n)
-        .map(|i| {
-            let c = setup.coc.signed(input.disparity[i]);
-            membership(input.matte(i), c)[FAR]
-        })
-        .collect();
+    // Hole fill of the unblurred far side away from the subject, at full resolution.
+    let mut fill: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0; n]);
+    let mut weights = vec![0.0f32; n];
+    for i in 0..n {
+        let rgb = setup.highlights.boost(input.rgb(i));
+        for c in 0..3 {
+            fill[c][i] = rgb[c];
+        }
+        let c = setup.coc.signed(input.disparity[i]);
+        let m = input.matte(i);
+        weights[i] = membership(m, c)[FAR] * (1.0 - m);
+    }
     {
         let [r, g, b] = &mut fill;
         push_pull_fill(&mut [r, g, b], &weights, w, h);
@@ -55,8 +57,8 @@ pub(crate) fn render(input: &Input, setup: &Setup, shape: &UnitShape) -> LinearR
     for i in 0..n {
         let rgb = finish(
             [sides[0][i], sides[1][i], sides[2][i]],
-            [fill[0][i], fill[1][i], fill[2][i]],
             &setup.highlights,
+            || [fill[0][i], fill[1][i], fill[2][i]],
         );
         out.r[i] = rgb[0];
         out.g[i] = rgb[1];
