@@ -41,14 +41,13 @@ impl CocMap {
     /// Signed CoC diameter in pixels (positive in front of focus), always finite.
     #[inline]
     pub(crate) fn signed(&self, disparity_per_m: f32) -> f32 {
-        if !disparity_per_m.is_finite() {
-            return 0.0;
-        }
-        let c = self.px_per_diopter * (disparity_per_m - self.focus_disparity);
-        if c.is_nan() {
-            0.0
+        // Branch-free so row loops vectorise.
+        let raw = self.px_per_diopter * (disparity_per_m - self.focus_disparity);
+        let c = raw.max(-self.cap).min(self.cap);
+        if disparity_per_m.is_finite() && !raw.is_nan() {
+            c
         } else {
-            c.clamp(-self.cap, self.cap)
+            0.0
         }
     }
 }
@@ -78,6 +77,14 @@ pub(crate) fn membership(m: f32, c: f32) -> [f32; SIDES] {
     let u = 1.0 - m;
     let near = u * smoothstep(0.5, 1.5, c);
     [u - near, m, near]
+}
+
+/// Weight of a pixel in the far side's hole fill: far-side membership times `1 − m`, so the
+/// fill comes from background away from the subject's edge.
+#[inline]
+pub(crate) fn fill_weight(m: f32, c: f32) -> f32 {
+    let u = 1.0 - m;
+    u * u * (1.0 - smoothstep(0.5, 1.5, c))
 }
 
 /// How blur diameters are shared between resolution levels: a diameter `d` goes to level `L`

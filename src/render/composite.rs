@@ -43,12 +43,26 @@ pub(crate) fn normalise(s: [f32; 4]) -> [f32; 4] {
     }
 }
 
+/// Premultiplied `front` over `back`.
+#[inline(always)]
+pub(crate) fn over(front: [f32; 4], back: [f32; 4]) -> [f32; 4] {
+    let k = (1.0 - front[3]).max(0.0);
+    [
+        front[0] + k * back[0],
+        front[1] + k * back[1],
+        front[2] + k * back[2],
+        front[3] + k * back[3],
+    ]
+}
+
 /// Combines a level's normalised slice `s` with the accumulated coarser levels `acc`.
 #[inline]
 pub(crate) fn combine(side: usize, s: [f32; 4], acc: [f32; 4]) -> [f32; 4] {
-    let (front, back) = if side == FAR { (s, acc) } else { (acc, s) };
-    let k = (1.0 - front[3]).max(0.0);
-    std::array::from_fn(|c| front[c] + k * back[c])
+    if side == FAR {
+        over(s, acc)
+    } else {
+        over(acc, s)
+    }
 }
 
 /// Horizontal taps `(x0, x1, t)` for upsampling a row of `coarse` pixels to `fine` pixels by
@@ -167,7 +181,8 @@ pub(crate) fn finish(
             }
         }
     }
-    out.map(|v| if v > 0.0 { v.min(1.0) } else { 0.0 })
+    // `max` turns NaN into 0.
+    out.map(|v| v.max(0.0).min(1.0))
 }
 
 #[cfg(test)]

@@ -117,27 +117,30 @@ impl Highlights {
     }
 
     /// True when highlights are boosted at all.
-    #[cfg(test)]
     pub(crate) fn is_active(&self) -> bool {
         self.active
     }
 
-    /// Boosts a linear colour (channels ≥ 0).
+    /// The boost factor for a colour whose brightest channel is `v` (≥ 0).
     #[inline]
-    pub(crate) fn boost(&self, rgb: [f32; 3]) -> [f32; 3] {
-        let v = rgb[0].max(rgb[1]).max(rgb[2]);
+    pub(crate) fn factor(&self, v: f32) -> f32 {
         if !self.active || v <= self.v_lo {
-            return rgb;
-        }
-        let factor = if v >= 1.0 {
+            1.0
+        } else if v >= 1.0 {
             self.h_max
         } else {
             let pos = (v - self.v_lo) / self.v_step;
             let i = (pos as usize).min(KNOTS - 1);
             let t = pos - i as f32;
             (self.h[i] + t * (self.h[i + 1] - self.h[i])) / v
-        };
-        [rgb[0] * factor, rgb[1] * factor, rgb[2] * factor]
+        }
+    }
+
+    /// Boosts a linear colour (channels ≥ 0).
+    #[inline]
+    pub(crate) fn boost(&self, rgb: [f32; 3]) -> [f32; 3] {
+        let k = self.factor(rgb[0].max(rgb[1]).max(rgb[2]));
+        [rgb[0] * k, rgb[1] * k, rgb[2] * k]
     }
 
     /// Maps a boosted colour back (the exact inverse of [`Highlights::boost`] up to `1 + gain`).

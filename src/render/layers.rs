@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use super::aperture::SpanTables;
-use super::coc::{CocMap, FAR, LevelSplit, SIDES, SUBJECT, membership, sane_matte};
+use super::coc::{CocMap, LevelSplit, SIDES, SUBJECT, fill_weight, membership, sane_matte};
 use super::highlights::Highlights;
 use super::matting::{FillSums, MatteFills, accumulate, matte_fill_level, sane};
 use crate::scene::{Plane, Scene};
@@ -163,41 +163,116 @@ fn max_coc(input: &Input, coc: &CocMap) -> f32 {
     }
 }
 
-/// Accumulates pixel colour(s) into the slice sums of its levels.
-#[inline]
+/// Running sums of the slice pixel each (side, level parity) is currently adding to: pixels
+/// next to each other mostly land in the same level pixel, so sums are kept in registers and
+/// written once per level pixel.
+struct Runs {
+    /// `(slice index, level pixel index)` per slot `side·2 + (level & 1)`.
+    key: [(usize, usize); 2 * SIDES],
+    acc: [[f32; 5]; 2 * SIDES],
+}
+
+impl Runs {
+    fn new() -> Runs {
+        Runs {
+            key: [(usize::MAX, 0); 2 * SIDES],
+            acc: [[0.0; 5]; 2 * SIDES],
+        }
+    }
+
+    #[inline(always)]
+    fn add(
+        &mut self,
+        slot: usize,
+        key: (usize, usize),
+        v: [f32; 5],
+        chunk: &mut [&mut [[f32; 5]]],
+        touched: &mut [bool],
+    ) {
+        if self.key[slot] != key {
+            self.flush(slot, chunk, touched);
+            self.key[slot] = key;
+        }
+        let a = &mut self.acc[slot];
+        for c in 0..5 {
+            a[c] += v[c];
+        }
+    }
+
+    fn flush(&mut self, slot: usize, chunk: &mut [&mut [[f32; 5]]], touched: &mut [bool]) {
+        let (k, li) = self.key[slot];
+        if k != usize::MAX {
+            let p = &mut chunk[k][li];
+            for (dst, src) in p.iter_mut().zip(&mut self.acc[slot]) {
+                *dst += *src;
+                *src = 0.0;
+            }
+            touched[k] = true;
+            self.key[slot] = (usize::MAX, 0);
+        }
+    }
+
+    fn flush_all(&mut self, chunk: &mut [&mut [[f32; 5]]], touched: &mut [bool]) {
+        for slot in 0..2 * SIDES {
+            self.flush(slot, chunk, touched);
+        }
+    }
+}
+
+/// Adds a pixel's colour(s) to the slices of its levels (through `runs`). `row_base[L]` is
+/// the offset of the current photo row's level-`L` row within the chunk.
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn add_to_slices(
+    runs: &mut Runs,
     chunk: &mut [&mut [[f32; 5]]],
     touched: &mut [bool],
     levels: usize,
-    widths: &[usize],
-    (x, y, y0): (usize, usize, usize),
+    row_base: &[usize],
+    x: usize,
     split: &LevelSplit,
     d: f32,
     memb: [f32; SIDES],
     (b, f): ([f32; 3], [f32; 3]),
 ) {
     let (l, t) = split.split(d);
-    for (level, share) in [(l, 1.0 - t), (l + 1, t)] {
-        if level == 0 || share <= 0.0 {
+    let at = |level: u32| (level as usize, row_base[level as usize] + (x >> level));
+    let lower = (l >= 1 && t < 1.0).then(|| (at(l), 1.0 - t));
+    let upper = (t > 0.0).then(|| (at(l + 1), t));
+    for side in 0..SIDES {
+        let wt = memb[side];
+        if wt <= 0.0 {
             continue;
         }
-        let lu = level as usize;
-        let li = ((y >> level) - (y0 >> level)) * widths[lu] + (x >> level);
-        for side in 0..SIDES {
-            let wt = memb[side] * share;
-            if wt <= 0.0 {
-                continue;
-            }
+        let col = if side == SUBJECT { f } else { b };
+        for ((lu, li), share) in [lower, upper].into_iter().flatten() {
+            let ws = wt * share;
+            let v = [col[0] * ws, col[1] * ws, col[2] * ws, ws, d * ws];
             let k = side * levels + lu - 1;
-            let col = if side == SUBJECT { f } else { b };
-            let p = &mut chunk[k][li];
-            p[0] += col[0] * wt;
-            p[1] += col[1] * wt;
-            p[2] += col[2] * wt;
-            p[3] += wt;
-            p[4] += d * wt;
-            touched[k] = true;
+            runs.add(side * 2 + (lu & 1), (k, li), v, chunk, touched);
+        }
+    }
+}
+
+/// Box averages of the whole boosted photo at [`FILL_LEVEL`], weight 1 (fallback fill source).
+fn plain_fill_source(input: &Input, highlights: &Highlights, out: &mut [[f32; 4]], fw: usize) {
+    let (w, h) = (input.width, input.height);
+    let s = 1usize << FILL_LEVEL;
+    out.fill([0.0; 4]);
+    for y in 0..h {
+        for x in 0..w {
+            let b = highlights.boost(input.rgb(y * w + x));
+            let p = &mut out[(y / s) * fw + x / s];
+            p[0] += b[0];
+            p[1] += b[1];
+            p[2] += b[2];
+            p[3] += 1.0;
+        }
+    }
+    for p in out.iter_mut() {
+        if p[3] > 0.0 {
+            let k = 1.0 / p[3];
+            *p = [p[0] * k, p[1] * k, p[2] * k, 1.0];
         }
     }
 }
@@ -300,79 +375,117 @@ pub(crate) fn analyse(
             let y0 = ci * chunk_rows;
             let mut max_m = 0.0f32;
             let mut deferred = false;
-            let mut coc_row: Vec<f32> = Vec::with_capacity(w);
-            let mut matte_row: Vec<f32> = Vec::with_capacity(w);
-            let mut rgb_row: Vec<[f32; 3]> = Vec::with_capacity(w);
+            let mut coc_row = vec![0.0f32; w];
+            let mut matte_row = vec![0.0f32; w];
+            let mut rgb_row: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0f32; w]);
+            let mut runs = Runs::new();
+            let mut row_base = vec![0usize; levels + 1];
             for y in y0..(y0 + chunk_rows).min(h) {
                 let row = y * w..(y + 1) * w;
-                coc_row.clear();
-                coc_row.extend(input.disparity[row.clone()].iter().map(|&d| coc.signed(d)));
-                matte_row.clear();
-                match &input.matte {
-                    Some(m) => matte_row.extend(m[row.clone()].iter().map(|&m| sane_matte(m))),
-                    None => matte_row.resize(w, 0.0),
+                // Plain indexed loops over equal-length slices: no bounds checks, vectorised.
+                let (cr, mr) = (&mut coc_row[..w], &mut matte_row[..w]);
+                let disparity = &input.disparity[row.clone()];
+                for x in 0..w {
+                    cr[x] = coc.signed(disparity[x]);
                 }
-                rgb_row.clear();
-                rgb_row.extend(
-                    input.color[0][row.clone()]
-                        .iter()
-                        .zip(&input.color[1][row.clone()])
-                        .zip(&input.color[2][row])
-                        .map(|((&r, &g), &b)| [sane(r), sane(g), sane(b)]),
+                match &input.matte {
+                    Some(matte) => {
+                        let matte = &matte[row.clone()];
+                        for x in 0..w {
+                            mr[x] = sane_matte(matte[x]);
+                        }
+                    }
+                    None => mr.fill(0.0),
+                }
+                let [rr, gr, br] = &mut rgb_row;
+                let (rr, gr, br) = (&mut rr[..w], &mut gr[..w], &mut br[..w]);
+                let (r_in, g_in, b_in) = (
+                    &input.color[0][row.clone()],
+                    &input.color[1][row.clone()],
+                    &input.color[2][row],
                 );
+                for x in 0..w {
+                    rr[x] = sane(r_in[x]);
+                    gr[x] = sane(g_in[x]);
+                    br[x] = sane(b_in[x]);
+                }
                 if with_matte {
-                    let sums_row = &mut job_sums[((y - y0) >> ml) * mw..];
-                    for (x, (&rgb, &m)) in rgb_row.iter().zip(&matte_row).enumerate() {
-                        max_m = max_m.max(m);
-                        accumulate(&mut sums_row[x >> ml], rgb, m);
+                    let n = 1usize << ml;
+                    let sums_row = &mut job_sums[((y - y0) >> ml) * mw..][..w.div_ceil(n)];
+                    for (x1, s) in sums_row.iter_mut().enumerate() {
+                        let mut acc = [0.0f32; 12];
+                        for x in x1 * n..(x1 * n + n).min(w) {
+                            max_m = max_m.max(mr[x]);
+                            accumulate(&mut acc, [rr[x], gr[x], br[x]], mr[x]);
+                        }
+                        for (dst, src) in s.iter_mut().zip(acc) {
+                            *dst += src;
+                        }
                     }
                 }
-                let fill_row = &mut job.fill[((y - y0) >> FILL_LEVEL) * fw..];
-                let mut reach = -1i32;
-                for x in 0..w {
-                    let (c, m) = (coc_row[x], matte_row[x]);
+                // From here on the row's colours are highlight-boosted.
+                if highlights.is_active() {
+                    for x in 0..w {
+                        let k = highlights.factor(rr[x].max(gr[x]).max(br[x]));
+                        rr[x] *= k;
+                        gr[x] *= k;
+                        br[x] *= k;
+                    }
+                }
+                // Far hole-fill source, a box of 8 pixels at a time.
+                let fill_row = &mut job.fill[((y - y0) >> FILL_LEVEL) * fw..][..fw];
+                for (fx, p) in fill_row.iter_mut().enumerate() {
+                    let mut acc = [0.0f32; 4];
+                    for x in fx * fscale..(fx * fscale + fscale).min(w) {
+                        let wt = fill_weight(mr[x], cr[x]);
+                        acc[0] += rr[x] * wt;
+                        acc[1] += gr[x] * wt;
+                        acc[2] += br[x] * wt;
+                        acc[3] += wt;
+                    }
+                    for (dst, src) in p.iter_mut().zip(acc) {
+                        *dst += src;
+                    }
+                }
+                let Some(tables) = tables else {
+                    continue;
+                };
+                // Coarse slices.
+                for (l, base) in row_base.iter_mut().enumerate() {
+                    *base = ((y >> l) - (y0 >> l)) * widths[l];
+                }
+                for (x, (&c, &m)) in coc_row.iter().zip(&matte_row).enumerate() {
                     let d = c.abs();
-                    let memb = membership(m, c);
-                    let wt = memb[FAR] * (1.0 - m);
-                    let coarse = tables.is_some() && d > d0;
-                    if wt <= 0.0 && !coarse {
+                    if !(d > d0) {
                         continue;
                     }
-                    let b = highlights.boost(rgb_row[x]);
-                    if wt > 0.0 {
-                        let p = &mut fill_row[x >> FILL_LEVEL];
-                        p[0] += b[0] * wt;
-                        p[1] += b[1] * wt;
-                        p[2] += b[2] * wt;
-                        p[3] += wt;
+                    if with_matte && m > 0.0 && m < 1.0 {
+                        deferred = true;
+                        continue;
                     }
-                    if coarse {
-                        if with_matte && m > 0.0 && m < 1.0 {
-                            deferred = true;
-                        } else {
-                            add_to_slices(
-                                &mut job.slices,
-                                &mut job.touched,
-                                levels,
-                                &widths,
-                                (x, y, y0),
-                                &split,
-                                d,
-                                memb,
-                                (b, b),
-                            );
-                        }
+                    let b = [rgb_row[0][x], rgb_row[1][x], rgb_row[2][x]];
+                    add_to_slices(
+                        &mut runs,
+                        &mut job.slices,
+                        &mut job.touched,
+                        levels,
+                        &row_base,
+                        x,
+                        &split,
+                        d,
+                        membership(m, c),
+                        (b, b),
+                    );
+                }
+                runs.flush_all(&mut job.slices, &mut job.touched);
+                let mut reach = -1i32;
+                for &c in &coc_row {
+                    let d = c.abs();
+                    if d >= 1.0 && d < level0_limit {
+                        reach = reach.max(tables.get(d).reach);
                     }
                 }
-                if let Some(tables) = tables {
-                    for &c in &coc_row {
-                        let d = c.abs();
-                        if d >= 1.0 && d < level0_limit {
-                            reach = reach.max(tables.get(d).reach);
-                        }
-                    }
-                    job.reach[y - y0] = reach;
-                }
+                job.reach[y - y0] = reach;
             }
             // Fill-source sums → averages over each box of existing pixels.
             let rows = ((y0 + chunk_rows).min(h) - y0).div_ceil(fscale);
@@ -401,7 +514,12 @@ pub(crate) fn analyse(
             .filter(|(_, (_, f))| f.deferred)
             .for_each(|(ci, (job, _))| {
                 let y0 = ci * chunk_rows;
+                let mut runs = Runs::new();
+                let mut row_base = vec![0usize; levels + 1];
                 for y in y0..(y0 + chunk_rows).min(h) {
+                    for (l, base) in row_base.iter_mut().enumerate() {
+                        *base = ((y >> l) - (y0 >> l)) * widths[l];
+                    }
                     for x in 0..w {
                         let i = y * w + x;
                         let m = input.matte(i);
@@ -415,17 +533,19 @@ pub(crate) fn analyse(
                         }
                         let colours = pixel_colours(input, Some(fills), &highlights, x, y, m);
                         add_to_slices(
+                            &mut runs,
                             &mut job.slices,
                             &mut job.touched,
                             levels,
-                            &widths,
-                            (x, y, y0),
+                            &row_base,
+                            x,
                             &split,
                             d,
                             membership(m, c),
                             colours,
                         );
                     }
+                    runs.flush_all(&mut job.slices, &mut job.touched);
                 }
             });
     }
@@ -462,6 +582,11 @@ pub(crate) fn analyse(
         })
         .collect();
 
+    if fill_source.iter().all(|p| !(p[3] > 0.0)) {
+        // No far side at all (everything is subject or in front of the focus): fill from the
+        // whole photo, as push-pull does when nothing has weight.
+        plain_fill_source(input, &highlights, &mut fill_source, fw);
+    }
     let mut slice_iter = slices.into_iter();
     let slices: [Vec<Option<Source>>; SIDES] = std::array::from_fn(|side| {
         (0..levels)

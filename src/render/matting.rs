@@ -11,8 +11,9 @@
 //!   push-pull does), which keeps the cost well below a full-resolution fill.
 //! * where the matte is high, `F = (I − (1−m)·B̂)/m` with `B = B̂`; where it is low,
 //!   `B = (I − m·F̃)/(1−m)` with `F = F̃`; between (`m` 0.25…0.75) the two are blended with the
-//!   same weight. Each pair satisfies `m·F + (1−m)·B = I`, so the blend does too: with nothing
-//!   blurred the photo comes back exactly (up to clamping `F`, `B` to the valid range).
+//!   same weight. Each pair satisfies `m·F + (1−m)·B = I`, so the blend does too; where an
+//!   estimate would leave the valid range it is moved along that line (`F − B` shrunk), so
+//!   with nothing blurred the photo always comes back exactly.
 
 use super::coc::smoothstep;
 use crate::fill::push_pull_fill;
@@ -46,14 +47,12 @@ pub(crate) type FillSums = [f32; 12];
 #[inline]
 pub(crate) fn accumulate(s: &mut FillSums, rgb: [f32; 3], m: f32) {
     let (wb, wf) = (background_weight(m), subject_weight(m));
-    for c in 0..3 {
-        s[c] += rgb[c] * wb;
-        s[4 + c] += rgb[c] * wf;
-        s[8 + c] += rgb[c];
+    let v = [rgb[0], rgb[1], rgb[2], 1.0];
+    for c in 0..4 {
+        s[c] += v[c] * wb;
+        s[4 + c] += v[c] * wf;
+        s[8 + c] += v[c];
     }
-    s[3] += wb;
-    s[7] += wf;
-    s[11] += 1.0;
 }
 
 /// Reduced-resolution push-pull fills of confident background and subject colour.
@@ -166,8 +165,17 @@ impl MatteFills {
             } else {
                 (0.0, 0.0)
             };
-            f[c] = (a * f1 + (1.0 - a) * f2).clamp(0.0, hi);
-            b[c] = (a * b1 + (1.0 - a) * b2).clamp(0.0, hi);
+            // Every pair with m·F + (1−m)·B = I is F = I + (1−m)·s, B = I − m·s with
+            // s = F − B. Keep the estimate's s, limited so both colours stay in 0..=hi: the
+            // photo is recomposed exactly whatever the fills say (s = 0 always fits).
+            let i = rgb[c];
+            let split = (a * f1 + (1.0 - a) * f2) - (a * b1 + (1.0 - a) * b2);
+            let (um, mm) = (1.0 - m, m);
+            let lo = (-i / um).max((i - hi) / mm);
+            let up = ((hi - i) / um).min(i / mm);
+            let split = split.clamp(lo.min(0.0), up.max(0.0));
+            f[c] = (i + um * split).clamp(0.0, hi);
+            b[c] = (i - mm * split).clamp(0.0, hi);
         }
         (f, b)
     }

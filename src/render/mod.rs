@@ -39,8 +39,8 @@ mod reference;
 use rayon::prelude::*;
 
 use self::aperture::{SpanTables, UnitShape};
-use self::coc::{CocMap, SIDES, SUBJECT, membership};
-use self::composite::{Rgba, bilinear, cascade, combine, finish, normalise, tap, taps};
+use self::coc::{CocMap, FAR, SIDES, SUBJECT, membership};
+use self::composite::{Rgba, bilinear, cascade, finish, normalise, over, tap, taps};
 use self::defocus::{BAND_ROWS, Band, touches};
 use self::highlights::Highlights;
 use self::layers::{Analysis, FILL_LEVEL, Input, Setup, analyse, level_dims, pixel_colours};
@@ -139,9 +139,7 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
     match options.kernel {
         KernelKind::Fast => {
             let tables = SpanTables::new(&shape, 2.0 * d0 + 1.0);
-            let c0 = cpu_now();
             let analysis = analyse(&input, coc, highlights, d0, Some(&tables));
-            eprintln!("CPU analyse {:.3}", cpu_now() - c0);
             render_fast(&input, analysis, &tables)
         }
         KernelKind::Reference => {
@@ -155,16 +153,13 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
 /// full-resolution pass that scatters level 0 and composites everything.
 fn render_fast(input: &Input, mut analysis: Analysis, tables: &SpanTables) -> LinearRgb {
     let (w, h) = (input.width, input.height);
-    let c0 = cpu_now();
     let mut coarse: Vec<Option<Rgba>> = Vec::with_capacity(SIDES);
     for side in 0..SIDES {
         coarse.push(cascade(side, &mut analysis.slices[side], w, h, tables));
     }
-    eprintln!("CPU cascade {:.3}", cpu_now() - c0);
     let (fw, fh) = level_dims(w, h, FILL_LEVEL);
     let fill = far_fill(&analysis.fill_source, fw, fh);
-    eprintln!("CPU farfill {:.3}", cpu_now() - c0);
-    let o = Level0 {
+    Level0 {
         input,
         setup: &analysis.setup,
         fills: analysis.fills.as_ref(),
@@ -174,15 +169,7 @@ fn render_fast(input: &Input, mut analysis: Analysis, tables: &SpanTables) -> Li
         fill_dims: (fw, fh),
         tables,
     }
-    .run();
-    eprintln!("CPU level0 {:.3}", cpu_now() - c0);
-    o
-}
-
-fn cpu_now() -> f64 {
-    let s = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let f: Vec<&str> = s.rsplit(')').next().unwrap().split_whitespace().collect();
-    (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+    .run()
 }
 
 /// Push-pull fill of the unblurred far side (`[r·w, g·w, b·w, w]` averages) → colours.
@@ -399,9 +386,14 @@ impl Level0<'_> {
                                 .zip(&c.px[r1..r1 + c.width])
                                 .map(|(a, b)| lerp4(*a, *b, ty.2)),
                         );
-                        for (p, t) in px.iter_mut().zip(tx) {
-                            let up = lerp4(v[t.0 as usize], v[t.1 as usize], t.2);
-                            *p = combine(side, *p, up);
+                        if side == FAR {
+                            for (p, t) in px.iter_mut().zip(tx) {
+                                *p = over(*p, lerp4(v[t.0 as usize], v[t.1 as usize], t.2));
+                            }
+                        } else {
+                            for (p, t) in px.iter_mut().zip(tx) {
+                                *p = over(lerp4(v[t.0 as usize], v[t.1 as usize], t.2), *p);
+                            }
                         }
                     }
                     let tyf = tap(y, fh, fill_scale);

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::aperture::{UnitShape, coverage};
-use super::coc::{FAR, SIDES, SUBJECT, membership};
+use super::coc::{SIDES, SUBJECT, fill_weight, membership};
 use super::composite::{combine, finish, normalise};
 use super::defocus::reflect;
 use super::layers::{Analysis, Colours, Input, Setup, colours};
@@ -46,8 +46,7 @@ pub(crate) fn render(input: &Input, analysis: &Analysis, shape: &UnitShape) -> L
             fill[c][i] = rgb[c];
         }
         let c = setup.coc.signed(input.disparity[i]);
-        let m = input.matte(i);
-        weights[i] = membership(m, c)[FAR] * (1.0 - m);
+        weights[i] = fill_weight(input.matte(i), c);
     }
     {
         let [r, g, b] = &mut fill;
