@@ -24,6 +24,7 @@ use super::coc::{FAR, SIDES};
 use super::defocus::scatter;
 use super::highlights::Highlights;
 use super::layers::{Source, level_dims};
+use crate::fill::push_pull_fill;
 
 /// Coverage below which the far side is taken entirely from its hole fill, and above which
 /// entirely from its own normalised colour (linear between).
@@ -147,6 +148,24 @@ pub(crate) fn cascade(
         });
     }
     acc
+}
+
+/// The far side's hole fill: push-pull of its unblurred source (`[r·w, g·w, b·w, w]` box
+/// averages) → colours at the source's resolution, sampled bilinearly where needed.
+pub(crate) fn hole_fill(source: &[[f32; 4]], width: usize, height: usize) -> Vec<[f32; 3]> {
+    let n = width * height;
+    let mut planes: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0; n]);
+    let weights: Vec<f32> = source.iter().map(|p| p[3].clamp(0.0, 1.0)).collect();
+    for (i, p) in source.iter().enumerate() {
+        if p[3] > 0.0 {
+            for c in 0..3 {
+                planes[c][i] = p[c] / p[3];
+            }
+        }
+    }
+    let [r, g, b] = &mut planes;
+    push_pull_fill(&mut [r, g, b], &weights, width, height);
+    (0..n).map(|i| [r[i], g[i], b[i]]).collect()
 }
 
 /// The final colour of a pixel from the three sides (premultiplied, boosted), and the far

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use super::aperture::SpanTables;
 use super::coc::{CocMap, LevelSplit, SIDES, SUBJECT, fill_weight, membership, sane_matte};
+use super::defocus::SrcPx;
 use super::highlights::Highlights;
 use super::matting::{FillSums, MatteFills, accumulate, matte_fill_level, sane};
 use crate::scene::{Plane, Scene};
@@ -122,8 +123,8 @@ pub(crate) struct Setup {
 /// Level of the far-side hole fill (the fill is smooth, so an 8× reduced image is plenty).
 pub(crate) const FILL_LEVEL: u32 = 3;
 
-/// One stored slice source: per level pixel `[r·w, g·w, b·w, w, d]`, `d` in level pixels.
-pub(crate) type Source = Vec<[f32; 5]>;
+/// One stored slice source (see [`SrcPx`]).
+pub(crate) type Source = Vec<SrcPx>;
 
 /// What the analysis pass over the photo produces.
 pub(crate) struct Analysis {
@@ -169,14 +170,14 @@ fn max_coc(input: &Input, coc: &CocMap) -> f32 {
 struct Runs {
     /// `(slice index, level pixel index)` per slot `side·2 + (level & 1)`.
     key: [(usize, usize); 2 * SIDES],
-    acc: [[f32; 5]; 2 * SIDES],
+    acc: [SrcPx; 2 * SIDES],
 }
 
 impl Runs {
     fn new() -> Runs {
         Runs {
             key: [(usize::MAX, 0); 2 * SIDES],
-            acc: [[0.0; 5]; 2 * SIDES],
+            acc: [[0.0; 8]; 2 * SIDES],
         }
     }
 
@@ -185,8 +186,8 @@ impl Runs {
         &mut self,
         slot: usize,
         key: (usize, usize),
-        v: [f32; 5],
-        chunk: &mut [&mut [[f32; 5]]],
+        v: SrcPx,
+        chunk: &mut [&mut [SrcPx]],
         touched: &mut [bool],
     ) {
         if self.key[slot] != key {
@@ -194,12 +195,12 @@ impl Runs {
             self.key[slot] = key;
         }
         let a = &mut self.acc[slot];
-        for c in 0..5 {
+        for c in 0..8 {
             a[c] += v[c];
         }
     }
 
-    fn flush(&mut self, slot: usize, chunk: &mut [&mut [[f32; 5]]], touched: &mut [bool]) {
+    fn flush(&mut self, slot: usize, chunk: &mut [&mut [SrcPx]], touched: &mut [bool]) {
         let (k, li) = self.key[slot];
         if k != usize::MAX {
             let p = &mut chunk[k][li];
@@ -212,7 +213,7 @@ impl Runs {
         }
     }
 
-    fn flush_all(&mut self, chunk: &mut [&mut [[f32; 5]]], touched: &mut [bool]) {
+    fn flush_all(&mut self, chunk: &mut [&mut [SrcPx]], touched: &mut [bool]) {
         for slot in 0..2 * SIDES {
             self.flush(slot, chunk, touched);
         }
@@ -225,11 +226,11 @@ impl Runs {
 #[allow(clippy::too_many_arguments)]
 fn add_to_slices(
     runs: &mut Runs,
-    chunk: &mut [&mut [[f32; 5]]],
+    chunk: &mut [&mut [SrcPx]],
     touched: &mut [bool],
     levels: usize,
     row_base: &[usize],
-    x: usize,
+    (x, y): (usize, usize),
     split: &LevelSplit,
     d: f32,
     memb: [f32; SIDES],
@@ -237,6 +238,11 @@ fn add_to_slices(
 ) {
     let (l, t) = split.split(d);
     let at = |level: u32| (level as usize, row_base[level as usize] + (x >> level));
+    // Position within the level pixel's box, for its light's centroid.
+    let within = |level: u32| {
+        let mask = (1usize << level) - 1;
+        ((x & mask) as f32 + 0.5, (y & mask) as f32 + 0.5)
+    };
     let lower = (l >= 1 && t < 1.0).then(|| (at(l), 1.0 - t));
     let upper = (t > 0.0).then(|| (at(l + 1), t));
     for side in 0..SIDES {
@@ -247,7 +253,19 @@ fn add_to_slices(
         let col = if side == SUBJECT { f } else { b };
         for ((lu, li), share) in [lower, upper].into_iter().flatten() {
             let ws = wt * share;
-            let v = [col[0] * ws, col[1] * ws, col[2] * ws, ws, d * ws];
+            let (px, py) = within(lu as u32);
+            // The centroid follows the light (a faint floor keeps black boxes centred).
+            let lum = ws * (col[0] + col[1] + col[2] + 1e-3);
+            let v = [
+                col[0] * ws,
+                col[1] * ws,
+                col[2] * ws,
+                ws,
+                d * ws,
+                px * lum,
+                py * lum,
+                lum,
+            ];
             let k = side * levels + lu - 1;
             runs.add(side * 2 + (lu & 1), (k, li), v, chunk, touched);
         }
@@ -314,7 +332,7 @@ pub(crate) fn analyse(
             .flat_map(|_| 1..=max_level)
             .map(|l| {
                 let (lw, lh) = level_dims(w, h, l);
-                vec![[0.0f32; 5]; lw * lh]
+                vec![[0.0f32; 8]; lw * lh]
             })
             .collect()
     } else {
@@ -325,7 +343,7 @@ pub(crate) fn analyse(
     struct Job<'b> {
         fill: &'b mut [[f32; 4]],
         reach: &'b mut [i32],
-        slices: Vec<&'b mut [[f32; 5]]>,
+        slices: Vec<&'b mut [SrcPx]>,
         touched: Vec<bool>,
     }
     let chunks = h.div_ceil(chunk_rows);
@@ -470,7 +488,7 @@ pub(crate) fn analyse(
                         &mut job.touched,
                         levels,
                         &row_base,
-                        x,
+                        (x, y),
                         &split,
                         d,
                         membership(m, c),
@@ -482,7 +500,7 @@ pub(crate) fn analyse(
                 for &c in &coc_row {
                     let d = c.abs();
                     if d >= 1.0 && d < level0_limit {
-                        reach = reach.max(tables.get(d).reach);
+                        reach = reach.max(tables.get(d, 0.0).reach);
                     }
                 }
                 job.reach[y - y0] = reach;
@@ -538,7 +556,7 @@ pub(crate) fn analyse(
                             &mut job.touched,
                             levels,
                             &row_base,
-                            x,
+                            (x, y),
                             &split,
                             d,
                             membership(m, c),
@@ -571,7 +589,12 @@ pub(crate) fn analyse(
                     }
                     let (lx, ly) = (idx % lw, idx / lw + (y0 >> l));
                     let count = ((w - lx * s).min(s) * (h - ly * s).min(s)) as f32;
-                    p[4] = p[4] / p[3] * scale;
+                    let inv_w = 1.0 / p[3];
+                    let inv_lum = 1.0 / p[7];
+                    p[4] *= inv_w * scale;
+                    p[5] = (p[5] * inv_lum * scale - 0.5).clamp(-0.5, 0.5);
+                    p[6] = (p[6] * inv_lum * scale - 0.5).clamp(-0.5, 0.5);
+                    p[7] = 0.0;
                     let inv = 1.0 / count;
                     for v in &mut p[..4] {
                         *v *= inv;

@@ -40,12 +40,11 @@ use rayon::prelude::*;
 
 use self::aperture::{SpanTables, UnitShape};
 use self::coc::{CocMap, FAR, SIDES, SUBJECT, membership};
-use self::composite::{Rgba, bilinear, cascade, finish, normalise, over, tap, taps};
-use self::defocus::{BAND_ROWS, Band, touches};
+use self::composite::{Rgba, bilinear, cascade, finish, hole_fill, normalise, over, tap, taps};
+use self::defocus::{BAND_ROWS, Band, SrcPx, touches};
 use self::highlights::Highlights;
 use self::layers::{Analysis, FILL_LEVEL, Input, Setup, analyse, level_dims, pixel_colours};
 use self::matting::MatteFills;
-use crate::fill::push_pull_fill;
 use crate::optics::Lens;
 use crate::scene::{LinearRgb, Scene};
 
@@ -81,7 +80,7 @@ pub enum KernelKind {
 }
 
 /// Default of [`RenderOptions::level_diameter_px`].
-pub const DEFAULT_LEVEL_DIAMETER_PX: f32 = 8.0;
+pub const DEFAULT_LEVEL_DIAMETER_PX: f32 = 16.0;
 
 /// Everything about rendering that is not the lens.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -158,7 +157,7 @@ fn render_fast(input: &Input, mut analysis: Analysis, tables: &SpanTables) -> Li
         coarse.push(cascade(side, &mut analysis.slices[side], w, h, tables));
     }
     let (fw, fh) = level_dims(w, h, FILL_LEVEL);
-    let fill = far_fill(&analysis.fill_source, fw, fh);
+    let fill = hole_fill(&analysis.fill_source, fw, fh);
     Level0 {
         input,
         setup: &analysis.setup,
@@ -170,23 +169,6 @@ fn render_fast(input: &Input, mut analysis: Analysis, tables: &SpanTables) -> Li
         tables,
     }
     .run()
-}
-
-/// Push-pull fill of the unblurred far side (`[r·w, g·w, b·w, w]` averages) → colours.
-fn far_fill(source: &[[f32; 4]], width: usize, height: usize) -> Vec<[f32; 3]> {
-    let n = width * height;
-    let mut planes: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0; n]);
-    let weights: Vec<f32> = source.iter().map(|p| p[3].clamp(0.0, 1.0)).collect();
-    for (i, p) in source.iter().enumerate() {
-        if p[3] > 0.0 {
-            for c in 0..3 {
-                planes[c][i] = p[c] / p[3];
-            }
-        }
-    }
-    let [r, g, b] = &mut planes;
-    push_pull_fill(&mut [r, g, b], &weights, width, height);
-    (0..n).map(|i| [r[i], g[i], b[i]]).collect()
 }
 
 /// The full-resolution pass of the fast kernel.
@@ -205,7 +187,7 @@ struct Level0<'a> {
 #[derive(Default)]
 struct Scratch {
     bands: [Band; SIDES],
-    rows: [Vec<[f32; 5]>; SIDES],
+    rows: [Vec<SrcPx>; SIDES],
     /// Per side, the coarse accumulator's two rows blended vertically for the current row.
     vertical: [Vec<[f32; 4]>; SIDES],
     /// Per side, the current row's level-0 sums.
@@ -228,11 +210,11 @@ fn lerp4(a: [f32; 4], b: [f32; 4], t: f32) -> [f32; 4] {
 
 impl Level0<'_> {
     /// Level-0 sources of row `y` for the three sides (for scattering).
-    fn source_row(&self, y: usize, rows: &mut [Vec<[f32; 5]>; SIDES]) {
+    fn source_row(&self, y: usize, rows: &mut [Vec<SrcPx>; SIDES]) {
         let w = self.input.width;
         let split = &self.setup.split;
         for row in rows.iter_mut() {
-            row.resize(w, [0.0; 5]);
+            row.resize(w, [0.0; 8]);
         }
         for x in 0..w {
             let i = y * w + x;
@@ -245,7 +227,7 @@ impl Level0<'_> {
             };
             if share <= 0.0 {
                 for row in rows.iter_mut() {
-                    row[x] = [0.0; 5];
+                    row[x] = [0.0; 8];
                 }
                 continue;
             }
@@ -256,9 +238,9 @@ impl Level0<'_> {
                 let wt = memb[side] * share;
                 let col = if side == SUBJECT { f } else { b };
                 row[x] = if wt > 0.0 {
-                    [col[0] * wt, col[1] * wt, col[2] * wt, wt, d]
+                    [col[0] * wt, col[1] * wt, col[2] * wt, wt, d, 0.0, 0.0, 0.0]
                 } else {
-                    [0.0; 5]
+                    [0.0; 8]
                 };
             }
         }

@@ -2,17 +2,15 @@
 //! slice is scattered at full resolution, each source pixel through the exact coverage of its
 //! own aperture shape on every destination pixel (supersampled [`coverage`], normalised to 1),
 //! O(d²) per pixel, with plain loops. Borders reflect as in the fast kernel, and the far side's
-//! hole fill is a full-resolution push-pull. Slow and obviously correct: tests hold the fast
-//! kernel to it.
+//! hole fill is the same. Slow and obviously correct: tests hold the fast kernel to it.
 
 use std::collections::HashMap;
 
 use super::aperture::{UnitShape, coverage};
-use super::coc::{SIDES, SUBJECT, fill_weight, membership};
-use super::composite::{combine, finish, normalise};
+use super::coc::{SIDES, SUBJECT, membership};
+use super::composite::{bilinear, combine, finish, hole_fill, normalise, tap};
 use super::defocus::reflect;
-use super::layers::{Analysis, Colours, Input, Setup, colours};
-use crate::fill::push_pull_fill;
+use super::layers::{Analysis, Colours, FILL_LEVEL, Input, Setup, colours, level_dims};
 use crate::scene::LinearRgb;
 
 /// Supersampling per axis for partly covered pixels.
@@ -37,27 +35,17 @@ pub(crate) fn render(input: &Input, analysis: &Analysis, shape: &UnitShape) -> L
         }
         sides.push(acc);
     }
-    // Hole fill of the unblurred far side away from the subject, at full resolution.
-    let mut fill: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0; n]);
-    let mut weights = vec![0.0f32; n];
-    for i in 0..n {
-        let rgb = setup.highlights.boost(input.rgb(i));
-        for c in 0..3 {
-            fill[c][i] = rgb[c];
-        }
-        let c = setup.coc.signed(input.disparity[i]);
-        weights[i] = fill_weight(input.matte(i), c);
-    }
-    {
-        let [r, g, b] = &mut fill;
-        push_pull_fill(&mut [r, g, b], &weights, w, h);
-    }
+    // The same hole fill as the fast kernel (it is part of the compositing, not of the blur).
+    let (fw, fh) = level_dims(w, h, FILL_LEVEL);
+    let fill = hole_fill(&analysis.fill_source, fw, fh);
+    let scale = 1usize << FILL_LEVEL;
     let mut out = LinearRgb::filled(w, h, [0.0; 3]);
     for i in 0..n {
+        let (x, y) = (i % w, i / w);
         let rgb = finish(
             [sides[0][i], sides[1][i], sides[2][i]],
             &setup.highlights,
-            || [fill[0][i], fill[1][i], fill[2][i]],
+            || bilinear(&fill, fw, tap(x, fw, scale), tap(y, fh, scale)),
         );
         out.r[i] = rgb[0];
         out.g[i] = rgb[1];
