@@ -296,6 +296,82 @@ fn measure_disc(img: &LinearRgb) -> Disc {
 }
 
 #[test]
+fn a_point_light_in_front_of_the_focus_renders_as_a_flat_disc() {
+    // The near side is not normalised, so its coverage must stay whole where a blur size is
+    // shared between two resolution levels: the disc is flat, of the right size and energy.
+    let (w, h) = (200, 200);
+    let mut color = LinearRgb::filled(w, h, [0.0; 3]);
+    color.set(100, 100, [1.0, 1.0, 1.0]);
+    let scene = Scene::new(color, Plane::filled(w, h, 1.0 / 1.2), None).unwrap();
+    let l = lens(w, 140.0, ApertureShape::default());
+    let want = l.signed_coc_px(1.0 / 1.2, w);
+    assert!(want > 30.0);
+    for kernel in [KernelKind::Fast, KernelKind::Reference] {
+        let out = render(
+            &scene,
+            &l,
+            &RenderOptions {
+                kernel,
+                ..RenderOptions::default()
+            },
+        );
+        let disc = measure_disc(&out);
+        let d = 2.0 * (disc.area as f64 / std::f64::consts::PI).sqrt();
+        // Energy of a clipped white pixel boosted by the default highlight gain: 1 + 4.
+        let area = std::f64::consts::PI * want * want / 4.0;
+        let plateau = 5.0 / area;
+        let centre = out.g[100 * w + 100] as f64;
+        println!("{kernel:?}: disc {d:.2} px (CoC {want:.2}), centre {centre:.6} vs {plateau:.6}");
+        assert!((d - want).abs() < 1.0, "{kernel:?}: {d} vs {want}");
+        assert!(
+            (centre / plateau - 1.0).abs() < 0.03,
+            "{kernel:?}: {centre} vs {plateau}"
+        );
+        assert!(
+            f64::from(disc.plateau) / plateau < 1.03,
+            "{kernel:?}: hot spot {}",
+            disc.plateau
+        );
+    }
+}
+
+#[test]
+fn a_near_object_is_opaque_inside_its_blurred_edge() {
+    // A uniform near square over a contrasting far background: well inside (farther than
+    // the blur radius from its edge) only the square shows.
+    let (w, h) = (160, 160);
+    let mut color = LinearRgb::filled(w, h, [0.9, 0.1, 0.1]);
+    let mut disp = Plane::filled(w, h, 0.0);
+    for y in 30..130 {
+        for x in 30..130 {
+            color.set(x, y, [0.1, 0.2, 0.8]);
+            disp.data[y * w + x] = 1.0 / 1.2;
+        }
+    }
+    let scene = Scene::new(color, disp, None).unwrap();
+    let l = lens(w, 120.0, ApertureShape::default()); // near CoC 40 px, far 60 px
+    for kernel in [KernelKind::Fast, KernelKind::Reference] {
+        let out = render(
+            &scene,
+            &l,
+            &RenderOptions {
+                kernel,
+                ..RenderOptions::default()
+            },
+        );
+        for y in 55..105 {
+            for x in 55..105 {
+                let px = out.at(x, y);
+                assert!(
+                    (px[0] - 0.1).abs() < 1e-3 && (px[2] - 0.8).abs() < 1e-3,
+                    "{kernel:?} ({x},{y}): {px:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn point_light_renders_as_a_disc_of_the_coc_diameter() {
     let (w, h) = (160, 160);
     for (k, kernel) in [
@@ -846,9 +922,18 @@ fn dump_night() {
             },
         ),
     ] {
-        let l = lens(w, 140.0, ap);
-        let out = render(&scene, &l, &RenderOptions::default());
-        save(&out, &format!("/tmp/fstop_night_{name}.png"));
+        for d0 in [8.0f32, 12.0, 16.0] {
+            let l = lens(w, 140.0, ap);
+            let out = render(
+                &scene,
+                &l,
+                &RenderOptions {
+                    level_diameter_px: d0,
+                    ..RenderOptions::default()
+                },
+            );
+            save(&out, &format!("/tmp/fstop_night_{name}_{d0}.png"));
+        }
     }
 }
 
@@ -993,5 +1078,38 @@ fn debug_ground() {
             fast.r[y * 120 + 60],
             refr.r[y * 120 + 60]
         );
+    }
+}
+
+#[test]
+#[ignore]
+fn debug_line() {
+    // One light on a near plane, CoC ~47 px, check for a line.
+    let (w, h) = (200, 200);
+    let mut color = LinearRgb::filled(w, h, [0.0; 3]);
+    color.set(100, 100, [1.0, 1.0, 1.0]);
+    for d0 in [8.0f32, 16.0] {
+        for disp in [1.0 / 1.2f32, 0.0] {
+            let scene = Scene::new(color.clone(), Plane::filled(w, h, disp), None).unwrap();
+            let l = lens(w, 140.0, ApertureShape::default());
+            let out = render(
+                &scene,
+                &l,
+                &RenderOptions {
+                    level_diameter_px: d0,
+                    ..RenderOptions::default()
+                },
+            );
+            let col: Vec<String> = (0..200)
+                .step_by(8)
+                .map(|y| format!("{:.4}", out.g[y * w + 100] * 1000.0))
+                .collect();
+            println!("d0 {d0} disp {disp} col: {}", col.join(" "));
+            let row: Vec<String> = (0..200)
+                .step_by(8)
+                .map(|x| format!("{:.4}", out.g[100 * w + x] * 1000.0))
+                .collect();
+            println!("d0 {d0} disp {disp} row: {}", row.join(" "));
+        }
     }
 }

@@ -56,13 +56,23 @@ pub(crate) fn over(front: [f32; 4], back: [f32; 4]) -> [f32; 4] {
     ]
 }
 
+/// A side's accumulated levels: `[r, g, b, α, coverage]` — premultiplied colour composited
+/// level over level with opacity `α`, and the levels' coverages summed (capped at 1 when
+/// used). A pixel whose blur falls between two levels is split across them; "over" would count
+/// its two shares as if they were independent layers (`½ over ½ = ¾`), so the subject and near
+/// sides, whose coverage is their transparency, take the summed coverage instead.
+pub(crate) type Acc = [f32; 5];
+
 /// Combines a level's normalised slice `s` with the accumulated coarser levels `acc`.
 #[inline]
-pub(crate) fn combine(side: usize, s: [f32; 4], acc: [f32; 4]) -> [f32; 4] {
+pub(crate) fn combine(side: usize, s: [f32; 4], acc: Acc) -> Acc {
+    let back = [acc[0], acc[1], acc[2], acc[3]];
     if side == FAR {
-        over(s, acc)
+        let o = over(s, back);
+        [o[0], o[1], o[2], o[3], o[3]]
     } else {
-        over(acc, s)
+        let o = over(back, s);
+        [o[0], o[1], o[2], o[3], acc[4] + s[3]]
     }
 }
 
@@ -100,12 +110,12 @@ pub(crate) fn bilinear<const N: usize>(
     })
 }
 
-/// A premultiplied RGBA image at some level.
+/// A side's accumulator image at some level.
 pub(crate) struct Rgba {
     pub level: u32,
     pub width: usize,
     pub height: usize,
-    pub px: Vec<[f32; 4]>,
+    pub px: Vec<Acc>,
 }
 
 /// Scatters and composites one side's coarse slices (levels `max..=1`, empty ones skipped)
@@ -125,21 +135,25 @@ pub(crate) fn cascade(
         };
         let level = li as u32 + 1;
         let (lw, lh) = level_dims(width, height, level);
-        let mut px = scatter(&src, lw, lh, tables);
+        let sums = scatter(&src, lw, lh, tables);
         drop(src);
         let up = acc.take();
         let scale = up.as_ref().map_or(1, |u| 1usize << (u.level - level));
         let tx = up.as_ref().map(|u| taps(lw, u.width, scale));
-        px.par_chunks_mut(lw).enumerate().for_each(|(y, row)| {
-            let ty = up.as_ref().map(|u| tap(y, u.height, scale));
-            for (x, p) in row.iter_mut().enumerate() {
-                let below = match (&up, &tx, ty) {
-                    (Some(u), Some(tx), Some(ty)) => bilinear(&u.px, u.width, tx[x], ty),
-                    _ => [0.0; 4],
-                };
-                *p = combine(side, normalise(*p), below);
-            }
-        });
+        let mut px: Vec<Acc> = vec![[0.0; 5]; lw * lh];
+        px.par_chunks_mut(lw)
+            .zip(sums.par_chunks(lw))
+            .enumerate()
+            .for_each(|(y, (row, sums))| {
+                let ty = up.as_ref().map(|u| tap(y, u.height, scale));
+                for (x, (p, s)) in row.iter_mut().zip(sums).enumerate() {
+                    let below = match (&up, &tx, ty) {
+                        (Some(u), Some(tx), Some(ty)) => bilinear(&u.px, u.width, tx[x], ty),
+                        _ => [0.0; 5],
+                    };
+                    *p = combine(side, normalise(*s), below);
+                }
+            });
         acc = Some(Rgba {
             level,
             width: lw,
@@ -172,7 +186,7 @@ pub(crate) fn hole_fill(source: &[[f32; 4]], width: usize, height: usize) -> Vec
 /// side's hole fill (boosted colour).
 #[inline]
 pub(crate) fn finish(
-    sides: [[f32; 4]; SIDES],
+    sides: [Acc; SIDES],
     highlights: &Highlights,
     fill: impl FnOnce() -> [f32; 3],
 ) -> [f32; 3] {
@@ -191,8 +205,8 @@ pub(crate) fn finish(
     };
     let mut out = highlights.unboost(far_colour);
     for layer in [subject, near] {
-        let a = layer[3].min(1.0);
-        if a > 1e-7 {
+        let a = layer[4].min(1.0);
+        if a > 1e-7 && layer[3] > 0.0 {
             let k = 1.0 / layer[3];
             let colour = highlights.unboost([layer[0] * k, layer[1] * k, layer[2] * k]);
             for c in 0..3 {
@@ -216,14 +230,10 @@ mod tests {
         let b = [0.1, 0.99, 0.3];
         let m = 0.3;
         let (bf, bb) = (hl.boost(f), hl.boost(b));
-        let far = [
-            bb[0] * (1.0 - m),
-            bb[1] * (1.0 - m),
-            bb[2] * (1.0 - m),
-            1.0 - m,
-        ];
-        let subject = [bf[0] * m, bf[1] * m, bf[2] * m, m];
-        let out = finish([far, subject, [0.0; 4]], &hl, || [0.0; 3]);
+        let u = 1.0 - m;
+        let far = [bb[0] * u, bb[1] * u, bb[2] * u, u, u];
+        let subject = [bf[0] * m, bf[1] * m, bf[2] * m, m, m];
+        let out = finish([far, subject, [0.0; 5]], &hl, || [0.0; 3]);
         for c in 0..3 {
             let want = m * f[c] + (1.0 - m) * b[c];
             assert!((out[c] - want).abs() < 1e-5, "{out:?}");
@@ -233,9 +243,11 @@ mod tests {
     #[test]
     fn far_holes_show_the_fill_and_output_is_clamped() {
         let hl = Highlights::new(&HighlightOptions::default());
-        let out = finish([[0.0; 4]; 3], &hl, || [0.2, 0.3, 0.4]);
+        let out = finish([[0.0; 5]; 3], &hl, || [0.2, 0.3, 0.4]);
         assert_eq!(out, [0.2, 0.3, 0.4]);
-        let out = finish([[9.0, 9.0, 0.0, 1.0], [0.0; 4], [0.0; 4]], &hl, || [0.0; 3]);
+        let out = finish([[9.0, 9.0, 0.0, 1.0, 1.0], [0.0; 5], [0.0; 5]], &hl, || {
+            [0.0; 3]
+        });
         assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
     }
 

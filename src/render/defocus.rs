@@ -229,13 +229,13 @@ fn deposit_folded(line: &mut [[f64; 4]], s: f64, e: f64, rho: f64, v: [f64; 4], 
 }
 
 /// Adds the span `[a, b)` with `0 ≤ a < b ≤ width`.
+#[inline]
 fn deposit_exact(line: &mut [[f64; 4]], a: f64, b: f64, rho: f64, v: [f64; 4], width: usize) {
     let a = a.clamp(0.0, width as f64);
     let b = b.clamp(a, width as f64);
-    let i0 = a.floor();
-    let i1 = b.floor();
-    let (f0, f1) = (a - i0, b - i1);
-    let (i0, i1) = (i0 as usize, i1 as usize);
+    // Non-negative, so truncation is floor (and avoids a libm call).
+    let (i0, i1) = (a as usize, b as usize);
+    let (f0, f1) = (a - i0 as f64, b - i1 as f64);
     for (idx, coef) in [
         (i0, rho * (1.0 - f0)),
         (i0 + 1, rho * f0),

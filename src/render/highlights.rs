@@ -116,6 +116,11 @@ impl Highlights {
         }
     }
 
+    /// Linear value above which a brightest channel is boosted.
+    pub(crate) fn threshold(&self) -> f32 {
+        self.v_lo
+    }
+
     /// True when highlights are boosted at all.
     pub(crate) fn is_active(&self) -> bool {
         self.active

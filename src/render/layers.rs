@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use super::aperture::SpanTables;
-use super::coc::{CocMap, LevelSplit, SIDES, SUBJECT, fill_weight, membership, sane_matte};
+use super::coc::{CocMap, FAR, LevelSplit, SIDES, SUBJECT, fill_weight, membership, sane_matte};
 use super::defocus::SrcPx;
 use super::highlights::Highlights;
 use super::matting::{FillSums, MatteFills, accumulate, matte_fill_level, sane};
@@ -234,39 +234,83 @@ fn add_to_slices(
     split: &LevelSplit,
     d: f32,
     memb: [f32; SIDES],
-    (b, f): ([f32; 3], [f32; 3]),
+    colours: ([f32; 3], [f32; 3]),
 ) {
     let (l, t) = split.split(d);
-    let at = |level: u32| (level as usize, row_base[level as usize] + (x >> level));
-    // Position within the level pixel's box, for its light's centroid.
-    let within = |level: u32| {
-        let mask = (1usize << level) - 1;
-        ((x & mask) as f32 + 0.5, (y & mask) as f32 + 0.5)
+    let at = Place {
+        levels,
+        row_base,
+        x,
+        y,
+        d,
+        memb,
+        colours,
     };
-    let lower = (l >= 1 && t < 1.0).then(|| (at(l), 1.0 - t));
-    let upper = (t > 0.0).then(|| (at(l + 1), t));
-    for side in 0..SIDES {
-        let wt = memb[side];
-        if wt <= 0.0 {
-            continue;
-        }
-        let col = if side == SUBJECT { f } else { b };
-        for ((lu, li), share) in [lower, upper].into_iter().flatten() {
-            let ws = wt * share;
-            let (px, py) = within(lu as u32);
-            // The centroid follows the light (a faint floor keeps black boxes centred).
-            let lum = ws * (col[0] + col[1] + col[2] + 1e-3);
+    if l >= 1 && t < 1.0 {
+        at.add(runs, chunk, touched, l, 1.0 - t);
+    }
+    if t > 0.0 {
+        at.add(runs, chunk, touched, l + 1, t);
+    }
+}
+
+/// A pixel being added to the slices.
+struct Place<'r> {
+    levels: usize,
+    row_base: &'r [usize],
+    x: usize,
+    y: usize,
+    d: f32,
+    memb: [f32; SIDES],
+    colours: ([f32; 3], [f32; 3]),
+}
+
+impl Place<'_> {
+    #[inline(always)]
+    fn add(
+        &self,
+        runs: &mut Runs,
+        chunk: &mut [&mut [SrcPx]],
+        touched: &mut [bool],
+        level: u32,
+        share: f32,
+    ) {
+        let lu = level as usize;
+        let li = self.row_base[lu] + (self.x >> level);
+        // Position within the level pixel's box, for its light's centroid.
+        let mask = (1u32 << level) - 1;
+        let px = ((self.x as u32 & mask) as i32) as f32 + 0.5;
+        let py = ((self.y as u32 & mask) as i32) as f32 + 0.5;
+        for side in 0..SIDES {
+            let ws = self.memb[side] * share;
+            if ws <= 0.0 {
+                continue;
+            }
+            let col = if side == SUBJECT {
+                self.colours.1
+            } else {
+                self.colours.0
+            };
+            // Where the box's light is. On the far side (normalised by its coverage) the centroid
+            // follows the light itself, so a point light's disc lands where the light is (a
+            // faint floor keeps black boxes centred); on the subject and near sides, whose
+            // coverage is their transparency, it follows the weight so coverage stays whole.
+            let lum = if side == FAR {
+                ws * (col[0] + col[1] + col[2] + 1e-3)
+            } else {
+                ws
+            };
             let v = [
                 col[0] * ws,
                 col[1] * ws,
                 col[2] * ws,
                 ws,
-                d * ws,
+                self.d * ws,
                 px * lum,
                 py * lum,
                 lum,
             ];
-            let k = side * levels + lu - 1;
+            let k = side * self.levels + lu - 1;
             runs.add(side * 2 + (lu & 1), (k, li), v, chunk, touched);
         }
     }
@@ -442,7 +486,12 @@ pub(crate) fn analyse(
                     }
                 }
                 // From here on the row's colours are highlight-boosted.
-                if highlights.is_active() {
+                let brightest = rr
+                    .iter()
+                    .chain(gr.iter())
+                    .chain(br.iter())
+                    .fold(0.0f32, |a, &v| if v > a { v } else { a });
+                if highlights.is_active() && brightest > highlights.threshold() {
                     for x in 0..w {
                         let k = highlights.factor(rr[x].max(gr[x]).max(br[x]));
                         rr[x] *= k;

@@ -39,8 +39,10 @@ mod reference;
 use rayon::prelude::*;
 
 use self::aperture::{SpanTables, UnitShape};
-use self::coc::{CocMap, FAR, SIDES, SUBJECT, membership};
-use self::composite::{Rgba, bilinear, cascade, finish, hole_fill, normalise, over, tap, taps};
+use self::coc::{CocMap, SIDES, SUBJECT, membership};
+use self::composite::{
+    Acc, Rgba, bilinear, cascade, combine, finish, hole_fill, normalise, tap, taps,
+};
 use self::defocus::{BAND_ROWS, Band, SrcPx, touches};
 use self::highlights::Highlights;
 use self::layers::{Analysis, FILL_LEVEL, Input, Setup, analyse, level_dims, pixel_colours};
@@ -138,7 +140,11 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
     match options.kernel {
         KernelKind::Fast => {
             let tables = SpanTables::new(&shape, 2.0 * d0 + 1.0);
+            let t0 = std::time::Instant::now();
             let analysis = analyse(&input, coc, highlights, d0, Some(&tables));
+            if std::env::var("FSTOP_T").is_ok() {
+                eprintln!("T analyse {:?}", t0.elapsed());
+            }
             render_fast(&input, analysis, &tables)
         }
         KernelKind::Reference => {
@@ -152,13 +158,18 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
 /// full-resolution pass that scatters level 0 and composites everything.
 fn render_fast(input: &Input, mut analysis: Analysis, tables: &SpanTables) -> LinearRgb {
     let (w, h) = (input.width, input.height);
+    let t0 = std::time::Instant::now();
     let mut coarse: Vec<Option<Rgba>> = Vec::with_capacity(SIDES);
     for side in 0..SIDES {
         coarse.push(cascade(side, &mut analysis.slices[side], w, h, tables));
     }
+    if std::env::var("FSTOP_T").is_ok() {
+        eprintln!("T cascade {:?}", t0.elapsed());
+    }
     let (fw, fh) = level_dims(w, h, FILL_LEVEL);
     let fill = hole_fill(&analysis.fill_source, fw, fh);
-    Level0 {
+    let t0 = std::time::Instant::now();
+    let o = Level0 {
         input,
         setup: &analysis.setup,
         fills: analysis.fills.as_ref(),
@@ -168,7 +179,11 @@ fn render_fast(input: &Input, mut analysis: Analysis, tables: &SpanTables) -> Li
         fill_dims: (fw, fh),
         tables,
     }
-    .run()
+    .run();
+    if std::env::var("FSTOP_T").is_ok() {
+        eprintln!("T level0 {:?}", t0.elapsed());
+    }
+    o
 }
 
 /// The full-resolution pass of the fast kernel.
@@ -189,22 +204,23 @@ struct Scratch {
     bands: [Band; SIDES],
     rows: [Vec<SrcPx>; SIDES],
     /// Per side, the coarse accumulator's two rows blended vertically for the current row.
-    vertical: [Vec<[f32; 4]>; SIDES],
+    vertical: [Vec<Acc>; SIDES],
     /// Per side, the current row's level-0 sums.
     sums: [Vec<[f32; 4]>; SIDES],
     /// The current row's signed CoC.
     coc: Vec<f32>,
     /// Per side, the current row's premultiplied colour and coverage.
-    px: [Vec<[f32; 4]>; SIDES],
+    px: [Vec<Acc>; SIDES],
 }
 
 #[inline]
-fn lerp4(a: [f32; 4], b: [f32; 4], t: f32) -> [f32; 4] {
+fn lerp5(a: Acc, b: Acc, t: f32) -> Acc {
     [
         a[0] + (b[0] - a[0]) * t,
         a[1] + (b[1] - a[1]) * t,
         a[2] + (b[2] - a[2]) * t,
         a[3] + (b[3] - a[3]) * t,
+        a[4] + (b[4] - a[4]) * t,
     ]
 }
 
@@ -351,9 +367,12 @@ impl Level0<'_> {
                         let px = &mut s.px[side];
                         px.clear();
                         if own {
-                            px.extend(s.sums[side].iter().map(|&v| normalise(v)));
+                            px.extend(s.sums[side].iter().map(|&v| {
+                                let n = normalise(v);
+                                [n[0], n[1], n[2], n[3], n[3]]
+                            }));
                         } else {
-                            px.resize(w, [0.0; 4]);
+                            px.resize(w, [0.0; 5]);
                         }
                         let (Some(c), Some(tx)) = (&self.coarse[side], &coarse_taps[side]) else {
                             continue;
@@ -366,16 +385,11 @@ impl Level0<'_> {
                             c.px[r0..r0 + c.width]
                                 .iter()
                                 .zip(&c.px[r1..r1 + c.width])
-                                .map(|(a, b)| lerp4(*a, *b, ty.2)),
+                                .map(|(a, b)| lerp5(*a, *b, ty.2)),
                         );
-                        if side == FAR {
-                            for (p, t) in px.iter_mut().zip(tx) {
-                                *p = over(*p, lerp4(v[t.0 as usize], v[t.1 as usize], t.2));
-                            }
-                        } else {
-                            for (p, t) in px.iter_mut().zip(tx) {
-                                *p = over(lerp4(v[t.0 as usize], v[t.1 as usize], t.2), *p);
-                            }
+                        for (p, t) in px.iter_mut().zip(tx) {
+                            let up = lerp5(v[t.0 as usize], v[t.1 as usize], t.2);
+                            *p = combine(side, [p[0], p[1], p[2], p[3]], up);
                         }
                     }
                     let tyf = tap(y, fh, fill_scale);

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::aperture::{UnitShape, coverage};
 use super::coc::{SIDES, SUBJECT, membership};
-use super::composite::{bilinear, combine, finish, hole_fill, normalise, tap};
+use super::composite::{Acc, bilinear, combine, finish, hole_fill, normalise, tap};
 use super::defocus::reflect;
 use super::layers::{Analysis, Colours, FILL_LEVEL, Input, Setup, colours, level_dims};
 use crate::scene::LinearRgb;
@@ -24,9 +24,9 @@ pub(crate) fn render(input: &Input, analysis: &Analysis, shape: &UnitShape) -> L
     let n = w * h;
     let colours = colours(input, fills, setup);
     let mut kernels: HashMap<u32, Vec<(i32, i32, f64)>> = HashMap::new();
-    let mut sides: Vec<Vec<[f32; 4]>> = Vec::with_capacity(SIDES);
+    let mut sides: Vec<Vec<Acc>> = Vec::with_capacity(SIDES);
     for side in 0..SIDES {
-        let mut acc = vec![[0.0f32; 4]; n];
+        let mut acc: Vec<Acc> = vec![[0.0; 5]; n];
         for level in (0..=setup.split.max_level()).rev() {
             let slice = scatter_slice(input, setup, &colours, shape, side, level, &mut kernels);
             for (a, s) in acc.iter_mut().zip(slice) {
