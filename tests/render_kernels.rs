@@ -571,33 +571,89 @@ fn subject_colour_does_not_smear_into_the_bokeh() {
 
 #[test]
 fn near_objects_spill_over_the_subject_with_partial_occlusion() {
-    // A dark near bar in front of a bright in-focus subject: past the bar's edge the subject
-    // shows through the bar's blurred rim, neither pure bar nor pure subject.
-    let (w, h) = (100, 60);
+    // A black near bar on the left. Upper half: a bright in-focus subject right of it; lower
+    // half: a green background at infinity. The bar's blurred rim spills over the subject, and
+    // inside the bar's edge the background shows through the rim (partial occlusion).
+    let (w, h) = (100, 140);
     let mut color = LinearRgb::filled(w, h, [0.9, 0.8, 0.7]);
     let mut disp = Plane::filled(w, h, FOCUS);
-    let matte = Plane::filled(w, h, 1.0);
-    let mut matte = matte;
+    let mut matte = Plane::filled(w, h, 1.0);
     for y in 0..h {
-        for x in 0..40 {
+        for x in 0..w {
             let i = y * w + x;
-            color.set(x, y, [0.0, 0.0, 0.0]);
-            disp.data[i] = 1.0 / 1.2;
-            matte.data[i] = 0.0;
+            if x < 40 {
+                color.set(x, y, [0.0, 0.0, 0.0]);
+                disp.data[i] = 1.0 / 1.2;
+                matte.data[i] = 0.0;
+            } else if y >= 70 {
+                color.set(x, y, [0.05, 0.8, 0.1]);
+                disp.data[i] = 0.0;
+                matte.data[i] = 0.0;
+            }
         }
     }
     let scene = Scene::new(color, disp, Some(matte)).unwrap();
-    let l = lens(w, 60.0, ApertureShape::default()); // near bar CoC 20 px
-    let out = render(&scene, &l, &RenderOptions::default());
-    let row = 30 * w;
-    // Inside the subject, a few px right of the bar's edge: darkened by the spilled rim.
-    let spilled = out.r[row + 43];
-    assert!(spilled < 0.85 && spilled > 0.2, "{spilled}");
-    // Far right: untouched subject.
-    assert!((out.r[row + 95] - 0.9).abs() < 1e-4);
-    // Inside the bar near its edge: the subject shows through (partial occlusion).
-    let through = out.r[row + 37];
-    assert!(through > 0.05 && through < 0.7, "{through}");
+    let l = lens(w, 60.0, ApertureShape::default()); // bar CoC 20 px, background 30 px
+    for kernel in [KernelKind::Fast, KernelKind::Reference] {
+        let out = render(
+            &scene,
+            &l,
+            &RenderOptions {
+                kernel,
+                ..RenderOptions::default()
+            },
+        );
+        let (subject_row, background_row) = (20 * w, 120 * w);
+        // Inside the subject, a few px right of the bar's edge: darkened by the spilled rim.
+        let spilled = out.r[subject_row + 43];
+        assert!(spilled < 0.85 && spilled > 0.2, "{kernel:?}: {spilled}");
+        // Far right: untouched subject.
+        assert!((out.r[subject_row + 95] - 0.9).abs() < 1e-4);
+        // Inside the bar near its edge: the background shows through the rim.
+        let through = out.g[background_row + 37];
+        assert!(through > 0.05 && through < 0.7, "{kernel:?}: {through}");
+        // Deep inside the bar: the bar.
+        assert!(out.g[background_row + 5] < 1e-3);
+    }
+}
+
+#[test]
+fn depth_steps_inside_the_subject_leave_no_seams() {
+    // An 8-bit depth map quantises the subject's depth into steps; where the CoC steps,
+    // scattering leaves small coverage dips. They must not let the (bright) background show
+    // through: a uniform subject stays uniform.
+    let (w, h) = (120, 160);
+    let mut color = LinearRgb::filled(w, h, [1.0, 0.95, 0.9]);
+    let mut disp = Plane::filled(w, h, 0.0);
+    let mut matte = Plane::filled(w, h, 0.0);
+    for y in 20..140 {
+        for x in 20..100 {
+            let i = y * w + x;
+            color.set(x, y, [0.3, 0.25, 0.2]);
+            matte.data[i] = 1.0;
+            // Steps of 0.01 1/m ≈ 0.8 px of CoC, from 3 px behind to 3 px in front of focus.
+            let step = ((y - 20) / 12) as f32;
+            disp.data[i] = FOCUS - 0.04 + 0.01 * step;
+        }
+    }
+    let scene = Scene::new(color, disp, Some(matte)).unwrap();
+    let l = lens(w, 80.0, ApertureShape::default());
+    for kernel in [KernelKind::Fast, KernelKind::Reference] {
+        let out = render(
+            &scene,
+            &l,
+            &RenderOptions {
+                kernel,
+                ..RenderOptions::default()
+            },
+        );
+        for y in 30..130 {
+            for x in 30..90 {
+                let r = out.r[y * w + x];
+                assert!((r - 0.3).abs() < 2e-3, "{kernel:?} ({x},{y}): {r}");
+            }
+        }
+    }
 }
 
 #[test]
@@ -1111,5 +1167,234 @@ fn debug_line() {
                 .collect();
             println!("d0 {d0} disp {disp} row: {}", row.join(" "));
         }
+    }
+}
+
+#[test]
+#[ignore]
+fn dump_real_photo() {
+    use fstop::depth::{DisparityAnchors, relative_to_disparity, subject_disparity};
+    let dir = "../shared/testdata/portraits";
+    for name in ["bokehme_21", "bokehme_13", "mpib_street_8"] {
+        let (img_path, disp_path) = if name.starts_with("mpib") {
+            (
+                format!("{dir}/{name}_all-in-focus.jpg"),
+                format!("{dir}/{name}_disparity_dpt.jpg"),
+            )
+        } else {
+            (
+                format!("{dir}/{name}.jpg"),
+                format!("{dir}/{name}_disparity_dpt.png"),
+            )
+        };
+        let img = image::open(&img_path).unwrap().to_rgb32f();
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let lin = |v: f32| {
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let data: Vec<f32> = img.as_raw().iter().map(|&v| lin(v)).collect();
+        let color = LinearRgb::from_interleaved(w, h, &data);
+        let d = image::open(&disp_path).unwrap().to_luma32f();
+        let rel = Plane::from_vec(d.width() as usize, d.height() as usize, d.as_raw().clone())
+            .resized(w, h);
+        let subj = subject_disparity(&rel, None).unwrap();
+        let disp = relative_to_disparity(&rel, subj, &DisparityAnchors::default());
+        // A pseudo-matte from depth: near the subject's disparity.
+        let m: Vec<f32> = disp
+            .data
+            .iter()
+            .map(|&v| ((v - 0.35) / 0.1).clamp(0.0, 1.0))
+            .collect();
+        let scene =
+            Scene::new(color.clone(), disp.clone(), Some(Plane::from_vec(w, h, m))).unwrap();
+        let t = std::time::Instant::now();
+        let out = render(&scene, &Lens::default(), &RenderOptions::default());
+        println!("{name}: {w}x{h} {:?}", t.elapsed());
+        save(&out, &format!("/tmp/real_{name}.png"));
+        let scene = Scene::new(color, disp, None).unwrap();
+        let out = render(
+            &scene,
+            &Lens {
+                aperture: ApertureShape {
+                    blades: 6,
+                    blade_rotation_deg: 0.0,
+                    blade_curvature: 0.3,
+                },
+                ..Lens::default()
+            },
+            &RenderOptions::default(),
+        );
+        save(&out, &format!("/tmp/real_{name}_nomatte_hex.png"));
+    }
+}
+
+#[test]
+#[ignore]
+fn crop_real() {
+    for f in ["real_mpib_street_8", "real_mpib_street_8_nomatte_hex"] {
+        let img = image::open(format!("/tmp/{f}.png")).unwrap().to_rgb8();
+        let c = image::imageops::crop_imm(&img, 300, 750, 500, 450).to_image();
+        c.save(format!("/tmp/crop_{f}.png")).unwrap();
+    }
+}
+
+#[test]
+#[ignore]
+fn debug_contours() {
+    let (w, h) = (64, 400);
+    for with_matte in [false, true] {
+        let mut color = LinearRgb::filled(w, h, [0.05, 0.1, 0.4]);
+        for y in 0..h {
+            for x in 0..w {
+                color.set(
+                    x,
+                    y,
+                    [
+                        0.05 + 0.5 * noise(x, y / 8, 3),
+                        0.1,
+                        0.2 + 0.6 * (x as f32 / w as f32),
+                    ],
+                );
+            }
+        }
+        let mut disp = Plane::filled(w, h, 0.0);
+        let mut matte = Plane::filled(w, h, 0.0);
+        for y in 0..h {
+            for x in 0..w {
+                let v = 0.40 + 0.2 * y as f32 / h as f32;
+                disp.data[y * w + x] = if std::env::var("FIXD").is_ok() {
+                    0.55
+                } else {
+                    v
+                };
+                matte.data[y * w + x] = ((v - 0.45) / 0.1).clamp(0.0, 1.0);
+            }
+        }
+        let scene = Scene::new(
+            color.clone(),
+            disp.clone(),
+            if with_matte { Some(matte) } else { None },
+        )
+        .unwrap();
+        let l = lens(w, 60.0, ApertureShape::default());
+        for kernel in [KernelKind::Fast, KernelKind::Reference] {
+            let out = render(
+                &scene,
+                &l,
+                &RenderOptions {
+                    kernel,
+                    ..RenderOptions::default()
+                },
+            );
+            // Row means of blue; report jumps between consecutive rows.
+            let means: Vec<f32> = (0..h)
+                .map(|y| (0..w).map(|x| out.b[y * w + x]).sum::<f32>() / w as f32)
+                .collect();
+            let mut jumps = vec![];
+            for y in 2..h - 2 {
+                let second = means[y - 1] - 2.0 * means[y] + means[y + 1];
+                if second.abs() > 0.0005 {
+                    jumps.push((
+                        y,
+                        scene.matte.as_ref().map_or(0.0, |m| m.data[y * w]),
+                        second,
+                    ));
+                }
+            }
+            println!(
+                "matte {with_matte} {kernel:?}: {:?}",
+                &jumps[..jumps.len().min(12)]
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore]
+fn debug_real_column() {
+    use fstop::depth::{DisparityAnchors, relative_to_disparity, subject_disparity};
+    let dir = "../shared/testdata/portraits";
+    let name = "mpib_street_8";
+    let img = image::open(format!("{dir}/{name}_all-in-focus.jpg"))
+        .unwrap()
+        .to_rgb32f();
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let lin = |v: f32| {
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let data: Vec<f32> = img.as_raw().iter().map(|&v| lin(v)).collect();
+    let color = LinearRgb::from_interleaved(w, h, &data);
+    let d = image::open(format!("{dir}/{name}_disparity_dpt.jpg"))
+        .unwrap()
+        .to_luma32f();
+    let rel =
+        Plane::from_vec(d.width() as usize, d.height() as usize, d.as_raw().clone()).resized(w, h);
+    let subj = subject_disparity(&rel, None).unwrap();
+    let disp = relative_to_disparity(&rel, subj, &DisparityAnchors::default());
+    let m: Vec<f32> = disp
+        .data
+        .iter()
+        .map(|&v| ((v - 0.35) / 0.1).clamp(0.0, 1.0))
+        .collect();
+    let scene = Scene::new(
+        color.clone(),
+        disp.clone(),
+        Some(Plane::from_vec(w, h, m.clone())),
+    )
+    .unwrap();
+    let lensv = Lens::default();
+    let out = render(&scene, &lensv, &RenderOptions::default());
+    let x = 700;
+    for y in 800..900 {
+        let i = y * w + x;
+        println!(
+            "y {y} m {:.4} c {:.3} in {:.4} out {:.4}",
+            m[i],
+            lensv.signed_coc_px(disp.data[i] as f64, w),
+            color.b[i],
+            out.b[i]
+        );
+    }
+}
+
+#[test]
+#[ignore]
+fn debug_steps() {
+    let (w, h) = (120, 160);
+    let mut color = LinearRgb::filled(w, h, [1.0, 0.95, 0.9]);
+    let mut disp = Plane::filled(w, h, 0.0);
+    let mut matte = Plane::filled(w, h, 0.0);
+    for y in 20..140 {
+        for x in 20..100 {
+            let i = y * w + x;
+            color.set(x, y, [0.3, 0.25, 0.2]);
+            matte.data[i] = 1.0;
+            let step = ((y - 20) / 12) as f32;
+            disp.data[i] = FOCUS - 0.04 + 0.01 * step;
+        }
+    }
+    let scene = Scene::new(color, disp, Some(matte)).unwrap();
+    let l = lens(w, 80.0, ApertureShape::default());
+    let out = render(
+        &scene,
+        &l,
+        &RenderOptions {
+            kernel: KernelKind::Reference,
+            ..RenderOptions::default()
+        },
+    );
+    for y in (20..60).step_by(1) {
+        let row: Vec<String> = (18..40)
+            .map(|x| format!("{:.3}", out.r[y * w + x]))
+            .collect();
+        println!("{y}: {}", row.join(" "));
     }
 }

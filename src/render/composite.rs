@@ -5,8 +5,9 @@
 //! * **Far side**, back to front: coarser levels are farther, so each finer level goes over the
 //!   accumulated coarser ones, `acc = S + (1 − α_S)·up(acc)`. At full resolution the result is
 //!   divided by its coverage (`C/α`): holes left by the subject and by near objects do not
-//!   darken the background around them; where nothing covers a pixel at all, the push-pull
-//!   fill of the unblurred far side shows.
+//!   darken the background around them. Where the far side has no coverage at all, what is
+//!   "behind" the subject or near side is that layer's own colour (see [`finish`]); only where
+//!   nothing covers a pixel does the push-pull fill of the unblurred far side show.
 //! * **Subject** and **near side**, front-most: coarser levels are nearer (for the subject this
 //!   assumes any blur it has is in front), so the accumulated coarser levels go over each finer
 //!   one, `acc = up(acc) + (1 − α_acc)·S`. Not normalised: a blurred near edge is partly
@@ -182,30 +183,52 @@ pub(crate) fn hole_fill(source: &[[f32; 4]], width: usize, height: usize) -> Vec
     (0..n).map(|i| [r[i], g[i], b[i]]).collect()
 }
 
-/// The final colour of a pixel from the three sides (premultiplied, boosted), and the far
-/// side's hole fill (boosted colour).
+/// The final colour of a pixel from the three sides (accumulated, boosted), the pixel's own
+/// matte `m`, and the far side's hole fill (boosted colour).
+///
+/// The subject's opacity is the larger of its scattered coverage and `m`: scattering with a
+/// CoC that changes from pixel to pixel (a depth map quantised into steps) leaves small
+/// coverage dips that would let the background through the subject; the matte itself says the
+/// subject is opaque there. A defocused subject still gets its soft outer rim from the scatter.
 #[inline]
 pub(crate) fn finish(
     sides: [Acc; SIDES],
+    m: f32,
     highlights: &Highlights,
     fill: impl FnOnce() -> [f32; 3],
 ) -> [f32; 3] {
     let [far, subject, near] = sides;
+    // What is behind the subject and the near side. Where the far side has no coverage (a
+    // hole it left behind the subject or a near object), the most plausible content is the
+    // layer in front itself: a coverage dip inside a subject or near object whose blur varies
+    // (scattering does not keep coverage whole where the CoC changes) then shows that object,
+    // not a background colour. The push-pull fill only remains where nothing covers a pixel.
+    let hole = || {
+        if subject[3] > 0.0 {
+            let k = 1.0 / subject[3];
+            [subject[0] * k, subject[1] * k, subject[2] * k]
+        } else if near[3] > 0.0 {
+            let k = 1.0 / near[3];
+            [near[0] * k, near[1] * k, near[2] * k]
+        } else {
+            fill()
+        }
+    };
     let a = far[3];
     let far_colour = if a >= FAR_COVERAGE.1 {
         let k = 1.0 / a;
         [far[0] * k, far[1] * k, far[2] * k]
     } else if a <= FAR_COVERAGE.0 {
-        fill()
+        hole()
     } else {
         let k = 1.0 / a;
-        let fill = fill();
+        let hole = hole();
         let t = (a - FAR_COVERAGE.0) / (FAR_COVERAGE.1 - FAR_COVERAGE.0);
-        std::array::from_fn(|c| fill[c] + (far[c] * k - fill[c]) * t)
+        std::array::from_fn(|c| hole[c] + (far[c] * k - hole[c]) * t)
     };
     let mut out = highlights.unboost(far_colour);
-    for layer in [subject, near] {
-        let a = layer[4].min(1.0);
+    for (layer, floor) in [(subject, m), (near, 0.0)] {
+        let a = layer[4].min(1.0).max(floor);
         if a > 1e-7 && layer[3] > 0.0 {
             let k = 1.0 / layer[3];
             let colour = highlights.unboost([layer[0] * k, layer[1] * k, layer[2] * k]);
@@ -233,7 +256,7 @@ mod tests {
         let u = 1.0 - m;
         let far = [bb[0] * u, bb[1] * u, bb[2] * u, u, u];
         let subject = [bf[0] * m, bf[1] * m, bf[2] * m, m, m];
-        let out = finish([far, subject, [0.0; 5]], &hl, || [0.0; 3]);
+        let out = finish([far, subject, [0.0; 5]], m, &hl, || [0.0; 3]);
         for c in 0..3 {
             let want = m * f[c] + (1.0 - m) * b[c];
             assert!((out[c] - want).abs() < 1e-5, "{out:?}");
@@ -243,11 +266,14 @@ mod tests {
     #[test]
     fn far_holes_show_the_fill_and_output_is_clamped() {
         let hl = Highlights::new(&HighlightOptions::default());
-        let out = finish([[0.0; 5]; 3], &hl, || [0.2, 0.3, 0.4]);
+        let out = finish([[0.0; 5]; 3], 0.0, &hl, || [0.2, 0.3, 0.4]);
         assert_eq!(out, [0.2, 0.3, 0.4]);
-        let out = finish([[9.0, 9.0, 0.0, 1.0, 1.0], [0.0; 5], [0.0; 5]], &hl, || {
-            [0.0; 3]
-        });
+        let out = finish(
+            [[9.0, 9.0, 0.0, 1.0, 1.0], [0.0; 5], [0.0; 5]],
+            0.0,
+            &hl,
+            || [0.0; 3],
+        );
         assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
     }
 

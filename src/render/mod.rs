@@ -396,7 +396,8 @@ impl Level0<'_> {
                     let o = (y - b0) * w;
                     let [far, subject, near] = &s.px;
                     for x in 0..w {
-                        let rgb = finish([far[x], subject[x], near[x]], highlights, || {
+                        let m = self.input.matte(y * w + x);
+                        let rgb = finish([far[x], subject[x], near[x]], m, highlights, || {
                             bilinear(self.fill, fw, fill_taps[x], tyf)
                         });
                         or[o + x] = rgb[0];

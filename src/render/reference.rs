@@ -44,6 +44,7 @@ pub(crate) fn render(input: &Input, analysis: &Analysis, shape: &UnitShape) -> L
         let (x, y) = (i % w, i / w);
         let rgb = finish(
             [sides[0][i], sides[1][i], sides[2][i]],
+            input.matte(i),
             &setup.highlights,
             || bilinear(&fill, fw, tap(x, fw, scale), tap(y, fh, scale)),
         );
