@@ -70,7 +70,7 @@ fn scene(w: usize, h: usize) -> Scene {
     let r = (w / 500).max(1);
     for k in 0..60 {
         let x0 = r + (noise(k, 0, 11) * (w - 2 * r - 1) as f32) as usize;
-        let y0 = r + (noise(k, 1, 11) * (0.5 * fh) as f32) as usize;
+        let y0 = r + (noise(k, 1, 11) * 0.5 * fh) as usize;
         let col = [
             1.0,
             0.6 + 0.4 * noise(k, 2, 11),

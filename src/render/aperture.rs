@@ -253,7 +253,7 @@ impl SpanTable {
     /// centre.
     pub(crate) fn build(shape: &UnitShape, d: f64, dy: f64) -> SpanTable {
         let r = 0.5 * d;
-        if !(r > 1e-6) {
+        if r.is_nan() || r <= 1e-6 {
             // Everything lands on the source pixel itself.
             return SpanTable {
                 k_lo: 0,
@@ -373,7 +373,7 @@ impl SpanTables {
 pub(crate) fn coverage(shape: &UnitShape, d: f64, ss: usize) -> Vec<(i32, i32, f64)> {
     let r = 0.5 * d;
     let own = vec![(0, 0, 1.0)];
-    if !(r > 1e-6) {
+    if r.is_nan() || r <= 1e-6 {
         return own;
     }
     let reach = (r + 0.5).ceil() as i32;

@@ -113,7 +113,7 @@ impl LevelSplit {
     /// `(L, t)`: level `L` takes `1 − t` of the pixel, level `L + 1` takes `t`.
     #[inline]
     pub(crate) fn split(&self, d: f32) -> (u32, f32) {
-        if !(d > self.d0) {
+        if d.is_nan() || d <= self.d0 {
             return (0, 0.0);
         }
         // log2(d / D0) = e + log2(1 + f), 1 + f the mantissa: the octave is the exponent and

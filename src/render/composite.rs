@@ -35,7 +35,7 @@ const FAR_COVERAGE: (f32, f32) = (1e-6, 1e-5);
 #[inline]
 pub(crate) fn normalise(s: [f32; 4]) -> [f32; 4] {
     let a = s[3];
-    if !(a > 0.0) {
+    if a.is_nan() || a <= 0.0 {
         [0.0; 4]
     } else if a > 1.0 {
         let k = 1.0 / a;
@@ -237,8 +237,7 @@ pub(crate) fn finish(
             }
         }
     }
-    // `max` turns NaN into 0.
-    out.map(|v| v.max(0.0).min(1.0))
+    out.map(|v| if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) })
 }
 
 #[cfg(test)]

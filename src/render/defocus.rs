@@ -64,7 +64,8 @@ impl Band {
         let ys_i = ys as i64;
         let h = height as i64;
         for (x, p) in src.iter().enumerate() {
-            if !(p[3] > 0.0) || !(p[4] >= 1.0) {
+            let scatters = p[3] > 0.0 && p[4] >= 1.0;
+            if !scatters {
                 continue;
             }
             let t = tables.get(p[4], p[6]);
@@ -126,7 +127,7 @@ impl Band {
             let mut px = [acc[0] as f32, acc[1] as f32, acc[2] as f32, acc[3] as f32];
             if let Some(own) = own {
                 let p = own[x];
-                if p[3] > 0.0 && !(p[4] >= 1.0) {
+                if p[3] > 0.0 && p[4] < 1.0 {
                     for c in 0..4 {
                         px[c] += p[c];
                     }

@@ -523,7 +523,7 @@ pub(crate) fn analyse(
                 }
                 for (x, (&c, &m)) in coc_row.iter().zip(&matte_row).enumerate() {
                     let d = c.abs();
-                    if !(d > d0) {
+                    if d <= d0 {
                         continue;
                     }
                     if with_matte && m > 0.0 && m < 1.0 {
@@ -654,7 +654,7 @@ pub(crate) fn analyse(
         })
         .collect();
 
-    if fill_source.iter().all(|p| !(p[3] > 0.0)) {
+    if fill_source.iter().all(|p| p[3] <= 0.0) {
         // No far side at all (everything is subject or in front of the focus): fill from the
         // whole photo, as push-pull does when nothing has weight.
         plain_fill_source(input, &highlights, &mut fill_source, fw);
@@ -724,6 +724,7 @@ pub(crate) fn colours(input: &Input, fills: Option<&MatteFills>, setup: &Setup) 
         .into_par_iter()
         .enumerate()
         .for_each(|(y, mut row)| {
+            #[allow(clippy::needless_range_loop)]
             for x in 0..w {
                 let m = input.matte(y * w + x);
                 let (b, f) = pixel_colours(input, fills, &setup.highlights, x, y, m);

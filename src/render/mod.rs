@@ -140,11 +140,7 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
     match options.kernel {
         KernelKind::Fast => {
             let tables = SpanTables::new(&shape, 2.0 * d0 + 1.0);
-            let t0 = std::time::Instant::now();
             let analysis = analyse(&input, coc, highlights, d0, Some(&tables));
-            if std::env::var("FSTOP_T").is_ok() {
-                eprintln!("T analyse {:?}", t0.elapsed());
-            }
             render_fast(&input, analysis, &tables)
         }
         KernelKind::Reference => {
@@ -158,18 +154,13 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
 /// full-resolution pass that scatters level 0 and composites everything.
 fn render_fast(input: &Input, mut analysis: Analysis, tables: &SpanTables) -> LinearRgb {
     let (w, h) = (input.width, input.height);
-    let t0 = std::time::Instant::now();
     let mut coarse: Vec<Option<Rgba>> = Vec::with_capacity(SIDES);
     for side in 0..SIDES {
         coarse.push(cascade(side, &mut analysis.slices[side], w, h, tables));
     }
-    if std::env::var("FSTOP_T").is_ok() {
-        eprintln!("T cascade {:?}", t0.elapsed());
-    }
     let (fw, fh) = level_dims(w, h, FILL_LEVEL);
     let fill = hole_fill(&analysis.fill_source, fw, fh);
-    let t0 = std::time::Instant::now();
-    let o = Level0 {
+    Level0 {
         input,
         setup: &analysis.setup,
         fills: analysis.fills.as_ref(),
@@ -179,11 +170,7 @@ fn render_fast(input: &Input, mut analysis: Analysis, tables: &SpanTables) -> Li
         fill_dims: (fw, fh),
         tables,
     }
-    .run();
-    if std::env::var("FSTOP_T").is_ok() {
-        eprintln!("T level0 {:?}", t0.elapsed());
-    }
-    o
+    .run()
 }
 
 /// The full-resolution pass of the fast kernel.
@@ -264,6 +251,7 @@ impl Level0<'_> {
 
     /// Row `y`: level-0 sums of every side (difference-buffer prefix sums plus the pixels whose
     /// blur is below one pixel, which stay on their own pixel). False when the row has none.
+    #[allow(clippy::needless_range_loop)]
     fn level0_row(&self, y: usize, s: &mut Scratch, splats: bool, present: [bool; SIDES]) -> bool {
         let w = self.input.width;
         let row_d = &self.input.disparity[y * w..(y + 1) * w];
@@ -292,7 +280,7 @@ impl Level0<'_> {
         if in_focus {
             let [far, subject, near] = &mut s.sums;
             for (x, &c) in s.coc.iter().enumerate() {
-                if !(c.abs() < 1.0) {
+                if c.abs() >= 1.0 {
                     continue;
                 }
                 let m = self.input.matte(y * w + x);
@@ -315,6 +303,7 @@ impl Level0<'_> {
         true
     }
 
+    #[allow(clippy::needless_range_loop)]
     fn run(&self) -> LinearRgb {
         let (w, h) = (self.input.width, self.input.height);
         let mut out = LinearRgb::filled(w, h, [0.0; 3]);

@@ -40,6 +40,7 @@ pub(crate) fn render(input: &Input, analysis: &Analysis, shape: &UnitShape) -> L
     let fill = hole_fill(&analysis.fill_source, fw, fh);
     let scale = 1usize << FILL_LEVEL;
     let mut out = LinearRgb::filled(w, h, [0.0; 3]);
+    #[allow(clippy::needless_range_loop)]
     for i in 0..n {
         let (x, y) = (i % w, i / w);
         let rgb = finish(
