@@ -1,10 +1,13 @@
 //! Layers and slices: the sanitised input, the per-pixel colours each side scatters (boosted
-//! background `B`, boosted subject `F`), and the fast kernel's resolution pyramid of slices.
+//! background `B`, boosted subject `F`), and the fast kernel's resolution pyramid of slices,
+//! all gathered in one pass over the photo ([`analyse`]).
 //!
 //! A *slice* is one (side, level) pair. Level `L`'s source is the `2^L × 2^L` box average of
 //! the premultiplied `(colour·w, w)` of the pixels that belong to it, with their CoC diameter
-//! averaged by weight and expressed in level pixels. Level 0 is never stored: the full
-//! resolution pass computes its sources row by row from `B`, `F`, the matte and the depth.
+//! averaged by weight and expressed in level pixels, and the centroid of the box's light (far
+//! side) or weight (subject, near). Level 0 is never stored: the full-resolution pass computes
+//! its sources row by row from the photo, the matte and the depth, so the only
+//! full-resolution buffer the fast kernel allocates is its output.
 
 use std::borrow::Cow;
 

@@ -6,9 +6,10 @@
 //!
 //! * `B̂` — a push-pull fill ([`crate::fill::push_pull_fill`]) of the image from confident
 //!   background (weights `(1 − 3m)²` for `m < ⅓`), and `F̃` likewise from confident subject
-//!   (weights `(3m − 2)²` for `m > ⅔`). Both are computed at half resolution and the final
-//!   pull step at full resolution (`x̂ = w·I + (1 − w)·up(fill)`, exactly what the last level of
-//!   push-pull does), which keeps the cost well below a full-resolution fill.
+//!   (weights `(3m − 2)²` for `m > ⅔`). Both are pushed and pulled on a grid 2–8× coarser than
+//!   the photo (about 500 px along its long side, see [`matte_fill_level`]), and the final
+//!   pull step is done per photo pixel (`x̂ = w·I + (1 − w)·up(fill)`, what push-pull's last
+//!   level does), which keeps the cost a small fraction of a full-resolution fill.
 //! * where the matte is high, `F = (I − (1−m)·B̂)/m` with `B = B̂`; where it is low,
 //!   `B = (I − m·F̃)/(1−m)` with `F = F̃`; between (`m` 0.25…0.75) the two are blended with the
 //!   same weight. Each pair satisfies `m·F + (1−m)·B = I`, so the blend does too; where an

@@ -3,29 +3,42 @@
 //!
 //! # Model
 //! 1. **CoC** (`coc`): per pixel the signed CoC diameter `lens.signed_coc_px(disparity,
-//!    width)` (positive in front of focus); non-finite disparity counts as in focus.
-//! 2. **Highlights** (`highlights`): near-clipped pixels are boosted in linear light so
-//!    point lights carry real energy into their discs; each layer's colour is mapped back
-//!    through the inverse curve after blurring.
+//!    width)` (positive in front of focus); non-finite disparity counts as in focus; the
+//!    magnitude is capped at 4× the image size.
+//! 2. **Highlights** (`highlights`): a pixel whose brightest channel, sRGB-encoded, exceeds
+//!    `threshold` is multiplied by `1 + gain·t²` in linear light (colour kept), so clipped
+//!    point lights carry real energy into their discs. After blurring, each layer's colour
+//!    goes back through the inverse curve (the sensor "clips again"): an in-focus pixel comes
+//!    out exactly as it went in, bright bokeh rolls off instead of hard-clipping.
 //! 3. **Subject / background colours** (`matting`): under the matte `m` each pixel is split
-//!    into subject colour `F` and background colour `B` with `m·F + (1−m)·B = I`, so neither
-//!    smears into the other.
-//! 4. **Sides** (`coc`): the subject (weight `m`, colour `F`); non-subject pixels
-//!    in front of focus by more than ~1 px, the *near* side; all other non-subject pixels, the
-//!    *far* side (colour `B` for both).
+//!    into subject colour `F` and background colour `B` with `m·F + (1−m)·B = I` exactly, from
+//!    push-pull fills of confident background and subject, so neither smears into the other.
+//! 4. **Sides** (`coc`): the *subject* (weight `m`, colour `F`, blurred by its own CoC, which
+//!    is usually below a pixel); non-subject pixels in front of focus by more than ~1 px
+//!    (`smoothstep(0.5, 1.5, c)`), the *near* side; all other non-subject pixels, the *far*
+//!    side (colour `B` for both).
 //! 5. **Slices** (`layers`): each side is cut by blur size into resolution levels — diameter
 //!    `d` goes to level `L` with `d/2^L ∈ [D0, 2·D0)` (split linearly in `log2 d` between
-//!    neighbours), where the blur is rendered at `1/2^L` resolution (its detail is gone
-//!    anyway). `D0` is [`RenderOptions::level_diameter_px`].
-//! 6. **Scatter** (`defocus`): every source pixel spreads its colour and weight uniformly
-//!    over the aperture shape (`aperture`) of its own diameter, energy-conserving, as row
-//!    spans with difference buffers: O(d) per pixel.
-//! 7. **Composite** (`composite`): far side back to front and normalised by its coverage
-//!    (no dark seams around holes), the sharp subject over it at full resolution (single hairs
-//!    survive), the near side over everything with its soft, partly transparent edges.
+//!    the two neighbouring levels, so there are no seams; level 0 also takes everything
+//!    smaller), rendered at `1/2^L` resolution. A level's source is the box average of its
+//!    premultiplied `(colour·w, w)`, with the average CoC and — on the far side — the
+//!    centroid of its light, so a point light's disc lands where the light is.
+//!    `D0` is [`RenderOptions::level_diameter_px`].
+//! 6. **Scatter** (`defocus`, `aperture`): every source pixel spreads its colour and weight
+//!    uniformly over the aperture shape (circle, or n-blade polygon with rotation and
+//!    curvature) of its own diameter, weights summing to exactly 1, as one anti-aliased row
+//!    span per pixel row written into difference buffers: O(d) per pixel. Borders reflect.
+//!    Parallel by bands of destination rows; bit-identical for any thread count.
+//! 7. **Composite** (`composite`): the far side back to front (coarser = farther) and
+//!    normalised by its coverage (no dark seams where it has holes); the subject over it; the
+//!    near side over everything (coarser = nearer), not normalised, so its blurred edges are
+//!    partly transparent. Shares of one pixel split between two levels add up their coverage
+//!    rather than being layered; the subject is at least as opaque as its matte; where the
+//!    far side has a hole, what shows behind a layer is that layer itself. Final clamp 0..1.
 //!
 //! The reference kernel (`reference`) runs the same model with every slice scattered at full
-//! resolution through exact per-pixel shape coverage; tests hold the fast kernel to it.
+//! resolution through exact per-pixel shape coverage; `tests/render_kernels.rs` holds the fast
+//! kernel to it (mean absolute error < 0.001, PSNR > 48 dB at the default `D0`).
 
 mod aperture;
 mod coc;
@@ -81,7 +94,11 @@ pub enum KernelKind {
     Reference,
 }
 
-/// Default of [`RenderOptions::level_diameter_px`].
+/// Default of [`RenderOptions::level_diameter_px`]. Measured against the reference kernel on
+/// small scenes: D0 = 4 → PSNR ≈ 44–49 dB, 8 → 50–61 dB, 16 → 52–73 dB; a disc's edge ramp is
+/// about `2^L` px wide at level `L`, i.e. roughly `1/D0`–`2/D0` of its diameter (16 keeps
+/// large bokeh discs crisp); the coarse scatter costs about `D0³` per source pixel but is a
+/// small part of the render either way.
 pub const DEFAULT_LEVEL_DIAMETER_PX: f32 = 16.0;
 
 /// Everything about rendering that is not the lens.
@@ -91,8 +108,7 @@ pub struct RenderOptions {
     pub kernel: KernelKind,
     /// Blur diameter in pixels at which a slice moves to the next coarser resolution level
     /// (`D0`; a blur of diameter `d` renders at level `L` with `d/2^L ∈ [D0, 2·D0)`). Larger is
-    /// sharper-edged and slower. Clamped to 2..64. Default
-    /// [`DEFAULT_LEVEL_DIAMETER_PX`] (8).
+    /// sharper-edged and slower. Clamped to 2..64. Default [`DEFAULT_LEVEL_DIAMETER_PX`] (16).
     pub level_diameter_px: f32,
 }
 
