@@ -1,14 +1,14 @@
 //! The renderer's kernels: fast ≈ reference, properties, disc geometry, the sharp subject.
 //!
-//! Fast-vs-reference tolerance (default options, `D0` = 16): mean absolute error < 0.001 and
+//! Fast-vs-reference tolerance (default options, `D0` = 12): mean absolute error < 0.0015 and
 //! PSNR > 48 dB (linear light, 0..1) on every scene below. Measured: mean abs error
-//! 0.00015–0.00056, PSNR 52.4–72.6 dB; the largest single-pixel errors (up to 0.14) are on
+//! 0.00020–0.00079, PSNR 51.8–67.7 dB; the largest single-pixel errors (up to 0.14) are on
 //! clipped point lights with a blur of only 2–3 px, where the fast kernel's row spans (exact
 //! area per row) and the reference's 2-D pixel coverage distribute a tiny disc differently.
 //! The bounds keep about 2× margin on the mean error and 4 dB on PSNR; a broken level split,
-//! seam or normalisation shows up as mean errors of 0.01 or PSNR below 40 dB. (With `D0` = 8
-//! the same scenes measure 0.0005–0.0014 / 49.8–61.4 dB, with `D0` = 4 0.0017–0.0034 /
-//! 44.1–49.5 dB.)
+//! seam or normalisation shows up as mean errors of 0.01 or PSNR below 40 dB. (Other `D0`:
+//! 16 → 0.00015–0.00056 / 52.4–72.6 dB, 8 → 0.0005–0.0014 / 49.8–61.4 dB, 4 →
+//! 0.0017–0.0034 / 44.1–49.5 dB.)
 
 use fstop::optics::{ApertureShape, Lens, Sensor};
 use fstop::render::{HighlightOptions, KernelKind, RenderOptions, render};
@@ -201,7 +201,7 @@ fn assert_close(name: &str, e: Errors) {
         "{name}: mae {:.5} psnr {:.2} dB max {:.4}",
         e.mae, e.psnr, e.max
     );
-    assert!(e.mae < 0.001, "{name}: mean abs error {}", e.mae);
+    assert!(e.mae < 0.0015, "{name}: mean abs error {}", e.mae);
     assert!(e.psnr > 48.0, "{name}: PSNR {} dB", e.psnr);
 }
 
@@ -473,17 +473,19 @@ fn hexagonal_aperture_renders_a_hexagon() {
             worst_side < 1.0,
             "{kernel:?}: sides deviate by {worst_side} px"
         );
-        // Corners are rounded by at most the resampling of the fast kernel's coarse level.
+        // Corners are rounded by the resampling of the fast kernel's coarse level (measured
+        // 2.05 px at the default D0 = 12, 1.6 px at 16; the reference 0.2 px).
         assert!(
-            worst_vertex < 2.0,
+            worst_vertex < 2.5,
             "{kernel:?}: corners deviate by {worst_vertex} px"
         );
-        // Six corners: each vertex sticks out beyond the flat sides next to it.
+        // Six corners: each vertex sticks out beyond the middle of the sides next to it.
         for k in 0..6 {
             let v = (90 + 60 * k) % 360;
             let (side_a, side_b) = ((v + 30) % 360, (v + 330) % 360);
+            // (5.4 px for an exact hexagon; 2.65–4.9 measured at D0 = 12; ~0 for a circle.)
             assert!(
-                radii[v] > radii[side_a] + 3.0 && radii[v] > radii[side_b] + 3.0,
+                radii[v] > radii[side_a] + 2.0 && radii[v] > radii[side_b] + 2.0,
                 "{kernel:?}: no corner at {v}°"
             );
         }

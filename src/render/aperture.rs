@@ -14,6 +14,8 @@
 //!   shape's area inside that row; its fractional ends anti-alias the edge. Spans are
 //!   normalised so one source pixel's weights sum to exactly 1.
 
+use rayon::prelude::*;
+
 use crate::optics::ApertureShape;
 
 /// Samples of the edge integrals over v ∈ [−1, 1].
@@ -342,7 +344,8 @@ impl SpanTables {
         let count = (max_d.max(1.0) * per_px).ceil() as usize + 1;
         let half = OFFSET_STEPS_PER_PX / 2;
         let tables = (0..count)
-            .flat_map(|q| (-half..=half).map(move |p| (q, p)))
+            .into_par_iter()
+            .flat_map_iter(|q| (-half..=half).map(move |p| (q, p)))
             .map(|(q, p)| {
                 SpanTable::build(
                     shape,
@@ -359,9 +362,10 @@ impl SpanTables {
     #[inline]
     pub(crate) fn get(&self, d: f32, dy: f32) -> &SpanTable {
         let count = self.tables.len() / PHASES;
-        let q = ((d * self.per_px + 0.5) as usize).min(count - 1);
+        // Through i32: f32 → u64 conversions cost several instructions on x86-64.
+        let q = (((d * self.per_px + 0.5) as i32).max(0) as usize).min(count - 1);
         let steps = OFFSET_STEPS_PER_PX as f32;
-        let p = (dy.clamp(-0.5, 0.5) * steps + steps / 2.0 + 0.5) as usize;
+        let p = (dy.clamp(-0.5, 0.5) * steps + steps / 2.0 + 0.5) as i32 as usize;
         &self.tables[q * PHASES + p.min(PHASES - 1)]
     }
 }

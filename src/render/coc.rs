@@ -43,8 +43,15 @@ impl CocMap {
     pub(crate) fn signed(&self, disparity_per_m: f32) -> f32 {
         // Branch-free so row loops vectorise.
         let raw = self.px_per_diopter * (disparity_per_m - self.focus_disparity);
-        let c = raw.max(-self.cap).min(self.cap);
-        if disparity_per_m.is_finite() && !raw.is_nan() {
+        let c = if raw > self.cap {
+            self.cap
+        } else if raw < -self.cap {
+            -self.cap
+        } else {
+            raw
+        };
+        // Non-finite disparity, or a NaN product (infinite factor at the focus plane): focus.
+        if disparity_per_m.is_finite() && !c.is_nan() {
             c
         } else {
             0.0
@@ -52,21 +59,25 @@ impl CocMap {
     }
 }
 
+/// `v` clamped to 0..1, NaN to 0 — with plain comparisons (single instructions, unlike the
+/// NaN-aware `f32::clamp`/`max`; this runs several times per pixel).
+#[inline(always)]
+pub(crate) fn clamp01(v: f32) -> f32 {
+    let v = if v > 0.0 { v } else { 0.0 };
+    if v < 1.0 { v } else { 1.0 }
+}
+
 /// Hermite smoothstep of `x` between `a` and `b`.
 #[inline]
 pub(crate) fn smoothstep(a: f32, b: f32, x: f32) -> f32 {
-    let t = ((x - a) / (b - a)).clamp(0.0, 1.0);
+    let t = clamp01((x - a) / (b - a));
     t * t * (3.0 - 2.0 * t)
 }
 
 /// A matte value made safe: non-finite is 0 (not subject), clamped to 0..1.
 #[inline]
 pub(crate) fn sane_matte(m: f32) -> f32 {
-    if m.is_finite() {
-        m.clamp(0.0, 1.0)
-    } else {
-        0.0
-    }
+    if m < f32::INFINITY { clamp01(m) } else { 0.0 }
 }
 
 /// Weights of the three sides for a pixel with matte `m` and signed CoC `c`; they sum to 1.

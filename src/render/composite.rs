@@ -21,7 +21,7 @@
 use rayon::prelude::*;
 
 use super::aperture::SpanTables;
-use super::coc::{FAR, SIDES};
+use super::coc::{FAR, SIDES, clamp01};
 use super::defocus::scatter;
 use super::highlights::Highlights;
 use super::layers::{Source, level_dims};
@@ -48,7 +48,8 @@ pub(crate) fn normalise(s: [f32; 4]) -> [f32; 4] {
 /// Premultiplied `front` over `back`.
 #[inline(always)]
 pub(crate) fn over(front: [f32; 4], back: [f32; 4]) -> [f32; 4] {
-    let k = (1.0 - front[3]).max(0.0);
+    let k = 1.0 - front[3];
+    let k = if k > 0.0 { k } else { 0.0 };
     [
         front[0] + k * back[0],
         front[1] + k * back[1],
@@ -228,7 +229,8 @@ pub(crate) fn finish(
     };
     let mut out = highlights.unboost(far_colour);
     for (layer, floor) in [(subject, m), (near, 0.0)] {
-        let a = layer[4].min(1.0).max(floor);
+        let a = clamp01(layer[4]);
+        let a = if floor > a { floor } else { a };
         if a > 1e-7 && layer[3] > 0.0 {
             let k = 1.0 / layer[3];
             let colour = highlights.unboost([layer[0] * k, layer[1] * k, layer[2] * k]);
@@ -237,7 +239,7 @@ pub(crate) fn finish(
             }
         }
     }
-    out.map(|v| if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) })
+    out.map(clamp01)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::aperture::SpanTables;
 use super::coc::{CocMap, FAR, LevelSplit, SIDES, SUBJECT, fill_weight, membership, sane_matte};
 use super::defocus::SrcPx;
-use super::highlights::Highlights;
+use super::highlights::{Highlights, brightest};
 use super::matting::{FillSums, MatteFills, accumulate, matte_fill_level, sane};
 use crate::scene::{Plane, Scene};
 
@@ -123,8 +123,9 @@ pub(crate) struct Setup {
     pub split: LevelSplit,
 }
 
-/// Level of the far-side hole fill (the fill is smooth, so an 8× reduced image is plenty).
-pub(crate) const FILL_LEVEL: u32 = 3;
+/// Level of the far-side hole fill: a last resort (what is behind a layer is that layer itself
+/// where it has coverage), so a 32× reduced image is plenty.
+pub(crate) const FILL_LEVEL: u32 = 5;
 
 /// One stored slice source (see [`SrcPx`]).
 pub(crate) type Source = Vec<SrcPx>;
@@ -149,11 +150,15 @@ fn max_coc(input: &Input, coc: &CocMap) -> f32 {
         .disparity
         .par_chunks(1 << 16)
         .map(|chunk| {
+            // Plain comparisons: NaN and ±∞ fail them (and vectorise).
             chunk
                 .iter()
-                .filter(|d| d.is_finite())
                 .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &d| {
-                    (lo.min(d), hi.max(d))
+                    let finite = d > f32::NEG_INFINITY && d < f32::INFINITY;
+                    (
+                        if finite && d < lo { d } else { lo },
+                        if finite && d > hi { d } else { hi },
+                    )
                 })
         })
         .reduce(
@@ -489,14 +494,14 @@ pub(crate) fn analyse(
                     }
                 }
                 // From here on the row's colours are highlight-boosted.
-                let brightest = rr
+                let row_max = rr
                     .iter()
                     .chain(gr.iter())
                     .chain(br.iter())
                     .fold(0.0f32, |a, &v| if v > a { v } else { a });
-                if highlights.is_active() && brightest > highlights.threshold() {
+                if highlights.is_active() && row_max > highlights.threshold() {
                     for x in 0..w {
-                        let k = highlights.factor(rr[x].max(gr[x]).max(br[x]));
+                        let k = highlights.factor(brightest([rr[x], gr[x], br[x]]));
                         rr[x] *= k;
                         gr[x] *= k;
                         br[x] *= k;
