@@ -47,11 +47,24 @@ pub(crate) type FillSums = [f32; 12];
 /// Adds photo pixel colour `rgb` (sane) of matte `m` (sane) to a fill pixel's sums.
 #[inline]
 pub(crate) fn accumulate(s: &mut FillSums, rgb: [f32; 3], m: f32) {
-    let (wb, wf) = (background_weight(m), subject_weight(m));
     let v = [rgb[0], rgb[1], rgb[2], 1.0];
+    // Most pixels are pure background or pure subject (weights 1 and 0).
+    if m <= 0.0 {
+        for c in 0..4 {
+            s[c] += v[c];
+        }
+    } else if m >= 1.0 {
+        for c in 0..4 {
+            s[4 + c] += v[c];
+        }
+    } else {
+        let (wb, wf) = (background_weight(m), subject_weight(m));
+        for c in 0..4 {
+            s[c] += v[c] * wb;
+            s[4 + c] += v[c] * wf;
+        }
+    }
     for c in 0..4 {
-        s[c] += v[c] * wb;
-        s[4 + c] += v[c] * wf;
         s[8 + c] += v[c];
     }
 }
