@@ -109,7 +109,7 @@ pub struct RenderOptions {
     pub kernel: KernelKind,
     /// Blur diameter in pixels at which a slice moves to the next coarser resolution level
     /// (`D0`; a blur of diameter `d` renders at level `L` with `d/2^L ∈ [D0, 2·D0)`). Larger is
-    /// sharper-edged and slower. Clamped to 2..64. Default [`DEFAULT_LEVEL_DIAMETER_PX`] (12).
+    /// sharper-edged and slower. Clamped to 2..32. Default [`DEFAULT_LEVEL_DIAMETER_PX`] (12).
     pub level_diameter_px: f32,
 }
 
@@ -126,7 +126,7 @@ impl Default for RenderOptions {
 impl RenderOptions {
     fn level_diameter(&self) -> f32 {
         if self.level_diameter_px.is_finite() {
-            self.level_diameter_px.clamp(2.0, 64.0)
+            self.level_diameter_px.clamp(2.0, 32.0)
         } else {
             DEFAULT_LEVEL_DIAMETER_PX
         }
