@@ -14,7 +14,7 @@
 //!   shape's area inside that row; its fractional ends anti-alias the edge. Spans are
 //!   normalised so one source pixel's weights sum to exactly 1.
 
-use rayon::prelude::*;
+use std::sync::OnceLock;
 
 use crate::optics::ApertureShape;
 
@@ -328,7 +328,9 @@ impl SpanTable {
 #[derive(Debug, Clone)]
 pub(crate) struct SpanTables {
     per_px: f32,
-    tables: Vec<SpanTable>,
+    shape: UnitShape,
+    /// Built on first use: a render needs only the few diameters its scene has.
+    tables: Vec<OnceLock<SpanTable>>,
 }
 
 /// Diameter steps per pixel in [`SpanTables`] (diameter error ≤ 1/128 px at the level).
@@ -338,23 +340,16 @@ const OFFSET_STEPS_PER_PX: i32 = 8;
 const PHASES: usize = OFFSET_STEPS_PER_PX as usize + 1;
 
 impl SpanTables {
-    /// Tables for diameters up to `max_d` pixels.
+    /// Tables for diameters up to `max_d` pixels (each built when first asked for; the
+    /// content does not depend on which thread builds it).
     pub(crate) fn new(shape: &UnitShape, max_d: f32) -> SpanTables {
         let per_px = DIAMETER_STEPS_PER_PX;
         let count = (max_d.max(1.0) * per_px).ceil() as usize + 1;
-        let half = OFFSET_STEPS_PER_PX / 2;
-        let tables = (0..count)
-            .into_par_iter()
-            .flat_map_iter(|q| (-half..=half).map(move |p| (q, p)))
-            .map(|(q, p)| {
-                SpanTable::build(
-                    shape,
-                    q as f64 / f64::from(per_px),
-                    f64::from(p) / f64::from(OFFSET_STEPS_PER_PX),
-                )
-            })
-            .collect();
-        SpanTables { per_px, tables }
+        SpanTables {
+            per_px,
+            shape: shape.clone(),
+            tables: (0..count * PHASES).map(|_| OnceLock::new()).collect(),
+        }
     }
 
     /// The table for diameter `d` and vertical centroid offset `dy` (each rounded to the table
@@ -365,8 +360,15 @@ impl SpanTables {
         // Through i32: f32 → u64 conversions cost several instructions on x86-64.
         let q = (((d * self.per_px + 0.5) as i32).max(0) as usize).min(count - 1);
         let steps = OFFSET_STEPS_PER_PX as f32;
-        let p = (dy.clamp(-0.5, 0.5) * steps + steps / 2.0 + 0.5) as i32 as usize;
-        &self.tables[q * PHASES + p.min(PHASES - 1)]
+        let p = ((dy.clamp(-0.5, 0.5) * steps + steps / 2.0 + 0.5) as i32 as usize).min(PHASES - 1);
+        self.tables[q * PHASES + p].get_or_init(|| {
+            let half = OFFSET_STEPS_PER_PX / 2;
+            SpanTable::build(
+                &self.shape,
+                q as f64 / f64::from(self.per_px),
+                f64::from(p as i32 - half) / f64::from(OFFSET_STEPS_PER_PX),
+            )
+        })
     }
 }
 
