@@ -6,8 +6,8 @@
 //!
 //! * `B̂` — a push-pull fill ([`crate::fill::push_pull_fill`]) of the image from confident
 //!   background (weights `(1 − 3m)²` for `m < ⅓`), and `F̃` likewise from confident subject
-//!   (weights `(3m − 2)²` for `m > ⅔`). Both are pushed and pulled on a grid 2–8× coarser than
-//!   the photo (about 500 px along its long side, see [`matte_fill_level`]), and the final
+//!   (weights `(3m − 2)²` for `m > ⅔`). Both are pushed and pulled on a grid up to 16× coarser
+//!   than the photo (at least 256 px along its long side, see [`matte_fill_level`]), and the final
 //!   pull step is done per photo pixel (`x̂ = w·I + (1 − w)·up(fill)`, what push-pull's last
 //!   level does), which keeps the cost a small fraction of a full-resolution fill.
 //! * where the matte is high, `F = (I − (1−m)·B̂)/m` with `B = B̂`; where it is low,
@@ -33,11 +33,13 @@ fn subject_weight(m: f32) -> f32 {
     t * t
 }
 
-/// Resolution level of the fills for a `width × height` photo: the coarsest (at most 3, 1/8
-/// each way) whose grid still has about 500 pixels along the long side.
+/// Resolution level of the fills for a `width × height` photo: the coarsest (at most 4, 1/16
+/// each way) whose grid still has at least 256 pixels along the long side (a 12 MP photo:
+/// 1/8). The fills are smooth estimates of the colour behind hair, sampled only where the matte
+/// is partial; push-pull cost is what this keeps small.
 pub(crate) fn matte_fill_level(width: usize, height: usize) -> u32 {
     let long = width.max(height).max(1);
-    (long / 500).max(1).ilog2().min(3)
+    (long / 256).max(1).ilog2().min(4)
 }
 
 /// Per fill pixel: `[bg r·w, g·w, b·w, w, fg r·w, g·w, b·w, w, plain r, g, b, count]` sums
