@@ -14,6 +14,8 @@
 //!   shape's area inside that row; its fractional ends anti-alias the edge. Spans are
 //!   normalised so one source pixel's weights sum to exactly 1.
 
+use std::sync::OnceLock;
+
 use crate::optics::ApertureShape;
 
 /// Samples of the edge integrals over v ∈ [−1, 1].
@@ -249,10 +251,11 @@ pub(crate) struct SpanTable {
 }
 
 impl SpanTable {
-    /// Spans of the shape scaled to diameter `d` pixels, centred on a pixel centre.
-    pub(crate) fn build(shape: &UnitShape, d: f64) -> SpanTable {
+    /// Spans of the shape scaled to diameter `d` pixels, centred `dy` pixels below a pixel
+    /// centre.
+    pub(crate) fn build(shape: &UnitShape, d: f64, dy: f64) -> SpanTable {
         let r = 0.5 * d;
-        if !(r > 1e-6) {
+        if r.is_nan() || r <= 1e-6 {
             // Everything lands on the source pixel itself.
             return SpanTable {
                 k_lo: 0,
@@ -267,11 +270,11 @@ impl SpanTable {
                 reach: 0,
             };
         }
-        let k_max = (r * shape.extent() + 0.5).ceil() as i32;
+        let k_max = (r * shape.extent() + dy.abs() + 0.5).ceil() as i32;
         let mut spans: Vec<(i32, f64, f64)> = Vec::new();
         for k in -k_max..=k_max {
-            let u0 = (f64::from(k) - 0.5) / r;
-            let u1 = (f64::from(k) + 0.5) / r;
+            let u0 = (f64::from(k) - 0.5 - dy) / r;
+            let u1 = (f64::from(k) + 0.5 - dy) / r;
             let (il, ir) = shape.strip(u0, u1);
             let (l, rr) = (r * r * il, r * r * ir);
             spans.push((k, l, rr));
@@ -281,7 +284,7 @@ impl SpanTable {
         let last = spans.iter().rposition(|s| s.2 - s.1 > min_area);
         let (first, last) = match (first, last) {
             (Some(a), Some(b)) => (a, b),
-            _ => return SpanTable::build(shape, 0.0),
+            _ => return SpanTable::build(shape, 0.0, 0.0),
         };
         let spans = &spans[first..=last];
         let total: f64 = spans.iter().map(|s| (s.2 - s.1).max(0.0)).sum();
@@ -320,32 +323,52 @@ impl SpanTable {
     }
 }
 
-/// Span tables for every diameter in `0..=max_d` at a fixed step, for the fast kernel.
+/// Span tables for every diameter in `0..=max_d` at a fixed step and every vertical centroid
+/// offset in ±½ px at a fixed step, for the fast kernel.
 #[derive(Debug, Clone)]
 pub(crate) struct SpanTables {
     per_px: f32,
-    tables: Vec<SpanTable>,
+    shape: UnitShape,
+    /// Built on first use: a render needs only the few diameters its scene has.
+    tables: Vec<OnceLock<SpanTable>>,
 }
 
 /// Diameter steps per pixel in [`SpanTables`] (diameter error ≤ 1/128 px at the level).
 pub(crate) const DIAMETER_STEPS_PER_PX: f32 = 64.0;
+/// Vertical offset steps per pixel (offset error ≤ 1/16 px at the level).
+const OFFSET_STEPS_PER_PX: i32 = 8;
+const PHASES: usize = OFFSET_STEPS_PER_PX as usize + 1;
 
 impl SpanTables {
-    /// Tables for diameters up to `max_d` pixels.
+    /// Tables for diameters up to `max_d` pixels (each built when first asked for; the
+    /// content does not depend on which thread builds it).
     pub(crate) fn new(shape: &UnitShape, max_d: f32) -> SpanTables {
         let per_px = DIAMETER_STEPS_PER_PX;
         let count = (max_d.max(1.0) * per_px).ceil() as usize + 1;
-        let tables = (0..count)
-            .map(|q| SpanTable::build(shape, q as f64 / f64::from(per_px)))
-            .collect();
-        SpanTables { per_px, tables }
+        SpanTables {
+            per_px,
+            shape: shape.clone(),
+            tables: (0..count * PHASES).map(|_| OnceLock::new()).collect(),
+        }
     }
 
-    /// The table for diameter `d` (rounded to the table step, clamped to the largest).
+    /// The table for diameter `d` and vertical centroid offset `dy` (each rounded to the table
+    /// step; `d` clamped to the largest, `dy` to ±½).
     #[inline]
-    pub(crate) fn get(&self, d: f32) -> &SpanTable {
-        let q = (d * self.per_px + 0.5) as usize;
-        &self.tables[q.min(self.tables.len() - 1)]
+    pub(crate) fn get(&self, d: f32, dy: f32) -> &SpanTable {
+        let count = self.tables.len() / PHASES;
+        // Through i32: f32 → u64 conversions cost several instructions on x86-64.
+        let q = (((d * self.per_px + 0.5) as i32).max(0) as usize).min(count - 1);
+        let steps = OFFSET_STEPS_PER_PX as f32;
+        let p = ((dy.clamp(-0.5, 0.5) * steps + steps / 2.0 + 0.5) as i32 as usize).min(PHASES - 1);
+        self.tables[q * PHASES + p].get_or_init(|| {
+            let half = OFFSET_STEPS_PER_PX / 2;
+            SpanTable::build(
+                &self.shape,
+                q as f64 / f64::from(self.per_px),
+                f64::from(p as i32 - half) / f64::from(OFFSET_STEPS_PER_PX),
+            )
+        })
     }
 }
 
@@ -356,7 +379,7 @@ impl SpanTables {
 pub(crate) fn coverage(shape: &UnitShape, d: f64, ss: usize) -> Vec<(i32, i32, f64)> {
     let r = 0.5 * d;
     let own = vec![(0, 0, 1.0)];
-    if !(r > 1e-6) {
+    if r.is_nan() || r <= 1e-6 {
         return own;
     }
     let reach = (r + 0.5).ceil() as i32;
@@ -427,7 +450,7 @@ mod tests {
     fn span_areas_match_the_shape_area() {
         let c = circle();
         for d in [3.0, 8.0, 15.5] {
-            let t = SpanTable::build(&c, d);
+            let t = SpanTable::build(&c, d, 0.0);
             let area = table_area(&t);
             let want = std::f64::consts::PI * d * d / 4.0;
             assert!((area - want).abs() / want < 2e-3, "{d}: {area} vs {want}");
@@ -435,7 +458,7 @@ mod tests {
         }
         let h = hexagon(0.0);
         let d = 12.0;
-        let t = SpanTable::build(&h, d);
+        let t = SpanTable::build(&h, d, 0.0);
         let want = 1.5 * 3f64.sqrt() * (d / 2.0) * (d / 2.0);
         let area = table_area(&t);
         assert!((area - want).abs() / want < 2e-3, "{area} vs {want}");
@@ -445,7 +468,7 @@ mod tests {
     fn weights_sum_to_one() {
         for shape in [circle(), hexagon(0.0), hexagon(0.5)] {
             for d in [0.0, 0.5, 1.0, 2.7, 9.0, 15.9] {
-                let t = SpanTable::build(&shape, d);
+                let t = SpanTable::build(&shape, d, 0.25);
                 let sum: f64 = t
                     .rows
                     .iter()
@@ -483,7 +506,7 @@ mod tests {
 
     #[test]
     fn small_diameters_stay_on_their_pixel() {
-        let t = SpanTable::build(&circle(), 0.9);
+        let t = SpanTable::build(&circle(), 0.9, 0.0);
         assert_eq!(t.rows.len(), 1);
         assert_eq!((t.rows[0].i0, t.rows[0].i1), (0, 0));
     }

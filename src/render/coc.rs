@@ -41,33 +41,43 @@ impl CocMap {
     /// Signed CoC diameter in pixels (positive in front of focus), always finite.
     #[inline]
     pub(crate) fn signed(&self, disparity_per_m: f32) -> f32 {
-        if !disparity_per_m.is_finite() {
-            return 0.0;
-        }
-        let c = self.px_per_diopter * (disparity_per_m - self.focus_disparity);
-        if c.is_nan() {
-            0.0
+        // Branch-free so row loops vectorise.
+        let raw = self.px_per_diopter * (disparity_per_m - self.focus_disparity);
+        let c = if raw > self.cap {
+            self.cap
+        } else if raw < -self.cap {
+            -self.cap
         } else {
-            c.clamp(-self.cap, self.cap)
+            raw
+        };
+        // Non-finite disparity, or a NaN product (infinite factor at the focus plane): focus.
+        if disparity_per_m.is_finite() && !c.is_nan() {
+            c
+        } else {
+            0.0
         }
     }
+}
+
+/// `v` clamped to 0..1, NaN to 0 — with plain comparisons (single instructions, unlike the
+/// NaN-aware `f32::clamp`/`max`; this runs several times per pixel).
+#[inline(always)]
+pub(crate) fn clamp01(v: f32) -> f32 {
+    let v = if v > 0.0 { v } else { 0.0 };
+    if v < 1.0 { v } else { 1.0 }
 }
 
 /// Hermite smoothstep of `x` between `a` and `b`.
 #[inline]
 pub(crate) fn smoothstep(a: f32, b: f32, x: f32) -> f32 {
-    let t = ((x - a) / (b - a)).clamp(0.0, 1.0);
+    let t = clamp01((x - a) / (b - a));
     t * t * (3.0 - 2.0 * t)
 }
 
 /// A matte value made safe: non-finite is 0 (not subject), clamped to 0..1.
 #[inline]
 pub(crate) fn sane_matte(m: f32) -> f32 {
-    if m.is_finite() {
-        m.clamp(0.0, 1.0)
-    } else {
-        0.0
-    }
+    if m < f32::INFINITY { clamp01(m) } else { 0.0 }
 }
 
 /// Weights of the three sides for a pixel with matte `m` and signed CoC `c`; they sum to 1.
@@ -78,6 +88,14 @@ pub(crate) fn membership(m: f32, c: f32) -> [f32; SIDES] {
     let u = 1.0 - m;
     let near = u * smoothstep(0.5, 1.5, c);
     [u - near, m, near]
+}
+
+/// Weight of a pixel in the far side's hole fill: far-side membership times `1 − m`, so the
+/// fill comes from background away from the subject's edge.
+#[inline]
+pub(crate) fn fill_weight(m: f32, c: f32) -> f32 {
+    let u = 1.0 - m;
+    u * u * (1.0 - smoothstep(0.5, 1.5, c))
 }
 
 /// How blur diameters are shared between resolution levels: a diameter `d` goes to level `L`
@@ -106,16 +124,19 @@ impl LevelSplit {
     /// `(L, t)`: level `L` takes `1 − t` of the pixel, level `L + 1` takes `t`.
     #[inline]
     pub(crate) fn split(&self, d: f32) -> (u32, f32) {
-        if d <= self.d0 {
+        if d.is_nan() || d <= self.d0 {
             return (0, 0.0);
         }
-        let p = (d / self.d0).log2();
-        let l = p.floor();
-        let lu = l as u32;
-        if lu >= self.max_level {
+        // log2(d / D0) = e + log2(1 + f), 1 + f the mantissa: the octave is the exponent and
+        // the share a cheap, continuous, monotone stand-in for log2(1 + f) (exact at 0 and 1,
+        // within 0.01 between).
+        let bits = (d / self.d0).to_bits();
+        let e = ((bits >> 23) & 0xff).saturating_sub(127);
+        let f = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000) - 1.0;
+        if e >= self.max_level {
             (self.max_level, 0.0)
         } else {
-            (lu, p - l)
+            (e, f * (1.346_57 - 0.346_57 * f))
         }
     }
 
@@ -134,6 +155,18 @@ impl LevelSplit {
 
     pub(crate) fn max_level(&self) -> u32 {
         self.max_level
+    }
+
+    /// `D0`: diameters up to this render entirely at level 0.
+    #[inline]
+    pub(crate) fn d0(&self) -> f32 {
+        self.d0
+    }
+
+    /// Diameters below this have a share at level 0 (`2·D0`).
+    #[inline]
+    pub(crate) fn level0_limit(&self) -> f32 {
+        2.0 * self.d0
     }
 }
 
@@ -180,7 +213,16 @@ mod tests {
         assert_eq!(s.split(3.0), (0, 0.0));
         let (l, t) = s.split(12.0);
         assert_eq!(l, 0);
-        assert!((t - (1.5f32).log2()).abs() < 1e-6);
+        assert!((t - (1.5f32).log2()).abs() < 1e-2);
+        // Monotone within and across octaves.
+        let mut last = 0.0;
+        for i in 0..4000 {
+            let d = 8.0 + i as f32 * 0.1;
+            let (l, t) = s.split(d);
+            let p = l as f32 + t;
+            assert!(p >= last && (p - (d / 8.0).log2()).abs() < 1e-2, "{d}");
+            last = p;
+        }
         let (l, t) = s.split(233.0);
         assert_eq!(l, 4);
         assert!(t > 0.0 && t < 1.0);

@@ -5,8 +5,9 @@
 //! * **Far side**, back to front: coarser levels are farther, so each finer level goes over the
 //!   accumulated coarser ones, `acc = S + (1 − α_S)·up(acc)`. At full resolution the result is
 //!   divided by its coverage (`C/α`): holes left by the subject and by near objects do not
-//!   darken the background around them; where nothing covers a pixel at all, the push-pull
-//!   fill of the unblurred far side shows.
+//!   darken the background around them. Where the far side has no coverage at all, what is
+//!   "behind" the subject or near side is that layer's own colour (see [`finish`]); only where
+//!   nothing covers a pixel does the push-pull fill of the unblurred far side show.
 //! * **Subject** and **near side**, front-most: coarser levels are nearer (for the subject this
 //!   assumes any blur it has is in front), so the accumulated coarser levels go over each finer
 //!   one, `acc = up(acc) + (1 − α_acc)·S`. Not normalised: a blurred near edge is partly
@@ -20,10 +21,11 @@
 use rayon::prelude::*;
 
 use super::aperture::SpanTables;
-use super::coc::{FAR, SIDES};
+use super::coc::{FAR, SIDES, clamp01};
 use super::defocus::scatter;
 use super::highlights::Highlights;
 use super::layers::{Source, level_dims};
+use crate::fill::push_pull_fill;
 
 /// Coverage below which the far side is taken entirely from its hole fill, and above which
 /// entirely from its own normalised colour (linear between).
@@ -33,7 +35,7 @@ const FAR_COVERAGE: (f32, f32) = (1e-6, 1e-5);
 #[inline]
 pub(crate) fn normalise(s: [f32; 4]) -> [f32; 4] {
     let a = s[3];
-    if !(a > 0.0) {
+    if a.is_nan() || a <= 0.0 {
         [0.0; 4]
     } else if a > 1.0 {
         let k = 1.0 / a;
@@ -43,12 +45,37 @@ pub(crate) fn normalise(s: [f32; 4]) -> [f32; 4] {
     }
 }
 
+/// Premultiplied `front` over `back`.
+#[inline(always)]
+pub(crate) fn over(front: [f32; 4], back: [f32; 4]) -> [f32; 4] {
+    let k = 1.0 - front[3];
+    let k = if k > 0.0 { k } else { 0.0 };
+    [
+        front[0] + k * back[0],
+        front[1] + k * back[1],
+        front[2] + k * back[2],
+        front[3] + k * back[3],
+    ]
+}
+
+/// A side's accumulated levels: `[r, g, b, α, coverage]` — premultiplied colour composited
+/// level over level with opacity `α`, and the levels' coverages summed (capped at 1 when
+/// used). A pixel whose blur falls between two levels is split across them; "over" would count
+/// its two shares as if they were independent layers (`½ over ½ = ¾`), so the subject and near
+/// sides, whose coverage is their transparency, take the summed coverage instead.
+pub(crate) type Acc = [f32; 5];
+
 /// Combines a level's normalised slice `s` with the accumulated coarser levels `acc`.
 #[inline]
-pub(crate) fn combine(side: usize, s: [f32; 4], acc: [f32; 4]) -> [f32; 4] {
-    let (front, back) = if side == FAR { (s, acc) } else { (acc, s) };
-    let k = (1.0 - front[3]).max(0.0);
-    std::array::from_fn(|c| front[c] + k * back[c])
+pub(crate) fn combine(side: usize, s: [f32; 4], acc: Acc) -> Acc {
+    let back = [acc[0], acc[1], acc[2], acc[3]];
+    if side == FAR {
+        let o = over(s, back);
+        [o[0], o[1], o[2], o[3], o[3]]
+    } else {
+        let o = over(back, s);
+        [o[0], o[1], o[2], o[3], acc[4] + s[3]]
+    }
 }
 
 /// Horizontal taps `(x0, x1, t)` for upsampling a row of `coarse` pixels to `fine` pixels by
@@ -85,15 +112,17 @@ pub(crate) fn bilinear<const N: usize>(
     })
 }
 
-/// A premultiplied RGBA image at some level.
+/// A side's accumulator image at some level.
 pub(crate) struct Rgba {
+    pub level: u32,
     pub width: usize,
     pub height: usize,
-    pub px: Vec<[f32; 4]>,
+    pub px: Vec<Acc>,
 }
 
-/// Scatters and composites one side's coarse slices (levels `max..=1`) into its level-1
-/// accumulator; `None` when the side has nothing at those levels.
+/// Scatters and composites one side's coarse slices (levels `max..=1`, empty ones skipped)
+/// into one accumulator at the finest non-empty level; `None` when the side has nothing at
+/// those levels. Between non-empty levels the accumulator is upsampled bilinearly in one step.
 pub(crate) fn cascade(
     side: usize,
     slices: &mut [Option<Source>],
@@ -103,26 +132,32 @@ pub(crate) fn cascade(
 ) -> Option<Rgba> {
     let mut acc: Option<Rgba> = None;
     for li in (0..slices.len()).rev() {
+        let Some(src) = slices[li].take() else {
+            continue;
+        };
         let level = li as u32 + 1;
         let (lw, lh) = level_dims(width, height, level);
-        let scattered = slices[li].take().map(|src| scatter(&src, lw, lh, tables));
-        if scattered.is_none() && acc.is_none() {
-            continue;
-        }
-        let mut px = scattered.unwrap_or_else(|| vec![[0.0; 4]; lw * lh]);
+        let sums = scatter(&src, lw, lh, tables);
+        drop(src);
         let up = acc.take();
-        let tx = up.as_ref().map(|u| taps(lw, u.width, 2));
-        px.par_chunks_mut(lw).enumerate().for_each(|(y, row)| {
-            let ty = up.as_ref().map(|u| tap(y, u.height, 2));
-            for (x, p) in row.iter_mut().enumerate() {
-                let below = match (&up, &tx, ty) {
-                    (Some(u), Some(tx), Some(ty)) => bilinear(&u.px, u.width, tx[x], ty),
-                    _ => [0.0; 4],
-                };
-                *p = combine(side, normalise(*p), below);
-            }
-        });
+        let scale = up.as_ref().map_or(1, |u| 1usize << (u.level - level));
+        let tx = up.as_ref().map(|u| taps(lw, u.width, scale));
+        let mut px: Vec<Acc> = vec![[0.0; 5]; lw * lh];
+        px.par_chunks_mut(lw)
+            .zip(sums.par_chunks(lw))
+            .enumerate()
+            .for_each(|(y, (row, sums))| {
+                let ty = up.as_ref().map(|u| tap(y, u.height, scale));
+                for (x, (p, s)) in row.iter_mut().zip(sums).enumerate() {
+                    let below = match (&up, &tx, ty) {
+                        (Some(u), Some(tx), Some(ty)) => bilinear(&u.px, u.width, tx[x], ty),
+                        _ => [0.0; 5],
+                    };
+                    *p = combine(side, normalise(*s), below);
+                }
+            });
         acc = Some(Rgba {
+            level,
             width: lw,
             height: lh,
             px,
@@ -131,32 +166,72 @@ pub(crate) fn cascade(
     acc
 }
 
-/// The final colour of a pixel from the three sides (premultiplied, boosted), and the far
-/// side's hole fill (boosted colour).
+/// The far side's hole fill: push-pull of its unblurred source (`[r·w, g·w, b·w, w]` box
+/// averages) → colours at the source's resolution, sampled bilinearly where needed.
+pub(crate) fn hole_fill(source: &[[f32; 4]], width: usize, height: usize) -> Vec<[f32; 3]> {
+    let n = width * height;
+    let mut planes: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0; n]);
+    let weights: Vec<f32> = source.iter().map(|p| p[3].clamp(0.0, 1.0)).collect();
+    for (i, p) in source.iter().enumerate() {
+        if p[3] > 0.0 {
+            for c in 0..3 {
+                planes[c][i] = p[c] / p[3];
+            }
+        }
+    }
+    let [r, g, b] = &mut planes;
+    push_pull_fill(&mut [r, g, b], &weights, width, height);
+    (0..n).map(|i| [r[i], g[i], b[i]]).collect()
+}
+
+/// The final colour of a pixel from the three sides (accumulated, boosted), the pixel's own
+/// matte `m`, and the far side's hole fill (boosted colour).
+///
+/// The subject's opacity is the larger of its scattered coverage and `m`: scattering with a
+/// CoC that changes from pixel to pixel (a depth map quantised into steps) leaves small
+/// coverage dips that would let the background through the subject; the matte itself says the
+/// subject is opaque there. A defocused subject still gets its soft outer rim from the scatter.
 #[inline]
 pub(crate) fn finish(
-    sides: [[f32; 4]; SIDES],
-    fill: [f32; 3],
+    sides: [Acc; SIDES],
+    m: f32,
     highlights: &Highlights,
+    fill: impl FnOnce() -> [f32; 3],
 ) -> [f32; 3] {
     let [far, subject, near] = sides;
+    // What is behind the subject and the near side. Where the far side has no coverage (a
+    // hole it left behind the subject or a near object), the most plausible content is the
+    // layer in front itself: a coverage dip inside a subject or near object whose blur varies
+    // (scattering does not keep coverage whole where the CoC changes) then shows that object,
+    // not a background colour. The push-pull fill only remains where nothing covers a pixel.
+    let hole = || {
+        if subject[3] > 0.0 {
+            let k = 1.0 / subject[3];
+            [subject[0] * k, subject[1] * k, subject[2] * k]
+        } else if near[3] > 0.0 {
+            let k = 1.0 / near[3];
+            [near[0] * k, near[1] * k, near[2] * k]
+        } else {
+            fill()
+        }
+    };
     let a = far[3];
-    let own = if a > FAR_COVERAGE.0 {
+    let far_colour = if a >= FAR_COVERAGE.1 {
         let k = 1.0 / a;
         [far[0] * k, far[1] * k, far[2] * k]
+    } else if a <= FAR_COVERAGE.0 {
+        hole()
     } else {
-        fill
-    };
-    let far_colour = if a >= FAR_COVERAGE.1 || a <= FAR_COVERAGE.0 {
-        own
-    } else {
+        let k = 1.0 / a;
+        let hole = hole();
         let t = (a - FAR_COVERAGE.0) / (FAR_COVERAGE.1 - FAR_COVERAGE.0);
-        std::array::from_fn(|c| fill[c] + (own[c] - fill[c]) * t)
+        std::array::from_fn(|c| hole[c] + (far[c] * k - hole[c]) * t)
     };
     let mut out = highlights.unboost(far_colour);
-    for layer in [subject, near] {
-        let a = layer[3].min(1.0);
-        if a > 1e-7 {
+    for (layer, floor) in [(subject, m), (near, 0.0)] {
+        let a = clamp01(layer[4]);
+        let a = if floor > a { floor } else { a };
+        if a > 1e-7 && layer[3] > 0.0 {
             let k = 1.0 / layer[3];
             let colour = highlights.unboost([layer[0] * k, layer[1] * k, layer[2] * k]);
             for c in 0..3 {
@@ -164,7 +239,7 @@ pub(crate) fn finish(
             }
         }
     }
-    out.map(|v| if v > 0.0 { v.min(1.0) } else { 0.0 })
+    out.map(clamp01)
 }
 
 #[cfg(test)]
@@ -179,14 +254,10 @@ mod tests {
         let b = [0.1, 0.99, 0.3];
         let m = 0.3;
         let (bf, bb) = (hl.boost(f), hl.boost(b));
-        let far = [
-            bb[0] * (1.0 - m),
-            bb[1] * (1.0 - m),
-            bb[2] * (1.0 - m),
-            1.0 - m,
-        ];
-        let subject = [bf[0] * m, bf[1] * m, bf[2] * m, m];
-        let out = finish([far, subject, [0.0; 4]], [0.0; 3], &hl);
+        let u = 1.0 - m;
+        let far = [bb[0] * u, bb[1] * u, bb[2] * u, u, u];
+        let subject = [bf[0] * m, bf[1] * m, bf[2] * m, m, m];
+        let out = finish([far, subject, [0.0; 5]], m, &hl, || [0.0; 3]);
         for c in 0..3 {
             let want = m * f[c] + (1.0 - m) * b[c];
             assert!((out[c] - want).abs() < 1e-5, "{out:?}");
@@ -196,9 +267,14 @@ mod tests {
     #[test]
     fn far_holes_show_the_fill_and_output_is_clamped() {
         let hl = Highlights::new(&HighlightOptions::default());
-        let out = finish([[0.0; 4]; 3], [0.2, 0.3, 0.4], &hl);
+        let out = finish([[0.0; 5]; 3], 0.0, &hl, || [0.2, 0.3, 0.4]);
         assert_eq!(out, [0.2, 0.3, 0.4]);
-        let out = finish([[9.0, 9.0, 0.0, 1.0], [0.0; 4], [0.0; 4]], [0.0; 3], &hl);
+        let out = finish(
+            [[9.0, 9.0, 0.0, 1.0, 1.0], [0.0; 5], [0.0; 5]],
+            0.0,
+            &hl,
+            || [0.0; 3],
+        );
         assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
     }
 

@@ -16,6 +16,11 @@ use rayon::prelude::*;
 
 use super::aperture::{SpanRow, SpanTables};
 
+/// A source pixel: `[r·w, g·w, b·w, w, d, dx, dy, _]` — premultiplied colour, weight, diameter
+/// (pixels of its level), and the offset of its light's centroid from the pixel centre (in
+/// pixels of its level, within ±½; 0 at full resolution). The last slot is scratch.
+pub(crate) type SrcPx = [f32; 8];
+
 /// Destination rows per band.
 pub(crate) const BAND_ROWS: usize = 16;
 
@@ -49,7 +54,7 @@ impl Band {
     /// [`Band::finish_row`] adds.
     pub(crate) fn splat_row(
         &mut self,
-        src: &[[f32; 5]],
+        src: &[SrcPx],
         ys: usize,
         height: usize,
         tables: &SpanTables,
@@ -59,10 +64,11 @@ impl Band {
         let ys_i = ys as i64;
         let h = height as i64;
         for (x, p) in src.iter().enumerate() {
-            if !(p[3] > 0.0) || !(p[4] >= 1.0) {
+            let scatters = p[3] > 0.0 && p[4] >= 1.0;
+            if !scatters {
                 continue;
             }
-            let t = tables.get(p[4]);
+            let t = tables.get(p[4], p[6]);
             let reach = i64::from(t.reach);
             if ys_i + reach < b0 || ys_i - reach >= b1 {
                 continue;
@@ -75,6 +81,7 @@ impl Band {
             ];
             let rho = f64::from(t.rho);
             let k_lo = i64::from(t.k_lo);
+            let dx = p[5];
             if ys_i - reach >= 0 && ys_i + reach < h {
                 // No reflection: the rows of this band are one contiguous run of the table.
                 let first = (b0 - ys_i).max(k_lo);
@@ -83,7 +90,7 @@ impl Band {
                     let row = &t.rows[(k - k_lo) as usize];
                     let start = (ys_i + k - b0) as usize * self.stride;
                     let line = &mut self.diff[start..start + self.stride];
-                    deposit(line, x, row, v, rho, width);
+                    deposit(line, x, dx, row, v, rho, width);
                 }
             } else {
                 for (idx, row) in t.rows.iter().enumerate() {
@@ -93,15 +100,22 @@ impl Band {
                     }
                     let start = (yd - b0) as usize * self.stride;
                     let line = &mut self.diff[start..start + self.stride];
-                    deposit(line, x, row, v, rho, width);
+                    deposit(line, x, dx, row, v, rho, width);
                 }
             }
         }
     }
 
+    /// The difference buffer of destination row `y` (`width + 2` entries).
+    #[inline]
+    pub(crate) fn line(&self, y: usize) -> &[[f64; 4]] {
+        let start = (y - self.b0) * self.stride;
+        &self.diff[start..start + self.stride]
+    }
+
     /// Destination row `y` of the band: the prefix sum of its difference buffer, plus every
     /// source pixel of `own` (the same row's sources) whose diameter is below one pixel.
-    pub(crate) fn finish_row(&self, y: usize, own: Option<&[[f32; 5]]>, out: &mut [[f32; 4]]) {
+    pub(crate) fn finish_row(&self, y: usize, own: Option<&[SrcPx]>, out: &mut [[f32; 4]]) {
         let start = (y - self.b0) * self.stride;
         let line = &self.diff[start..start + self.stride];
         let mut acc = [0.0f64; 4];
@@ -113,7 +127,7 @@ impl Band {
             let mut px = [acc[0] as f32, acc[1] as f32, acc[2] as f32, acc[3] as f32];
             if let Some(own) = own {
                 let p = own[x];
-                if p[3] > 0.0 && !(p[4] >= 1.0) {
+                if p[3] > 0.0 && p[4] < 1.0 {
                     for c in 0..4 {
                         px[c] += p[c];
                     }
@@ -147,9 +161,29 @@ pub(crate) fn reflect(i: i64, n: i64) -> i64 {
     if m < n { m } else { 2 * n - 1 - m }
 }
 
-/// Adds one span to a difference-buffer row (`width + 2` entries).
+/// Adds one span of source pixel `x` (centroid offset `dx`) to a difference-buffer row
+/// (`width + 2` entries).
 #[inline]
-fn deposit(line: &mut [[f64; 4]], x: usize, row: &SpanRow, v: [f64; 4], rho: f64, width: usize) {
+fn deposit(
+    line: &mut [[f64; 4]],
+    x: usize,
+    dx: f32,
+    row: &SpanRow,
+    v: [f64; 4],
+    rho: f64,
+    width: usize,
+) {
+    if dx != 0.0 {
+        // (Through u32: u64 ↔ float conversions cost several instructions on x86-64.)
+        let x = f64::from(x as u32) + f64::from(dx);
+        let (s, e) = (x + f64::from(row.s), x + f64::from(row.e));
+        if s >= 0.0 && e < f64::from(width as u32) {
+            deposit_exact(line, s, e, rho, v, width);
+        } else {
+            deposit_folded(line, s, e, rho, v, width);
+        }
+        return;
+    }
     let a = x as i64 + i64::from(row.i0);
     let b = x as i64 + i64::from(row.i1);
     if a >= 0 && b < width as i64 {
@@ -162,7 +196,7 @@ fn deposit(line: &mut [[f64; 4]], x: usize, row: &SpanRow, v: [f64; 4], rho: f64
             }
         }
     } else {
-        let x = x as f64;
+        let x = f64::from(x as u32);
         deposit_folded(
             line,
             x + f64::from(row.s),
@@ -197,12 +231,15 @@ fn deposit_folded(line: &mut [[f64; 4]], s: f64, e: f64, rho: f64, v: [f64; 4], 
 }
 
 /// Adds the span `[a, b)` with `0 ≤ a < b ≤ width`.
+#[inline]
 fn deposit_exact(line: &mut [[f64; 4]], a: f64, b: f64, rho: f64, v: [f64; 4], width: usize) {
-    let a = a.clamp(0.0, width as f64);
-    let b = b.clamp(a, width as f64);
-    let i0 = a.floor();
-    let i1 = b.floor();
-    let (f0, f1) = (a - i0, b - i1);
+    let wf = f64::from(width as u32);
+    let a = a.clamp(0.0, wf);
+    let b = b.clamp(a, wf);
+    // Non-negative, so truncation is floor (and avoids a libm call); through i32, which
+    // converts in one instruction.
+    let (i0, i1) = (a as i32, b as i32);
+    let (f0, f1) = (a - f64::from(i0), b - f64::from(i1));
     let (i0, i1) = (i0 as usize, i1 as usize);
     for (idx, coef) in [
         (i0, rho * (1.0 - f0)),
@@ -218,12 +255,12 @@ fn deposit_exact(line: &mut [[f64; 4]], a: f64, b: f64, rho: f64, v: [f64; 4], w
 }
 
 /// Per row of a stored source, the largest reach of its pixels that scatter (−1: none).
-pub(crate) fn row_reach(src: &[[f32; 5]], width: usize, tables: &SpanTables) -> Vec<i32> {
+pub(crate) fn row_reach(src: &[SrcPx], width: usize, tables: &SpanTables) -> Vec<i32> {
     src.par_chunks(width)
         .map(|row| {
             row.iter()
                 .filter(|p| p[3] > 0.0 && p[4] >= 1.0)
-                .map(|p| tables.get(p[4]).reach)
+                .map(|p| tables.get(p[4], p[6]).reach)
                 .max()
                 .unwrap_or(-1)
         })
@@ -232,7 +269,7 @@ pub(crate) fn row_reach(src: &[[f32; 5]], width: usize, tables: &SpanTables) -> 
 
 /// Scatters a stored slice source (`width × height`) into raw sums `[r·w, g·w, b·w, w]`.
 pub(crate) fn scatter(
-    src: &[[f32; 5]],
+    src: &[SrcPx],
     width: usize,
     height: usize,
     tables: &SpanTables,
@@ -283,10 +320,19 @@ mod tests {
     fn scatter_conserves_energy_everywhere_including_borders() {
         let t = tables();
         for (w, h) in [(40, 30), (7, 3), (1, 1), (3, 20)] {
-            let mut src = vec![[0.0f32; 5]; w * h];
+            let mut src = vec![[0.0f32; 8]; w * h];
             for (i, p) in src.iter_mut().enumerate() {
                 let v = ((i * 7) % 5) as f32 * 0.1;
-                *p = [v, 0.5 * v, 0.2, 1.0, (i % 17) as f32];
+                *p = [
+                    v,
+                    0.5 * v,
+                    0.2,
+                    1.0,
+                    (i % 17) as f32,
+                    0.3 * ((i % 3) as f32 - 1.0),
+                    0.0,
+                    0.0,
+                ];
             }
             let out = scatter(&src, w, h, &t);
             let sum_in: f64 = src.iter().map(|p| f64::from(p[0])).sum();
@@ -301,8 +347,8 @@ mod tests {
     fn constant_source_stays_constant() {
         let t = tables();
         let (w, h) = (50, 37);
-        let src: Vec<[f32; 5]> = (0..w * h)
-            .map(|i| [0.3, 0.6, 0.9, 1.0, 1.0 + (i % 13) as f32])
+        let src: Vec<SrcPx> = (0..w * h)
+            .map(|i| [0.3, 0.6, 0.9, 1.0, 1.0 + (i % 13) as f32, 0.0, 0.2, 0.0])
             .collect();
         let out = scatter(&src, w, h, &t);
         // Coverage adds to 1 only on average with varying diameters; the colour per coverage
@@ -310,7 +356,9 @@ mod tests {
         for p in &out {
             assert!((p[0] / p[3] - 0.3).abs() < 1e-5 && (p[2] / p[3] - 0.9).abs() < 1e-5);
         }
-        let same: Vec<[f32; 5]> = (0..w * h).map(|_| [0.3, 0.6, 0.9, 1.0, 9.5]).collect();
+        let same: Vec<SrcPx> = (0..w * h)
+            .map(|_| [0.3, 0.6, 0.9, 1.0, 9.5, 0.0, 0.0, 0.0])
+            .collect();
         for p in scatter(&same, w, h, &t) {
             assert!(
                 (p[3] - 1.0).abs() < 1e-5 && (p[1] - 0.6).abs() < 1e-5,

@@ -40,6 +40,14 @@ pub(crate) fn srgb_to_linear(s: f64) -> f64 {
     }
 }
 
+/// The brightest channel (plain comparisons: one instruction each, unlike NaN-aware `max`; a
+/// NaN channel is passed over unless it is the first, and callers handle NaN).
+#[inline(always)]
+pub(crate) fn brightest(rgb: [f32; 3]) -> f32 {
+    let m = if rgb[1] > rgb[0] { rgb[1] } else { rgb[0] };
+    if rgb[2] > m { rgb[2] } else { m }
+}
+
 /// The boost curve and its inverse, ready for per-pixel use.
 #[derive(Debug, Clone)]
 pub(crate) struct Highlights {
@@ -116,41 +124,49 @@ impl Highlights {
         }
     }
 
+    /// Linear value above which a brightest channel is boosted.
+    pub(crate) fn threshold(&self) -> f32 {
+        self.v_lo
+    }
+
     /// True when highlights are boosted at all.
-    #[cfg(test)]
     pub(crate) fn is_active(&self) -> bool {
         self.active
+    }
+
+    /// The boost factor for a colour whose brightest channel is `v` (≥ 0).
+    #[inline]
+    pub(crate) fn factor(&self, v: f32) -> f32 {
+        if !self.active || v <= self.v_lo {
+            1.0
+        } else if v >= 1.0 {
+            self.h_max
+        } else {
+            let pos = (v - self.v_lo) / self.v_step;
+            let i = (pos as i32 as usize).min(KNOTS - 1);
+            let t = pos - i as f32;
+            (self.h[i] + t * (self.h[i + 1] - self.h[i])) / v
+        }
     }
 
     /// Boosts a linear colour (channels ≥ 0).
     #[inline]
     pub(crate) fn boost(&self, rgb: [f32; 3]) -> [f32; 3] {
-        let v = rgb[0].max(rgb[1]).max(rgb[2]);
-        if !self.active || v <= self.v_lo {
-            return rgb;
-        }
-        let factor = if v >= 1.0 {
-            self.h_max
-        } else {
-            let pos = (v - self.v_lo) / self.v_step;
-            let i = (pos as usize).min(KNOTS - 1);
-            let t = pos - i as f32;
-            (self.h[i] + t * (self.h[i + 1] - self.h[i])) / v
-        };
-        [rgb[0] * factor, rgb[1] * factor, rgb[2] * factor]
+        let k = self.factor(brightest(rgb));
+        [rgb[0] * k, rgb[1] * k, rgb[2] * k]
     }
 
     /// Maps a boosted colour back (the exact inverse of [`Highlights::boost`] up to `1 + gain`).
     #[inline]
     pub(crate) fn unboost(&self, rgb: [f32; 3]) -> [f32; 3] {
-        let j = rgb[0].max(rgb[1]).max(rgb[2]);
+        let j = brightest(rgb);
         if !self.active || j <= self.v_lo || j.is_nan() {
             return rgb;
         }
         let scale = if j >= self.h_max {
             1.0 / self.h_max
         } else {
-            let cell = (((j - self.v_lo) * self.inv_scale) as usize).min(INVERSE_CELLS - 1);
+            let cell = (((j - self.v_lo) * self.inv_scale) as i32 as usize).min(INVERSE_CELLS - 1);
             let mut i = self.inv_start[cell] as usize;
             while i + 1 < KNOTS && self.h[i + 1] <= j {
                 i += 1;

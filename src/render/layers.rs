@@ -1,19 +1,23 @@
 //! Layers and slices: the sanitised input, the per-pixel colours each side scatters (boosted
-//! background `B`, boosted subject `F`), and the fast kernel's resolution pyramid of slices.
+//! background `B`, boosted subject `F`), and the fast kernel's resolution pyramid of slices,
+//! all gathered in one pass over the photo ([`analyse`]).
 //!
 //! A *slice* is one (side, level) pair. Level `L`'s source is the `2^L × 2^L` box average of
 //! the premultiplied `(colour·w, w)` of the pixels that belong to it, with their CoC diameter
-//! averaged by weight and expressed in level pixels. Level 0 is never stored: the full
-//! resolution pass computes its sources row by row from `B`, `F`, the matte and the depth.
+//! averaged by weight and expressed in level pixels, and the centroid of the box's light (far
+//! side) or weight (subject, near). Level 0 is never stored: the full-resolution pass computes
+//! its sources row by row from the photo, the matte and the depth, so the only
+//! full-resolution buffer the fast kernel allocates is its output.
 
 use std::borrow::Cow;
 
 use rayon::prelude::*;
 
 use super::aperture::SpanTables;
-use super::coc::{CocMap, LevelSplit, SIDES, SUBJECT, membership, sane_matte};
-use super::highlights::Highlights;
-use super::matting::{MatteFills, sane};
+use super::coc::{CocMap, FAR, LevelSplit, SIDES, SUBJECT, fill_weight, membership, sane_matte};
+use super::defocus::SrcPx;
+use super::highlights::{Highlights, brightest};
+use super::matting::{FillSums, MatteFills, accumulate, matte_fill_level, sane};
 use crate::scene::{Plane, Scene};
 
 /// Splits every plane into chunks of `chunk_len` and regroups them chunk by chunk:
@@ -117,72 +121,583 @@ pub(crate) struct Setup {
     pub highlights: Highlights,
     /// Level split (its `max_level` is the coarsest level in use).
     pub split: LevelSplit,
-    /// Largest colour value (at least 1): the clamp for unmixed colours.
-    pub hi: f32,
-    /// Which levels each side occupies (bit L set = level L has weight).
-    pub occupied: [u64; SIDES],
 }
 
-impl Setup {
-    /// One pass over the image: CoC range, level occupancy and colour range.
-    pub(crate) fn new(input: &Input, coc: CocMap, highlights: Highlights, d0: f32) -> Setup {
-        let unlimited = LevelSplit::new(d0, 63);
-        let w = input.width;
-        let (max_d, hi, occupied) = (0..input.height)
-            .into_par_iter()
-            .map(|y| {
-                let mut max_d = 0.0f32;
-                let mut hi = 1.0f32;
-                let mut occ = [0u64; SIDES];
-                for i in y * w..(y + 1) * w {
-                    let c = coc.signed(input.disparity[i]);
-                    let d = c.abs();
-                    max_d = max_d.max(d);
-                    let rgb = input.rgb(i);
-                    hi = hi.max(rgb[0]).max(rgb[1]).max(rgb[2]);
-                    let memb = membership(input.matte(i), c);
-                    let (l, t) = unlimited.split(d);
-                    for (side, o) in occ.iter_mut().enumerate() {
-                        if memb[side] > 0.0 {
-                            if t < 1.0 {
-                                *o |= 1 << l;
-                            }
-                            if t > 0.0 {
-                                *o |= 1 << (l + 1);
-                            }
-                        }
-                    }
-                }
-                (max_d, hi, occ)
-            })
-            .reduce(
-                || (0.0, 1.0, [0; SIDES]),
-                |a, b| {
+/// Level of the far-side hole fill: a last resort (what is behind a layer is that layer itself
+/// where it has coverage), so a 32× reduced image is plenty.
+pub(crate) const FILL_LEVEL: u32 = 5;
+/// Sampling stride of the hole fill's source (every `FILL_STRIDE`-th pixel and row).
+const FILL_STRIDE: usize = 4;
+
+/// One stored slice source (see [`SrcPx`]).
+pub(crate) type Source = Vec<SrcPx>;
+
+/// What the analysis pass over the photo produces.
+pub(crate) struct Analysis {
+    pub setup: Setup,
+    /// Matte fills, when there is a matte with some subject in it.
+    pub fills: Option<MatteFills>,
+    /// Far-side hole-fill source at [`FILL_LEVEL`]: `[r·w, g·w, b·w, w]` box averages of the
+    /// boosted photo with weight `far·(1 − m)` (the far side, away from the subject).
+    pub fill_source: Vec<[f32; 4]>,
+    /// `slices[side][L - 1]` for levels `1..=max_level`, `None` where empty (fast kernel).
+    pub slices: [Vec<Option<Source>>; SIDES],
+    /// Per row, the largest row reach of its level-0 scatter, −1 for none (fast kernel).
+    pub row_reach0: Vec<i32>,
+}
+
+/// The largest |CoC| in the image (a cheap pass over the disparity alone).
+fn max_coc(input: &Input, coc: &CocMap) -> f32 {
+    let (lo, hi) = input
+        .disparity
+        .par_chunks(1 << 16)
+        .map(|chunk| {
+            // Plain comparisons: NaN and ±∞ fail them (and vectorise).
+            chunk
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &d| {
+                    let finite = d > f32::NEG_INFINITY && d < f32::INFINITY;
                     (
-                        a.0.max(b.0),
-                        a.1.max(b.1),
-                        std::array::from_fn(|s| a.2[s] | b.2[s]),
+                        if finite && d < lo { d } else { lo },
+                        if finite && d > hi { d } else { hi },
                     )
-                },
-            );
-        let levels = LevelSplit::levels_for(d0, max_d);
-        Setup {
-            coc,
-            highlights,
-            split: LevelSplit::new(d0, levels),
-            hi: if hi.is_finite() { hi } else { 1.0 },
-            occupied,
+                })
+        })
+        .reduce(
+            || (f32::INFINITY, f32::NEG_INFINITY),
+            |a, b| (a.0.min(b.0), a.1.max(b.1)),
+        );
+    if lo > hi {
+        0.0
+    } else {
+        coc.signed(lo).abs().max(coc.signed(hi).abs())
+    }
+}
+
+/// Running sums of the slice pixel each (side, level parity) is currently adding to: pixels
+/// next to each other mostly land in the same level pixel, so sums are kept in registers and
+/// written once per level pixel.
+struct Runs {
+    /// `(slice index, level pixel index)` per slot `side·2 + (level & 1)`.
+    key: [(usize, usize); 2 * SIDES],
+    acc: [SrcPx; 2 * SIDES],
+}
+
+impl Runs {
+    fn new() -> Runs {
+        Runs {
+            key: [(usize::MAX, 0); 2 * SIDES],
+            acc: [[0.0; 8]; 2 * SIDES],
         }
     }
 
-    /// True when `side` has any weight at `level`.
-    pub(crate) fn has(&self, side: usize, level: u32) -> bool {
-        level < 64 && self.occupied[side] & (1 << level) != 0
+    #[inline(always)]
+    fn add(
+        &mut self,
+        slot: usize,
+        key: (usize, usize),
+        v: SrcPx,
+        chunk: &mut [&mut [SrcPx]],
+        touched: &mut [bool],
+    ) {
+        if self.key[slot] != key {
+            self.flush(slot, chunk, touched);
+            self.key[slot] = key;
+        }
+        let a = &mut self.acc[slot];
+        for c in 0..8 {
+            a[c] += v[c];
+        }
     }
 
-    /// True when `side` has weight at any level ≥ 1.
-    pub(crate) fn has_coarse(&self, side: usize) -> bool {
-        self.occupied[side] & !1 != 0
+    fn flush(&mut self, slot: usize, chunk: &mut [&mut [SrcPx]], touched: &mut [bool]) {
+        let (k, li) = self.key[slot];
+        if k != usize::MAX {
+            let p = &mut chunk[k][li];
+            for (dst, src) in p.iter_mut().zip(&mut self.acc[slot]) {
+                *dst += *src;
+                *src = 0.0;
+            }
+            touched[k] = true;
+            self.key[slot] = (usize::MAX, 0);
+        }
+    }
+
+    fn flush_all(&mut self, chunk: &mut [&mut [SrcPx]], touched: &mut [bool]) {
+        for slot in 0..2 * SIDES {
+            self.flush(slot, chunk, touched);
+        }
+    }
+}
+
+/// Adds a pixel's colour(s) to the slices of its levels (through `runs`). `row_base[L]` is
+/// the offset of the current photo row's level-`L` row within the chunk.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn add_to_slices(
+    runs: &mut Runs,
+    chunk: &mut [&mut [SrcPx]],
+    touched: &mut [bool],
+    levels: usize,
+    row_base: &[usize],
+    (x, y): (usize, usize),
+    split: &LevelSplit,
+    d: f32,
+    memb: [f32; SIDES],
+    colours: ([f32; 3], [f32; 3]),
+) {
+    let (l, t) = split.split(d);
+    let at = Place {
+        levels,
+        row_base,
+        x,
+        y,
+        d,
+        memb,
+        colours,
+    };
+    if l >= 1 && t < 1.0 {
+        at.add(runs, chunk, touched, l, 1.0 - t);
+    }
+    if t > 0.0 {
+        at.add(runs, chunk, touched, l + 1, t);
+    }
+}
+
+/// A pixel being added to the slices.
+struct Place<'r> {
+    levels: usize,
+    row_base: &'r [usize],
+    x: usize,
+    y: usize,
+    d: f32,
+    memb: [f32; SIDES],
+    colours: ([f32; 3], [f32; 3]),
+}
+
+impl Place<'_> {
+    #[inline(always)]
+    fn add(
+        &self,
+        runs: &mut Runs,
+        chunk: &mut [&mut [SrcPx]],
+        touched: &mut [bool],
+        level: u32,
+        share: f32,
+    ) {
+        let lu = level as usize;
+        let li = self.row_base[lu] + (self.x >> level);
+        // Position within the level pixel's box, for its light's centroid.
+        let mask = (1u32 << level) - 1;
+        let px = ((self.x as u32 & mask) as i32) as f32 + 0.5;
+        let py = ((self.y as u32 & mask) as i32) as f32 + 0.5;
+        for side in 0..SIDES {
+            let ws = self.memb[side] * share;
+            if ws <= 0.0 {
+                continue;
+            }
+            let col = if side == SUBJECT {
+                self.colours.1
+            } else {
+                self.colours.0
+            };
+            // Where the box's light is. On the far side (normalised by its coverage) the centroid
+            // follows the light itself, so a point light's disc lands where the light is (a
+            // faint floor keeps black boxes centred); on the subject and near sides, whose
+            // coverage is their transparency, it follows the weight so coverage stays whole.
+            let lum = if side == FAR {
+                ws * (col[0] + col[1] + col[2] + 1e-3)
+            } else {
+                ws
+            };
+            let v = [
+                col[0] * ws,
+                col[1] * ws,
+                col[2] * ws,
+                ws,
+                self.d * ws,
+                px * lum,
+                py * lum,
+                lum,
+            ];
+            let k = side * self.levels + lu - 1;
+            runs.add(side * 2 + (lu & 1), (k, li), v, chunk, touched);
+        }
+    }
+}
+
+/// Box averages of the whole boosted photo at [`FILL_LEVEL`], weight 1 (fallback fill source).
+fn plain_fill_source(input: &Input, highlights: &Highlights, out: &mut [[f32; 4]], fw: usize) {
+    let (w, h) = (input.width, input.height);
+    let s = 1usize << FILL_LEVEL;
+    out.fill([0.0; 4]);
+    for y in 0..h {
+        for x in 0..w {
+            let b = highlights.boost(input.rgb(y * w + x));
+            let p = &mut out[(y / s) * fw + x / s];
+            p[0] += b[0];
+            p[1] += b[1];
+            p[2] += b[2];
+            p[3] += 1.0;
+        }
+    }
+    for p in out.iter_mut() {
+        if p[3] > 0.0 {
+            let k = 1.0 / p[3];
+            *p = [p[0] * k, p[1] * k, p[2] * k, 1.0];
+        }
+    }
+}
+
+/// One pass over the photo that gathers everything the kernels need before scattering: CoC
+/// range and level occupancy, the matte fills' box sums (then the fills), the far hole fill's
+/// source, and — with `tables` (fast kernel) — the slice sources of levels ≥ 1 and the level-0
+/// row reaches. Pixels at the matte's edge (0 < m < 1) need the fills to be split into subject
+/// and background colour, so their coarse contributions are added in a second pass over them.
+pub(crate) fn analyse(
+    input: &Input,
+    coc: CocMap,
+    highlights: Highlights,
+    d0: f32,
+    tables: Option<&SpanTables>,
+) -> Analysis {
+    let (w, h) = (input.width, input.height);
+    let max_level = LevelSplit::levels_for(d0, max_coc(input, &coc));
+    let split = LevelSplit::new(d0, max_level);
+    let level0_limit = split.level0_limit();
+    let chunk_level = max_level.max(FILL_LEVEL);
+    let chunk_rows = 1usize << chunk_level;
+    let matte_level = matte_fill_level(w, h);
+    let fscale = 1usize << FILL_LEVEL;
+    let (mw, mh) = level_dims(w, h, matte_level);
+    let (fw, fh) = level_dims(w, h, FILL_LEVEL);
+    let with_matte = input.matte.is_some();
+    let with_slices = tables.is_some();
+    let levels = max_level as usize;
+    let widths: Vec<usize> = (0..=max_level).map(|l| level_dims(w, h, l).0).collect();
+    debug_assert!(matte_level <= FILL_LEVEL);
+
+    let mut sums: Vec<FillSums> = vec![[0.0; 12]; if with_matte { mw * mh } else { 0 }];
+    let mut fill_source = vec![[0.0f32; 4]; fw * fh];
+    let mut row_reach0 = vec![-1i32; if with_slices { h } else { 0 }];
+    // All slices are allocated zeroed (untouched pages cost nothing); empty ones are dropped.
+    let mut slices: Vec<Source> = if with_slices {
+        (0..SIDES)
+            .flat_map(|_| 1..=max_level)
+            .map(|l| {
+                let (lw, lh) = level_dims(w, h, l);
+                vec![[0.0f32; 8]; lw * lh]
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    // Regroup every buffer chunk by chunk of `chunk_rows` photo rows.
+    struct Job<'b> {
+        fill: &'b mut [[f32; 4]],
+        reach: &'b mut [i32],
+        slices: Vec<&'b mut [SrcPx]>,
+        touched: Vec<bool>,
+    }
+    let chunks = h.div_ceil(chunk_rows);
+    let mut jobs: Vec<Job> = (0..chunks)
+        .map(|_| Job {
+            fill: Default::default(),
+            reach: Default::default(),
+            slices: Vec::new(),
+            touched: Vec::new(),
+        })
+        .collect();
+    let rows_at = |l: u32| chunk_rows >> l;
+    let mut sum_chunks: Vec<&mut [FillSums]> = sums
+        .chunks_mut((rows_at(matte_level) * mw).max(1))
+        .collect();
+    sum_chunks.resize_with(chunks, Default::default);
+    for (job, c) in jobs
+        .iter_mut()
+        .zip(fill_source.chunks_mut(rows_at(FILL_LEVEL) * fw))
+    {
+        job.fill = c;
+    }
+    for (job, c) in jobs.iter_mut().zip(row_reach0.chunks_mut(chunk_rows)) {
+        job.reach = c;
+    }
+    for (k, src) in slices.iter_mut().enumerate() {
+        let l = (k % levels.max(1)) as u32 + 1;
+        for (job, c) in jobs
+            .iter_mut()
+            .zip(src.chunks_mut(rows_at(l) * widths[l as usize]))
+        {
+            job.slices.push(c);
+            job.touched.push(false);
+        }
+    }
+
+    struct Found {
+        max_m: f32,
+        deferred: bool,
+    }
+    let ml = matte_level;
+    let found: Vec<Found> = jobs
+        .par_iter_mut()
+        .zip(sum_chunks)
+        .enumerate()
+        .map(|(ci, (job, job_sums))| {
+            let y0 = ci * chunk_rows;
+            let mut max_m = 0.0f32;
+            let mut deferred = false;
+            let mut coc_row = vec![0.0f32; w];
+            let mut matte_row = vec![0.0f32; w];
+            let mut rgb_row: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0f32; w]);
+            let mut runs = Runs::new();
+            let mut row_base = vec![0usize; levels + 1];
+            for y in y0..(y0 + chunk_rows).min(h) {
+                let row = y * w..(y + 1) * w;
+                // Plain indexed loops over equal-length slices: no bounds checks, vectorised.
+                let (cr, mr) = (&mut coc_row[..w], &mut matte_row[..w]);
+                let disparity = &input.disparity[row.clone()];
+                for x in 0..w {
+                    cr[x] = coc.signed(disparity[x]);
+                }
+                match &input.matte {
+                    Some(matte) => {
+                        let matte = &matte[row.clone()];
+                        for x in 0..w {
+                            mr[x] = sane_matte(matte[x]);
+                        }
+                    }
+                    None => mr.fill(0.0),
+                }
+                let [rr, gr, br] = &mut rgb_row;
+                let (rr, gr, br) = (&mut rr[..w], &mut gr[..w], &mut br[..w]);
+                let (r_in, g_in, b_in) = (
+                    &input.color[0][row.clone()],
+                    &input.color[1][row.clone()],
+                    &input.color[2][row],
+                );
+                for x in 0..w {
+                    rr[x] = sane(r_in[x]);
+                    gr[x] = sane(g_in[x]);
+                    br[x] = sane(b_in[x]);
+                }
+                if with_matte {
+                    let n = 1usize << ml;
+                    let sums_row = &mut job_sums[((y - y0) >> ml) * mw..][..w.div_ceil(n)];
+                    for (x1, s) in sums_row.iter_mut().enumerate() {
+                        let mut acc = [0.0f32; 12];
+                        for x in x1 * n..(x1 * n + n).min(w) {
+                            max_m = max_m.max(mr[x]);
+                            accumulate(&mut acc, [rr[x], gr[x], br[x]], mr[x]);
+                        }
+                        for (dst, src) in s.iter_mut().zip(acc) {
+                            *dst += src;
+                        }
+                    }
+                }
+                // From here on the row's colours are highlight-boosted.
+                let row_max = rr
+                    .iter()
+                    .chain(gr.iter())
+                    .chain(br.iter())
+                    .fold(0.0f32, |a, &v| if v > a { v } else { a });
+                if highlights.is_active() && row_max > highlights.threshold() {
+                    for x in 0..w {
+                        let k = highlights.factor(brightest([rr[x], gr[x], br[x]]));
+                        rr[x] *= k;
+                        gr[x] *= k;
+                        br[x] *= k;
+                    }
+                }
+                // Far hole-fill source (a last resort, and smooth): every 4th pixel of every
+                // 4th row is plenty.
+                let fill_row = &mut job.fill[((y - y0) >> FILL_LEVEL) * fw..][..fw];
+                for (fx, p) in fill_row.iter_mut().enumerate() {
+                    if y % FILL_STRIDE != 0 {
+                        break;
+                    }
+                    let mut acc = [0.0f32; 4];
+                    for x in (fx * fscale..(fx * fscale + fscale).min(w)).step_by(FILL_STRIDE) {
+                        let wt = fill_weight(mr[x], cr[x]);
+                        acc[0] += rr[x] * wt;
+                        acc[1] += gr[x] * wt;
+                        acc[2] += br[x] * wt;
+                        acc[3] += wt;
+                    }
+                    for (dst, src) in p.iter_mut().zip(acc) {
+                        *dst += src;
+                    }
+                }
+                let Some(tables) = tables else {
+                    continue;
+                };
+                // Coarse slices.
+                for (l, base) in row_base.iter_mut().enumerate() {
+                    *base = ((y >> l) - (y0 >> l)) * widths[l];
+                }
+                for (x, (&c, &m)) in coc_row.iter().zip(&matte_row).enumerate() {
+                    let d = c.abs();
+                    if d <= d0 {
+                        continue;
+                    }
+                    if with_matte && m > 0.0 && m < 1.0 {
+                        deferred = true;
+                        continue;
+                    }
+                    let b = [rgb_row[0][x], rgb_row[1][x], rgb_row[2][x]];
+                    add_to_slices(
+                        &mut runs,
+                        &mut job.slices,
+                        &mut job.touched,
+                        levels,
+                        &row_base,
+                        (x, y),
+                        &split,
+                        d,
+                        membership(m, c),
+                        (b, b),
+                    );
+                }
+                runs.flush_all(&mut job.slices, &mut job.touched);
+                let mut reach = -1i32;
+                for &c in &coc_row {
+                    let d = c.abs();
+                    if d >= 1.0 && d < level0_limit {
+                        reach = reach.max(tables.get(d, 0.0).reach);
+                    }
+                }
+                job.reach[y - y0] = reach;
+            }
+            // Fill-source sums → averages over each box's sampled pixels.
+            let rows = ((y0 + chunk_rows).min(h) - y0).div_ceil(fscale);
+            let samples = |start: usize, len: usize| {
+                (start + len).div_ceil(FILL_STRIDE) - start.div_ceil(FILL_STRIDE)
+            };
+            for (k, p) in job.fill.iter_mut().enumerate().take(rows * fw) {
+                let (fx, fyy) = (k % fw, k / fw);
+                let by = y0 + fyy * fscale;
+                let bh = (h - by).min(fscale);
+                let bw = (w - fx * fscale).min(fscale);
+                let n = samples(fx * fscale, bw) * samples(by, bh);
+                let inv = 1.0 / n.max(1) as f32;
+                for v in p.iter_mut() {
+                    *v *= inv;
+                }
+            }
+            Found { max_m, deferred }
+        })
+        .collect();
+
+    let max_m = found.iter().fold(0.0f32, |a, f| a.max(f.max_m));
+    let fills = (with_matte && max_m > 0.0).then(|| MatteFills::new(&sums, mw, mh, ml));
+    drop(sums);
+
+    if let Some(fills) = fills.as_ref().filter(|_| found.iter().any(|f| f.deferred)) {
+        // Second pass: coarse contributions of matte-edge pixels, now that B and F are known.
+        jobs.par_iter_mut()
+            .zip(&found)
+            .enumerate()
+            .filter(|(_, (_, f))| f.deferred)
+            .for_each(|(ci, (job, _))| {
+                let y0 = ci * chunk_rows;
+                let mut runs = Runs::new();
+                let mut row_base = vec![0usize; levels + 1];
+                for y in y0..(y0 + chunk_rows).min(h) {
+                    for (l, base) in row_base.iter_mut().enumerate() {
+                        *base = ((y >> l) - (y0 >> l)) * widths[l];
+                    }
+                    for x in 0..w {
+                        let i = y * w + x;
+                        let m = input.matte(i);
+                        if !(m > 0.0 && m < 1.0) {
+                            continue;
+                        }
+                        let c = coc.signed(input.disparity[i]);
+                        let d = c.abs();
+                        if d <= d0 {
+                            continue;
+                        }
+                        let colours = pixel_colours(input, Some(fills), &highlights, x, y, m);
+                        add_to_slices(
+                            &mut runs,
+                            &mut job.slices,
+                            &mut job.touched,
+                            levels,
+                            &row_base,
+                            (x, y),
+                            &split,
+                            d,
+                            membership(m, c),
+                            colours,
+                        );
+                    }
+                    runs.flush_all(&mut job.slices, &mut job.touched);
+                }
+            });
+    }
+
+    // Slice sums → averages over each level pixel's box of existing pixels; note which
+    // (chunk, slice) pairs hold anything.
+    let touched: Vec<Vec<bool>> = jobs
+        .into_par_iter()
+        .enumerate()
+        .map(|(ci, job)| {
+            let y0 = ci * chunk_rows;
+            for (k, src) in job.slices.into_iter().enumerate() {
+                if !job.touched[k] {
+                    continue;
+                }
+                let l = (k % levels) as u32 + 1;
+                let lw = widths[l as usize];
+                let s = 1usize << l;
+                let scale = 1.0 / s as f32;
+                for (idx, p) in src.iter_mut().enumerate() {
+                    if p[3] <= 0.0 {
+                        continue;
+                    }
+                    let (lx, ly) = (idx % lw, idx / lw + (y0 >> l));
+                    let count = ((w - lx * s).min(s) * (h - ly * s).min(s)) as f32;
+                    let inv_w = 1.0 / p[3];
+                    let inv_lum = 1.0 / p[7];
+                    p[4] *= inv_w * scale;
+                    p[5] = (p[5] * inv_lum * scale - 0.5).clamp(-0.5, 0.5);
+                    p[6] = (p[6] * inv_lum * scale - 0.5).clamp(-0.5, 0.5);
+                    p[7] = 0.0;
+                    let inv = 1.0 / count;
+                    for v in &mut p[..4] {
+                        *v *= inv;
+                    }
+                }
+            }
+            job.touched
+        })
+        .collect();
+
+    if fill_source.iter().all(|p| p[3] <= 0.0) {
+        // No far side at all (everything is subject or in front of the focus): fill from the
+        // whole photo, as push-pull does when nothing has weight.
+        plain_fill_source(input, &highlights, &mut fill_source, fw);
+    }
+    let mut slice_iter = slices.into_iter();
+    let slices: [Vec<Option<Source>>; SIDES] = std::array::from_fn(|side| {
+        (0..levels)
+            .map(|li| {
+                let src = slice_iter.next()?;
+                let k = side * levels + li;
+                touched.iter().any(|t| t[k]).then_some(src)
+            })
+            .collect()
+    });
+    Analysis {
+        setup: Setup {
+            coc,
+            highlights,
+            split,
+        },
+        fills,
+        fill_source,
+        slices,
+        row_reach0,
     }
 }
 
@@ -193,35 +708,30 @@ pub(crate) struct Colours {
     pub subject: Option<[Vec<f32>; 3]>,
 }
 
-/// The boosted `(B, F)` of pixel `(x, y)`.
+/// The boosted `(B, F)` of pixel `(x, y)` with matte `m` (`F` is only meaningful for `m > 0`).
 #[inline]
 pub(crate) fn pixel_colours(
     input: &Input,
     fills: Option<&MatteFills>,
-    setup: &Setup,
+    highlights: &Highlights,
     x: usize,
     y: usize,
+    m: f32,
 ) -> ([f32; 3], [f32; 3]) {
-    let i = y * input.width + x;
-    let rgb = input.rgb(i);
-    let (f, b) = match fills {
-        Some(fills) => fills.unmix(x, y, rgb, input.matte(i), setup.hi),
-        None => (rgb, rgb),
-    };
-    (setup.highlights.boost(b), setup.highlights.boost(f))
-}
-
-/// The half-resolution matte fills, when there is a matte with any subject in it.
-pub(crate) fn matte_fills(input: &Input) -> Option<MatteFills> {
-    let matte = input.matte.as_ref()?;
-    if !matte.iter().any(|&m| sane_matte(m) > 0.0) {
-        return None;
+    let rgb = input.rgb(y * input.width + x);
+    match fills {
+        Some(fills) if m > 0.0 && m < 1.0 => {
+            let (f, b) = fills.unmix(x, y, rgb, m);
+            (highlights.boost(b), highlights.boost(f))
+        }
+        _ => {
+            let b = highlights.boost(rgb);
+            (b, b)
+        }
     }
-    let color = [&*input.color[0], &*input.color[1], &*input.color[2]];
-    Some(MatteFills::new(color, matte, input.width, input.height))
 }
 
-/// The colours of every pixel (reference kernel; the fast kernel builds them with its pyramid).
+/// The colours of every pixel (reference kernel; the fast kernel computes them as it goes).
 pub(crate) fn colours(input: &Input, fills: Option<&MatteFills>, setup: &Setup) -> Colours {
     let (w, h) = (input.width, input.height);
     let n = w * h;
@@ -233,8 +743,10 @@ pub(crate) fn colours(input: &Input, fills: Option<&MatteFills>, setup: &Setup) 
         .into_par_iter()
         .enumerate()
         .for_each(|(y, mut row)| {
+            #[allow(clippy::needless_range_loop)]
             for x in 0..w {
-                let (b, f) = pixel_colours(input, fills, setup, x, y);
+                let m = input.matte(y * w + x);
+                let (b, f) = pixel_colours(input, fills, &setup.highlights, x, y, m);
                 for c in 0..3 {
                     row[c][x] = b[c];
                     if with_subject {
@@ -256,186 +768,5 @@ fn into_colours(mut planes: Vec<Vec<f32>>) -> Colours {
     Colours {
         background: [r, g, b],
         subject,
-    }
-}
-
-/// One stored slice source: per level pixel `[r·w, g·w, b·w, w, d]`, `d` in level pixels.
-pub(crate) type Source = Vec<[f32; 5]>;
-
-/// Level of the far-side hole fill (the fill is smooth, so an 8× reduced image is plenty).
-pub(crate) const FILL_LEVEL: u32 = 3;
-
-/// What the fast kernel's first full-resolution pass produces.
-pub(crate) struct Pyramid {
-    pub colours: Colours,
-    /// `slices[side][L - 1]` for levels `1..=max_level`, `None` where empty.
-    pub slices: [Vec<Option<Source>>; SIDES],
-    /// Far-side unblurred colour at [`FILL_LEVEL`]: `[r·w, g·w, b·w, w]` averaged.
-    pub fill_source: Vec<[f32; 4]>,
-    /// Per full-resolution row, the largest row reach of its level-0 scatter (−1: none).
-    pub row_reach0: Vec<i32>,
-}
-
-/// Builds `B`, `F` and the slice sources of levels ≥ 1 in one pass over the image.
-pub(crate) fn build_pyramid(
-    input: &Input,
-    fills: Option<&MatteFills>,
-    setup: &Setup,
-    tables: &SpanTables,
-) -> Pyramid {
-    let (w, h) = (input.width, input.height);
-    let n = w * h;
-    let max_level = setup.split.max_level();
-    let chunk_level = max_level.max(FILL_LEVEL);
-    let chunk_rows = 1usize << chunk_level;
-    let with_subject = fills.is_some();
-
-    let mut colour_planes: Vec<Vec<f32>> = (0..if with_subject { 6 } else { 3 })
-        .map(|_| vec![0.0; n])
-        .collect();
-    let mut slices: [Vec<Option<Source>>; SIDES] = std::array::from_fn(|side| {
-        (1..=max_level)
-            .map(|l| {
-                setup.has(side, l).then(|| {
-                    let (lw, lh) = level_dims(w, h, l);
-                    vec![[0.0f32; 5]; lw * lh]
-                })
-            })
-            .collect()
-    });
-    let (fw, fh) = level_dims(w, h, FILL_LEVEL);
-    let mut fill_source = vec![[0.0f32; 4]; fw * fh];
-    let mut row_reach0 = vec![-1i32; h];
-
-    // Regroup every buffer chunk by chunk of `chunk_rows` full-resolution rows.
-    struct Job<'b> {
-        colours: Vec<&'b mut [f32]>,
-        slices: Vec<(usize, u32, &'b mut [[f32; 5]])>,
-        fill: &'b mut [[f32; 4]],
-        reach: &'b mut [i32],
-    }
-    let mut jobs: Vec<Job> = fill_source
-        .chunks_mut((chunk_rows >> FILL_LEVEL) * fw)
-        .zip(row_reach0.chunks_mut(chunk_rows))
-        .map(|(fill, reach)| Job {
-            colours: Vec::new(),
-            slices: Vec::new(),
-            fill,
-            reach,
-        })
-        .collect();
-    for (job, cols) in jobs
-        .iter_mut()
-        .zip(split_rows(&mut colour_planes, chunk_rows * w))
-    {
-        job.colours = cols;
-    }
-    for (side, levels) in slices.iter_mut().enumerate() {
-        for (li, slice) in levels.iter_mut().enumerate() {
-            let l = li as u32 + 1;
-            if let Some(src) = slice {
-                let (lw, _) = level_dims(w, h, l);
-                for (job, chunk) in jobs.iter_mut().zip(src.chunks_mut((chunk_rows >> l) * lw)) {
-                    job.slices.push((side, l, chunk));
-                }
-            }
-        }
-    }
-
-    jobs.into_par_iter().enumerate().for_each(|(ci, mut job)| {
-        let y0 = ci * chunk_rows;
-        let y1 = (y0 + chunk_rows).min(h);
-        // Slot of each (side, level) in job.slices.
-        let mut slot = vec![[usize::MAX; SIDES]; max_level as usize + 2];
-        for (k, (side, l, _)) in job.slices.iter().enumerate() {
-            slot[*l as usize][*side] = k;
-        }
-        for y in y0..y1 {
-            let mut reach = -1i32;
-            for x in 0..w {
-                let i = y * w + x;
-                let (b, f) = pixel_colours(input, fills, setup, x, y);
-                let local = (y - y0) * w + x;
-                for c in 0..3 {
-                    job.colours[c][local] = b[c];
-                    if with_subject {
-                        job.colours[3 + c][local] = f[c];
-                    }
-                }
-                let c = setup.coc.signed(input.disparity[i]);
-                let d = c.abs();
-                let memb = membership(input.matte(i), c);
-                let (l, t) = setup.split.split(d);
-                if memb[0] > 0.0 {
-                    let fl = (y >> FILL_LEVEL) - (y0 >> FILL_LEVEL);
-                    let p = &mut job.fill[fl * fw + (x >> FILL_LEVEL)];
-                    let wt = memb[0];
-                    p[0] += b[0] * wt;
-                    p[1] += b[1] * wt;
-                    p[2] += b[2] * wt;
-                    p[3] += wt;
-                }
-                if l == 0 && d >= 1.0 && memb.iter().any(|&m| m > 0.0) {
-                    reach = reach.max(tables.get(d).reach);
-                }
-                for (level, share) in [(l, 1.0 - t), (l + 1, t)] {
-                    if level == 0 || share <= 0.0 {
-                        continue;
-                    }
-                    let (lw, _) = level_dims(w, h, level);
-                    let ly = (y >> level) - (y0 >> level);
-                    let li = ly * lw + (x >> level);
-                    for side in 0..SIDES {
-                        let wt = memb[side] * share;
-                        if wt <= 0.0 {
-                            continue;
-                        }
-                        let k = slot[level as usize][side];
-                        if k == usize::MAX {
-                            continue;
-                        }
-                        let col = if side == SUBJECT { f } else { b };
-                        let p = &mut job.slices[k].2[li];
-                        p[0] += col[0] * wt;
-                        p[1] += col[1] * wt;
-                        p[2] += col[2] * wt;
-                        p[3] += wt;
-                        p[4] += d * wt;
-                    }
-                }
-            }
-            job.reach[y - y0] = reach;
-        }
-        // Sums → averages over each level pixel's box of existing pixels.
-        for (_, l, src) in job.slices.iter_mut() {
-            let (lw, _) = level_dims(w, h, *l);
-            let s = 1usize << *l;
-            let scale = 1.0 / s as f32;
-            for (k, p) in src.iter_mut().enumerate() {
-                let (lx, ly) = (k % lw, k / lw + (y0 >> *l));
-                let cw = (w - lx * s).min(s);
-                let ch = (h - ly * s).min(s);
-                let count = (cw * ch) as f32;
-                p[4] = if p[3] > 0.0 { p[4] / p[3] * scale } else { 0.0 };
-                for v in &mut p[..4] {
-                    *v /= count;
-                }
-            }
-        }
-        let s = 1usize << FILL_LEVEL;
-        for (k, p) in job.fill.iter_mut().enumerate() {
-            let (lx, ly) = (k % fw, k / fw + (y0 >> FILL_LEVEL));
-            let count = ((w - lx * s).min(s) * (h - ly * s).min(s)) as f32;
-            for v in p.iter_mut() {
-                *v /= count;
-            }
-        }
-    });
-
-    Pyramid {
-        colours: into_colours(colour_planes),
-        slices,
-        fill_source,
-        row_reach0,
     }
 }

@@ -5,129 +5,145 @@
 //! (a halo); fstop splits it first:
 //!
 //! * `B̂` — a push-pull fill ([`crate::fill::push_pull_fill`]) of the image from confident
-//!   background (weights `(1 − 2m)²` for `m < ½`), and `F̃` likewise from confident subject
-//!   (weights `(2m − 1)²` for `m > ½`). Both are computed at half resolution and the final
-//!   pull step at full resolution (`x̂ = w·I + (1 − w)·up(fill)`, exactly what the last level of
-//!   push-pull does), which keeps the cost well below a full-resolution fill.
+//!   background (weights `(1 − 3m)²` for `m < ⅓`), and `F̃` likewise from confident subject
+//!   (weights `(3m − 2)²` for `m > ⅔`). Both are pushed and pulled on a grid up to 16× coarser
+//!   than the photo (at least 256 px along its long side, see [`matte_fill_level`]), and the final
+//!   pull step is done per photo pixel (`x̂ = w·I + (1 − w)·up(fill)`, what push-pull's last
+//!   level does), which keeps the cost a small fraction of a full-resolution fill.
 //! * where the matte is high, `F = (I − (1−m)·B̂)/m` with `B = B̂`; where it is low,
 //!   `B = (I − m·F̃)/(1−m)` with `F = F̃`; between (`m` 0.25…0.75) the two are blended with the
-//!   same weight. Each pair satisfies `m·F + (1−m)·B = I`, so the blend does too: with nothing
-//!   blurred the photo comes back exactly (up to clamping `F`, `B` to the valid range).
+//!   same weight. Each pair satisfies `m·F + (1−m)·B = I`, so the blend does too; where an
+//!   estimate would leave the valid range it is moved along that line (`F − B` shrunk), so
+//!   with nothing blurred the photo always comes back exactly.
 
-use rayon::prelude::*;
-
-use super::coc::{sane_matte, smoothstep};
-use super::layers::split_rows;
+use super::coc::smoothstep;
 use crate::fill::push_pull_fill;
-use crate::scene::Plane;
 
 /// Weight of a pixel as confident background.
 #[inline]
 fn background_weight(m: f32) -> f32 {
-    let t = (1.0 - 2.0 * m).max(0.0);
+    let t = (1.0 - 3.0 * m).max(0.0);
     t * t
 }
 
 /// Weight of a pixel as confident subject.
 #[inline]
 fn subject_weight(m: f32) -> f32 {
-    let t = (2.0 * m - 1.0).max(0.0);
+    let t = (3.0 * m - 2.0).max(0.0);
     t * t
 }
 
-/// Half-resolution push-pull fills of confident background and subject colour.
+/// Resolution level of the fills for a `width × height` photo: the coarsest (at most 4, 1/16
+/// each way) whose grid still has at least 256 pixels along the long side (a 12 MP photo:
+/// 1/8). The fills are smooth estimates of the colour behind hair, sampled only where the matte
+/// is partial; push-pull cost is what this keeps small.
+pub(crate) fn matte_fill_level(width: usize, height: usize) -> u32 {
+    let long = width.max(height).max(1);
+    (long / 256).max(1).ilog2().min(4)
+}
+
+/// Per fill pixel: `[bg r·w, g·w, b·w, w, fg r·w, g·w, b·w, w, plain r, g, b, count]` sums
+/// over its box of photo pixels (plain: unweighted, for when no pixel is confident at all).
+pub(crate) type FillSums = [f32; 12];
+
+/// Adds photo pixel colour `rgb` (sane) of matte `m` (sane) to a fill pixel's sums.
+#[inline]
+pub(crate) fn accumulate(s: &mut FillSums, rgb: [f32; 3], m: f32) {
+    let v = [rgb[0], rgb[1], rgb[2], 1.0];
+    // Most pixels are pure background or pure subject (weights 1 and 0).
+    if m <= 0.0 {
+        for c in 0..4 {
+            s[c] += v[c];
+        }
+    } else if m >= 1.0 {
+        for c in 0..4 {
+            s[4 + c] += v[c];
+        }
+    } else {
+        let (wb, wf) = (background_weight(m), subject_weight(m));
+        for c in 0..4 {
+            s[c] += v[c] * wb;
+            s[4 + c] += v[c] * wf;
+        }
+    }
+    for c in 0..4 {
+        s[8 + c] += v[c];
+    }
+}
+
+/// Reduced-resolution push-pull fills of confident background and subject colour.
 #[derive(Debug, Clone)]
 pub(crate) struct MatteFills {
     width: usize,
     height: usize,
-    /// `[B̂ r, g, b, F̃ r, g, b]` planes at half resolution.
+    /// Photo pixels per fill pixel along each axis.
+    scale: f32,
+    /// `[B̂ r, g, b, F̃ r, g, b]` planes.
     planes: [Vec<f32>; 6],
 }
 
 /// A colour channel value made safe (non-finite → 0, negative → 0).
 #[inline]
 pub(crate) fn sane(v: f32) -> f32 {
-    if v.is_finite() { v.max(0.0) } else { 0.0 }
+    // Plain comparisons (NaN fails both): cheaper than `is_finite` + `max`.
+    if v > 0.0 && v < f32::INFINITY { v } else { 0.0 }
 }
 
 impl MatteFills {
-    /// Builds both fills from full-resolution colour planes and the matte.
-    pub(crate) fn new(color: [&[f32]; 3], matte: &[f32], width: usize, height: usize) -> Self {
-        let w1 = width.div_ceil(2);
-        let h1 = height.div_ceil(2);
-        let n1 = w1 * h1;
-        // Planes 0..3: background colour, 3..6: subject colour, 6, 7: their weights.
-        let mut planes: Vec<Vec<f32>> = (0..8).map(|_| vec![0.0f32; n1]).collect();
-        let totals: Vec<[f64; 2]> = split_rows(&mut planes, w1)
-            .into_par_iter()
-            .enumerate()
-            .map(|(y1, mut row)| {
-                let mut total = [0.0f64; 2];
-                for x1 in 0..w1 {
-                    let mut s = [0.0f32; 8];
-                    for y in 2 * y1..(2 * y1 + 2).min(height) {
-                        for x in 2 * x1..(2 * x1 + 2).min(width) {
-                            let i = y * width + x;
-                            let m = sane_matte(matte[i]);
-                            let (wb, wf) = (background_weight(m), subject_weight(m));
-                            for c in 0..3 {
-                                let v = sane(color[c][i]);
-                                s[c] += v * wb;
-                                s[3 + c] += v * wf;
-                            }
-                            s[6] += wb;
-                            s[7] += wf;
-                        }
-                    }
-                    for side in 0..2 {
-                        let w = s[6 + side];
-                        total[side] += f64::from(w);
-                        for c in 0..3 {
-                            row[3 * side + c][x1] = if w > 0.0 { s[3 * side + c] / w } else { 0.0 };
-                        }
-                        row[6 + side][x1] = w.min(1.0);
-                    }
-                }
-                total
-            })
-            .collect();
-        let mut planes: [Vec<f32>; 8] = planes.try_into().expect("eight planes");
-        for side in 0..2 {
-            if totals.iter().all(|t| t[side] <= 0.0) {
-                // No confident pixel at all: use the plain image (push-pull leaves it as is).
+    /// Builds both fills from the box sums of a `width × height` fill grid at `level`
+    /// (`⌈photo / 2^level⌉`).
+    pub(crate) fn new(sums: &[FillSums], width: usize, height: usize, level: u32) -> Self {
+        let n = width * height;
+        let mut planes: [Vec<f32>; 8] = std::array::from_fn(|_| vec![0.0f32; n]);
+        let mut confident = [false; 2];
+        for (i, s) in sums.iter().enumerate() {
+            for side in 0..2 {
+                let w = s[4 * side + 3];
+                confident[side] |= w > 0.0;
                 for c in 0..3 {
-                    planes[3 * side + c] =
-                        Plane::from_vec(width, height, color[c].iter().map(|&v| sane(v)).collect())
-                            .resized(w1, h1)
-                            .data;
+                    planes[3 * side + c][i] = if w > 0.0 { s[4 * side + c] / w } else { 0.0 };
+                }
+                // As push-pull's own push: a box's weight saturates at 1.
+                planes[6 + side][i] = w.min(1.0);
+            }
+        }
+        for side in 0..2 {
+            if !confident[side] {
+                // No confident pixel at all: keep the plain image (push-pull leaves it).
+                for c in 0..3 {
+                    for (i, s) in sums.iter().enumerate() {
+                        planes[3 * side + c][i] = s[8 + c] / s[11].max(1.0);
+                    }
                 }
             }
         }
         let [br, bg, bb, fr, fg, fb, wb, wf] = &mut planes;
         rayon::join(
-            || push_pull_fill(&mut [br, bg, bb], wb, w1, h1),
-            || push_pull_fill(&mut [fr, fg, fb], wf, w1, h1),
+            || push_pull_fill(&mut [br, bg, bb], wb, width, height),
+            || push_pull_fill(&mut [fr, fg, fb], wf, width, height),
         );
         let [br, bg, bb, fr, fg, fb, _, _] = planes;
         MatteFills {
-            width: w1,
-            height: h1,
+            width,
+            height,
+            scale: (1u32 << level) as f32,
             planes: [br, bg, bb, fr, fg, fb],
         }
     }
 
-    /// Bilinear samples of the six fill planes at full-resolution pixel (x, y), using the
-    /// push-pull convention (coarse centres at `(i + 0.5)·2`).
+    /// Bilinear samples of the six fill planes at photo pixel (x, y) (fill pixel centres at
+    /// `(i + ½)·scale`).
     #[inline]
     fn sample(&self, x: usize, y: usize) -> [f32; 6] {
-        let cx = ((x as f32 + 0.5) * 0.5 - 0.5).clamp(0.0, (self.width - 1) as f32);
-        let cy = ((y as f32 + 0.5) * 0.5 - 0.5).clamp(0.0, (self.height - 1) as f32);
-        let x0 = cx as usize;
-        let y0 = cy as usize;
+        let inv = 1.0 / self.scale;
+        // (Through 32-bit integers: 64-bit ↔ float conversions are slow on x86-64.)
+        let cx = ((x as u32 as f32 + 0.5) * inv - 0.5).clamp(0.0, (self.width - 1) as u32 as f32);
+        let cy = ((y as u32 as f32 + 0.5) * inv - 0.5).clamp(0.0, (self.height - 1) as u32 as f32);
+        let (x0, y0) = (cx as i32, cy as i32);
+        let (tx, ty) = (cx - x0 as f32, cy - y0 as f32);
+        let (x0, y0) = (x0 as usize, y0 as usize);
         let x1 = (x0 + 1).min(self.width - 1);
         let y1 = (y0 + 1).min(self.height - 1);
-        let tx = cx - x0 as f32;
-        let ty = cy - y0 as f32;
         let (i00, i01) = (y0 * self.width + x0, y0 * self.width + x1);
         let (i10, i11) = (y1 * self.width + x0, y1 * self.width + x1);
         std::array::from_fn(|c| {
@@ -139,19 +155,15 @@ impl MatteFills {
     }
 
     /// Splits pixel (x, y) of colour `rgb` (sane) and matte `m` (sane) into subject colour `F`
-    /// and background colour `B`, each clamped to `0..=hi`.
+    /// and background colour `B`, each clamped to `0..=max(1, brightest channel of rgb)`.
     #[inline]
-    pub(crate) fn unmix(
-        &self,
-        x: usize,
-        y: usize,
-        rgb: [f32; 3],
-        m: f32,
-        hi: f32,
-    ) -> ([f32; 3], [f32; 3]) {
-        if m <= 0.0 {
+    pub(crate) fn unmix(&self, x: usize, y: usize, rgb: [f32; 3], m: f32) -> ([f32; 3], [f32; 3]) {
+        if m <= 0.0 || m >= 1.0 {
+            // Pure background or pure subject: nothing to separate (the other colour has
+            // weight 0).
             return (rgb, rgb);
         }
+        let hi = rgb[0].max(rgb[1]).max(rgb[2]).max(1.0);
         let s = self.sample(x, y);
         let (wb, wf) = (background_weight(m), subject_weight(m));
         let a = smoothstep(0.25, 0.75, m);
@@ -170,8 +182,17 @@ impl MatteFills {
             } else {
                 (0.0, 0.0)
             };
-            f[c] = (a * f1 + (1.0 - a) * f2).clamp(0.0, hi);
-            b[c] = (a * b1 + (1.0 - a) * b2).clamp(0.0, hi);
+            // Every pair with m·F + (1−m)·B = I is F = I + (1−m)·s, B = I − m·s with
+            // s = F − B. Keep the estimate's s, limited so both colours stay in 0..=hi: the
+            // photo is recomposed exactly whatever the fills say (s = 0 always fits).
+            let i = rgb[c];
+            let split = (a * f1 + (1.0 - a) * f2) - (a * b1 + (1.0 - a) * b2);
+            let (um, mm) = (1.0 - m, m);
+            let lo = (-i / um).max((i - hi) / mm);
+            let up = ((hi - i) / um).min(i / mm);
+            let split = split.clamp(lo.min(0.0), up.max(0.0));
+            f[c] = (i + um * split).clamp(0.0, hi);
+            b[c] = (i - mm * split).clamp(0.0, hi);
         }
         (f, b)
     }
@@ -198,13 +219,26 @@ mod tests {
                 b[i] = m * 0.1 + (1.0 - m) * 0.8;
             }
         }
-        let fills = MatteFills::new([&r, &g, &b], &matte, w, h);
+        const SCALE: usize = 2;
+        let (fw, fh) = (w.div_ceil(SCALE), h.div_ceil(SCALE));
+        let mut sums = vec![[0.0f32; 12]; fw * fh];
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                accumulate(
+                    &mut sums[(y / SCALE) * fw + x / SCALE],
+                    [r[i], g[i], b[i]],
+                    matte[i],
+                );
+            }
+        }
+        let fills = MatteFills::new(&sums, fw, fh, 1);
         for y in 0..h {
             for x in 0..w {
                 let i = y * w + x;
                 let m = matte[i];
                 let rgb = [r[i], g[i], b[i]];
-                let (f, bb) = fills.unmix(x, y, rgb, m, 1.0);
+                let (f, bb) = fills.unmix(x, y, rgb, m);
                 for c in 0..3 {
                     let back = m * f[c] + (1.0 - m) * bb[c];
                     assert!(

@@ -2,36 +2,32 @@
 //! slice is scattered at full resolution, each source pixel through the exact coverage of its
 //! own aperture shape on every destination pixel (supersampled [`coverage`], normalised to 1),
 //! O(d²) per pixel, with plain loops. Borders reflect as in the fast kernel, and the far side's
-//! hole fill is a full-resolution push-pull. Slow and obviously correct: tests hold the fast
-//! kernel to it.
+//! hole fill is the same. Slow and obviously correct: tests hold the fast kernel to it.
 
 use std::collections::HashMap;
 
 use super::aperture::{UnitShape, coverage};
-use super::coc::{FAR, SIDES, SUBJECT, membership};
-use super::composite::{combine, finish, normalise};
+use super::coc::{SIDES, SUBJECT, membership};
+use super::composite::{Acc, bilinear, combine, finish, hole_fill, normalise, tap};
 use super::defocus::reflect;
-use super::layers::{Colours, Input, Setup, colours, matte_fills};
-use crate::fill::push_pull_fill;
+use super::layers::{Analysis, Colours, FILL_LEVEL, Input, Setup, colours, level_dims};
 use crate::scene::LinearRgb;
 
 /// Supersampling per axis for partly covered pixels.
 const SUPERSAMPLING: usize = 8;
 
 /// Renders with the reference kernel.
-pub(crate) fn render(input: &Input, setup: &Setup, shape: &UnitShape) -> LinearRgb {
+pub(crate) fn render(input: &Input, analysis: &Analysis, shape: &UnitShape) -> LinearRgb {
+    let setup = &analysis.setup;
+    let fills = analysis.fills.as_ref();
     let (w, h) = (input.width, input.height);
     let n = w * h;
-    let fills = matte_fills(input);
-    let colours = colours(input, fills.as_ref(), setup);
+    let colours = colours(input, fills, setup);
     let mut kernels: HashMap<u32, Vec<(i32, i32, f64)>> = HashMap::new();
-    let mut sides: Vec<Vec<[f32; 4]>> = Vec::with_capacity(SIDES);
+    let mut sides: Vec<Vec<Acc>> = Vec::with_capacity(SIDES);
     for side in 0..SIDES {
-        let mut acc = vec![[0.0f32; 4]; n];
+        let mut acc: Vec<Acc> = vec![[0.0; 5]; n];
         for level in (0..=setup.split.max_level()).rev() {
-            if !setup.has(side, level) {
-                continue;
-            }
             let slice = scatter_slice(input, setup, &colours, shape, side, level, &mut kernels);
             for (a, s) in acc.iter_mut().zip(slice) {
                 *a = combine(side, normalise(s), *a);
@@ -39,24 +35,19 @@ pub(crate) fn render(input: &Input, setup: &Setup, shape: &UnitShape) -> LinearR
         }
         sides.push(acc);
     }
-    // Hole fill of the unblurred far side, at full resolution.
-    let mut fill: [Vec<f32>; 3] = colours.background.clone();
-    let weights: Vec<f32> = (0..n)
-        .map(|i| {
-            let c = setup.coc.signed(input.disparity[i]);
-            membership(input.matte(i), c)[FAR]
-        })
-        .collect();
-    {
-        let [r, g, b] = &mut fill;
-        push_pull_fill(&mut [r, g, b], &weights, w, h);
-    }
+    // The same hole fill as the fast kernel (it is part of the compositing, not of the blur).
+    let (fw, fh) = level_dims(w, h, FILL_LEVEL);
+    let fill = hole_fill(&analysis.fill_source, fw, fh);
+    let scale = 1usize << FILL_LEVEL;
     let mut out = LinearRgb::filled(w, h, [0.0; 3]);
+    #[allow(clippy::needless_range_loop)]
     for i in 0..n {
+        let (x, y) = (i % w, i / w);
         let rgb = finish(
             [sides[0][i], sides[1][i], sides[2][i]],
-            [fill[0][i], fill[1][i], fill[2][i]],
+            input.matte(i),
             &setup.highlights,
+            || bilinear(&fill, fw, tap(x, fw, scale), tap(y, fh, scale)),
         );
         out.r[i] = rgb[0];
         out.g[i] = rgb[1];
