@@ -200,7 +200,16 @@ struct DiscCase {
     height: usize,
 }
 
-fn disc_pair(case: &DiscCase) -> (Plane, Plane, f64) {
+struct DiscRun {
+    truth: Plane,
+    fstop: Plane,
+    /// |CoC| from `Lens::signed_coc_px`.
+    expected: f64,
+    /// Total luminance of the pinhole image (the light's flux).
+    flux: f64,
+}
+
+fn disc_pair(case: &DiscCase) -> DiscRun {
     let l = case.lens;
     let expected = l.signed_coc_px(1.0 / case.depth_m, case.width).abs();
     let world = point_light_world(case.depth_m, case.width, case.height, expected);
@@ -208,9 +217,19 @@ fn disc_pair(case: &DiscCase) -> (Plane, Plane, f64) {
     cam.samples = 1024;
     let truth = cam.render_lens(&world).luminance();
     let p = cam.render_pinhole(&world);
+    let flux = sum(&p.color.luminance());
     let scene = Scene::new(p.color, p.disparity, None).unwrap();
     let out = render(&scene, &l, &physical_options(KernelKind::Fast)).luminance();
-    (truth, out, expected)
+    DiscRun {
+        truth,
+        fstop: out,
+        expected,
+        flux,
+    }
+}
+
+fn sum(p: &Plane) -> f64 {
+    p.data.iter().map(|&v| v as f64).sum()
 }
 
 #[test]
@@ -244,7 +263,12 @@ fn point_light_renders_as_a_disc_of_the_coc_diameter() {
     ];
     let mut failures = Vec::new();
     for case in &cases {
-        let (truth, out, expected) = disc_pair(case);
+        let DiscRun {
+            truth,
+            fstop: out,
+            expected,
+            flux,
+        } = disc_pair(case);
         let independent = coc_px(&case.lens, case.depth_m, case.width);
         assert!(
             (independent - expected).abs() < 1e-6,
@@ -252,8 +276,10 @@ fn point_light_renders_as_a_disc_of_the_coc_diameter() {
         );
         let t = metrics::measure_disc(&truth, expected);
         let o = metrics::measure_disc(&out, expected);
+        let (t_energy, o_energy) = (sum(&truth) / flux, sum(&out) / flux);
         eprintln!(
-            "{} mm f/{} Z={} m W={}: predicted {:.2} px, truth {:.2} px (plateau {:.3}), fstop {:.2} px (plateau {:.3})",
+            "{} mm f/{} Z={} m W={}: predicted {:.2} px, truth {:.2} px (plateau {:.3}, \
+             energy {:.4}), fstop {:.2} px (plateau {:.3}, energy {:.4})",
             case.lens.focal_length_mm,
             case.lens.f_number,
             case.depth_m,
@@ -261,9 +287,18 @@ fn point_light_renders_as_a_disc_of_the_coc_diameter() {
             expected,
             t.diameter_px,
             t.plateau,
+            t_energy,
             o.diameter_px,
-            o.plateau
+            o.plateau,
+            o_energy
         );
+        // The light's flux is conserved: the disc holds what the point held.
+        if (t_energy - 1.0).abs() > 0.01 {
+            failures.push(format!("truth energy {t_energy:.4}"));
+        }
+        if (o_energy - 1.0).abs() > 0.05 {
+            failures.push(format!("fstop energy {o_energy:.4}"));
+        }
         if (t.diameter_px - expected).abs() > 1.0 {
             failures.push(format!("truth {:.2} vs {expected:.2}", t.diameter_px));
         }
@@ -290,7 +325,12 @@ fn six_blade_aperture_renders_hexagonal_discs() {
         width: 320,
         height: 213,
     };
-    let (truth, out, expected) = disc_pair(&case);
+    let DiscRun {
+        truth,
+        fstop: out,
+        expected,
+        ..
+    } = disc_pair(&case);
     let expected_ratio = (std::f64::consts::PI / 6.0).cos();
     let mut failures = Vec::new();
     for (name, img) in [("truth", &truth), ("fstop", &out)] {
@@ -452,4 +492,166 @@ fn ground_truth_is_converged() {
         4 * SCENE_SAMPLES
     );
     assert!(psnr > 48.0, "{psnr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Golden images: fstop's own output on deterministic synthetic scenes, kept as 8-bit sRGB PNGs
+// in tests/golden/. Regenerate with `FSTOP_UPDATE_GOLDEN=1 cargo test --test physics golden`.
+
+/// Largest allowed per-channel difference, in 8-bit steps.
+const GOLDEN_MAX_LSB: u8 = 3;
+/// Largest allowed mean absolute difference, in 8-bit steps.
+const GOLDEN_MEAN_LSB: f64 = 0.5;
+
+/// A "photo" of a portrait scene as a camera would record it: the pinhole image clipped to
+/// 0..1 (the lights blow out), with its true disparity and matte.
+fn golden_scene(scene: PortraitScene, l: Lens, width: usize, height: usize, clip: bool) -> Scene {
+    let world = scene.build(width, height);
+    let mut cam = Camera::new(l, width, height);
+    cam.samples = 64;
+    let mut p = cam.render_pinhole(&world);
+    if clip {
+        for c in p.color.channels_mut() {
+            for v in c.iter_mut() {
+                *v = v.min(1.0);
+            }
+        }
+    }
+    Scene::new(p.color, p.disparity, Some(p.matte)).unwrap()
+}
+
+fn check_golden(name: &str, img: &LinearRgb) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{name}.png"));
+    let got = metrics::to_srgb8(img);
+    if std::env::var_os("FSTOP_UPDATE_GOLDEN").is_some() {
+        metrics::write_png(&path, img);
+        eprintln!("wrote {}", path.display());
+        return;
+    }
+    let want = image::open(&path)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (regenerate with FSTOP_UPDATE_GOLDEN=1 cargo test --test physics golden)",
+                path.display()
+            )
+        })
+        .to_rgb8();
+    assert_eq!(
+        (want.width() as usize, want.height() as usize),
+        (img.width, img.height),
+        "{name}: size"
+    );
+    let diffs: Vec<u8> = want
+        .as_raw()
+        .iter()
+        .zip(&got)
+        .map(|(a, b)| a.abs_diff(*b))
+        .collect();
+    let max = diffs.iter().copied().max().unwrap_or(0);
+    let mean = diffs.iter().map(|&d| d as f64).sum::<f64>() / diffs.len() as f64;
+    if let Some(dir) = dump_dir() {
+        metrics::write_png(&dir.join("golden").join(format!("{name}.png")), img);
+    }
+    assert!(
+        max <= GOLDEN_MAX_LSB && mean <= GOLDEN_MEAN_LSB,
+        "{name}: differs from {} by max {max} LSB, mean {mean:.3} LSB (allowed {GOLDEN_MAX_LSB}, \
+         {GOLDEN_MEAN_LSB}); if the change is intended, regenerate with \
+         FSTOP_UPDATE_GOLDEN=1 cargo test --test physics golden",
+        path.display()
+    );
+}
+
+#[test]
+fn golden_portrait_85mm_f1_8_clipped_photo() {
+    let l = lens(85.0, 1.8, 2.0);
+    let scene = golden_scene(
+        PortraitScene {
+            foreground_m: Some(1.2),
+            ..PortraitScene::default()
+        },
+        l,
+        160,
+        107,
+        true,
+    );
+    check_golden(
+        "portrait_85mm_f1.8",
+        &render(&scene, &l, &RenderOptions::default()),
+    );
+}
+
+#[test]
+fn golden_portrait_135mm_f2_six_blades() {
+    let l = Lens {
+        aperture: ApertureShape {
+            blades: 6,
+            blade_rotation_deg: 10.0,
+            blade_curvature: 0.0,
+        },
+        ..lens(135.0, 2.0, 2.0)
+    };
+    let scene = golden_scene(PortraitScene::default(), l, 160, 107, false);
+    check_golden(
+        "portrait_135mm_f2_6blades",
+        &render(&scene, &l, &physical_options(KernelKind::Fast)),
+    );
+}
+
+#[test]
+fn golden_portrait_85mm_f1_8_reference_kernel() {
+    let l = lens(85.0, 1.8, 2.0);
+    let scene = golden_scene(
+        PortraitScene {
+            foreground_m: Some(1.2),
+            ..PortraitScene::default()
+        },
+        l,
+        160,
+        107,
+        true,
+    );
+    let options = RenderOptions {
+        kernel: KernelKind::Reference,
+        ..RenderOptions::default()
+    };
+    check_golden(
+        "portrait_85mm_f1.8_reference",
+        &render(&scene, &l, &options),
+    );
+}
+
+#[test]
+fn ray_tracer_inverts_the_aperture_in_front_of_the_focus_plane() {
+    // Behind the focus plane a highlight is the aperture as drawn; in front of it the rays have
+    // not crossed yet on their way to the (upright-flipped) sensor, so it is the aperture
+    // rotated by 180°. With 5 blades that moves the first corner by 36°.
+    let l = Lens {
+        aperture: ApertureShape {
+            blades: 5,
+            blade_rotation_deg: -90.0,
+            blade_curvature: 0.0,
+        },
+        ..lens(135.0, 2.0, 2.0)
+    };
+    let mut corners = Vec::new();
+    for depth in [1000.0, 1.3] {
+        let expected = l.signed_coc_px(1.0 / depth, 200).abs();
+        let world = point_light_world(depth, 200, 140, expected);
+        let mut cam = Camera::new(l, 200, 140);
+        cam.samples = 512;
+        let img = cam.render_lens(&world).luminance();
+        let disc = metrics::measure_disc(&img, expected);
+        let profile = metrics::radial_profile(&img, &disc, 360);
+        let (corner, _, _) = metrics::polygon_fit(&profile, 5, 2);
+        eprintln!(
+            "Z={depth}: CoC {expected:.1} px, corner at {:.1}°",
+            corner.to_degrees()
+        );
+        corners.push(corner.to_degrees());
+    }
+    // -90° ≡ 54° (mod 72°) behind; +180° ≡ 18° (mod 72°) in front.
+    assert!((corners[0] - 54.0).abs() < 3.0, "{corners:?}");
+    assert!((corners[1] - 18.0).abs() < 3.0, "{corners:?}");
 }

@@ -182,7 +182,8 @@ pub struct Disc {
     /// Typical level inside the disc (median of the pixels within a quarter of the expected
     /// diameter of the centroid).
     pub plateau: f64,
-    /// `2·√(area/π)` where area counts the pixels above half the plateau.
+    /// `2·√(area/π)` where area counts the pixels above half the plateau (softly: see
+    /// [`measure_disc`]).
     pub diameter_px: f64,
 }
 
@@ -213,12 +214,14 @@ pub fn measure_disc(plane: &Plane, expected_diameter_px: f64) -> Disc {
         }
     }
     inner.sort_by(f64::total_cmp);
-    let plateau = inner[inner.len() / 2];
-    let area = plane
+    let plateau = inner[inner.len() / 2].max(1e-9);
+    // Pixels above half the plateau, counted softly (a linear ramp from 1/4 to 3/4 of the
+    // plateau) so that edge pixels count by their coverage instead of all-or-nothing.
+    let area: f64 = plane
         .data
         .iter()
-        .filter(|&&v| v as f64 > 0.5 * plateau)
-        .count() as f64;
+        .map(|&v| ((v as f64 / plateau - 0.25) / 0.5).clamp(0.0, 1.0))
+        .sum();
     Disc {
         cx,
         cy,
@@ -243,7 +246,7 @@ pub fn radial_profile(plane: &Plane, disc: &Disc, steps: usize) -> Vec<f64> {
             let mut prev = sample(0.0);
             loop {
                 let next = sample(t + step);
-                if next < half || t > 1e4 {
+                if next < half || t > (plane.width + plane.height) as f64 {
                     let frac = if prev > next {
                         (prev - half) / (prev - next)
                     } else {
