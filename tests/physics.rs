@@ -349,7 +349,9 @@ fn six_blade_aperture_renders_hexagonal_discs() {
         if ((r_edge / r_corner) - expected_ratio).abs() > 0.04 {
             failures.push(format!("{name}: ratio {:.3}", r_edge / r_corner));
         }
-        if (corner.to_degrees() - 10.0).abs() > 4.0 {
+        // Rotation 10° turns the vertex that rotation 0 puts straight up (−90° with y down)
+        // counter-clockwise on screen: −100° ≡ 20° modulo 60°.
+        if (corner.to_degrees() - 20.0).abs() > 4.0 {
             failures.push(format!("{name}: corner at {:.1}°", corner.to_degrees()));
         }
         if (2.0 * r_corner - expected).abs() > 1.5 {
@@ -630,7 +632,7 @@ fn ray_tracer_inverts_the_aperture_in_front_of_the_focus_plane() {
     let l = Lens {
         aperture: ApertureShape {
             blades: 5,
-            blade_rotation_deg: -90.0,
+            blade_rotation_deg: 0.0,
             blade_curvature: 0.0,
         },
         ..lens(135.0, 2.0, 2.0)
@@ -651,7 +653,53 @@ fn ray_tracer_inverts_the_aperture_in_front_of_the_focus_plane() {
         );
         corners.push(corner.to_degrees());
     }
-    // -90° ≡ 54° (mod 72°) behind; +180° ≡ 18° (mod 72°) in front.
+    // Rotation 0: a vertex straight up, −90° ≡ 54° (mod 72°) behind; +180° ≡ 18° in front.
     assert!((corners[0] - 54.0).abs() < 3.0, "{corners:?}");
     assert!((corners[1] - 18.0).abs() < 3.0, "{corners:?}");
+}
+
+#[test]
+fn aperture_sampler_covers_the_shape_uniformly() {
+    for (blades, curvature) in [(0, 0.0), (6, 0.0), (5, 0.0), (7, 0.5)] {
+        let shape = ApertureShape {
+            blades,
+            blade_rotation_deg: 13.0,
+            blade_curvature: curvature,
+        };
+        let sampler = support::ApertureSampler::new(&shape);
+        let polygon_area = if blades == 0 {
+            std::f64::consts::PI
+        } else {
+            let n = blades as f64;
+            0.5 * n * (std::f64::consts::TAU / n).sin()
+        };
+        if curvature == 0.0 {
+            assert!(
+                (sampler.area - polygon_area).abs() < 1e-3,
+                "{blades}: {}",
+                sampler.area
+            );
+        } else {
+            assert!(sampler.area > polygon_area && sampler.area < std::f64::consts::PI);
+        }
+        // A uniform grid maps inside the shape, centred on the origin, and fills the same
+        // fraction of each half as of the whole.
+        let (mut mx, mut my, mut n) = (0.0, 0.0, 0.0);
+        for i in 0..128 {
+            for j in 0..128 {
+                let (x, y) = sampler.map((i as f64 + 0.5) / 128.0, (j as f64 + 0.5) / 128.0);
+                let r = (x * x + y * y).sqrt();
+                assert!(r <= support::aperture_radius(&shape, y.atan2(x)) + 1e-9);
+                mx += x;
+                my += y;
+                n += 1.0;
+            }
+        }
+        assert!(
+            (mx / n).abs() < 2e-3 && (my / n).abs() < 2e-3,
+            "{} {}",
+            mx / n,
+            my / n
+        );
+    }
 }

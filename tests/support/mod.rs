@@ -615,18 +615,47 @@ fn pixel_shift(x: usize, y: usize) -> [f64; 4] {
 }
 
 /// Radius of the unit aperture in direction `theta` (radians; x right, y down in the upright
-/// image frame, so a background disc is the aperture as drawn). An n-blade polygon has its
-/// vertices on the unit circle, the first at `blade_rotation_deg`; `blade_curvature` blends the
-/// radius linearly towards the circle (1 = circle).
+/// image frame, so a background highlight shows the aperture as drawn here).
+///
+/// Same convention as fstop's renderer: an n-blade polygon has its vertices on the unit circle
+/// (the CoC diameter is vertex to vertex); rotation 0 puts a vertex straight up and positive
+/// rotation turns the shape counter-clockwise on screen; blade curvature `κ` bends each side
+/// into a circular arc of radius `1/κ` through its two vertices (0 straight, 1 the circle).
+/// The radius is the nearest crossing of the ray with any side.
 pub fn aperture_radius(shape: &ApertureShape, theta: f64) -> f64 {
-    if shape.blades < 3 || shape.blade_curvature >= 1.0 {
+    let kappa = shape.blade_curvature.clamp(0.0, 1.0);
+    if shape.blades < 3 || kappa >= 1.0 {
         return 1.0;
     }
-    let n = shape.blades as f64;
-    let sector = std::f64::consts::TAU / n;
-    let phi = (theta - shape.blade_rotation_deg.to_radians()).rem_euclid(sector);
-    let poly = (std::f64::consts::PI / n).cos() / (phi - sector / 2.0).cos();
-    poly + (1.0 - poly) * shape.blade_curvature
+    let n = shape.blades as usize;
+    let half = std::f64::consts::PI / n as f64;
+    let apothem = half.cos();
+    let (dx, dy) = (theta.cos(), theta.sin());
+    let mut r = f64::INFINITY;
+    for i in 0..n {
+        // Outward normal of side i (between vertices i and i+1), screen angle measured
+        // counter-clockwise with y up, hence the minus on y in the image frame.
+        let a = std::f64::consts::FRAC_PI_2
+            + shape.blade_rotation_deg.to_radians()
+            + 2.0 * half * i as f64
+            + half;
+        let (nx, ny) = (a.cos(), -a.sin());
+        let dn = dx * nx + dy * ny;
+        if kappa < 1e-4 {
+            if dn > 1e-12 {
+                r = r.min(apothem / dn);
+            }
+        } else {
+            // Disc of radius 1/κ whose boundary passes through both vertices of the side.
+            let radius = 1.0 / kappa;
+            let offset = apothem - (radius * radius - half.sin().powi(2)).sqrt();
+            let (cx, cy) = (nx * offset, ny * offset);
+            let dc = dx * cx + dy * cy;
+            let t = dc + (dc * dc - (cx * cx + cy * cy) + radius * radius).sqrt();
+            r = r.min(t);
+        }
+    }
+    r
 }
 
 /// Maps the unit square uniformly onto the unit aperture shape.
