@@ -357,3 +357,30 @@ pub fn scaled(img: &LinearRgb, k: f32) -> LinearRgb {
     }
     out
 }
+
+/// Per-channel `gain·|a − b|` of the sRGB-encoded images, returned as *linear* values whose
+/// sRGB encoding is that difference (so writing it as a PNG shows the display difference).
+pub fn abs_diff_srgb(a: &LinearRgb, b: &LinearRgb, gain: f32) -> LinearRgb {
+    let mut out = a.clone();
+    for ((o, ca), cb) in out
+        .channels_mut()
+        .into_iter()
+        .zip(a.channels())
+        .zip(b.channels())
+    {
+        for i in 0..o.len() {
+            let d = (srgb_encode(ca[i]) - srgb_encode(cb[i])).abs() * gain;
+            o[i] = srgb_decode(d.min(1.0));
+        }
+    }
+    out
+}
+
+/// Inverse of [`srgb_encode`].
+pub fn srgb_decode(v: f32) -> f32 {
+    if v <= 0.040_45 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
+}
