@@ -1,0 +1,490 @@
+//! The aperture's shape: a circle, or an n-blade polygon whose blades may be curved.
+//!
+//! The unit shape is inscribed in the unit circle (polygon vertices lie on the CoC circle, so
+//! the CoC diameter is the vertex-to-vertex size). Rotation 0 puts a vertex straight up; blade
+//! curvature `κ` bends each side into a circular arc of radius `1/κ` through its two vertices
+//! (κ = 0 straight, κ = 1 the full circle), which keeps the shape convex.
+//!
+//! Two views of the same shape:
+//! * [`UnitShape::contains`] — a point-in-shape test, used by the reference kernel to measure
+//!   pixel coverage by supersampling;
+//! * [`SpanTables`] — for the fast kernel, each diameter's shape cut into one horizontal span per
+//!   pixel row. A row's span is the shape's chord averaged over the row's height (from
+//!   cumulative integrals of the left and right edges), so the span's length is exactly the
+//!   shape's area inside that row; its fractional ends anti-alias the edge. Spans are
+//!   normalised so one source pixel's weights sum to exactly 1.
+
+use crate::optics::ApertureShape;
+
+/// Samples of the edge integrals over v ∈ [−1, 1].
+const EDGE_SAMPLES: usize = 4096;
+
+#[derive(Debug, Clone)]
+enum Boundary {
+    Circle,
+    /// Straight blades: the half-planes `n·p ≤ apothem`.
+    Straight {
+        normals: Vec<[f64; 2]>,
+        apothem: f64,
+    },
+    /// Curved blades: the intersection of discs of radius `radius`.
+    Curved {
+        centres: Vec<[f64; 2]>,
+        radius: f64,
+    },
+}
+
+/// The aperture shape at unit radius (image axes: x right, y down).
+#[derive(Debug, Clone)]
+pub(crate) struct UnitShape {
+    boundary: Boundary,
+    /// ∫ left edge dv from −1, sampled at `EDGE_SAMPLES + 1` points.
+    cum_left: Vec<f64>,
+    /// ∫ right edge dv from −1.
+    cum_right: Vec<f64>,
+    /// x of the top tip (v < top of the shape) and of the bottom tip.
+    tip_top: f64,
+    tip_bottom: f64,
+    /// Largest |v| inside the shape.
+    extent: f64,
+}
+
+impl UnitShape {
+    /// The shape for a lens aperture. Out-of-range values are made safe: fewer than 3 blades is
+    /// a circle, curvature is clamped to 0..1, a non-finite rotation is 0.
+    pub(crate) fn new(aperture: &ApertureShape) -> UnitShape {
+        let curvature = if aperture.blade_curvature.is_finite() {
+            aperture.blade_curvature.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let boundary = if aperture.blades < 3 || curvature >= 1.0 {
+            Boundary::Circle
+        } else {
+            let n = aperture.blades.min(1024) as usize;
+            let rotation = if aperture.blade_rotation_deg.is_finite() {
+                aperture.blade_rotation_deg.to_radians()
+            } else {
+                0.0
+            };
+            let half = std::f64::consts::PI / n as f64;
+            let apothem = half.cos();
+            // Vertex i at angle π/2 + rotation + 2πi/n (y up); side i's outward normal halfway
+            // to vertex i+1. Image y points down, hence the minus sign.
+            let normals: Vec<[f64; 2]> = (0..n)
+                .map(|i| {
+                    let a = std::f64::consts::FRAC_PI_2 + rotation + 2.0 * half * i as f64 + half;
+                    [a.cos(), -a.sin()]
+                })
+                .collect();
+            if curvature < 1e-4 {
+                Boundary::Straight { normals, apothem }
+            } else {
+                let radius = 1.0 / curvature;
+                let s = half.sin();
+                let offset = apothem - (radius * radius - s * s).sqrt();
+                let centres = normals
+                    .iter()
+                    .map(|nrm| [nrm[0] * offset, nrm[1] * offset])
+                    .collect();
+                Boundary::Curved { centres, radius }
+            }
+        };
+        UnitShape::from_boundary(boundary)
+    }
+
+    fn from_boundary(boundary: Boundary) -> UnitShape {
+        let mut shape = UnitShape {
+            boundary,
+            cum_left: Vec::new(),
+            cum_right: Vec::new(),
+            tip_top: 0.0,
+            tip_bottom: 0.0,
+            extent: 1.0,
+        };
+        let n = EDGE_SAMPLES;
+        let v_at = |j: usize| -1.0 + 2.0 * j as f64 / n as f64;
+        let chords: Vec<Option<(f64, f64)>> = (0..=n).map(|j| shape.chord(v_at(j))).collect();
+        let first = chords.iter().position(Option::is_some);
+        let last = chords.iter().rposition(Option::is_some);
+        let (Some(first), Some(last)) = (first, last) else {
+            // Cannot happen for a real aperture; fall back to the circle.
+            return UnitShape::from_boundary(Boundary::Circle);
+        };
+        let mid = |c: Option<(f64, f64)>| c.map_or(0.0, |(l, r)| 0.5 * (l + r));
+        shape.tip_top = mid(chords[first]);
+        shape.tip_bottom = mid(chords[last]);
+        shape.extent = v_at(first).abs().max(v_at(last).abs()).min(1.0);
+        let edge = |j: usize| -> (f64, f64) {
+            match chords[j] {
+                Some(c) => c,
+                None if j < first => (shape.tip_top, shape.tip_top),
+                None => (shape.tip_bottom, shape.tip_bottom),
+            }
+        };
+        let dv = 2.0 / n as f64;
+        let mut cl = vec![0.0; n + 1];
+        let mut cr = vec![0.0; n + 1];
+        let mut prev = edge(0);
+        for j in 1..=n {
+            let cur = edge(j);
+            cl[j] = cl[j - 1] + 0.5 * (prev.0 + cur.0) * dv;
+            cr[j] = cr[j - 1] + 0.5 * (prev.1 + cur.1) * dv;
+            prev = cur;
+        }
+        shape.cum_left = cl;
+        shape.cum_right = cr;
+        shape
+    }
+
+    /// The chord `[left, right]` of the shape on the horizontal line at height `v`.
+    pub(crate) fn chord(&self, v: f64) -> Option<(f64, f64)> {
+        match &self.boundary {
+            Boundary::Circle => {
+                let s = 1.0 - v * v;
+                (s > 0.0).then(|| {
+                    let s = s.sqrt();
+                    (-s, s)
+                })
+            }
+            Boundary::Straight { normals, apothem } => {
+                let (mut lo, mut hi) = (-1.0f64, 1.0f64);
+                for nrm in normals {
+                    let rhs = apothem - nrm[1] * v;
+                    if nrm[0].abs() < 1e-12 {
+                        if rhs < 0.0 {
+                            return None;
+                        }
+                    } else if nrm[0] > 0.0 {
+                        hi = hi.min(rhs / nrm[0]);
+                    } else {
+                        lo = lo.max(rhs / nrm[0]);
+                    }
+                }
+                (hi > lo).then_some((lo, hi))
+            }
+            Boundary::Curved { centres, radius } => {
+                let (mut lo, mut hi) = (-1.0f64, 1.0f64);
+                for c in centres {
+                    let dy = v - c[1];
+                    let s = radius * radius - dy * dy;
+                    if s <= 0.0 {
+                        return None;
+                    }
+                    let s = s.sqrt();
+                    lo = lo.max(c[0] - s);
+                    hi = hi.min(c[0] + s);
+                }
+                (hi > lo).then_some((lo, hi))
+            }
+        }
+    }
+
+    /// True when the point (x, y) (unit radius, y down) lies inside the shape.
+    pub(crate) fn contains(&self, x: f64, y: f64) -> bool {
+        match &self.boundary {
+            Boundary::Circle => x * x + y * y <= 1.0,
+            Boundary::Straight { normals, apothem } => {
+                normals.iter().all(|n| n[0] * x + n[1] * y <= *apothem)
+            }
+            Boundary::Curved { centres, radius } => centres.iter().all(|c| {
+                let (dx, dy) = (x - c[0], y - c[1]);
+                dx * dx + dy * dy <= radius * radius
+            }),
+        }
+    }
+
+    /// Cumulative integral of an edge at `u`, extended linearly by the tips beyond ±1.
+    fn cumulative(&self, table: &[f64], u: f64) -> f64 {
+        let n = EDGE_SAMPLES;
+        if u <= -1.0 {
+            table[0] + (u + 1.0) * self.tip_top
+        } else if u >= 1.0 {
+            table[n] + (u - 1.0) * self.tip_bottom
+        } else {
+            let pos = (u + 1.0) * 0.5 * n as f64;
+            let j = (pos as usize).min(n - 1);
+            let t = pos - j as f64;
+            table[j] + t * (table[j + 1] - table[j])
+        }
+    }
+
+    /// ∫ left edge and ∫ right edge over `v ∈ [u0, u1]`.
+    fn strip(&self, u0: f64, u1: f64) -> (f64, f64) {
+        (
+            self.cumulative(&self.cum_left, u1) - self.cumulative(&self.cum_left, u0),
+            self.cumulative(&self.cum_right, u1) - self.cumulative(&self.cum_right, u0),
+        )
+    }
+
+    /// Largest |v| covered by the shape (≤ 1).
+    pub(crate) fn extent(&self) -> f64 {
+        self.extent
+    }
+}
+
+/// One pixel row of a scattered shape, as four difference-buffer updates.
+///
+/// Relative to the source pixel's left edge the span is `[s, e)`; pixel `i0` gets `c[0]`, the
+/// difference buffer is updated at `i0, i0+1, i1, i1+1` by `c[0..4]` (this also holds when
+/// `i0 == i1`). `c` includes the normalisation `rho`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SpanRow {
+    pub i0: i32,
+    pub i1: i32,
+    pub c: [f32; 4],
+    pub s: f32,
+    pub e: f32,
+}
+
+/// The spans of one diameter, rows `k_lo..k_lo + rows.len()` relative to the source row.
+#[derive(Debug, Clone)]
+pub(crate) struct SpanTable {
+    pub k_lo: i32,
+    pub rows: Vec<SpanRow>,
+    /// Weight per unit of span length (1 / shape area in pixels).
+    pub rho: f32,
+    /// Largest |row offset| with a non-empty span.
+    pub reach: i32,
+}
+
+impl SpanTable {
+    /// Spans of the shape scaled to diameter `d` pixels, centred on a pixel centre.
+    pub(crate) fn build(shape: &UnitShape, d: f64) -> SpanTable {
+        let r = 0.5 * d;
+        if !(r > 1e-6) {
+            // Everything lands on the source pixel itself.
+            return SpanTable {
+                k_lo: 0,
+                rows: vec![SpanRow {
+                    i0: 0,
+                    i1: 1,
+                    c: [1.0, 0.0, -1.0, 0.0],
+                    s: 0.0,
+                    e: 1.0,
+                }],
+                rho: 1.0,
+                reach: 0,
+            };
+        }
+        let k_max = (r * shape.extent() + 0.5).ceil() as i32;
+        let mut spans: Vec<(i32, f64, f64)> = Vec::new();
+        for k in -k_max..=k_max {
+            let u0 = (f64::from(k) - 0.5) / r;
+            let u1 = (f64::from(k) + 0.5) / r;
+            let (il, ir) = shape.strip(u0, u1);
+            let (l, rr) = (r * r * il, r * r * ir);
+            spans.push((k, l, rr));
+        }
+        let min_area = 1e-9 * r * r;
+        let first = spans.iter().position(|s| s.2 - s.1 > min_area);
+        let last = spans.iter().rposition(|s| s.2 - s.1 > min_area);
+        let (first, last) = match (first, last) {
+            (Some(a), Some(b)) => (a, b),
+            _ => return SpanTable::build(shape, 0.0),
+        };
+        let spans = &spans[first..=last];
+        let total: f64 = spans.iter().map(|s| (s.2 - s.1).max(0.0)).sum();
+        let rho = 1.0 / total;
+        let rows = spans
+            .iter()
+            .map(|&(_, l, rr)| {
+                let s = 0.5 + l;
+                let e = 0.5 + rr.max(l);
+                let i0 = s.floor();
+                let i1 = e.floor();
+                let f0 = s - i0;
+                let f1 = e - i1;
+                SpanRow {
+                    i0: i0 as i32,
+                    i1: i1 as i32,
+                    c: [
+                        (rho * (1.0 - f0)) as f32,
+                        (rho * f0) as f32,
+                        (rho * (f1 - 1.0)) as f32,
+                        (-rho * f1) as f32,
+                    ],
+                    s: s as f32,
+                    e: e as f32,
+                }
+            })
+            .collect();
+        let k_lo = spans[0].0;
+        let k_hi = spans[spans.len() - 1].0;
+        SpanTable {
+            k_lo,
+            rows,
+            rho: rho as f32,
+            reach: k_lo.abs().max(k_hi.abs()),
+        }
+    }
+}
+
+/// Span tables for every diameter in `0..=max_d` at a fixed step, for the fast kernel.
+#[derive(Debug, Clone)]
+pub(crate) struct SpanTables {
+    per_px: f32,
+    tables: Vec<SpanTable>,
+}
+
+/// Diameter steps per pixel in [`SpanTables`] (diameter error ≤ 1/128 px at the level).
+pub(crate) const DIAMETER_STEPS_PER_PX: f32 = 64.0;
+
+impl SpanTables {
+    /// Tables for diameters up to `max_d` pixels.
+    pub(crate) fn new(shape: &UnitShape, max_d: f32) -> SpanTables {
+        let per_px = DIAMETER_STEPS_PER_PX;
+        let count = (max_d.max(1.0) * per_px).ceil() as usize + 1;
+        let tables = (0..count)
+            .map(|q| SpanTable::build(shape, q as f64 / f64::from(per_px)))
+            .collect();
+        SpanTables { per_px, tables }
+    }
+
+    /// The table for diameter `d` (rounded to the table step, clamped to the largest).
+    #[inline]
+    pub(crate) fn get(&self, d: f32) -> &SpanTable {
+        let q = (d * self.per_px + 0.5) as usize;
+        &self.tables[q.min(self.tables.len() - 1)]
+    }
+}
+
+/// Exact-by-supersampling coverage of the shape of diameter `d` centred on a pixel centre:
+/// `(dx, dy, weight)` for every destination pixel offset it touches, weights summing to 1.
+/// Pixels whose four corners are inside count 1, pixels farther than the radius count 0, the
+/// rest are sampled on an `ss × ss` grid. (Reference kernel only.)
+pub(crate) fn coverage(shape: &UnitShape, d: f64, ss: usize) -> Vec<(i32, i32, f64)> {
+    let r = 0.5 * d;
+    let own = vec![(0, 0, 1.0)];
+    if !(r > 1e-6) {
+        return own;
+    }
+    let reach = (r + 0.5).ceil() as i32;
+    let inside = |x: f64, y: f64| shape.contains(x / r, y / r);
+    let mut out = Vec::new();
+    let mut total = 0.0;
+    for dy in -reach..=reach {
+        for dx in -reach..=reach {
+            // Pixel square relative to the source pixel centre.
+            let (x0, y0) = (f64::from(dx) - 0.5, f64::from(dy) - 0.5);
+            let (x1, y1) = (x0 + 1.0, y0 + 1.0);
+            let nx = 0.0f64.clamp(x0, x1);
+            let ny = 0.0f64.clamp(y0, y1);
+            if nx * nx + ny * ny > r * r {
+                continue;
+            }
+            let cov = if inside(x0, y0) && inside(x1, y0) && inside(x0, y1) && inside(x1, y1) {
+                1.0
+            } else {
+                let mut hits = 0usize;
+                for sy in 0..ss {
+                    let y = y0 + (sy as f64 + 0.5) / ss as f64;
+                    for sx in 0..ss {
+                        let x = x0 + (sx as f64 + 0.5) / ss as f64;
+                        if inside(x, y) {
+                            hits += 1;
+                        }
+                    }
+                }
+                hits as f64 / (ss * ss) as f64
+            };
+            if cov > 0.0 {
+                out.push((dx, dy, cov));
+                total += cov;
+            }
+        }
+    }
+    if total <= 0.0 {
+        return own;
+    }
+    for o in &mut out {
+        o.2 /= total;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn circle() -> UnitShape {
+        UnitShape::new(&ApertureShape::default())
+    }
+
+    fn hexagon(curvature: f64) -> UnitShape {
+        UnitShape::new(&ApertureShape {
+            blades: 6,
+            blade_rotation_deg: 0.0,
+            blade_curvature: curvature,
+        })
+    }
+
+    fn table_area(t: &SpanTable) -> f64 {
+        t.rows.iter().map(|r| f64::from(r.e - r.s)).sum::<f64>()
+    }
+
+    #[test]
+    fn span_areas_match_the_shape_area() {
+        let c = circle();
+        for d in [3.0, 8.0, 15.5] {
+            let t = SpanTable::build(&c, d);
+            let area = table_area(&t);
+            let want = std::f64::consts::PI * d * d / 4.0;
+            assert!((area - want).abs() / want < 2e-3, "{d}: {area} vs {want}");
+            assert!((f64::from(t.rho) * area - 1.0).abs() < 1e-5);
+        }
+        let h = hexagon(0.0);
+        let d = 12.0;
+        let t = SpanTable::build(&h, d);
+        let want = 1.5 * 3f64.sqrt() * (d / 2.0) * (d / 2.0);
+        let area = table_area(&t);
+        assert!((area - want).abs() / want < 2e-3, "{area} vs {want}");
+    }
+
+    #[test]
+    fn weights_sum_to_one() {
+        for shape in [circle(), hexagon(0.0), hexagon(0.5)] {
+            for d in [0.0, 0.5, 1.0, 2.7, 9.0, 15.9] {
+                let t = SpanTable::build(&shape, d);
+                let sum: f64 = t
+                    .rows
+                    .iter()
+                    .map(|r| r.c.iter().map(|&c| f64::from(c)).sum::<f64>())
+                    .sum();
+                // The four updates of a row cancel; the weight is c0 + c1 (pixels up to i1).
+                assert!(sum.abs() < 1e-5, "{sum}");
+                let mass: f64 = t
+                    .rows
+                    .iter()
+                    .map(|r| f64::from(t.rho) * f64::from(r.e - r.s))
+                    .sum();
+                assert!((mass - 1.0).abs() < 1e-5, "{d}: {mass}");
+                let cov: f64 = coverage(&shape, d, 8).iter().map(|c| c.2).sum();
+                assert!((cov - 1.0).abs() < 1e-9);
+            }
+        }
+    }
+
+    #[test]
+    fn hexagon_has_a_vertex_up_and_flat_sides() {
+        let h = hexagon(0.0);
+        assert!(h.contains(0.0, -0.99));
+        assert!(h.contains(0.0, 0.99));
+        assert!(!h.contains(0.99, 0.0));
+        assert!(h.contains(0.86, 0.0));
+        assert!(!h.contains(0.88, 0.0));
+        // Fully curved blades are the circle.
+        let round = hexagon(1.0);
+        assert!(round.contains(0.99, 0.0));
+        // Half-curved lies between.
+        let half = hexagon(0.5);
+        assert!(half.contains(0.88, 0.0) && !half.contains(0.99, 0.0));
+    }
+
+    #[test]
+    fn small_diameters_stay_on_their_pixel() {
+        let t = SpanTable::build(&circle(), 0.9);
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!((t.rows[0].i0, t.rows[0].i1), (0, 0));
+    }
+}

@@ -1,0 +1,115 @@
+//! The reference kernel: the same sides, slices and compositing as the fast kernel, but every
+//! slice is scattered at full resolution, each source pixel through the exact coverage of its
+//! own aperture shape on every destination pixel (supersampled [`coverage`], normalised to 1),
+//! O(d²) per pixel, with plain loops. Borders reflect as in the fast kernel, and the far side's
+//! hole fill is a full-resolution push-pull. Slow and obviously correct: tests hold the fast
+//! kernel to it.
+
+use std::collections::HashMap;
+
+use super::aperture::{UnitShape, coverage};
+use super::coc::{FAR, SIDES, SUBJECT, membership};
+use super::composite::{combine, finish, normalise};
+use super::defocus::reflect;
+use super::layers::{Colours, Input, Setup, colours, matte_fills};
+use crate::fill::push_pull_fill;
+use crate::scene::LinearRgb;
+
+/// Supersampling per axis for partly covered pixels.
+const SUPERSAMPLING: usize = 8;
+
+/// Renders with the reference kernel.
+pub(crate) fn render(input: &Input, setup: &Setup, shape: &UnitShape) -> LinearRgb {
+    let (w, h) = (input.width, input.height);
+    let n = w * h;
+    let fills = matte_fills(input);
+    let colours = colours(input, fills.as_ref(), setup);
+    let mut kernels: HashMap<u32, Vec<(i32, i32, f64)>> = HashMap::new();
+    let mut sides: Vec<Vec<[f32; 4]>> = Vec::with_capacity(SIDES);
+    for side in 0..SIDES {
+        let mut acc = vec![[0.0f32; 4]; n];
+        for level in (0..=setup.split.max_level()).rev() {
+            if !setup.has(side, level) {
+                continue;
+            }
+            let slice = scatter_slice(input, setup, &colours, shape, side, level, &mut kernels);
+            for (a, s) in acc.iter_mut().zip(slice) {
+                *a = combine(side, normalise(s), *a);
+            }
+        }
+        sides.push(acc);
+    }
+    // Hole fill of the unblurred far side, at full resolution.
+    let mut fill: [Vec<f32>; 3] = colours.background.clone();
+    let weights: Vec<f32> = (0..n)
+        .map(|i| {
+            let c = setup.coc.signed(input.disparity[i]);
+            membership(input.matte(i), c)[FAR]
+        })
+        .collect();
+    {
+        let [r, g, b] = &mut fill;
+        push_pull_fill(&mut [r, g, b], &weights, w, h);
+    }
+    let mut out = LinearRgb::filled(w, h, [0.0; 3]);
+    for i in 0..n {
+        let rgb = finish(
+            [sides[0][i], sides[1][i], sides[2][i]],
+            [fill[0][i], fill[1][i], fill[2][i]],
+            &setup.highlights,
+        );
+        out.r[i] = rgb[0];
+        out.g[i] = rgb[1];
+        out.b[i] = rgb[2];
+    }
+    out
+}
+
+/// Scatters one (side, level) slice at full resolution: raw sums `[r·w, g·w, b·w, w]`.
+fn scatter_slice(
+    input: &Input,
+    setup: &Setup,
+    colours: &Colours,
+    shape: &UnitShape,
+    side: usize,
+    level: u32,
+    kernels: &mut HashMap<u32, Vec<(i32, i32, f64)>>,
+) -> Vec<[f32; 4]> {
+    let (w, h) = (input.width, input.height);
+    let mut sum = vec![[0.0f64; 4]; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            let c = setup.coc.signed(input.disparity[i]);
+            let d = c.abs();
+            let weight = membership(input.matte(i), c)[side] * setup.split.weight(d, level);
+            if weight <= 0.0 {
+                continue;
+            }
+            let planes = match (&colours.subject, side == SUBJECT) {
+                (Some(f), true) => f,
+                _ => &colours.background,
+            };
+            let v = [
+                f64::from(planes[0][i] * weight),
+                f64::from(planes[1][i] * weight),
+                f64::from(planes[2][i] * weight),
+                f64::from(weight),
+            ];
+            let kernel = kernels
+                .entry(d.to_bits())
+                .or_insert_with(|| coverage(shape, f64::from(d), SUPERSAMPLING));
+            for &(dx, dy, k) in kernel.iter() {
+                let xd = reflect(x as i64 + i64::from(dx), w as i64) as usize;
+                let yd = reflect(y as i64 + i64::from(dy), h as i64) as usize;
+                let dst = &mut sum[yd * w + xd];
+                for c in 0..4 {
+                    dst[c] += v[c] * k;
+                }
+            }
+        }
+    }
+    sum.iter()
+        .map(|s| [s[0] as f32, s[1] as f32, s[2] as f32, s[3] as f32])
+        .collect()
+}
