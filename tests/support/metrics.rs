@@ -384,3 +384,19 @@ pub fn srgb_decode(v: f32) -> f32 {
         ((v + 0.055) / 1.055).powf(2.4)
     }
 }
+
+/// The region `[x0, x0+w) × [y0, y0+h)` of `img`, each pixel repeated `k × k` times (for
+/// looking at).
+pub fn zoom(img: &LinearRgb, x0: usize, y0: usize, w: usize, h: usize, k: usize) -> LinearRgb {
+    let mut out = LinearRgb::filled(w * k, h * k, [0.0; 3]);
+    for y in 0..h * k {
+        for x in 0..w * k {
+            let (sx, sy) = (
+                (x0 + x / k).min(img.width - 1),
+                (y0 + y / k).min(img.height - 1),
+            );
+            out.set(x, y, img.at(sx, sy));
+        }
+    }
+    out
+}
