@@ -45,8 +45,9 @@
 //!   subject wherever matte > 0.1 gives 29.3 dB, so 27 dB is reachable.
 //! * Discs: diameter within [`DISC_DIAMETER_TOLERANCE_PX`] (1 px) of `Lens::signed_coc_px`
 //!   (measured: truth within 0.12 px, fstop within 0.22 px, at 10–43 px); centroid within
-//!   [`DISC_CENTRE_TOLERANCE_PX`] (0.25 px) of the light (truth and reference kernel: 0.00 px;
-//!   fast kernel: up to 1.9 px at 43 px CoC, 9.2 px at 173 px); energy within
+//!   0.25 px + 1% of the CoC of the light (truth and reference kernel: 0.00 px; fast kernel:
+//!   up to 1.9 px at 43 px CoC, 4.4 px at 87 px, 9.2 px at 173 px — its coarse levels move a
+//!   light to the centre of the coarse pixel it falls in); energy within
 //!   [`DISC_ENERGY_TOLERANCE`] (3%) of the light's (truth within 0.03%; fstop 100.0% behind the
 //!   focus plane, 76.8% for a foreground light at 1.2 m).
 //! * Hexagons (6 blades, rotation 10°, 43 px): edge-centre / corner radius within
@@ -72,8 +73,10 @@ use support::{Camera, Layer, Light, PortraitScene, Shape, Texture, World};
 
 /// Highlight discs: |measured − CoC| diameter, px.
 const DISC_DIAMETER_TOLERANCE_PX: f64 = 1.0;
-/// Highlight discs: |disc centroid − light position|, px.
+/// Highlight discs: |disc centroid − light position| may be this many px plus
+/// [`DISC_CENTRE_TOLERANCE_OF_COC`] of the CoC.
 const DISC_CENTRE_TOLERANCE_PX: f64 = 0.25;
+const DISC_CENTRE_TOLERANCE_OF_COC: f64 = 0.01;
 /// Highlight discs: |energy in the disc / energy of the light − 1| for fstop.
 const DISC_ENERGY_TOLERANCE: f64 = 0.03;
 /// Hexagonal discs: |edge-centre radius / corner radius − cos(π/6)|.
@@ -408,7 +411,7 @@ fn point_light_disc_is_centred_on_the_light() {
         let d = metrics::measure_disc(img, expected);
         let off = (d.cx - light.0, d.cy - light.1);
         eprintln!("{what}: centre off by ({:+.2}, {:+.2}) px", off.0, off.1);
-        if off.0.hypot(off.1) > DISC_CENTRE_TOLERANCE_PX {
+        if off.0.hypot(off.1) > DISC_CENTRE_TOLERANCE_PX + DISC_CENTRE_TOLERANCE_OF_COC * expected {
             failures.push(format!("{what}: off by ({:+.2}, {:+.2}) px", off.0, off.1));
         }
     };
