@@ -7,7 +7,10 @@ use fstop::io::{DecodeOptions, EncodeOptions, read_photo, write_photo};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    anyhow::ensure!(args.len() == 4, "usage: bench_photo INPUT WIDTH HEIGHT OUTPUT");
+    anyhow::ensure!(
+        args.len() == 4,
+        "usage: bench_photo INPUT WIDTH HEIGHT OUTPUT"
+    );
     let photo = read_photo(Path::new(&args[0]), &DecodeOptions::default())?;
     let (width, height): (usize, usize) = (args[1].parse()?, args[2].parse()?);
     // Crop the source to the target aspect ratio around its centre, then resample.

@@ -76,4 +76,3 @@ pub fn portrait_scene(w: usize, h: usize) -> Scene {
     }
     Scene::new(color, disparity, Some(matte)).expect("sizes match")
 }
-

@@ -52,7 +52,7 @@ mod reference;
 use rayon::prelude::*;
 
 use self::aperture::{SpanTables, UnitShape};
-use self::coc::{CocMap, SIDES, SUBJECT, membership};
+use self::coc::{CocMap, FAR, NEAR, SIDES, SUBJECT, membership};
 use self::composite::{
     Acc, Rgba, bilinear, cascade, combine, finish, hole_fill, normalise, tap, taps,
 };
@@ -60,7 +60,7 @@ use self::defocus::{BAND_ROWS, Band, SrcPx, touches};
 use self::highlights::Highlights;
 use self::layers::{Analysis, FILL_LEVEL, Input, Setup, analyse, level_dims, pixel_colours};
 use self::matting::MatteFills;
-use crate::optics::Lens;
+use crate::optics::{ApertureShape, Lens};
 use crate::scene::{LinearRgb, Scene};
 
 /// Highlight recovery: pixels whose brightest channel (display-encoded, 0..1) exceeds
@@ -153,27 +153,53 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
     let d0 = options.level_diameter();
     let coc = CocMap::new(lens, input.width, input.height);
     let highlights = Highlights::new(&options.highlights);
-    let shape = UnitShape::new(&lens.aperture);
+    let shapes = side_shapes(&lens.aperture);
     match options.kernel {
         KernelKind::Fast => {
-            let tables = SpanTables::new(&shape, 2.0 * d0 + 1.0);
-            let analysis = analyse(&input, coc, highlights, d0, Some(&tables));
+            let tables: [SpanTables; SIDES] =
+                std::array::from_fn(|side| SpanTables::new(&shapes[side], 2.0 * d0 + 1.0));
+            // Reach is the same for a shape and its half-turn, so any side's tables will do.
+            let analysis = analyse(&input, coc, highlights, d0, Some(&tables[FAR]));
             render_fast(&input, analysis, &tables)
         }
         KernelKind::Reference => {
             let analysis = analyse(&input, coc, highlights, d0, None);
-            reference::render(&input, &analysis, &shape)
+            reference::render(&input, &analysis, &shapes)
         }
     }
 }
 
+/// The aperture shape each side is scattered with. Light from behind the focus plane crosses
+/// the axis before the sensor, light from in front does not, so foreground discs show the
+/// aperture turned half a revolution relative to background discs (visible with odd blade
+/// counts).
+fn side_shapes(aperture: &ApertureShape) -> [UnitShape; SIDES] {
+    let turned = ApertureShape {
+        blade_rotation_deg: aperture.blade_rotation_deg + 180.0,
+        ..*aperture
+    };
+    std::array::from_fn(|side| {
+        if side == NEAR {
+            UnitShape::new(&turned)
+        } else {
+            UnitShape::new(aperture)
+        }
+    })
+}
+
 /// The fast kernel: pyramid pass, coarse scatters and cascades, then one banded
 /// full-resolution pass that scatters level 0 and composites everything.
-fn render_fast(input: &Input, mut analysis: Analysis, tables: &SpanTables) -> LinearRgb {
+fn render_fast(input: &Input, mut analysis: Analysis, tables: &[SpanTables; SIDES]) -> LinearRgb {
     let (w, h) = (input.width, input.height);
     let mut coarse: Vec<Option<Rgba>> = Vec::with_capacity(SIDES);
     for side in 0..SIDES {
-        coarse.push(cascade(side, &mut analysis.slices[side], w, h, tables));
+        coarse.push(cascade(
+            side,
+            &mut analysis.slices[side],
+            w,
+            h,
+            &tables[side],
+        ));
     }
     let (fw, fh) = level_dims(w, h, FILL_LEVEL);
     let fill = hole_fill(&analysis.fill_source, fw, fh);
@@ -199,7 +225,7 @@ struct Level0<'a> {
     coarse: &'a [Option<Rgba>],
     fill: &'a [[f32; 3]],
     fill_dims: (usize, usize),
-    tables: &'a SpanTables,
+    tables: &'a [SpanTables; SIDES],
 }
 
 /// Per-thread scratch of the full-resolution pass.
@@ -361,7 +387,7 @@ impl Level0<'_> {
                     self.source_row(ys, &mut s.rows);
                     for side in 0..SIDES {
                         if present[side] {
-                            s.bands[side].splat_row(&s.rows[side], ys, h, self.tables);
+                            s.bands[side].splat_row(&s.rows[side], ys, h, &self.tables[side]);
                         }
                     }
                 }

@@ -17,15 +17,16 @@ use crate::scene::LinearRgb;
 const SUPERSAMPLING: usize = 8;
 
 /// Renders with the reference kernel.
-pub(crate) fn render(input: &Input, analysis: &Analysis, shape: &UnitShape) -> LinearRgb {
+pub(crate) fn render(input: &Input, analysis: &Analysis, shapes: &[UnitShape; SIDES]) -> LinearRgb {
     let setup = &analysis.setup;
     let fills = analysis.fills.as_ref();
     let (w, h) = (input.width, input.height);
     let n = w * h;
     let colours = colours(input, fills, setup);
-    let mut kernels: HashMap<u32, Vec<(i32, i32, f64)>> = HashMap::new();
     let mut sides: Vec<Vec<Acc>> = Vec::with_capacity(SIDES);
     for side in 0..SIDES {
+        let shape = &shapes[side];
+        let mut kernels: HashMap<u32, Vec<(i32, i32, f64)>> = HashMap::new();
         let mut acc: Vec<Acc> = vec![[0.0; 5]; n];
         for level in (0..=setup.split.max_level()).rev() {
             let slice = scatter_slice(input, setup, &colours, shape, side, level, &mut kernels);
