@@ -14,79 +14,8 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use fstop::optics::Lens;
 use fstop::render::{KernelKind, RenderOptions, render};
-use fstop::scene::{LinearRgb, Plane, Scene};
 
-/// Deterministic hash noise in 0..1.
-fn noise(x: usize, y: usize, seed: u32) -> f32 {
-    let mut h = (x as u32).wrapping_mul(0x9E37_79B1) ^ (y as u32).wrapping_mul(0x85EB_CA77) ^ seed;
-    h ^= h >> 15;
-    h = h.wrapping_mul(0x2C1B_3C6D);
-    h ^= h >> 12;
-    (h & 0xFFFF) as f32 / 65535.0
-}
-
-/// The synthetic portrait at `w × h`.
-fn scene(w: usize, h: usize) -> Scene {
-    let n = w * h;
-    let mut color = LinearRgb::filled(w, h, [0.0; 3]);
-    let mut disparity = Plane::filled(w, h, 0.0);
-    let mut matte = Plane::filled(w, h, 0.0);
-    let (fw, fh) = (w as f32, h as f32);
-    // Subject ellipse at 2 m, foreground slab at 1.2 m.
-    let (cx, cy, rx, ry) = (0.55 * fw, 0.6 * fh, 0.18 * fw, 0.35 * fh);
-    let soft = (fw / 1000.0).max(1.0);
-    for y in 0..h {
-        let yf = y as f32 + 0.5;
-        for x in 0..w {
-            let xf = x as f32 + 0.5;
-            let i = y * w + x;
-            let t = noise(x / 4, y / 4, 7);
-            let mut rgb = [
-                0.1 + 0.3 * (xf / fw) + 0.15 * t,
-                0.15 + 0.2 * ((yf / fh) * 9.0).sin().abs() + 0.1 * noise(x, y, 1),
-                0.3 - 0.2 * (xf / fw) + 0.1 * t,
-            ];
-            let q = (((xf - cx) / rx).powi(2) + ((yf - cy) / ry).powi(2)).sqrt();
-            let m = ((1.0 - q) * rx / soft + 0.5).clamp(0.0, 1.0);
-            if m > 0.0 {
-                let skin = [0.55 + 0.1 * noise(x, y, 3), 0.38, 0.3];
-                for c in 0..3 {
-                    rgb[c] = m * skin[c] + (1.0 - m) * rgb[c];
-                }
-                disparity.data[i] = 0.5;
-                matte.data[i] = m;
-            }
-            if xf > 0.05 * fw && xf < 0.2 * fw && yf > 0.55 * fh {
-                rgb = [0.05, 0.25 + 0.1 * t, 0.06];
-                disparity.data[i] = 1.0 / 1.2;
-                matte.data[i] = 0.0;
-            }
-            color.r[i] = rgb[0];
-            color.g[i] = rgb[1];
-            color.b[i] = rgb[2];
-        }
-    }
-    // Point lights: clipped blobs about 0.2 % of the width across.
-    let r = (w / 500).max(1);
-    for k in 0..60 {
-        let x0 = r + (noise(k, 0, 11) * (w - 2 * r - 1) as f32) as usize;
-        let y0 = r + (noise(k, 1, 11) * 0.5 * fh) as usize;
-        let col = [
-            1.0,
-            0.6 + 0.4 * noise(k, 2, 11),
-            0.3 + 0.7 * noise(k, 3, 11),
-        ];
-        for y in y0 - r..=y0 + r {
-            for x in x0 - r..=x0 + r {
-                let i = y * w + x;
-                if i < n && matte.data[i] == 0.0 && disparity.data[i] == 0.0 {
-                    color.set(x, y, col);
-                }
-            }
-        }
-    }
-    Scene::new(color, disparity, Some(matte)).expect("sizes match")
-}
+use fstop::synthetic::portrait_scene as scene;
 
 fn lens(f_number: f64) -> Lens {
     Lens {

@@ -24,8 +24,7 @@ pub(crate) fn render(input: &Input, analysis: &Analysis, shapes: &[UnitShape; SI
     let n = w * h;
     let colours = colours(input, fills, setup);
     let mut sides: Vec<Vec<Acc>> = Vec::with_capacity(SIDES);
-    for side in 0..SIDES {
-        let shape = &shapes[side];
+    for (side, shape) in shapes.iter().enumerate() {
         let mut kernels: HashMap<u32, Vec<(i32, i32, f64)>> = HashMap::new();
         let mut acc: Vec<Acc> = vec![[0.0; 5]; n];
         for level in (0..=setup.split.max_level()).rev() {
