@@ -192,14 +192,8 @@ fn side_shapes(aperture: &ApertureShape) -> [UnitShape; SIDES] {
 fn render_fast(input: &Input, mut analysis: Analysis, tables: &[SpanTables; SIDES]) -> LinearRgb {
     let (w, h) = (input.width, input.height);
     let mut coarse: Vec<Option<Rgba>> = Vec::with_capacity(SIDES);
-    for side in 0..SIDES {
-        coarse.push(cascade(
-            side,
-            &mut analysis.slices[side],
-            w,
-            h,
-            &tables[side],
-        ));
+    for (side, side_tables) in tables.iter().enumerate() {
+        coarse.push(cascade(side, &mut analysis.slices[side], w, h, side_tables));
     }
     let (fw, fh) = level_dims(w, h, FILL_LEVEL);
     let fill = hole_fill(&analysis.fill_source, fw, fh);
