@@ -98,16 +98,17 @@ impl Mask {
             .enumerate()
             .for_each(|(y, out)| {
                 let mut sums = vec![0.0f32; w];
-                let mut counts = vec![0u32; w];
-                for fy in y * scale..((y + 1) * scale).min(fh) {
-                    for (fx, &a) in matte.row(fy).iter().enumerate() {
-                        let x = fx / scale;
-                        sums[x] += if a.is_finite() { a } else { 0.0 };
-                        counts[x] += 1;
+                let rows = y * scale..((y + 1) * scale).min(fh);
+                let n_rows = rows.len();
+                for fy in rows {
+                    for (sum, block) in sums.iter_mut().zip(matte.row(fy).chunks(scale)) {
+                        // NaN counts as background (`max` drops it).
+                        *sum += block.iter().map(|a| a.max(0.0)).sum::<f32>();
                     }
                 }
-                for x in 0..w {
-                    out[x] = sums[x] >= 0.5 * counts[x] as f32 && counts[x] > 0;
+                for (x, (o, sum)) in out.iter_mut().zip(&sums).enumerate() {
+                    let cols = ((x + 1) * scale).min(fw) - x * scale;
+                    *o = *sum >= 0.5 * (cols * n_rows) as f32;
                 }
             });
         Mask {
