@@ -13,7 +13,12 @@
 //!   behind the subject is filled by push-pull from confidently-background pixels, and the
 //!   final map is `m·subject + (1−m)·background` with the full-resolution matte `m`, so depth
 //!   edges sit exactly on the matte edge. Objects clearly nearer than the subject outside the
-//!   matte (a foreground branch, a glass) are kept as they are.
+//!   matte (a foreground branch, a glass) are kept as they are — when they reach the bottom
+//!   edge of the frame: what stands between the camera and a subject stands on the ground
+//!   nearer the camera, so it extends to (or is cut by) the frame's bottom edge. "Nearer"
+//!   regions floating higher up are, with a monocular model, far more often its mistakes (a
+//!   dark tree, a patch of sky) than overhanging branches, and treating them as foreground
+//!   would smear them over the subject.
 
 use rayon::prelude::*;
 
@@ -193,6 +198,9 @@ pub struct FusionParams {
     /// When more than this fraction of the confident background counts as foreground, the
     /// depth model is taken to contradict the matte and no foreground objects are kept.
     pub max_foreground_fraction: f32,
+    /// Keep only foreground regions that reach the bottom edge of the frame (see the module
+    /// documentation).
+    pub foreground_from_bottom: bool,
     /// This percentile of the background's disparity is brought at least
     /// [`Self::background_margin`] behind the subject by rescaling the background towards the far end.
     pub background_percentile: f64,
@@ -211,6 +219,7 @@ impl Default for FusionParams {
             background_margin: 0.15,
             foreground_margin: 0.5,
             max_foreground_fraction: 0.3,
+            foreground_from_bottom: true,
             background_percentile: 80.0,
             ring_fraction: 0.015,
             min_span: 0.3,
@@ -290,9 +299,12 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
     let n_conf = confident.iter().filter(|&&c| c).count().max(1);
     let n_fg = (0..w * h).filter(|&i| confident[i] && candidate(i)).count();
     let trust_foreground = (n_fg as f32) <= params.max_foreground_fraction * n_conf as f32;
-    let foreground: Vec<bool> = (0..w * h)
+    let mut foreground: Vec<bool> = (0..w * h)
         .map(|i| trust_foreground && candidate(i))
         .collect();
+    if params.foreground_from_bottom {
+        foreground = reaching_bottom(&foreground, w, h);
+    }
     // The background keeps the model's ordering but is rescaled towards the far end when much
     // of it sits closer than `behind` (so it is consistently behind the subject, not clamped
     // flat against it), then clamped behind the subject.
@@ -333,6 +345,34 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
         background: Plane::from_vec(w, h, background),
         subject_median: s_med,
     })
+}
+
+/// The parts of `mask` 4-connected to its bottom row.
+fn reaching_bottom(mask: &[bool], w: usize, h: usize) -> Vec<bool> {
+    let mut out = vec![false; w * h];
+    if h == 0 {
+        return out;
+    }
+    let mut stack: Vec<usize> = ((h - 1) * w..h * w).filter(|&i| mask[i]).collect();
+    for &i in &stack {
+        out[i] = true;
+    }
+    while let Some(i) = stack.pop() {
+        let (x, y) = (i % w, i / w);
+        let neighbours = [
+            (x > 0).then(|| i - 1),
+            (x + 1 < w).then(|| i + 1),
+            (y > 0).then(|| i - w),
+            (y + 1 < h).then(|| i + w),
+        ];
+        for j in neighbours.into_iter().flatten() {
+            if mask[j] && !out[j] {
+                out[j] = true;
+                stack.push(j);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -445,6 +485,24 @@ mod tests {
             }
         }
         assert_eq!(f.background.at(2, 36), 1.5);
+        // A "nearer" patch high in the frame (a monocular model's mistake) is background.
+        let mut d2 = d.clone();
+        for y in 2..8 {
+            for x in 50..58 {
+                d2.data[y * w + x] = 1.5;
+            }
+        }
+        let f2 = fuse_depth(&d2, &m, &FusionParams::default()).unwrap();
+        assert!(f2.background.at(54, 4) <= s - 0.15 * span + 1e-4);
+        assert_eq!(f2.background.at(2, 36), 1.5);
+        let keep_all = FusionParams {
+            foreground_from_bottom: false,
+            ..FusionParams::default()
+        };
+        assert_eq!(
+            fuse_depth(&d2, &m, &keep_all).unwrap().background.at(54, 4),
+            1.5
+        );
         // Behind the subject, the background is filled from around, not from the subject.
         assert!(f.background.at(30, 30) < s - 0.15 * span + 1e-4);
         // No subject: nothing to fuse.
