@@ -201,6 +201,10 @@ pub struct FusionParams {
     /// Keep only foreground regions that reach the bottom edge of the frame (see the module
     /// documentation).
     pub foreground_from_bottom: bool,
+    /// When the subject's feet are in the frame, the ground they stand on continues towards
+    /// the camera: below the horizon the background is at least as near as a flat ground
+    /// through the feet (see [`ground_plane`]).
+    pub ground_plane: bool,
     /// This percentile of the background's disparity is brought at least
     /// [`Self::background_margin`] behind the subject by rescaling the background towards the far end.
     pub background_percentile: f64,
@@ -220,6 +224,7 @@ impl Default for FusionParams {
             foreground_margin: 0.5,
             max_foreground_fraction: 0.3,
             foreground_from_bottom: true,
+            ground_plane: true,
             background_percentile: 80.0,
             ring_fraction: 0.015,
             min_span: 0.3,
@@ -333,11 +338,25 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
     } else {
         push_pull_fill(&mut [&mut background], &weights, w, h);
     }
+    let ground = if params.ground_plane {
+        ground_plane(m)
+    } else {
+        None
+    };
     for i in 0..w * h {
         background[i] = if foreground[i] {
             d.data[i]
         } else {
-            background[i].min(behind)
+            let b = background[i].min(behind);
+            match ground {
+                // Disparity of a flat ground grows linearly with the row below the horizon and
+                // is the subject's at its feet.
+                Some(g) if (i / w) as f32 + 0.5 > g.horizon => {
+                    let t = ((i / w) as f32 + 0.5 - g.horizon) / (g.feet - g.horizon);
+                    b.max(far + (s_med - far) * t.min(3.0))
+                }
+                _ => b,
+            }
         };
     }
     Some(Fused {
@@ -346,6 +365,57 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
         subject_median: s_med,
     })
 }
+
+/// Where a standing subject meets the ground (rows of the working image).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ground {
+    /// The horizon, taken at the figure's eye level (half a head below the crown: a camera
+    /// held at eye height).
+    pub horizon: f32,
+    /// The subject's lowest row (its feet), as a pixel centre.
+    pub feet: f32,
+}
+
+/// The ground under the subject of matte `m`, when its feet are in the frame: the subject ends
+/// clearly above the bottom edge, is a whole figure (at least [`GROUND_MIN_HEAD_HEIGHTS`]
+/// head heights from crown to its lowest point, the head found by
+/// [`super::focus::find_head`]; a half figure whose matte fades out above the frame's edge is
+/// not), and ends narrow (legs and feet, not a cut-off torso: its lowest 5 % are on average
+/// under half as wide as its widest row).
+pub fn ground_plane(m: &Plane) -> Option<Ground> {
+    let (w, h) = (m.width, m.height);
+    let min_count = (w / 200).max(1);
+    let widths: Vec<usize> = (0..h)
+        .map(|y| m.row(y).iter().filter(|&&a| a >= 0.5).count())
+        .collect();
+    let top = widths.iter().position(|&c| c >= min_count)?;
+    let feet = widths.iter().rposition(|&c| c >= min_count)?;
+    let tall = feet - top;
+    if feet + 1 + (h / 50).max(1) >= h || tall < 20 {
+        return None;
+    }
+    let widest = *widths[top..=feet].iter().max()? as f32;
+    let base = &widths[feet - tall / 20..=feet];
+    let base_width = base.iter().sum::<usize>() as f32 / base.len() as f32;
+    if base_width >= 0.5 * widest {
+        return None;
+    }
+    let head = super::focus::find_head(m)?;
+    let head_height = (super::focus::HEAD_HEIGHT_M / super::focus::HEAD_BREADTH_M) as f32
+        * head.breadth_px as f32;
+    let feet = feet as f32 + 0.5;
+    let crown = head.crown_row as f32;
+    if feet - crown < GROUND_MIN_HEAD_HEIGHTS * head_height {
+        return None;
+    }
+    Some(Ground {
+        horizon: crown + 0.5 * head_height,
+        feet,
+    })
+}
+
+/// A figure must be at least this many head heights tall for its lowest point to be its feet.
+pub const GROUND_MIN_HEAD_HEIGHTS: f32 = 4.0;
 
 /// The parts of `mask` 4-connected to its bottom row.
 fn reaching_bottom(mask: &[bool], w: usize, h: usize) -> Vec<bool> {
@@ -431,6 +501,79 @@ mod tests {
         let (a2, b2) = guided_coefficients(&guide.resized(32, 8), &p.resized(32, 8), 2, 1e-4);
         let q2 = upsample_map(w, h, [&a2, &b2], |i, [a, b]| a * guide.data[i] + b);
         assert!(q2.at(32, 8) - q2.at(31, 8) > 2.0 * jump_p);
+    }
+
+    #[test]
+    fn the_ground_under_a_standing_figure_comes_towards_the_camera() {
+        // A standing figure (an elliptic head 12 px wide, a body, two legs; 7 head heights)
+        // in front of a flat far background.
+        let (w, h) = (100, 160);
+        let mut m = Plane::filled(w, h, 0.0);
+        let head_h = 12.0 * 23.0 / 15.5;
+        for y in 0..h {
+            for x in 0..w {
+                let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+                let head = ((fx - 50.0) / 6.0).powi(2)
+                    + ((fy - 10.0 - head_h / 2.0) / (head_h / 2.0)).powi(2)
+                    <= 1.0;
+                let neck = fy >= 10.0 + 0.8 * head_h && fy < 30.0 && (fx - 50.0).abs() < 3.0;
+                let body = (30.0..80.0).contains(&fy) && (fx - 50.0).abs() < 16.0;
+                let legs = (80.0..135.0).contains(&fy)
+                    && ((fx - 44.0).abs() < 2.5 || (fx - 56.0).abs() < 2.5);
+                if head || neck || body || legs {
+                    m.data[y * w + x] = 1.0;
+                }
+            }
+        }
+        let mut d = Plane::filled(w, h, 0.2);
+        for (v, &a) in d.data.iter_mut().zip(&m.data) {
+            if a > 0.5 {
+                *v = 0.9;
+            }
+        }
+        let g = ground_plane(&m).unwrap();
+        assert_eq!(g.feet, 134.5);
+        assert!((g.horizon - (10.0 + head_h / 2.0)).abs() < 1.5, "{g:?}");
+        let f = fuse_depth(&d, &m, &FusionParams::default()).unwrap();
+        let (s, far) = (f.subject_median, 0.2);
+        // Beside the feet the ground is at the subject's distance; nearer below, farther above.
+        let at_feet = f.background.at(10, 134);
+        assert!((at_feet - s).abs() < 0.02, "{at_feet} {s}");
+        assert!(f.background.at(10, 155) > s);
+        assert!(f.background.at(10, 100) < at_feet);
+        // Above the horizon the background stays behind the subject.
+        assert!(f.background.at(10, 5) < s - 0.1 * (s - far));
+        // A figure cut by the bottom edge, a half figure whose matte fades out above the
+        // edge, or one ending wide: no ground.
+        let mut cut = m.clone();
+        for y in 135..h {
+            for x in 42..58 {
+                cut.data[y * w + x] = 1.0;
+            }
+        }
+        assert_eq!(ground_plane(&cut), None);
+        let mut half = m.clone();
+        for v in &mut half.data[60 * w..] {
+            *v = 0.0;
+        }
+        for y in 55..60 {
+            for x in 30..70 {
+                half.data[y * w + x] = if x % 10 < 3 { 1.0 } else { 0.0 };
+            }
+        }
+        assert_eq!(ground_plane(&half), None);
+        let mut wide = m.clone();
+        for y in 120..135 {
+            for x in 30..70 {
+                wide.data[y * w + x] = 1.0;
+            }
+        }
+        assert_eq!(ground_plane(&wide), None);
+        let off = FusionParams {
+            ground_plane: false,
+            ..FusionParams::default()
+        };
+        assert!(fuse_depth(&d, &m, &off).unwrap().background.at(10, 155) < s);
     }
 
     #[test]
