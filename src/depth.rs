@@ -192,29 +192,61 @@ pub fn relative_to_disparity(
     let relative = sanitize_relative(relative);
     let far_value = weighted_percentile(&relative.data, None, anchors.background_percentile)
         .unwrap_or(subject_value);
-    let inv_subject = 1.0 / anchors.subject_distance_m;
-    let inv_far =
-        if anchors.background_distance_m.is_finite() && anchors.background_distance_m > 0.0 {
-            (1.0 / anchors.background_distance_m).min(inv_subject)
-        } else {
-            0.0
-        };
-    let max_disparity = 1.0 / NEAREST_DISTANCE_M;
-    let span = subject_value as f64 - far_value as f64;
-    let data = if span <= 1e-6 * (subject_value.abs() as f64).max(1e-6) {
-        // Degenerate map (constant, or the subject is the farthest thing): all at focus.
-        vec![inv_subject as f32; relative.data.len()]
-    } else {
-        let scale = (inv_subject - inv_far) / span;
-        relative
-            .data
-            .iter()
-            .map(|&d| {
-                ((inv_far + (d as f64 - far_value as f64) * scale) as f32).clamp(0.0, max_disparity)
-            })
-            .collect()
-    };
+    let mapping = DisparityMapping::new(subject_value, far_value, anchors);
+    let data = relative.data.iter().map(|&d| mapping.apply(d)).collect();
     Plane::from_vec(relative.width, relative.height, data)
+}
+
+/// The affine map of [`relative_to_disparity`] for known subject and far-background values of
+/// the relative map, applied one value at a time (so a caller can fuse it with other per-pixel
+/// work, and take the far value from a sample of the map).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DisparityMapping {
+    far_value: f64,
+    inv_far: f64,
+    /// `None`: a degenerate map (constant, or the subject is the farthest thing): all at focus.
+    scale: Option<f64>,
+    inv_subject: f64,
+}
+
+impl DisparityMapping {
+    /// The map placing `subject_value` at the subject distance and `far_value` (the
+    /// [`DisparityAnchors::background_percentile`] low percentile) at the background distance.
+    pub fn new(subject_value: f32, far_value: f32, anchors: &DisparityAnchors) -> Self {
+        let inv_subject = 1.0 / anchors.subject_distance_m;
+        let inv_far =
+            if anchors.background_distance_m.is_finite() && anchors.background_distance_m > 0.0 {
+                (1.0 / anchors.background_distance_m).min(inv_subject)
+            } else {
+                0.0
+            };
+        let span = subject_value as f64 - far_value as f64;
+        let degenerate = span.is_nan() || span <= 1e-6 * (subject_value.abs() as f64).max(1e-6);
+        DisparityMapping {
+            far_value: far_value as f64,
+            inv_far,
+            scale: (!degenerate).then(|| (inv_subject - inv_far) / span),
+            inv_subject,
+        }
+    }
+
+    /// Disparity (1/m) of relative value `d`, clamped to `[0, 1/NEAREST_DISTANCE_M]`;
+    /// non-finite values count as the far background.
+    #[inline]
+    pub fn apply(&self, d: f32) -> f32 {
+        match self.scale {
+            None => self.inv_subject as f32,
+            Some(scale) => {
+                let d = if d.is_finite() {
+                    d as f64
+                } else {
+                    self.far_value
+                };
+                ((self.inv_far + (d - self.far_value) * scale) as f32)
+                    .clamp(0.0, 1.0 / NEAREST_DISTANCE_M)
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,14 @@
 //!      to [`DEFAULT_FOCUS_DISTANCE_M`] (2 m) when there is no matte or no estimate; the subject
 //!      is anchored at that distance and the far background at `--background-distance`.
 //!
+//! With a matte, the subject's own relief is then compressed towards its disparity so no part of
+//! it gets a circle of confusion over [`SUBJECT_MAX_COC_PX`] (1 px): monocular depth keeps a
+//! face's relief (and often gets it wrong), and at portrait distances even a small spread is
+//! many pixels of blur, while the product promises a tack-sharp subject. The compression is
+//! blended by the matte, so hair and edges stay continuous with the background. Statistics
+//! (the subject's value, the far percentile) come from a sample of at most
+//! [`STATS_LONG_SIDE`] px on the long side; the full-resolution map is touched once.
+//!
 //! Depth and matte files whose size differs from the photo's are resampled (with a warning) when
 //! their aspect ratio matches within 2 %, and refused otherwise. Invalid depth values (NaN, and
 //! for metric depth −∞, zero and negative distances) are filled in from their neighbours with a
@@ -434,38 +442,160 @@ pub fn analyze(
     })
 }
 
+/// The subject's depth relief may give no part of it a CoC larger than this (diameter, pixels):
+/// the product promises a tack-sharp subject, so under the matte the disparity is kept within
+/// the lens's depth of field (see [`keep_subject_in_focus`]).
+pub const SUBJECT_MAX_COC_PX: f64 = 1.0;
+/// Statistics of the depth (the subject's value, the far background's percentile) are taken
+/// from a regular sample of the map at most this many pixels on its long side: medians and
+/// percentiles of a smooth map need no more, and the full map may have 33 million pixels.
+pub const STATS_LONG_SIDE: usize = 1024;
+
+/// Every `k`-th pixel of every `k`-th row (`k` chosen so the long side is at most
+/// [`STATS_LONG_SIDE`]); the plane itself when it is that small already.
+fn stats_sample(p: &Plane) -> std::borrow::Cow<'_, Plane> {
+    let k = p.width.max(p.height).div_ceil(STATS_LONG_SIDE).max(1);
+    if k == 1 {
+        return std::borrow::Cow::Borrowed(p);
+    }
+    let (w, h) = (p.width.div_ceil(k), p.height.div_ceil(k));
+    let mut data = Vec::with_capacity(w * h);
+    for y in 0..h {
+        data.extend(p.row(y * k).iter().step_by(k));
+    }
+    std::borrow::Cow::Owned(Plane::from_vec(w, h, data))
+}
+
+/// The subject's value in `disparity` (see [`depth::subject_disparity`]), from a sample.
+fn sampled_subject_disparity(disparity: &Plane, matte: Option<&Plane>) -> Option<f32> {
+    let matte = matte.filter(|m| (m.width, m.height) == (disparity.width, disparity.height));
+    depth::subject_disparity(&stats_sample(disparity), matte.map(stats_sample).as_deref())
+}
+
+/// The largest deviation (1/m) from the subject's disparity whose CoC stays within
+/// [`SUBJECT_MAX_COC_PX`] for `lens` on an image `width` pixels wide.
+pub fn subject_relief_limit(lens: &Lens, width: usize) -> f32 {
+    let k = lens.coc_px_per_diopter(width).abs();
+    if k.is_finite() && k > 0.0 {
+        (SUBJECT_MAX_COC_PX / k) as f32
+    } else {
+        f32::INFINITY
+    }
+}
+
+/// A smooth, monotone saturation with the shape of `tanh` at a fraction of its cost: the
+/// Padé approximant `x(27 + x²)/(27 + 9x²)` up to |x| = 3, where it reaches ±1 with zero slope,
+/// and ±1 beyond.
+#[inline]
+pub fn soft_clamp(x: f32) -> f32 {
+    if x.abs() >= 3.0 {
+        x.signum()
+    } else {
+        let x2 = x * x;
+        x * (27.0 + x2) / (27.0 + 9.0 * x2)
+    }
+}
+
+/// Keeps the subject in focus: a disparity `d` with matte `m` becomes
+/// `m · (s + δ·soft_clamp((d − s)/δ)) + (1 − m) · d` — under the matte the deviations from the
+/// subject's disparity `s` are compressed smoothly (order kept, none larger than `δ`), outside
+/// it nothing changes, and the blend by the matte keeps edges continuous.
+#[inline]
+pub fn keep_subject_in_focus(d: f32, m: f32, subject: f32, delta: f32) -> f32 {
+    if m.is_nan() || m <= 0.0 || !delta.is_finite() {
+        return d;
+    }
+    let compressed = if delta > 0.0 {
+        subject + delta * soft_clamp((d - subject) / delta)
+    } else {
+        subject
+    };
+    d + m.min(1.0) * (compressed - d)
+}
+
+/// `map` applied to every value of `src`, then [`keep_subject_in_focus`] with the matte (when
+/// there is one of the same size). One parallel pass.
+fn focused_disparity(
+    src: &Plane,
+    matte: Option<&Plane>,
+    subject: Option<f32>,
+    delta: f32,
+    map: impl Fn(f32) -> f32 + Sync,
+) -> Plane {
+    use rayon::prelude::*;
+    let matte = matte
+        .filter(|m| (m.width, m.height) == (src.width, src.height))
+        .zip(subject.filter(|s| s.is_finite()));
+    let mut out = vec![0.0f32; src.data.len()];
+    const CHUNK: usize = 1 << 16;
+    out.par_chunks_mut(CHUNK)
+        .zip(src.data.par_chunks(CHUNK))
+        .enumerate()
+        .for_each(|(c, (o, s))| match matte {
+            Some((m, subject)) => {
+                let m = &m.data[c * CHUNK..c * CHUNK + s.len()];
+                for ((o, &v), &a) in o.iter_mut().zip(s).zip(m) {
+                    *o = keep_subject_in_focus(map(v), a, subject, delta);
+                }
+            }
+            None => {
+                for (o, &v) in o.iter_mut().zip(s) {
+                    *o = map(v);
+                }
+            }
+        });
+    Plane::from_vec(src.width, src.height, out)
+}
+
 impl Analysis {
     /// Chooses the focus for `settings` and returns the focused lens with the scene's disparity
-    /// in 1/m (see the module documentation). The lens is validated.
+    /// in 1/m (see the module documentation). The lens is validated. With a matte, the
+    /// subject's relief is compressed so it stays within the depth of field
+    /// ([`keep_subject_in_focus`], [`SUBJECT_MAX_COC_PX`]).
     pub fn focus(&self, settings: &LensSettings) -> Result<Focused, PipelineError> {
         let mut lens = settings.lens;
         let mut warnings = Vec::new();
         let matte = self.matte.as_ref();
+        let width = self.photo.color.width;
         let (disparity_per_m, focus_source) = match (&self.depth, settings.focus) {
-            (DepthData::Metric(d), FocusSetting::Distance(m)) => {
-                lens.focus_distance_m = m;
-                (d.clone(), FocusSource::Manual)
-            }
-            (DepthData::Metric(d), FocusSetting::Auto) => {
-                let source = if matte.is_some() {
-                    FocusSource::SubjectDepth
-                } else {
-                    FocusSource::NearestCentre
+            (DepthData::Metric(d), focus) => {
+                let subject = sampled_subject_disparity(d, matte);
+                let source = match focus {
+                    FocusSetting::Distance(m) => {
+                        lens.focus_distance_m = m;
+                        FocusSource::Manual
+                    }
+                    FocusSetting::Auto => {
+                        let source = if matte.is_some() {
+                            FocusSource::SubjectDepth
+                        } else {
+                            FocusSource::NearestCentre
+                        };
+                        let (focus, source) = match subject {
+                            Some(s) if s.is_finite() && s > 0.0 => (1.0 / s as f64, source),
+                            Some(_) => (MAX_AUTO_FOCUS_M, source),
+                            None => (DEFAULT_FOCUS_DISTANCE_M, FocusSource::DefaultDistance),
+                        };
+                        let nearest = lens.focal_length_mm / 1000.0 * MIN_AUTO_FOCUS_FOCAL_LENGTHS;
+                        let clamped = focus.clamp(nearest, MAX_AUTO_FOCUS_M);
+                        if clamped != focus {
+                            warnings.push(format!(
+                                "the subject's depth ({focus:.3} m) is out of focusing range; focusing at {clamped:.3} m"
+                            ));
+                        }
+                        lens.focus_distance_m = clamped;
+                        source
+                    }
                 };
-                let (focus, source) = match depth::subject_disparity(d, matte) {
-                    Some(s) if s.is_finite() && s > 0.0 => (1.0 / s as f64, source),
-                    Some(_) => (MAX_AUTO_FOCUS_M, source),
-                    None => (DEFAULT_FOCUS_DISTANCE_M, FocusSource::DefaultDistance),
+                lens.validate()?;
+                // The subject keeps its own depth (a manual focus elsewhere blurs it as a
+                // whole); only its relief is compressed.
+                let delta = subject_relief_limit(&lens, width);
+                let disparity = match matte {
+                    Some(_) => focused_disparity(d, matte, subject, delta, |v| v),
+                    None => d.clone(),
                 };
-                let nearest = lens.focal_length_mm / 1000.0 * MIN_AUTO_FOCUS_FOCAL_LENGTHS;
-                let clamped = focus.clamp(nearest, MAX_AUTO_FOCUS_M);
-                if clamped != focus {
-                    warnings.push(format!(
-                        "the subject's depth ({focus:.3} m) is out of focusing range; focusing at {clamped:.3} m"
-                    ));
-                }
-                lens.focus_distance_m = clamped;
-                (d.clone(), source)
+                (disparity, source)
             }
             (DepthData::Relative(r), focus) => {
                 let (distance, source) = match focus {
@@ -485,13 +615,28 @@ impl Analysis {
                 lens.focus_distance_m = distance;
                 // Validate before anchoring: the anchors need a sane focus distance.
                 lens.validate()?;
-                let subject = depth::subject_disparity(r, matte).unwrap_or(0.0);
                 let anchors = DisparityAnchors {
                     subject_distance_m: distance,
                     background_distance_m: settings.background_distance_m,
                     ..DisparityAnchors::default()
                 };
-                (depth::relative_to_disparity(r, subject, &anchors), source)
+                let sample = stats_sample(r);
+                let subject = sampled_subject_disparity(r, matte).unwrap_or(0.0);
+                let far =
+                    depth::weighted_percentile(&sample.data, None, anchors.background_percentile)
+                        .unwrap_or(subject);
+                let mapping = depth::DisparityMapping::new(subject, far, &anchors);
+                // The subject lands on the focus disparity; its relief stays within the depth
+                // of field.
+                let delta = subject_relief_limit(&lens, width);
+                let disparity = focused_disparity(
+                    r,
+                    matte,
+                    Some(lens.focus_disparity_per_m() as f32),
+                    delta,
+                    |v| mapping.apply(v),
+                );
+                (disparity, source)
             }
         };
         let lens_warnings: Vec<OpticsWarning> = lens.validate()?;
@@ -606,6 +751,159 @@ mod tests {
         let f = a.focus(&LensSettings::default()).unwrap();
         assert_eq!(f.lens.focus_distance_m, DEFAULT_FOCUS_DISTANCE_M);
         assert_eq!(f.focus_source, FocusSource::DefaultDistance);
+    }
+
+    /// N×N (N = 200): a subject (the middle half) with relief (a slope across it) in front of a
+    /// far background; the matte is 1 inside, 0.5 on the subject's outer ring, 0 outside.
+    const N: usize = 200;
+
+    fn relief_scene(subject: f32, relief: f32, background: f32) -> (Plane, Plane) {
+        let mut d = Plane::filled(N, N, background);
+        let mut m = Plane::filled(N, N, 0.0);
+        let (lo, hi) = (N / 4, 3 * N / 4);
+        for y in lo..hi {
+            for x in lo..hi {
+                let t = (x - lo) as f32 / (hi - lo - 1) as f32 * 2.0 - 1.0;
+                d.data[y * N + x] = subject + relief * t;
+                let edge = x == lo || x == hi - 1 || y == lo || y == hi - 1;
+                m.data[y * N + x] = if edge { 0.5 } else { 1.0 };
+            }
+        }
+        (d, m)
+    }
+
+    fn analysis_n(depth: DepthData, matte: Option<Plane>) -> Analysis {
+        Analysis {
+            photo: photo(N, N),
+            ..analysis(depth, matte)
+        }
+    }
+
+    #[test]
+    fn the_subject_stays_within_the_depth_of_field() {
+        // Relative depth with a strong relief on the subject (±25 % of the subject-to-background
+        // span): anchored alone it would blur the subject's sides by many pixels.
+        let (r, m) = relief_scene(200.0, 50.0, 10.0);
+        let settings = LensSettings {
+            focus: FocusSetting::Distance(1.0),
+            ..LensSettings::default()
+        };
+        let a = analysis_n(DepthData::Relative(r.clone()), Some(m.clone()));
+        let f = a.focus(&settings).unwrap();
+        // The same anchoring without the subject's compression.
+        let anchors = DisparityAnchors {
+            subject_distance_m: 1.0,
+            ..DisparityAnchors::default()
+        };
+        let subject = depth::subject_disparity(&r, Some(&m)).unwrap();
+        let plain = depth::relative_to_disparity(&r, subject, &anchors);
+        let coc = |d: f32| f.lens.signed_coc_px(d as f64, N);
+        let mut widest_plain: f64 = 0.0;
+        for i in 0..N * N {
+            let (d, a) = (f.disparity_per_m.data[i], m.data[i]);
+            if a == 1.0 {
+                assert!(coc(d).abs() <= SUBJECT_MAX_COC_PX + 1e-6, "{i}: {}", coc(d));
+                widest_plain = widest_plain.max(coc(plain.data[i]).abs());
+            }
+        }
+        assert!(widest_plain > 3.0 * SUBJECT_MAX_COC_PX, "{widest_plain}");
+        // The relief keeps its order: the subject's right side stays nearer than its left.
+        assert!(f.disparity_per_m.at(140, 100) > f.disparity_per_m.at(60, 100));
+        // Outside the matte nothing changes; on the edge the two blend half and half.
+        for i in 0..N * N {
+            let (d, p, a) = (f.disparity_per_m.data[i], plain.data[i], m.data[i]);
+            if a == 0.0 {
+                assert_eq!(d, p);
+            } else if a == 0.5 {
+                let s = f.lens.focus_disparity_per_m() as f32;
+                let delta = subject_relief_limit(&f.lens, N);
+                let full = s + delta * soft_clamp((p - s) / delta);
+                assert!((d - 0.5 * (full + p)).abs() < 1e-5, "{i}");
+            }
+        }
+        // Metric depth focused elsewhere by hand: the subject keeps its own depth (blurred as
+        // a whole), only its relief is compressed, around the subject's median.
+        let (d, m) = relief_scene(0.5, 0.1, 0.05);
+        let subject = depth::subject_disparity(&d, Some(&m)).unwrap();
+        assert!((subject - 0.5).abs() < 0.01);
+        let a = analysis_n(DepthData::Metric(d), Some(m.clone()));
+        let settings = LensSettings {
+            focus: FocusSetting::Distance(10.0),
+            ..LensSettings::default()
+        };
+        let f = a.focus(&settings).unwrap();
+        let k = f.lens.coc_px_per_diopter(N);
+        for i in 0..N * N {
+            if m.data[i] == 1.0 {
+                let spread = (f.disparity_per_m.data[i] - subject) as f64 * k;
+                assert!(spread.abs() <= SUBJECT_MAX_COC_PX + 1e-6, "{spread}");
+            }
+        }
+        assert_eq!(f.disparity_per_m.at(0, 0), 0.05);
+    }
+
+    #[test]
+    fn soft_clamp_is_close_to_tanh_monotone_and_bounded() {
+        let mut last = -1.0f32;
+        for i in -600..=600 {
+            let x = i as f32 / 100.0;
+            let v = soft_clamp(x);
+            assert!((v - x.tanh()).abs() < 0.025, "{x}: {v} vs {}", x.tanh());
+            assert!(v >= last - 1e-6 && v.abs() <= 1.0 + 1e-6, "{x}: {v}");
+            last = v;
+        }
+        assert_eq!(soft_clamp(0.0), 0.0);
+        assert_eq!(soft_clamp(50.0), 1.0);
+    }
+
+    #[test]
+    fn keep_subject_in_focus_is_smooth_and_bounded() {
+        let (s, delta) = (0.5, 0.01);
+        // Outside the matte, or with an unlimited depth of field: unchanged.
+        assert_eq!(keep_subject_in_focus(0.7, 0.0, s, delta), 0.7);
+        assert_eq!(keep_subject_in_focus(0.7, 1.0, s, f32::INFINITY), 0.7);
+        // Under the matte: bounded by δ, monotone, nearly unchanged for small deviations.
+        let mut last = f32::NEG_INFINITY;
+        for i in -100..=100 {
+            let d = s + i as f32 * 0.002;
+            let v = keep_subject_in_focus(d, 1.0, s, delta);
+            assert!((v - s).abs() <= delta + 1e-7);
+            assert!(v >= last);
+            last = v;
+        }
+        assert!((keep_subject_in_focus(s + 0.001, 1.0, s, delta) - (s + 0.001)).abs() < 1e-5);
+        // Zero depth of field: everything under the matte at the subject.
+        assert_eq!(keep_subject_in_focus(0.9, 1.0, s, 0.0), s);
+    }
+
+    #[test]
+    fn statistics_come_from_a_sample_of_large_maps() {
+        // A 3000×2000 map: the subject's value and the far percentile from the sample agree
+        // with the full map's.
+        let (w, h) = (3000, 2000);
+        let mut d = Plane::filled(w, h, 0.0);
+        let mut m = Plane::filled(w, h, 0.0);
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                d.data[i] = (x as f32 / w as f32) * 10.0 + (y as f32 / h as f32);
+                if (1000..2000).contains(&x) && y >= 500 {
+                    m.data[i] = 1.0;
+                    d.data[i] += 50.0;
+                }
+            }
+        }
+        let sample = stats_sample(&d);
+        assert!(sample.width <= STATS_LONG_SIDE && sample.height <= STATS_LONG_SIDE);
+        let full = depth::subject_disparity(&d, Some(&m)).unwrap();
+        let sampled = sampled_subject_disparity(&d, Some(&m)).unwrap();
+        assert!((full - sampled).abs() < 0.05, "{full} {sampled}");
+        let far_full = depth::weighted_percentile(&d.data, None, 2.0).unwrap();
+        let far_sampled = depth::weighted_percentile(&sample.data, None, 2.0).unwrap();
+        assert!(
+            (far_full - far_sampled).abs() < 0.05,
+            "{far_full} {far_sampled}"
+        );
     }
 
     #[test]

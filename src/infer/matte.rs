@@ -18,6 +18,11 @@ pub struct MatteParams {
     pub radius: usize,
     /// Guided-filter regularisation (larger = smoother, closer to the model's alpha).
     pub eps: f32,
+    /// Islands of the matte (regions not connected to the subject even through faint alpha)
+    /// whose solid part is smaller than this fraction of the largest region's are removed:
+    /// they are background the model mistook for subject (a bauble, a face far behind), and
+    /// would stay sharp in the blurred background. 0 keeps everything.
+    pub island_fraction: f32,
 }
 
 impl Default for MatteParams {
@@ -25,6 +30,7 @@ impl Default for MatteParams {
         MatteParams {
             radius: 3,
             eps: 2e-3,
+            island_fraction: 0.02,
         }
     }
 }
@@ -56,7 +62,10 @@ pub fn refine_matte(
     photo: &LinearRgb,
     params: &MatteParams,
 ) -> (Plane, Plane) {
-    let p = alpha.resized(guide_w.width, guide_w.height);
+    let p = remove_islands(
+        &alpha.resized(guide_w.width, guide_w.height),
+        params.island_fraction,
+    );
     if params.radius == 0 {
         let full = upsample_map(photo.width, photo.height, [&p], |_, [v]| v.clamp(0.0, 1.0));
         return (p, full);
@@ -89,6 +98,67 @@ pub fn refine_matte(
 fn blend(p: f32, q: f32, lo: f32, hi: f32) -> f32 {
     let t = ((p.min(1.0 - p) - 0.02) / 0.15).clamp(0.0, 1.0);
     (p + (q.clamp(lo, hi) - p) * t).clamp(0.0, 1.0)
+}
+
+/// Alpha at or above this connects regions (so wisps of hair joined to the head by faint alpha
+/// belong to it).
+const ISLAND_CONNECT_ALPHA: f32 = 0.1;
+
+/// Removes small islands from `alpha`: regions 4-connected through alpha ≥ 0.1 whose solid
+/// part (alpha ≥ 0.5) is smaller than `fraction` of the largest region's are set to 0.
+pub fn remove_islands(alpha: &Plane, fraction: f32) -> Plane {
+    let (w, h) = (alpha.width, alpha.height);
+    if fraction <= 0.0 || w == 0 || h == 0 {
+        return alpha.clone();
+    }
+    const NONE: u32 = u32::MAX;
+    let mut label = vec![NONE; w * h];
+    let mut solid: Vec<usize> = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..w * h {
+        if label[start] != NONE || alpha.data[start] < ISLAND_CONNECT_ALPHA {
+            continue;
+        }
+        let id = solid.len() as u32;
+        let mut count = 0;
+        label[start] = id;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            count += usize::from(alpha.data[i] >= 0.5);
+            let (x, y) = (i % w, i / w);
+            let neighbours = [
+                (x > 0).then(|| i - 1),
+                (x + 1 < w).then(|| i + 1),
+                (y > 0).then(|| i - w),
+                (y + 1 < h).then(|| i + w),
+            ];
+            for j in neighbours.into_iter().flatten() {
+                if label[j] == NONE && alpha.data[j] >= ISLAND_CONNECT_ALPHA {
+                    label[j] = id;
+                    stack.push(j);
+                }
+            }
+        }
+        solid.push(count);
+    }
+    let largest = solid.iter().copied().max().unwrap_or(0);
+    let keep: Vec<bool> = solid
+        .iter()
+        .map(|&n| n == 0 || n as f32 >= fraction * largest as f32)
+        .collect();
+    let data = alpha
+        .data
+        .iter()
+        .zip(&label)
+        .map(|(&a, &l)| {
+            if l != NONE && !keep[l as usize] {
+                0.0
+            } else {
+                a
+            }
+        })
+        .collect();
+    Plane::from_vec(w, h, data)
 }
 
 /// Minimum or maximum over a `(2r+1)²` window (separable; O(n·r), for small `r`).
@@ -124,6 +194,33 @@ mod tests {
             vec![0.0, 1.0, 1.0, 1.0, 0.0]
         );
         assert_eq!(local_extreme(&p, 1, f32::min).data, vec![0.0; 5]);
+    }
+
+    #[test]
+    fn small_islands_are_removed_wisps_and_second_subjects_kept() {
+        let (w, h) = (100, 80);
+        let mut a = Plane::filled(w, h, 0.0);
+        let mut set = |x0: usize, y0: usize, x1: usize, y1: usize, v: f32| {
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    a.data[y * w + x] = v;
+                }
+            }
+        };
+        set(10, 10, 50, 80, 1.0); // the subject: 2800 solid pixels
+        set(50, 20, 60, 21, 0.2); // a faint wisp of hair leading to
+        set(60, 18, 63, 23, 0.8); // a solid strand end (15 px, joined through the wisp)
+        set(80, 60, 84, 64, 1.0); // a bauble: 16 px, alone
+        set(70, 5, 95, 30, 1.0); // a second person: 625 px (22 %)
+        set(0, 0, 3, 3, 0.3); // faint haze, no solid part: left alone
+        let out = remove_islands(&a, 0.02);
+        assert_eq!(out.at(30, 40), 1.0);
+        assert_eq!(out.at(61, 20), 0.8);
+        assert_eq!(out.at(55, 20), 0.2);
+        assert_eq!(out.at(82, 62), 0.0);
+        assert_eq!(out.at(80, 10), 1.0);
+        assert_eq!(out.at(1, 1), 0.3);
+        assert_eq!(remove_islands(&a, 0.0), a);
     }
 
     #[test]

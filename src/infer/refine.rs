@@ -13,7 +13,12 @@
 //!   behind the subject is filled by push-pull from confidently-background pixels, and the
 //!   final map is `m·subject + (1−m)·background` with the full-resolution matte `m`, so depth
 //!   edges sit exactly on the matte edge. Objects clearly nearer than the subject outside the
-//!   matte (a foreground branch, a glass) are kept as they are.
+//!   matte (a foreground branch, a glass) are kept as they are — when they reach the bottom
+//!   edge of the frame: what stands between the camera and a subject stands on the ground
+//!   nearer the camera, so it extends to (or is cut by) the frame's bottom edge. "Nearer"
+//!   regions floating higher up are, with a monocular model, far more often its mistakes (a
+//!   dark tree, a patch of sky) than overhanging branches, and treating them as foreground
+//!   would smear them over the subject.
 
 use rayon::prelude::*;
 
@@ -193,6 +198,13 @@ pub struct FusionParams {
     /// When more than this fraction of the confident background counts as foreground, the
     /// depth model is taken to contradict the matte and no foreground objects are kept.
     pub max_foreground_fraction: f32,
+    /// Keep only foreground regions that reach the bottom edge of the frame (see the module
+    /// documentation).
+    pub foreground_from_bottom: bool,
+    /// When the subject's feet are in the frame, the ground they stand on continues towards
+    /// the camera: below the horizon the background is at least as near as a flat ground
+    /// through the feet (see [`ground_plane`]).
+    pub ground_plane: bool,
     /// This percentile of the background's disparity is brought at least
     /// [`Self::background_margin`] behind the subject by rescaling the background towards the far end.
     pub background_percentile: f64,
@@ -211,6 +223,8 @@ impl Default for FusionParams {
             background_margin: 0.15,
             foreground_margin: 0.5,
             max_foreground_fraction: 0.3,
+            foreground_from_bottom: true,
+            ground_plane: true,
             background_percentile: 80.0,
             ring_fraction: 0.015,
             min_span: 0.3,
@@ -290,9 +304,12 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
     let n_conf = confident.iter().filter(|&&c| c).count().max(1);
     let n_fg = (0..w * h).filter(|&i| confident[i] && candidate(i)).count();
     let trust_foreground = (n_fg as f32) <= params.max_foreground_fraction * n_conf as f32;
-    let foreground: Vec<bool> = (0..w * h)
+    let mut foreground: Vec<bool> = (0..w * h)
         .map(|i| trust_foreground && candidate(i))
         .collect();
+    if params.foreground_from_bottom {
+        foreground = reaching_bottom(&foreground, w, h);
+    }
     // The background keeps the model's ordering but is rescaled towards the far end when much
     // of it sits closer than `behind` (so it is consistently behind the subject, not clamped
     // flat against it), then clamped behind the subject.
@@ -321,11 +338,25 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
     } else {
         push_pull_fill(&mut [&mut background], &weights, w, h);
     }
+    let ground = if params.ground_plane {
+        ground_plane(m)
+    } else {
+        None
+    };
     for i in 0..w * h {
         background[i] = if foreground[i] {
             d.data[i]
         } else {
-            background[i].min(behind)
+            let b = background[i].min(behind);
+            match ground {
+                // Disparity of a flat ground grows linearly with the row below the horizon and
+                // is the subject's at its feet.
+                Some(g) if (i / w) as f32 + 0.5 > g.horizon => {
+                    let t = ((i / w) as f32 + 0.5 - g.horizon) / (g.feet - g.horizon);
+                    b.max(far + (s_med - far) * t.min(3.0))
+                }
+                _ => b,
+            }
         };
     }
     Some(Fused {
@@ -333,6 +364,85 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
         background: Plane::from_vec(w, h, background),
         subject_median: s_med,
     })
+}
+
+/// Where a standing subject meets the ground (rows of the working image).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ground {
+    /// The horizon, taken at the figure's eye level (half a head below the crown: a camera
+    /// held at eye height).
+    pub horizon: f32,
+    /// The subject's lowest row (its feet), as a pixel centre.
+    pub feet: f32,
+}
+
+/// The ground under the subject of matte `m`, when its feet are in the frame: the subject ends
+/// clearly above the bottom edge, is a whole figure (at least [`GROUND_MIN_HEAD_HEIGHTS`]
+/// head heights from crown to its lowest point, the head found by
+/// [`super::focus::find_head`]; a half figure whose matte fades out above the frame's edge is
+/// not), and ends narrow (legs and feet, not a cut-off torso: its lowest 5 % are on average
+/// under half as wide as its widest row).
+pub fn ground_plane(m: &Plane) -> Option<Ground> {
+    let (w, h) = (m.width, m.height);
+    let min_count = (w / 200).max(1);
+    let widths: Vec<usize> = (0..h)
+        .map(|y| m.row(y).iter().filter(|&&a| a >= 0.5).count())
+        .collect();
+    let top = widths.iter().position(|&c| c >= min_count)?;
+    let feet = widths.iter().rposition(|&c| c >= min_count)?;
+    let tall = feet - top;
+    if feet + 1 + (h / 50).max(1) >= h || tall < 20 {
+        return None;
+    }
+    let widest = *widths[top..=feet].iter().max()? as f32;
+    let base = &widths[feet - tall / 20..=feet];
+    let base_width = base.iter().sum::<usize>() as f32 / base.len() as f32;
+    if base_width >= 0.5 * widest {
+        return None;
+    }
+    let head = super::focus::find_head(m)?;
+    let head_height = (super::focus::HEAD_HEIGHT_M / super::focus::HEAD_BREADTH_M) as f32
+        * head.breadth_px as f32;
+    let feet = feet as f32 + 0.5;
+    let crown = head.crown_row as f32;
+    if feet - crown < GROUND_MIN_HEAD_HEIGHTS * head_height {
+        return None;
+    }
+    Some(Ground {
+        horizon: crown + 0.5 * head_height,
+        feet,
+    })
+}
+
+/// A figure must be at least this many head heights tall for its lowest point to be its feet.
+pub const GROUND_MIN_HEAD_HEIGHTS: f32 = 4.0;
+
+/// The parts of `mask` 4-connected to its bottom row.
+fn reaching_bottom(mask: &[bool], w: usize, h: usize) -> Vec<bool> {
+    let mut out = vec![false; w * h];
+    if h == 0 {
+        return out;
+    }
+    let mut stack: Vec<usize> = ((h - 1) * w..h * w).filter(|&i| mask[i]).collect();
+    for &i in &stack {
+        out[i] = true;
+    }
+    while let Some(i) = stack.pop() {
+        let (x, y) = (i % w, i / w);
+        let neighbours = [
+            (x > 0).then(|| i - 1),
+            (x + 1 < w).then(|| i + 1),
+            (y > 0).then(|| i - w),
+            (y + 1 < h).then(|| i + w),
+        ];
+        for j in neighbours.into_iter().flatten() {
+            if mask[j] && !out[j] {
+                out[j] = true;
+                stack.push(j);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -394,6 +504,79 @@ mod tests {
     }
 
     #[test]
+    fn the_ground_under_a_standing_figure_comes_towards_the_camera() {
+        // A standing figure (an elliptic head 12 px wide, a body, two legs; 7 head heights)
+        // in front of a flat far background.
+        let (w, h) = (100, 160);
+        let mut m = Plane::filled(w, h, 0.0);
+        let head_h = 12.0 * 23.0 / 15.5;
+        for y in 0..h {
+            for x in 0..w {
+                let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+                let head = ((fx - 50.0) / 6.0).powi(2)
+                    + ((fy - 10.0 - head_h / 2.0) / (head_h / 2.0)).powi(2)
+                    <= 1.0;
+                let neck = fy >= 10.0 + 0.8 * head_h && fy < 30.0 && (fx - 50.0).abs() < 3.0;
+                let body = (30.0..80.0).contains(&fy) && (fx - 50.0).abs() < 16.0;
+                let legs = (80.0..135.0).contains(&fy)
+                    && ((fx - 44.0).abs() < 2.5 || (fx - 56.0).abs() < 2.5);
+                if head || neck || body || legs {
+                    m.data[y * w + x] = 1.0;
+                }
+            }
+        }
+        let mut d = Plane::filled(w, h, 0.2);
+        for (v, &a) in d.data.iter_mut().zip(&m.data) {
+            if a > 0.5 {
+                *v = 0.9;
+            }
+        }
+        let g = ground_plane(&m).unwrap();
+        assert_eq!(g.feet, 134.5);
+        assert!((g.horizon - (10.0 + head_h / 2.0)).abs() < 1.5, "{g:?}");
+        let f = fuse_depth(&d, &m, &FusionParams::default()).unwrap();
+        let (s, far) = (f.subject_median, 0.2);
+        // Beside the feet the ground is at the subject's distance; nearer below, farther above.
+        let at_feet = f.background.at(10, 134);
+        assert!((at_feet - s).abs() < 0.02, "{at_feet} {s}");
+        assert!(f.background.at(10, 155) > s);
+        assert!(f.background.at(10, 100) < at_feet);
+        // Above the horizon the background stays behind the subject.
+        assert!(f.background.at(10, 5) < s - 0.1 * (s - far));
+        // A figure cut by the bottom edge, a half figure whose matte fades out above the
+        // edge, or one ending wide: no ground.
+        let mut cut = m.clone();
+        for y in 135..h {
+            for x in 42..58 {
+                cut.data[y * w + x] = 1.0;
+            }
+        }
+        assert_eq!(ground_plane(&cut), None);
+        let mut half = m.clone();
+        for v in &mut half.data[60 * w..] {
+            *v = 0.0;
+        }
+        for y in 55..60 {
+            for x in 30..70 {
+                half.data[y * w + x] = if x % 10 < 3 { 1.0 } else { 0.0 };
+            }
+        }
+        assert_eq!(ground_plane(&half), None);
+        let mut wide = m.clone();
+        for y in 120..135 {
+            for x in 30..70 {
+                wide.data[y * w + x] = 1.0;
+            }
+        }
+        assert_eq!(ground_plane(&wide), None);
+        let off = FusionParams {
+            ground_plane: false,
+            ..FusionParams::default()
+        };
+        assert!(fuse_depth(&d, &m, &off).unwrap().background.at(10, 155) < s);
+    }
+
+    #[test]
     fn upsample_map_is_bilinear() {
         let p = Plane::from_vec(3, 2, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
         let up = upsample_map(9, 4, [&p], |_, [v]| v);
@@ -445,6 +628,24 @@ mod tests {
             }
         }
         assert_eq!(f.background.at(2, 36), 1.5);
+        // A "nearer" patch high in the frame (a monocular model's mistake) is background.
+        let mut d2 = d.clone();
+        for y in 2..8 {
+            for x in 50..58 {
+                d2.data[y * w + x] = 1.5;
+            }
+        }
+        let f2 = fuse_depth(&d2, &m, &FusionParams::default()).unwrap();
+        assert!(f2.background.at(54, 4) <= s - 0.15 * span + 1e-4);
+        assert_eq!(f2.background.at(2, 36), 1.5);
+        let keep_all = FusionParams {
+            foreground_from_bottom: false,
+            ..FusionParams::default()
+        };
+        assert_eq!(
+            fuse_depth(&d2, &m, &keep_all).unwrap().background.at(54, 4),
+            1.5
+        );
         // Behind the subject, the background is filled from around, not from the subject.
         assert!(f.background.at(30, 30) < s - 0.15 * span + 1e-4);
         // No subject: nothing to fuse.
