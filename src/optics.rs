@@ -10,6 +10,9 @@
 //! ```
 //!
 //! It is linear in inverse depth (disparity, 1/m), which is why fstop stores depth as disparity.
+//!
+//! Pixel conversions take the image's **long side** in pixels: the sensor width is its long side,
+//! so a portrait-orientation photo maps the sensor's 36 mm to its height.
 
 use std::fmt;
 

@@ -473,7 +473,7 @@ fn sampled_subject_disparity(disparity: &Plane, matte: Option<&Plane>) -> Option
 }
 
 /// The largest deviation (1/m) from the subject's disparity whose CoC stays within
-/// [`SUBJECT_MAX_COC_PX`] for `lens` on an image `width` pixels wide.
+/// [`SUBJECT_MAX_COC_PX`] for `lens` on an image whose long side is `width` pixels.
 pub fn subject_relief_limit(lens: &Lens, width: usize) -> f32 {
     let k = lens.coc_px_per_diopter(width).abs();
     if k.is_finite() && k > 0.0 {
@@ -556,7 +556,8 @@ impl Analysis {
         let mut lens = settings.lens;
         let mut warnings = Vec::new();
         let matte = self.matte.as_ref();
-        let width = self.photo.color.width;
+        // The sensor's long side maps to the photo's long side (portrait photos too).
+        let long_side_px = self.photo.color.width.max(self.photo.color.height);
         let (disparity_per_m, focus_source) = match (&self.depth, settings.focus) {
             (DepthData::Metric(d), focus) => {
                 let subject = sampled_subject_disparity(d, matte);
@@ -590,7 +591,7 @@ impl Analysis {
                 lens.validate()?;
                 // The subject keeps its own depth (a manual focus elsewhere blurs it as a
                 // whole); only its relief is compressed.
-                let delta = subject_relief_limit(&lens, width);
+                let delta = subject_relief_limit(&lens, long_side_px);
                 let disparity = match matte {
                     Some(_) => focused_disparity(d, matte, subject, delta, |v| v),
                     None => d.clone(),
@@ -628,7 +629,7 @@ impl Analysis {
                 let mapping = depth::DisparityMapping::new(subject, far, &anchors);
                 // The subject lands on the focus disparity; its relief stays within the depth
                 // of field.
-                let delta = subject_relief_limit(&lens, width);
+                let delta = subject_relief_limit(&lens, long_side_px);
                 let disparity = focused_disparity(
                     r,
                     matte,

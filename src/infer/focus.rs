@@ -593,7 +593,7 @@ pub fn find_head(matte: &Plane) -> Option<HeadEstimate> {
 }
 
 /// Thin lens: the distance (metres) at which an object `real_m` tall or wide images to
-/// `size_px` pixels of an image `image_width_px` wide.
+/// `size_px` pixels of an image whose long side (the sensor's width) is `image_width_px`.
 fn distance_for(real_m: f64, size_px: f64, image_width_px: usize, lens: &Lens) -> f64 {
     let size_on_sensor_mm = size_px * lens.sensor.width_mm() / image_width_px as f64;
     // Object distance = f · (1 + 1/M), M = size on sensor / real size.
@@ -606,12 +606,17 @@ fn distance_for(real_m: f64, size_px: f64, image_width_px: usize, lens: &Lens) -
 pub fn estimate_subject_distance_m(matte: &Plane, lens: &Lens) -> Option<f64> {
     let head = find_head(matte)?;
     let real_breadth = HEAD_BREADTH_M * MATTE_BREADTH_ALLOWANCE;
-    let from_head = distance_for(real_breadth, head.breadth_px, matte.width, lens);
+    let from_head = distance_for(
+        real_breadth,
+        head.breadth_px,
+        matte.width.max(matte.height),
+        lens,
+    );
     // The standing figure is the larger, steadier measurement; trust it unless it contradicts
     // the head by more than a factor two (then something else is in the figure's outline).
     let distance_m = match head.standing_height_px {
         Some(h) => {
-            let from_stature = distance_for(STATURE_M, h, matte.width, lens);
+            let from_stature = distance_for(STATURE_M, h, matte.width.max(matte.height), lens);
             if (0.5..=2.0).contains(&(from_stature / from_head)) {
                 from_stature
             } else {
@@ -815,7 +820,7 @@ mod tests {
         assert!((h - (feet - crown)).abs() <= 3.0, "{head:?}");
         let lens = Lens::default();
         let d = estimate_subject_distance_m(&m, &lens).unwrap();
-        let expected = distance_for(STATURE_M, feet - crown, 400, &lens);
+        let expected = distance_for(STATURE_M, feet - crown, m.width.max(m.height), &lens);
         assert!((d - expected).abs() / expected < 0.02, "{d} {expected}");
         // Cut at the knees (touching the bottom edge): the head decides.
         let cut = Plane::from_vec(400, 300, m.data[..400 * 300].to_vec());

@@ -26,7 +26,8 @@ pub(crate) struct CocMap {
 impl CocMap {
     pub(crate) fn new(lens: &Lens, width: usize, height: usize) -> CocMap {
         CocMap {
-            px_per_diopter: lens.coc_px_per_diopter(width) as f32,
+            // The sensor's long side spans the image's long side, portrait photos included.
+            px_per_diopter: lens.coc_px_per_diopter(width.max(height)) as f32,
             focus_disparity: lens.focus_disparity_per_m() as f32,
             cap: 4.0 * width.max(height).max(1) as f32,
         }
