@@ -78,7 +78,16 @@ pub(crate) fn smoothstep(a: f32, b: f32, x: f32) -> f32 {
 /// A matte value made safe: non-finite is 0 (not subject), clamped to 0..1.
 #[inline]
 pub(crate) fn sane_matte(m: f32) -> f32 {
-    if m < f32::INFINITY { clamp01(m) } else { 0.0 }
+    // Values within 1/512 of 0 or 1 (below 8-bit precision; model mattes are full of them)
+    // are snapped, so only real edge pixels pay for subject/background unmixing.
+    const SNAP: f32 = 1.0 / 512.0;
+    if m < SNAP || m.is_nan() {
+        0.0
+    } else if m > 1.0 - SNAP {
+        1.0
+    } else {
+        m
+    }
 }
 
 /// Weights of the three sides for a pixel with matte `m` and signed CoC `c`; they sum to 1.
