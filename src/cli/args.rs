@@ -25,7 +25,7 @@ Exit codes:
        complete, nothing partial is left; the next run skips what exists.
 
 Configuration: --config FILE, else ./fstop.toml when present, holds defaults for any option
-(keys as in docs/cli.md). Precedence, weakest first: built-in defaults,
+(keys as in the README's Usage section). Precedence, weakest first: built-in defaults,
 the config file's preset, the config file's values, the --preset preset, command-line flags.";
 
 const RENDER_AFTER_HELP: &str = "\
