@@ -118,6 +118,19 @@ impl Plane {
     }
 }
 
+/// The 4-connected neighbours of pixel index `i` in a `width × height` row-major grid (`None`
+/// past an edge), for flood fills.
+#[inline]
+pub fn neighbours4(i: usize, width: usize, height: usize) -> [Option<usize>; 4] {
+    let (x, y) = (i % width, i / width);
+    [
+        (x > 0).then(|| i - 1),
+        (x + 1 < width).then(|| i + 1),
+        (y > 0).then(|| i - width),
+        (y + 1 < height).then(|| i + width),
+    ]
+}
+
 /// Linear-light RGB stored as three planes (planar layout keeps kernels cache friendly).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearRgb {

@@ -9,7 +9,7 @@
 use super::catalog::{ModelDescriptor, Normalize};
 use super::preprocess::guide_value;
 use super::refine::{apply_coefficients, guided_coefficients, upsample_map};
-use crate::scene::{LinearRgb, Plane};
+use crate::scene::{LinearRgb, Plane, neighbours4};
 
 /// Parameters of the matte refinement (at the working resolution).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,14 +125,7 @@ pub fn remove_islands(alpha: &Plane, fraction: f32) -> Plane {
         stack.push(start);
         while let Some(i) = stack.pop() {
             count += usize::from(alpha.data[i] >= 0.5);
-            let (x, y) = (i % w, i / w);
-            let neighbours = [
-                (x > 0).then(|| i - 1),
-                (x + 1 < w).then(|| i + 1),
-                (y > 0).then(|| i - w),
-                (y + 1 < h).then(|| i + w),
-            ];
-            for j in neighbours.into_iter().flatten() {
+            for j in neighbours4(i, w, h).into_iter().flatten() {
                 if label[j] == NONE && alpha.data[j] >= ISLAND_CONNECT_ALPHA {
                     label[j] = id;
                     stack.push(j);

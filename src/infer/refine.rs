@@ -37,7 +37,7 @@ pub fn sampled_percentile(values: &[f32], weights: Option<&[f32]>, p: f64) -> Op
     let w: Option<Vec<f32>> = weights.map(|w| w.iter().step_by(stride).copied().collect());
     weighted_percentile(&v, w.as_deref(), p).or_else(|| weighted_percentile(values, weights, p))
 }
-use crate::scene::Plane;
+use crate::scene::{Plane, neighbours4};
 
 /// Box mean over a `(2r+1)²` window, clamped at the borders (each output averages the pixels
 /// that exist). O(n) whatever `r`.
@@ -428,14 +428,7 @@ fn reaching_bottom(mask: &[bool], w: usize, h: usize) -> Vec<bool> {
         out[i] = true;
     }
     while let Some(i) = stack.pop() {
-        let (x, y) = (i % w, i / w);
-        let neighbours = [
-            (x > 0).then(|| i - 1),
-            (x + 1 < w).then(|| i + 1),
-            (y > 0).then(|| i - w),
-            (y + 1 < h).then(|| i + w),
-        ];
-        for j in neighbours.into_iter().flatten() {
+        for j in neighbours4(i, w, h).into_iter().flatten() {
             if mask[j] && !out[j] {
                 out[j] = true;
                 stack.push(j);
