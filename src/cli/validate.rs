@@ -14,7 +14,7 @@ use fstop::infer::ModelConfig;
 use fstop::io::{DEFAULT_MAX_PIXELS, DecodeOptions, EncodeOptions};
 use fstop::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, Sensor};
 use fstop::pipeline::LensSettings;
-use fstop::preset::{self, DEFAULT_PRESET, Preset};
+use fstop::preset::{self, DEFAULT_PRESET, Preset, PresetFields};
 use fstop::render::{HighlightOptions, KernelKind};
 
 use super::args::{
@@ -61,14 +61,19 @@ pub struct LensChoice {
     pub warnings: Vec<String>,
 }
 
-fn apply_preset(p: &Preset, lens: &mut Lens, hl: &mut HighlightOptions) {
-    p.fields.apply_to(lens);
-    if let Some(t) = p.fields.highlight_threshold {
+/// Applies the lens and highlight fields a layer (preset or config file) sets.
+fn apply_fields(fields: &PresetFields, lens: &mut Lens, hl: &mut HighlightOptions) {
+    fields.apply_to(lens);
+    if let Some(t) = fields.highlight_threshold {
         hl.threshold = t;
     }
-    if let Some(g) = p.fields.highlight_gain {
+    if let Some(g) = fields.highlight_gain {
         hl.gain = g;
     }
+}
+
+fn apply_preset(p: &Preset, lens: &mut Lens, hl: &mut HighlightOptions) {
+    apply_fields(&p.fields, lens, hl);
 }
 
 /// Resolves a preset name or path, user presets included.
@@ -98,30 +103,18 @@ pub fn resolve_lens(
         apply_preset(&p, &mut lens, &mut hl);
         preset_name = p.name;
     }
-    if let Some(v) = config.focal_length_mm {
-        lens.focal_length_mm = v;
-    }
-    if let Some(v) = config.f_number {
-        lens.f_number = v;
-    }
-    if let Some(v) = config.sensor {
-        lens.sensor = v;
-    }
-    if let Some(v) = config.blades {
-        lens.aperture.blades = v;
-    }
-    if let Some(v) = config.blade_rotation_deg {
-        lens.aperture.blade_rotation_deg = v;
-    }
-    if let Some(v) = config.blade_curvature {
-        lens.aperture.blade_curvature = v;
-    }
-    if let Some(v) = config.highlight_threshold {
-        hl.threshold = v;
-    }
-    if let Some(v) = config.highlight_gain {
-        hl.gain = v;
-    }
+    let config_fields = PresetFields {
+        description: None,
+        focal_length_mm: config.focal_length_mm,
+        f_number: config.f_number,
+        sensor: config.sensor,
+        blades: config.blades,
+        blade_rotation_deg: config.blade_rotation_deg,
+        blade_curvature: config.blade_curvature,
+        highlight_threshold: config.highlight_threshold,
+        highlight_gain: config.highlight_gain,
+    };
+    apply_fields(&config_fields, &mut lens, &mut hl);
 
     // Command-line layer: --preset, then flags.
     if let Some(name) = preset_arg {
