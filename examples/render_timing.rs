@@ -1,28 +1,77 @@
-//! Times the renderer alone (no models, no I/O) on the synthetic portrait scene, using only the
-//! library: `cargo run --release --example render_timing -- 4000 3000 1.8 5`
-//! (width, height, f-number, repeats). Prints one JSON object with the median and the minimum.
+//! Times the renderer alone (no models, no I/O), using only the library.
+//!
+//! Synthetic portrait scene: `cargo run --release --example render_timing -- 4000 3000 1.8 5`
+//! (width, height, f-number, repeats).
+//!
+//! A real photo's analysis: `cargo run --release --example render_timing -- --photo P.jpg
+//! --depth D.png --matte M.png 1.8 5` (depth and matte as written by `fstop --save-depth
+//! --save-matte`; f-number, repeats). Focus is automatic, as in `fstop`.
+//!
+//! Prints one JSON object with the median and the minimum.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
+use fstop::Scene;
 use fstop::optics::Lens;
+use fstop::pipeline::{AnalysisOptions, DepthFile, LazyModels, LensSettings, analyze};
 use fstop::render::{RenderOptions, render};
 use fstop::synthetic::portrait_scene;
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+fn main() -> anyhow::Result<()> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut take = |flag: &str| -> Option<String> {
+        let i = args.iter().position(|a| a == flag)?;
+        let value = args.get(i + 1).cloned();
+        args.drain(i..(i + 2).min(args.len()));
+        value
+    };
+    let photo = take("--photo");
+    let depth = take("--depth");
+    let matte = take("--matte");
     let arg = |i: usize, default: f64| {
         args.get(i)
             .map(|s| s.parse::<f64>().expect("numeric argument"))
             .unwrap_or(default)
     };
-    let (width, height) = (arg(0, 4000.0) as usize, arg(1, 3000.0) as usize);
-    let f_number = arg(2, 1.8);
-    let repeats = arg(3, 5.0).max(1.0) as usize;
-    let scene = portrait_scene(width, height);
-    let lens = Lens {
-        f_number,
-        ..Lens::default()
+    let (scene, lens, repeats) = match photo {
+        None => {
+            let (width, height) = (arg(0, 4000.0) as usize, arg(1, 3000.0) as usize);
+            let lens = Lens {
+                f_number: arg(2, 1.8),
+                ..Lens::default()
+            };
+            (portrait_scene(width, height), lens, arg(3, 5.0))
+        }
+        Some(photo) => {
+            let depth = depth.ok_or_else(|| anyhow::anyhow!("--photo needs --depth"))?;
+            let options = AnalysisOptions {
+                depth: Some(DepthFile {
+                    path: PathBuf::from(depth),
+                    kind: None,
+                }),
+                matte: matte.map(PathBuf::from),
+                ..AnalysisOptions::default()
+            };
+            let mut models = LazyModels::new(Default::default());
+            let analysis = analyze(photo.as_ref(), &options, &mut models)?;
+            let settings = LensSettings {
+                lens: Lens {
+                    f_number: arg(0, 1.8),
+                    ..Lens::default()
+                },
+                ..LensSettings::default()
+            };
+            let focused = analysis.focus(&settings)?;
+            let scene = Scene::new(
+                analysis.photo.color,
+                focused.disparity_per_m,
+                analysis.matte,
+            )?;
+            (scene, focused.lens, arg(1, 5.0))
+        }
     };
+    let repeats = repeats.max(1.0) as usize;
     let options = RenderOptions::default();
     let mut times_ms: Vec<f64> = (0..repeats)
         .map(|_| {
@@ -33,11 +82,15 @@ fn main() {
         })
         .collect();
     times_ms.sort_by(f64::total_cmp);
+    let width = scene.color.width;
     println!(
-        "{{\"width\":{width},\"height\":{height},\"f_number\":{f_number},\"repeats\":{repeats},\
+        "{{\"width\":{width},\"height\":{},\"f_number\":{},\"repeats\":{repeats},\
          \"median_ms\":{:.1},\"min_ms\":{:.1},\"background_coc_px\":{:.1}}}",
+        scene.color.height,
+        lens.f_number,
         times_ms[repeats / 2],
         times_ms[0],
-        lens.signed_coc_px(0.0, width).abs()
+        lens.signed_coc_px(0.0, width.max(scene.color.height)).abs()
     );
+    Ok(())
 }

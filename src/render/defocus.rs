@@ -3,10 +3,12 @@
 //! difference buffer and recovered by a prefix sum — O(diameter) per source pixel, not
 //! O(diameter²).
 //!
-//! Work is split into bands of [`BAND_ROWS`] destination rows. A band visits the source rows
-//! within reach (each row knows its largest reach), accumulates in `f64`, and is written by
-//! one thread only; band boundaries do not depend on the thread count, and every sum is taken
-//! in the same order, so the output is bit-identical for any number of threads.
+//! Work is split into strips of destination rows, one thread each. A strip visits every source
+//! row within reach once, top to bottom, scattering into a ring of `2·reach + 1` difference-
+//! buffer lines (`f64`); a destination row is finished (prefix sum) as soon as no later source
+//! row can reach it, and its line is reused. Each destination row receives its sums in the
+//! same order (source rows ascending, then pixels ascending) whatever the strip size, so the
+//! output is bit-identical for any number of threads.
 //!
 //! Borders reflect: light that would fall outside the image is mirrored back in (a span is
 //! folded at the edges, rows are reflected), so each source pixel's weights sum to exactly 1
@@ -21,49 +23,141 @@ use super::aperture::{SpanRow, SpanTables};
 /// pixels of its level, within ±½; 0 at full resolution). The last slot is scratch.
 pub(crate) type SrcPx = [f32; 8];
 
-/// Destination rows per band.
-pub(crate) const BAND_ROWS: usize = 16;
+/// Strips are at least this many destination rows.
+const MIN_STRIP_ROWS: usize = 32;
+/// Strips per thread (load balance: rows differ in cost).
+const STRIPS_PER_THREAD: usize = 6;
 
-/// The difference buffers of one band of destination rows (plus two guard columns per row).
-#[derive(Default)]
-pub(crate) struct Band {
-    b0: usize,
-    b1: usize,
-    stride: usize,
-    diff: Vec<[f64; 4]>,
+/// Destination rows per strip for an image `height` rows tall whose sources reach at most
+/// `max_reach` rows: a few strips per thread, but at least `4·max_reach` rows (a strip reads
+/// `2·max_reach` source rows beyond its own). The output does not depend on it.
+pub(crate) fn strip_rows(height: usize, max_reach: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    height
+        .div_ceil(STRIPS_PER_THREAD * threads)
+        .max(4 * max_reach)
+        .max(MIN_STRIP_ROWS)
 }
 
-impl Band {
-    /// Clears the band for destination rows `b0..b1` of an image `width` wide.
-    pub(crate) fn reset(&mut self, b0: usize, b1: usize, width: usize) {
-        self.b0 = b0;
-        self.b1 = b1;
-        self.stride = width + 2;
-        self.diff.clear();
-        self.diff.resize((b1 - b0) * self.stride, [0.0; 4]);
+/// One step of a strip's rolling scatter (see [`roll`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Scatter source row `ys` into destination rows `window.0..window.1`.
+    Splat { ys: usize, window: (usize, usize) },
+    /// Destination row `y` has all its contributions: finish it, then clear its line.
+    Finish(usize),
+}
+
+/// The schedule of a rolling scatter of destination rows `s0..s1` of an image `height` rows
+/// tall, whose source row `ys` reaches `reach[ys]` rows (−1: scatters nothing) and at most
+/// `max_reach`: source rows in order, each once, with every destination row finished as soon
+/// as no later source row can reach it.
+pub(crate) fn roll(
+    height: usize,
+    (s0, s1): (usize, usize),
+    reach: &[i32],
+    max_reach: usize,
+    mut step: impl FnMut(Step),
+) {
+    let mut next = s0;
+    #[allow(clippy::needless_range_loop)]
+    for ys in s0.saturating_sub(max_reach)..(s1 + max_reach).min(height) {
+        if touches(s0, s1, ys, reach[ys], height) {
+            let window = (
+                s0.max(ys.saturating_sub(max_reach)),
+                s1.min(ys + max_reach + 1),
+            );
+            step(Step::Splat { ys, window });
+        }
+        while next < s1 && next + max_reach <= ys {
+            step(Step::Finish(next));
+            next += 1;
+        }
+    }
+    for y in next..s1 {
+        step(Step::Finish(y));
+    }
+}
+
+/// The difference-buffer lines of the destination rows a strip is working on: a ring of
+/// `2·max_reach + 1` lines of `width + 2` entries (two guard columns), destination row `y` at
+/// line `y mod len`.
+#[derive(Default)]
+pub(crate) struct Ring {
+    stride: usize,
+    len: usize,
+    diff: Vec<[f64; 4]>,
+    /// Per line: something was deposited since it was last cleared.
+    dirty: Vec<bool>,
+}
+
+impl Ring {
+    /// Makes the ring hold rows of an image `width` wide for sources reaching `max_reach` rows,
+    /// all lines clear.
+    pub(crate) fn reset(&mut self, width: usize, max_reach: usize) {
+        let (stride, len) = (width + 2, 2 * max_reach + 1);
+        if (stride, len) != (self.stride, self.len) {
+            self.stride = stride;
+            self.len = len;
+            self.diff.clear();
+            self.diff.resize(stride * len, [0.0; 4]);
+            self.dirty.clear();
+            self.dirty.resize(len, false);
+        } else {
+            for y in 0..len {
+                self.clear(y);
+            }
+        }
     }
 
-    /// True when a source row `ys` with reach `reach` touches this band (reflection included).
     #[inline]
-    pub(crate) fn touched_by(&self, ys: usize, reach: i32, height: usize) -> bool {
-        touches(self.b0, self.b1, ys, reach, height)
+    fn start(&self, y: usize) -> usize {
+        (y % self.len) * self.stride
     }
 
-    /// Scatters source row `ys` (`[r·w, g·w, b·w, w, d]` per pixel) into the band. Pixels with a
-    /// diameter below one pixel are skipped: they land on their own pixel, which
-    /// [`Band::finish_row`] adds.
-    pub(crate) fn splat_row(
+    /// The difference line of destination row `y`; `None` when nothing landed on it.
+    #[inline]
+    pub(crate) fn line(&self, y: usize) -> Option<&[[f64; 4]]> {
+        self.dirty[y % self.len].then(|| {
+            let start = self.start(y);
+            &self.diff[start..start + self.stride]
+        })
+    }
+
+    /// Clears the line of destination row `y` for reuse.
+    #[inline]
+    pub(crate) fn clear(&mut self, y: usize) {
+        let k = y % self.len;
+        if self.dirty[k] {
+            let start = self.start(y);
+            self.diff[start..start + self.stride].fill([0.0; 4]);
+            self.dirty[k] = false;
+        }
+    }
+
+    #[inline]
+    fn line_mut(&mut self, y: usize) -> &mut [[f64; 4]] {
+        self.dirty[y % self.len] = true;
+        let start = self.start(y);
+        &mut self.diff[start..start + self.stride]
+    }
+
+    /// Scatters the pixels `(x, [r·w, g·w, b·w, w, d, dx, dy, _])` of source row `ys` into the
+    /// destination rows `window.0..window.1`. Pixels with a diameter below one pixel are
+    /// skipped: they land on their own pixel, which the caller adds.
+    pub(crate) fn splat_row<'s>(
         &mut self,
-        src: &[SrcPx],
+        src: impl IntoIterator<Item = (usize, &'s SrcPx)>,
         ys: usize,
         height: usize,
+        (b0, b1): (usize, usize),
         tables: &SpanTables,
     ) {
         let width = self.stride - 2;
-        let (b0, b1) = (self.b0 as i64, self.b1 as i64);
+        let (b0, b1) = (b0 as i64, b1 as i64);
         let ys_i = ys as i64;
         let h = height as i64;
-        for (x, p) in src.iter().enumerate() {
+        for (x, p) in src {
             let scatters = p[3] > 0.0 && p[4] >= 1.0;
             if !scatters {
                 continue;
@@ -83,13 +177,12 @@ impl Band {
             let k_lo = i64::from(t.k_lo);
             let dx = p[5];
             if ys_i - reach >= 0 && ys_i + reach < h {
-                // No reflection: the rows of this band are one contiguous run of the table.
+                // No reflection: the rows in the window are one contiguous run of the table.
                 let first = (b0 - ys_i).max(k_lo);
                 let last = (b1 - 1 - ys_i).min(k_lo + t.rows.len() as i64 - 1);
                 for k in first..=last {
                     let row = &t.rows[(k - k_lo) as usize];
-                    let start = (ys_i + k - b0) as usize * self.stride;
-                    let line = &mut self.diff[start..start + self.stride];
+                    let line = self.line_mut((ys_i + k) as usize);
                     deposit(line, x, dx, row, v, rho, width);
                 }
             } else {
@@ -98,43 +191,27 @@ impl Band {
                     if yd < b0 || yd >= b1 {
                         continue;
                     }
-                    let start = (yd - b0) as usize * self.stride;
-                    let line = &mut self.diff[start..start + self.stride];
+                    let line = self.line_mut(yd as usize);
                     deposit(line, x, dx, row, v, rho, width);
                 }
             }
         }
     }
+}
 
-    /// The difference buffer of destination row `y` (`width + 2` entries).
-    #[inline]
-    pub(crate) fn line(&self, y: usize) -> &[[f64; 4]] {
-        let start = (y - self.b0) * self.stride;
-        &self.diff[start..start + self.stride]
-    }
-
-    /// Destination row `y` of the band: the prefix sum of its difference buffer, plus every
-    /// source pixel of `own` (the same row's sources) whose diameter is below one pixel.
-    pub(crate) fn finish_row(&self, y: usize, own: Option<&[SrcPx]>, out: &mut [[f32; 4]]) {
-        let start = (y - self.b0) * self.stride;
-        let line = &self.diff[start..start + self.stride];
-        let mut acc = [0.0f64; 4];
-        for (x, o) in out.iter_mut().enumerate() {
-            let dv = line[x];
-            for c in 0..4 {
-                acc[c] += dv[c];
-            }
-            let mut px = [acc[0] as f32, acc[1] as f32, acc[2] as f32, acc[3] as f32];
-            if let Some(own) = own {
-                let p = own[x];
-                if p[3] > 0.0 && p[4] < 1.0 {
-                    for c in 0..4 {
-                        px[c] += p[c];
-                    }
-                }
-            }
-            *o = px;
+/// Writes the prefix sum of a difference line (`None`: all zero) into `out`, as `f32`.
+#[inline]
+pub(crate) fn prefix_sum(line: Option<&[[f64; 4]]>, out: &mut [[f32; 4]]) {
+    let Some(line) = line else {
+        out.fill([0.0; 4]);
+        return;
+    };
+    let mut acc = [0.0f64; 4];
+    for (o, dv) in out.iter_mut().zip(line) {
+        for c in 0..4 {
+            acc[c] += dv[c];
         }
+        *o = acc.map(|v| v as f32);
     }
 }
 
@@ -276,24 +353,36 @@ pub(crate) fn scatter(
 ) -> Vec<[f32; 4]> {
     let reach = row_reach(src, width, tables);
     let max_reach = reach.iter().copied().max().unwrap_or(-1).max(0) as usize;
+    let strip = strip_rows(height, max_reach);
     let mut out = vec![[0.0f32; 4]; width * height];
-    out.par_chunks_mut(BAND_ROWS * width)
-        .enumerate()
-        .for_each_init(Band::default, |band, (bi, chunk)| {
-            let b0 = bi * BAND_ROWS;
-            let b1 = (b0 + BAND_ROWS).min(height);
-            band.reset(b0, b1, width);
-            for ys in b0.saturating_sub(max_reach)..(b1 + max_reach).min(height) {
-                if band.touched_by(ys, reach[ys], height) {
-                    band.splat_row(&src[ys * width..(ys + 1) * width], ys, height, tables);
+    out.par_chunks_mut(strip * width).enumerate().for_each_init(
+        Ring::default,
+        |ring, (si, chunk)| {
+            let s0 = si * strip;
+            let s1 = (s0 + strip).min(height);
+            ring.reset(width, max_reach);
+            roll(height, (s0, s1), &reach, max_reach, |step| match step {
+                Step::Splat { ys, window } => {
+                    let row = &src[ys * width..(ys + 1) * width];
+                    ring.splat_row(row.iter().enumerate(), ys, height, window, tables);
                 }
-            }
-            for y in b0..b1 {
-                let row = &src[y * width..(y + 1) * width];
-                let o = (y - b0) * width;
-                band.finish_row(y, Some(row), &mut chunk[o..o + width]);
-            }
-        });
+                Step::Finish(y) => {
+                    let o = (y - s0) * width;
+                    let out = &mut chunk[o..o + width];
+                    prefix_sum(ring.line(y), out);
+                    // Pixels blurred by less than a pixel stay on their own pixel.
+                    for (px, p) in out.iter_mut().zip(&src[y * width..(y + 1) * width]) {
+                        if p[3] > 0.0 && p[4] < 1.0 {
+                            for c in 0..4 {
+                                px[c] += p[c];
+                            }
+                        }
+                    }
+                    ring.clear(y);
+                }
+            });
+        },
+    );
     out
 }
 

@@ -56,7 +56,7 @@ use self::coc::{CocMap, FAR, NEAR, SIDES, SUBJECT, membership};
 use self::composite::{
     Acc, Rgba, bilinear, cascade, combine, finish, hole_fill, normalise, tap, taps,
 };
-use self::defocus::{BAND_ROWS, Band, SrcPx, touches};
+use self::defocus::{Ring, SrcPx, Step, prefix_sum, roll, strip_rows};
 use self::highlights::Highlights;
 use self::layers::{Analysis, FILL_LEVEL, Input, Setup, analyse, level_dims, pixel_colours};
 use self::matting::MatteFills;
@@ -225,8 +225,9 @@ struct Level0<'a> {
 /// Per-thread scratch of the full-resolution pass.
 #[derive(Default)]
 struct Scratch {
-    bands: [Band; SIDES],
-    rows: [Vec<SrcPx>; SIDES],
+    rings: [Ring; SIDES],
+    /// Per side, the current source row's pixels that scatter: `(x, source pixel)`.
+    rows: [Vec<(usize, SrcPx)>; SIDES],
     /// Per side, the coarse accumulator's two rows blended vertically for the current row.
     vertical: [Vec<Acc>; SIDES],
     /// Per side, the current row's level-0 sums.
@@ -248,27 +249,39 @@ fn lerp5(a: Acc, b: Acc, t: f32) -> Acc {
     ]
 }
 
+/// Per destination pixel, the two source pixels and the weight of the second (see [`taps`]).
+type Taps = Vec<(u32, u32, f32)>;
+
+/// One strip of output rows: the three planes' rows `s0..s1`.
+struct OutStrip<'o> {
+    s0: usize,
+    r: &'o mut [f32],
+    g: &'o mut [f32],
+    b: &'o mut [f32],
+}
+
 impl Level0<'_> {
-    /// Level-0 sources of row `y` for the three sides (for scattering).
-    fn source_row(&self, y: usize, rows: &mut [Vec<SrcPx>; SIDES]) {
+    /// The level-0 pixels of row `y` that scatter (blur of at least one pixel), per side.
+    fn source_row(&self, y: usize, rows: &mut [Vec<(usize, SrcPx)>; SIDES]) {
         let w = self.input.width;
         let split = &self.setup.split;
         for row in rows.iter_mut() {
-            row.resize(w, [0.0; 8]);
+            row.clear();
         }
         for x in 0..w {
             let i = y * w + x;
             let c = self.setup.coc.signed(self.input.disparity[i]);
             let d = c.abs();
+            // Below a pixel the light stays on its own pixel (`level0_row` adds it).
+            if d < 1.0 {
+                continue;
+            }
             let share = if d <= split.d0() {
                 1.0
             } else {
                 split.weight(d, 0)
             };
             if share <= 0.0 {
-                for row in rows.iter_mut() {
-                    row[x] = [0.0; 8];
-                }
                 continue;
             }
             let m = self.input.matte(i);
@@ -277,42 +290,33 @@ impl Level0<'_> {
             for (side, row) in rows.iter_mut().enumerate() {
                 let wt = memb[side] * share;
                 let col = if side == SUBJECT { f } else { b };
-                row[x] = if wt > 0.0 {
-                    [col[0] * wt, col[1] * wt, col[2] * wt, wt, d, 0.0, 0.0, 0.0]
-                } else {
-                    [0.0; 8]
-                };
+                if wt > 0.0 {
+                    row.push((
+                        x,
+                        [col[0] * wt, col[1] * wt, col[2] * wt, wt, d, 0.0, 0.0, 0.0],
+                    ));
+                }
             }
         }
     }
 
-    /// Row `y`: level-0 sums of every side (difference-buffer prefix sums plus the pixels whose
+    /// Row `y`: level-0 sums of every side (difference-line prefix sums plus the pixels whose
     /// blur is below one pixel, which stay on their own pixel). False when the row has none.
-    #[allow(clippy::needless_range_loop)]
-    fn level0_row(&self, y: usize, s: &mut Scratch, splats: bool, present: [bool; SIDES]) -> bool {
+    fn level0_row(&self, y: usize, s: &mut Scratch, present: [bool; SIDES]) -> bool {
         let w = self.input.width;
         let row_d = &self.input.disparity[y * w..(y + 1) * w];
         s.coc.clear();
         s.coc
             .extend(row_d.iter().map(|&d| self.setup.coc.signed(d)));
         let in_focus = s.coc.iter().any(|c| c.abs() < 1.0);
-        if !splats && !in_focus {
+        let lines: [Option<&[[f64; 4]]>; SIDES] =
+            std::array::from_fn(|side| present[side].then(|| s.rings[side].line(y)).flatten());
+        if lines.iter().all(Option::is_none) && !in_focus {
             return false;
         }
-        for side in 0..SIDES {
-            let sums = &mut s.sums[side];
-            sums.clear();
+        for (sums, line) in s.sums.iter_mut().zip(lines) {
             sums.resize(w, [0.0; 4]);
-            if splats && present[side] {
-                let line = s.bands[side].line(y);
-                let mut acc = [0.0f64; 4];
-                for (o, dv) in sums.iter_mut().zip(line) {
-                    for c in 0..4 {
-                        acc[c] += dv[c];
-                    }
-                    *o = acc.map(|v| v as f32);
-                }
-            }
+            prefix_sum(line, sums);
         }
         if in_focus {
             let [far, subject, near] = &mut s.sums;
@@ -340,7 +344,69 @@ impl Level0<'_> {
         true
     }
 
+    /// Output row `y`: each side's level 0 combined with its coarse accumulator, then the
+    /// sides composited.
     #[allow(clippy::needless_range_loop)]
+    fn composite_row(
+        &self,
+        y: usize,
+        s: &mut Scratch,
+        present: [bool; SIDES],
+        coarse_taps: &[Option<Taps>],
+        fill_taps: &[(u32, u32, f32)],
+        out: &mut OutStrip,
+    ) {
+        let w = self.input.width;
+        let (fw, fh) = self.fill_dims;
+        let own = self.level0_row(y, s, present);
+        // Each side's colour for the row: level 0 combined with the coarse accumulator (its
+        // two rows blended once, then lerped along x).
+        for side in 0..SIDES {
+            let px = &mut s.px[side];
+            px.clear();
+            if own {
+                px.extend(s.sums[side].iter().map(|&v| {
+                    let n = normalise(v);
+                    [n[0], n[1], n[2], n[3], n[3]]
+                }));
+            } else {
+                px.resize(w, [0.0; 5]);
+            }
+            let (Some(c), Some(tx)) = (&self.coarse[side], &coarse_taps[side]) else {
+                continue;
+            };
+            let ty = tap(y, c.height, 1 << c.level);
+            let (r0, r1) = (ty.0 as usize * c.width, ty.1 as usize * c.width);
+            let v = &mut s.vertical[side];
+            v.clear();
+            v.extend(
+                c.px[r0..r0 + c.width]
+                    .iter()
+                    .zip(&c.px[r1..r1 + c.width])
+                    .map(|(a, b)| lerp5(*a, *b, ty.2)),
+            );
+            for (p, t) in px.iter_mut().zip(tx) {
+                let up = lerp5(v[t.0 as usize], v[t.1 as usize], t.2);
+                *p = combine(side, [p[0], p[1], p[2], p[3]], up);
+            }
+        }
+        let tyf = tap(y, fh, 1 << FILL_LEVEL);
+        let o = (y - out.s0) * w;
+        let [far, subject, near] = &s.px;
+        for x in 0..w {
+            let m = self.input.matte(y * w + x);
+            let rgb = finish(
+                [far[x], subject[x], near[x]],
+                m,
+                &self.setup.highlights,
+                || bilinear(self.fill, fw, fill_taps[x], tyf),
+            );
+            out.r[o + x] = rgb[0];
+            out.g[o + x] = rgb[1];
+            out.b[o + x] = rgb[2];
+        }
+    }
+
     fn run(&self) -> LinearRgb {
         let (w, h) = (self.input.width, self.input.height);
         let mut out = LinearRgb::filled(w, h, [0.0; 3]);
@@ -348,89 +414,44 @@ impl Level0<'_> {
         let max_reach = reach.iter().copied().max().unwrap_or(-1).max(0) as usize;
         // The subject side only exists with a matte.
         let present = [true, self.fills.is_some(), true];
-        let (fw, fh) = self.fill_dims;
-        let fill_scale = 1usize << FILL_LEVEL;
-        let fill_taps = taps(w, fw, fill_scale);
-        let coarse_taps: Vec<Option<Vec<(u32, u32, f32)>>> = self
+        let fill_taps = taps(w, self.fill_dims.0, 1 << FILL_LEVEL);
+        let coarse_taps: Vec<Option<Taps>> = self
             .coarse
             .iter()
             .map(|c| c.as_ref().map(|c| taps(w, c.width, 1 << c.level)))
             .collect();
-        let highlights = &self.setup.highlights;
+        let strip = strip_rows(h, max_reach);
         let LinearRgb { r, g, b, .. } = &mut out;
-        r.par_chunks_mut(BAND_ROWS * w)
-            .zip(g.par_chunks_mut(BAND_ROWS * w))
-            .zip(b.par_chunks_mut(BAND_ROWS * w))
+        r.par_chunks_mut(strip * w)
+            .zip(g.par_chunks_mut(strip * w))
+            .zip(b.par_chunks_mut(strip * w))
             .enumerate()
-            .for_each_init(Scratch::default, |s, (bi, ((or, og), ob))| {
-                let b0 = bi * BAND_ROWS;
-                let b1 = (b0 + BAND_ROWS).min(h);
-                let mut splats = false;
-                for ys in b0.saturating_sub(max_reach)..(b1 + max_reach).min(h) {
-                    if !touches(b0, b1, ys, reach[ys], h) {
-                        continue;
-                    }
-                    if !splats {
-                        for (side, band) in s.bands.iter_mut().enumerate() {
-                            if present[side] {
-                                band.reset(b0, b1, w);
+            .for_each_init(Scratch::default, |s, (si, ((r, g), b))| {
+                let s0 = si * strip;
+                let s1 = (s0 + strip).min(h);
+                let mut out = OutStrip { s0, r, g, b };
+                for ring in &mut s.rings {
+                    ring.reset(w, max_reach);
+                }
+                roll(h, (s0, s1), reach, max_reach, |step| match step {
+                    Step::Splat { ys, window } => {
+                        self.source_row(ys, &mut s.rows);
+                        for ((ring, row), tables) in
+                            s.rings.iter_mut().zip(&s.rows).zip(self.tables)
+                        {
+                            if !row.is_empty() {
+                                let row = row.iter().map(|(x, p)| (*x, p));
+                                ring.splat_row(row, ys, h, window, tables);
                             }
                         }
-                        splats = true;
                     }
-                    self.source_row(ys, &mut s.rows);
-                    for side in 0..SIDES {
-                        if present[side] {
-                            s.bands[side].splat_row(&s.rows[side], ys, h, &self.tables[side]);
+                    Step::Finish(y) => {
+                        self.composite_row(y, s, present, &coarse_taps, &fill_taps, &mut out);
+                        for ring in &mut s.rings {
+                            ring.clear(y);
                         }
                     }
-                }
-                for y in b0..b1 {
-                    let own = self.level0_row(y, s, splats, present);
-                    // Each side's colour for the row: level 0 combined with the coarse
-                    // accumulator (its two rows blended once, then lerped along x).
-                    for side in 0..SIDES {
-                        let px = &mut s.px[side];
-                        px.clear();
-                        if own {
-                            px.extend(s.sums[side].iter().map(|&v| {
-                                let n = normalise(v);
-                                [n[0], n[1], n[2], n[3], n[3]]
-                            }));
-                        } else {
-                            px.resize(w, [0.0; 5]);
-                        }
-                        let (Some(c), Some(tx)) = (&self.coarse[side], &coarse_taps[side]) else {
-                            continue;
-                        };
-                        let ty = tap(y, c.height, 1 << c.level);
-                        let (r0, r1) = (ty.0 as usize * c.width, ty.1 as usize * c.width);
-                        let v = &mut s.vertical[side];
-                        v.clear();
-                        v.extend(
-                            c.px[r0..r0 + c.width]
-                                .iter()
-                                .zip(&c.px[r1..r1 + c.width])
-                                .map(|(a, b)| lerp5(*a, *b, ty.2)),
-                        );
-                        for (p, t) in px.iter_mut().zip(tx) {
-                            let up = lerp5(v[t.0 as usize], v[t.1 as usize], t.2);
-                            *p = combine(side, [p[0], p[1], p[2], p[3]], up);
-                        }
-                    }
-                    let tyf = tap(y, fh, fill_scale);
-                    let o = (y - b0) * w;
-                    let [far, subject, near] = &s.px;
-                    for x in 0..w {
-                        let m = self.input.matte(y * w + x);
-                        let rgb = finish([far[x], subject[x], near[x]], m, highlights, || {
-                            bilinear(self.fill, fw, fill_taps[x], tyf)
-                        });
-                        or[o + x] = rgb[0];
-                        og[o + x] = rgb[1];
-                        ob[o + x] = rgb[2];
-                    }
-                }
+                });
             });
         out
     }
