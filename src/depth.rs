@@ -21,6 +21,7 @@
 //!   `S1` looking at infinity: f-number, focal length and focus distance mean what they say.
 //!   Results are clamped to `[0, 1/0.05 m]`.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::fill::push_pull_fill;
@@ -84,22 +85,29 @@ pub fn metres_to_disparity(depth_m: &Plane) -> Plane {
     Plane::from_vec(depth_m.width, depth_m.height, disparity)
 }
 
-/// Replaces non-finite samples of a relative disparity map by values filled from around them.
-pub fn sanitize_relative(relative: &Plane) -> Plane {
+/// Replaces non-finite samples of a relative disparity map by values filled from around them
+/// (a map that is finite everywhere comes back as it is, without a copy).
+pub fn sanitize_relative(mut relative: Plane) -> Plane {
+    if relative.data.par_iter().all(|v| v.is_finite()) {
+        return relative;
+    }
     let valid: Vec<f32> = relative
         .data
         .iter()
         .map(|v| if v.is_finite() { 1.0 } else { 0.0 })
         .collect();
-    let mut data: Vec<f32> = relative
-        .data
-        .iter()
-        .map(|&v| if v.is_finite() { v } else { 0.0 })
-        .collect();
-    if valid.contains(&0.0) {
-        push_pull_fill(&mut [&mut data], &valid, relative.width, relative.height);
+    for v in &mut relative.data {
+        if !v.is_finite() {
+            *v = 0.0;
+        }
     }
-    Plane::from_vec(relative.width, relative.height, data)
+    push_pull_fill(
+        &mut [&mut relative.data],
+        &valid,
+        relative.width,
+        relative.height,
+    );
+    relative
 }
 
 /// The `p`-th percentile (0..100) of the finite values of `values`, weighted by `weights`
@@ -189,7 +197,7 @@ pub fn relative_to_disparity(
     subject_value: f32,
     anchors: &DisparityAnchors,
 ) -> Plane {
-    let relative = sanitize_relative(relative);
+    let relative = sanitize_relative(relative.clone());
     let far_value = weighted_percentile(&relative.data, None, anchors.background_percentile)
         .unwrap_or(subject_value);
     let mapping = DisparityMapping::new(subject_value, far_value, anchors);

@@ -133,7 +133,7 @@ pub struct ModelNames {
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct AnalysisTimings {
     pub decode_ms: f64,
-    /// Loading the models (first photo of a worker only).
+    /// Loading the models (first photo of a worker only; runs alongside decoding).
     pub load_ms: f64,
     pub depth_ms: f64,
     pub matte_ms: f64,
@@ -347,9 +347,31 @@ pub fn analyze(
     models: &mut LazyModels,
 ) -> Result<Analysis, PipelineError> {
     let mut timings = AnalysisTimings::default();
-    let t = Instant::now();
-    let photo = io::read_photo(path, &options.decode)?;
-    timings.decode_ms = ms_since(t);
+    // The first photo that needs the models loads them while it is being decoded (loading is
+    // mostly single-threaded, and so is most of decoding).
+    let load_now = options.depth.is_none() && !models.is_loaded() && models.load_error.is_none();
+    let (photo, loaded) = std::thread::scope(|s| {
+        let loader = load_now.then(|| {
+            s.spawn(|| {
+                let t = Instant::now();
+                let loaded = models.get().map(|_| ());
+                (loaded, ms_since(t))
+            })
+        });
+        let t = Instant::now();
+        let photo = io::read_photo(path, &options.decode);
+        timings.decode_ms = ms_since(t);
+        let loaded = loader.map(|l| match l.join() {
+            Ok(loaded) => loaded,
+            Err(panic) => std::panic::resume_unwind(panic),
+        });
+        (photo, loaded)
+    });
+    let photo = photo?;
+    if let Some((loaded, ms)) = loaded {
+        timings.load_ms = ms;
+        loaded?;
+    }
     let (width, height) = (photo.color.width, photo.color.height);
     let mut warnings = photo.warnings.clone();
 
@@ -396,7 +418,7 @@ pub fn analyze(
             let plane = fit_to_photo(plane, width, height, &file.path, "depth map", &mut warnings)?;
             let depth = match kind {
                 DepthKind::Metres => DepthData::Metric(depth::metres_to_disparity(&plane)),
-                DepthKind::Disparity => DepthData::Relative(depth::sanitize_relative(&plane)),
+                DepthKind::Disparity => DepthData::Relative(depth::sanitize_relative(plane)),
             };
             timings.depth_ms = ms_since(t);
             depth
@@ -406,7 +428,7 @@ pub fn analyze(
             let was_loaded = models.is_loaded();
             let set = models.get()?;
             if !was_loaded {
-                timings.load_ms = ms_since(t);
+                timings.load_ms += ms_since(t);
             }
             let estimate = set
                 .estimate(&photo.color)
@@ -428,7 +450,7 @@ pub fn analyze(
                 "model depth",
                 &mut warnings,
             )?;
-            DepthData::Relative(depth::sanitize_relative(&rel))
+            DepthData::Relative(depth::sanitize_relative(rel))
         }
     };
 

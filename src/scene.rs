@@ -3,6 +3,7 @@
 //! Everything here is plain data with cheap helpers; analysis (decoding, models) builds a
 //! [`Scene`], and [`crate::render::render`] turns it into an image without failing.
 
+use rayon::prelude::*;
 use thiserror::Error;
 
 /// A single-channel `f32` image, row-major, `data.len() == width * height`.
@@ -48,59 +49,22 @@ impl Plane {
     /// Bilinear sample at continuous pixel coordinates (pixel centres at integer + 0.5),
     /// clamped at the borders.
     pub fn sample_bilinear(&self, x: f32, y: f32) -> f32 {
-        let fx = (x - 0.5).clamp(0.0, (self.width - 1) as f32);
-        let fy = (y - 0.5).clamp(0.0, (self.height - 1) as f32);
-        let x0 = fx.floor() as usize;
-        let y0 = fy.floor() as usize;
-        let x1 = (x0 + 1).min(self.width - 1);
-        let y1 = (y0 + 1).min(self.height - 1);
-        let tx = fx - x0 as f32;
-        let ty = fy - y0 as f32;
-        let top = self.at(x0, y0) * (1.0 - tx) + self.at(x1, y0) * tx;
-        let bottom = self.at(x0, y1) * (1.0 - tx) + self.at(x1, y1) * tx;
-        top * (1.0 - ty) + bottom * ty
+        sample_bilinear(&self.data, self.width, self.height, x, y)
     }
 
     /// Resamples to `width × height` bilinearly (area-averaging when shrinking by more than 2×
-    /// is done by repeated halving first, so no detail aliases).
+    /// is done by repeated halving first, so no detail aliases). Row-parallel.
     pub fn resized(&self, width: usize, height: usize) -> Plane {
         if width == self.width && height == self.height {
             return self.clone();
         }
-        let mut src = std::borrow::Cow::Borrowed(self);
-        while src.width >= 2 * width.max(1) && src.height >= 2 * height.max(1) {
-            src = std::borrow::Cow::Owned(src.halved());
-        }
-        let sx = src.width as f32 / width as f32;
-        let sy = src.height as f32 / height as f32;
-        let mut data = Vec::with_capacity(width * height);
-        for y in 0..height {
-            let v = (y as f32 + 0.5) * sy;
-            for x in 0..width {
-                data.push(src.sample_bilinear((x as f32 + 0.5) * sx, v));
-            }
-        }
+        let data = resample(&self.data, self.width, self.height, width, height);
         Plane::from_vec(width, height, data)
     }
 
-    /// 2×2 box downsample (odd edges averaged with what exists).
+    /// 2×2 box downsample (odd edges averaged with what exists). Row-parallel.
     pub fn halved(&self) -> Plane {
-        let w = self.width.div_ceil(2);
-        let h = self.height.div_ceil(2);
-        let mut data = Vec::with_capacity(w * h);
-        for y in 0..h {
-            for x in 0..w {
-                let mut sum = 0.0;
-                let mut n = 0.0;
-                for yy in 2 * y..(2 * y + 2).min(self.height) {
-                    for xx in 2 * x..(2 * x + 2).min(self.width) {
-                        sum += self.at(xx, yy);
-                        n += 1.0;
-                    }
-                }
-                data.push(sum / n);
-            }
-        }
+        let (w, h, data) = halve(&self.data, self.width, self.height);
         Plane::from_vec(w, h, data)
     }
 
@@ -129,6 +93,69 @@ pub fn neighbours4(i: usize, width: usize, height: usize) -> [Option<usize>; 4] 
         (y > 0).then(|| i - width),
         (y + 1 < height).then(|| i + width),
     ]
+}
+
+/// `src` (`width × height`, row-major) resampled to `tw × th`: halved while at least 2× too
+/// large both ways, then bilinear (pixel centres at integer + ½, clamped at the borders).
+fn resample(src: &[f32], width: usize, height: usize, tw: usize, th: usize) -> Vec<f32> {
+    let mut cur = std::borrow::Cow::Borrowed(src);
+    let (mut w, mut h) = (width, height);
+    while w >= 2 * tw.max(1) && h >= 2 * th.max(1) {
+        let (hw, hh, halved) = halve(&cur, w, h);
+        (w, h, cur) = (hw, hh, std::borrow::Cow::Owned(halved));
+    }
+    let sx = w as f32 / tw as f32;
+    let sy = h as f32 / th as f32;
+    let mut out = vec![0.0f32; tw * th];
+    out.par_chunks_mut(tw.max(1))
+        .enumerate()
+        .for_each(|(y, row)| {
+            let v = (y as f32 + 0.5) * sy;
+            for (x, o) in row.iter_mut().enumerate() {
+                *o = sample_bilinear(&cur, w, h, (x as f32 + 0.5) * sx, v);
+            }
+        });
+    out
+}
+
+/// [`Plane::sample_bilinear`] of the `width × height` plane `data`.
+#[inline]
+fn sample_bilinear(data: &[f32], width: usize, height: usize, x: f32, y: f32) -> f32 {
+    let fx = (x - 0.5).clamp(0.0, (width - 1) as f32);
+    let fy = (y - 0.5).clamp(0.0, (height - 1) as f32);
+    let x0 = fx.floor() as usize;
+    let y0 = fy.floor() as usize;
+    let x1 = (x0 + 1).min(width - 1);
+    let y1 = (y0 + 1).min(height - 1);
+    let tx = fx - x0 as f32;
+    let ty = fy - y0 as f32;
+    let at = |x: usize, y: usize| data[y * width + x];
+    let top = at(x0, y0) * (1.0 - tx) + at(x1, y0) * tx;
+    let bottom = at(x0, y1) * (1.0 - tx) + at(x1, y1) * tx;
+    top * (1.0 - ty) + bottom * ty
+}
+
+/// 2×2 box average of `src` (`width × height`): `(⌈w/2⌉, ⌈h/2⌉, data)`.
+fn halve(src: &[f32], width: usize, height: usize) -> (usize, usize, Vec<f32>) {
+    let w = width.div_ceil(2);
+    let h = height.div_ceil(2);
+    let mut out = vec![0.0f32; w * h];
+    out.par_chunks_mut(w.max(1))
+        .enumerate()
+        .for_each(|(y, row)| {
+            for (x, o) in row.iter_mut().enumerate() {
+                let mut sum = 0.0;
+                let mut n = 0.0;
+                for yy in 2 * y..(2 * y + 2).min(height) {
+                    for xx in 2 * x..(2 * x + 2).min(width) {
+                        sum += src[yy * width + xx];
+                        n += 1.0;
+                    }
+                }
+                *o = sum / n;
+            }
+        });
+    (w, h, out)
 }
 
 /// Linear-light RGB stored as three planes (planar layout keeps kernels cache friendly).
@@ -212,11 +239,12 @@ impl LinearRgb {
 
     /// Resamples each channel (see [`Plane::resized`]).
     pub fn resized(&self, width: usize, height: usize) -> LinearRgb {
-        let [r, g, b] = self.channels().map(|c| {
-            Plane::from_vec(self.width, self.height, c.clone())
-                .resized(width, height)
-                .data
-        });
+        if (width, height) == (self.width, self.height) {
+            return self.clone();
+        }
+        let [r, g, b] = self
+            .channels()
+            .map(|c| resample(c, self.width, self.height, width, height));
         LinearRgb {
             width,
             height,

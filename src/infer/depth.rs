@@ -58,7 +58,7 @@ pub fn disparity_from_output(raw: &Plane, d: &ModelDescriptor) -> Plane {
             });
         }
     }
-    crate::depth::sanitize_relative(&v)
+    crate::depth::sanitize_relative(v)
 }
 
 /// Refines the model-resolution relative disparity `disp` to the photo's full resolution
