@@ -6,6 +6,8 @@
 //! detail — hair — follows the photo at full resolution instead of a blurry bilinear ramp.
 //! Inside the subject and far from it the filter leaves the alpha as it is.
 
+use rayon::prelude::*;
+
 use super::catalog::{ModelDescriptor, Normalize};
 use super::preprocess::guide_value;
 use super::refine::{apply_coefficients, guided_coefficients, upsample_map};
@@ -158,20 +160,24 @@ pub fn remove_islands(alpha: &Plane, fraction: f32) -> Plane {
 pub fn local_extreme(p: &Plane, r: usize, f: fn(f32, f32) -> f32) -> Plane {
     let (w, h) = (p.width, p.height);
     let mut tmp = vec![0.0f32; w * h];
-    for y in 0..h {
-        let row = p.row(y);
-        for x in 0..w {
-            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
-            tmp[y * w + x] = row[x0..x1].iter().copied().reduce(f).unwrap_or(row[x]);
-        }
-    }
+    tmp.par_chunks_mut(w.max(1))
+        .zip(p.data.par_chunks(w.max(1)))
+        .for_each(|(out, row)| {
+            for (x, o) in out.iter_mut().enumerate() {
+                let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
+                *o = row[x0..x1].iter().copied().reduce(f).unwrap_or(row[x]);
+            }
+        });
     let mut out = vec![0.0f32; w * h];
-    for y in 0..h {
+    out.par_chunks_mut(w.max(1)).enumerate().for_each(|(y, o)| {
         let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
-        for x in 0..w {
-            out[y * w + x] = (y0..y1).map(|yy| tmp[yy * w + x]).reduce(f).unwrap_or(0.0);
+        o.copy_from_slice(&tmp[y0 * w..(y0 + 1) * w]);
+        for yy in y0 + 1..y1 {
+            for (v, &t) in o.iter_mut().zip(&tmp[yy * w..(yy + 1) * w]) {
+                *v = f(*v, t);
+            }
         }
-    }
+    });
     Plane::from_vec(w, h, out)
 }
 

@@ -18,11 +18,9 @@
 //! Upsampling between levels is bilinear (pixel centres at `(i + ½)·2`), so the cost of all
 //! coarse levels together is a fraction of one full-resolution pass.
 
-use rayon::prelude::*;
-
 use super::aperture::SpanTables;
 use super::coc::{FAR, SIDES, clamp01};
-use super::defocus::scatter;
+use super::defocus::scatter_rows;
 use super::highlights::Highlights;
 use super::layers::{Source, level_dims};
 use crate::fill::push_pull_fill;
@@ -137,25 +135,21 @@ pub(crate) fn cascade(
         };
         let level = li as u32 + 1;
         let (lw, lh) = level_dims(width, height, level);
-        let sums = scatter(&src, lw, lh, tables);
-        drop(src);
         let up = acc.take();
         let scale = up.as_ref().map_or(1, |u| 1usize << (u.level - level));
         let tx = up.as_ref().map(|u| taps(lw, u.width, scale));
         let mut px: Vec<Acc> = vec![[0.0; 5]; lw * lh];
-        px.par_chunks_mut(lw)
-            .zip(sums.par_chunks(lw))
-            .enumerate()
-            .for_each(|(y, (row, sums))| {
-                let ty = up.as_ref().map(|u| tap(y, u.height, scale));
-                for (x, (p, s)) in row.iter_mut().zip(sums).enumerate() {
-                    let below = match (&up, &tx, ty) {
-                        (Some(u), Some(tx), Some(ty)) => bilinear(&u.px, u.width, tx[x], ty),
-                        _ => [0.0; 5],
-                    };
-                    *p = combine(side, normalise(*s), below);
-                }
-            });
+        scatter_rows(&src, lw, lh, tables, &mut px, |y, sums, row| {
+            let ty = up.as_ref().map(|u| tap(y, u.height, scale));
+            for (x, (p, s)) in row.iter_mut().zip(sums).enumerate() {
+                let below = match (&up, &tx, ty) {
+                    (Some(u), Some(tx), Some(ty)) => bilinear(&u.px, u.width, tx[x], ty),
+                    _ => [0.0; 5],
+                };
+                *p = combine(side, normalise(*s), below);
+            }
+        });
+        drop(src);
         acc = Some(Rgba {
             level,
             width: lw,

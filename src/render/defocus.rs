@@ -345,33 +345,50 @@ pub(crate) fn row_reach(src: &[SrcPx], width: usize, tables: &SpanTables) -> Vec
 }
 
 /// Scatters a stored slice source (`width × height`) into raw sums `[r·w, g·w, b·w, w]`.
+#[cfg(test)]
 pub(crate) fn scatter(
     src: &[SrcPx],
     width: usize,
     height: usize,
     tables: &SpanTables,
 ) -> Vec<[f32; 4]> {
+    let mut out = vec![[0.0f32; 4]; width * height];
+    scatter_rows(src, width, height, tables, &mut out, |_, sums, row| {
+        row.copy_from_slice(sums);
+    });
+    out
+}
+
+/// Scatters a stored slice source (`width × height`) and hands each destination row's raw
+/// sums `[r·w, g·w, b·w, w]` to `finish(y, sums, out_row)`, which writes row `y` of `out`
+/// (`width` items per row). No full-size buffer of sums is allocated.
+pub(crate) fn scatter_rows<T: Send>(
+    src: &[SrcPx],
+    width: usize,
+    height: usize,
+    tables: &SpanTables,
+    out: &mut [T],
+    finish: impl Fn(usize, &[[f32; 4]], &mut [T]) + Sync,
+) {
     let reach = row_reach(src, width, tables);
     let max_reach = reach.iter().copied().max().unwrap_or(-1).max(0) as usize;
     let strip = strip_rows(height, max_reach);
-    let mut out = vec![[0.0f32; 4]; width * height];
     out.par_chunks_mut(strip * width).enumerate().for_each_init(
-        Ring::default,
-        |ring, (si, chunk)| {
+        || (Ring::default(), Vec::new()),
+        |(ring, sums), (si, chunk)| {
             let s0 = si * strip;
             let s1 = (s0 + strip).min(height);
             ring.reset(width, max_reach);
+            sums.resize(width, [0.0f32; 4]);
             roll(height, (s0, s1), &reach, max_reach, |step| match step {
                 Step::Splat { ys, window } => {
                     let row = &src[ys * width..(ys + 1) * width];
                     ring.splat_row(row.iter().enumerate(), ys, height, window, tables);
                 }
                 Step::Finish(y) => {
-                    let o = (y - s0) * width;
-                    let out = &mut chunk[o..o + width];
-                    prefix_sum(ring.line(y), out);
+                    prefix_sum(ring.line(y), sums);
                     // Pixels blurred by less than a pixel stay on their own pixel.
-                    for (px, p) in out.iter_mut().zip(&src[y * width..(y + 1) * width]) {
+                    for (px, p) in sums.iter_mut().zip(&src[y * width..(y + 1) * width]) {
                         if p[3] > 0.0 && p[4] < 1.0 {
                             for c in 0..4 {
                                 px[c] += p[c];
@@ -379,11 +396,12 @@ pub(crate) fn scatter(
                         }
                     }
                     ring.clear(y);
+                    let o = (y - s0) * width;
+                    finish(y, sums, &mut chunk[o..o + width]);
                 }
             });
         },
     );
-    out
 }
 
 #[cfg(test)]

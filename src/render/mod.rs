@@ -301,47 +301,57 @@ impl Level0<'_> {
     }
 
     /// Row `y`: level-0 sums of every side (difference-line prefix sums plus the pixels whose
-    /// blur is below one pixel, which stay on their own pixel). False when the row has none.
-    fn level0_row(&self, y: usize, s: &mut Scratch, present: [bool; SIDES]) -> bool {
+    /// blur is below one pixel, which stay on their own pixel). Per side, whether the row has
+    /// any (its sums are only written when it does).
+    fn level0_row(&self, y: usize, s: &mut Scratch, present: [bool; SIDES]) -> [bool; SIDES] {
         let w = self.input.width;
         let row_d = &self.input.disparity[y * w..(y + 1) * w];
         s.coc.clear();
         s.coc
             .extend(row_d.iter().map(|&d| self.setup.coc.signed(d)));
-        let in_focus = s.coc.iter().any(|c| c.abs() < 1.0);
-        let lines: [Option<&[[f64; 4]]>; SIDES] =
-            std::array::from_fn(|side| present[side].then(|| s.rings[side].line(y)).flatten());
-        if lines.iter().all(Option::is_none) && !in_focus {
-            return false;
-        }
-        for (sums, line) in s.sums.iter_mut().zip(lines) {
-            sums.resize(w, [0.0; 4]);
-            prefix_sum(line, sums);
-        }
-        if in_focus {
-            let [far, subject, near] = &mut s.sums;
-            for (x, &c) in s.coc.iter().enumerate() {
-                if c.abs() >= 1.0 {
-                    continue;
-                }
-                let m = self.input.matte(y * w + x);
-                let memb = membership(m, c);
-                let (b, f) = pixel_colours(self.input, self.fills, &self.setup.highlights, x, y, m);
-                for (sums, wt, col) in [
-                    (&mut far[x], memb[0], b),
-                    (&mut subject[x], memb[1], f),
-                    (&mut near[x], memb[2], b),
-                ] {
-                    if wt > 0.0 {
-                        sums[0] += col[0] * wt;
-                        sums[1] += col[1] * wt;
-                        sums[2] += col[2] * wt;
-                        sums[3] += wt;
-                    }
-                }
+        let mut live = [false; SIDES];
+        for side in 0..SIDES {
+            let line = if present[side] {
+                s.rings[side].line(y)
+            } else {
+                None
+            };
+            if line.is_some() {
+                s.sums[side].resize(w, [0.0; 4]);
+                prefix_sum(line, &mut s.sums[side]);
+                live[side] = true;
             }
         }
-        true
+        if !s.coc.iter().any(|c| c.abs() < 1.0) {
+            return live;
+        }
+        for x in 0..w {
+            let c = s.coc[x];
+            if c.abs() >= 1.0 {
+                continue;
+            }
+            let m = self.input.matte(y * w + x);
+            let memb = membership(m, c);
+            let (b, f) = pixel_colours(self.input, self.fills, &self.setup.highlights, x, y, m);
+            for side in 0..SIDES {
+                let wt = memb[side];
+                if wt <= 0.0 {
+                    continue;
+                }
+                if !live[side] {
+                    s.sums[side].clear();
+                    s.sums[side].resize(w, [0.0; 4]);
+                    live[side] = true;
+                }
+                let col = if side == SUBJECT { f } else { b };
+                let sums = &mut s.sums[side][x];
+                sums[0] += col[0] * wt;
+                sums[1] += col[1] * wt;
+                sums[2] += col[2] * wt;
+                sums[3] += wt;
+            }
+        }
+        live
     }
 
     /// Output row `y`: each side's level 0 combined with its coarse accumulator, then the
@@ -360,11 +370,17 @@ impl Level0<'_> {
         let (fw, fh) = self.fill_dims;
         let own = self.level0_row(y, s, present);
         // Each side's colour for the row: level 0 combined with the coarse accumulator (its
-        // two rows blended once, then lerped along x).
+        // two rows blended once, then lerped along x). A side with neither is transparent.
+        let mut live = own;
         for side in 0..SIDES {
+            let coarse = self.coarse[side].as_ref().zip(coarse_taps[side].as_ref());
+            if !own[side] && coarse.is_none() {
+                continue;
+            }
+            live[side] = true;
             let px = &mut s.px[side];
             px.clear();
-            if own {
+            if own[side] {
                 px.extend(s.sums[side].iter().map(|&v| {
                     let n = normalise(v);
                     [n[0], n[1], n[2], n[3], n[3]]
@@ -372,7 +388,7 @@ impl Level0<'_> {
             } else {
                 px.resize(w, [0.0; 5]);
             }
-            let (Some(c), Some(tx)) = (&self.coarse[side], &coarse_taps[side]) else {
+            let Some((c, tx)) = coarse else {
                 continue;
             };
             let ty = tap(y, c.height, 1 << c.level);
@@ -392,11 +408,12 @@ impl Level0<'_> {
         }
         let tyf = tap(y, fh, 1 << FILL_LEVEL);
         let o = (y - out.s0) * w;
-        let [far, subject, near] = &s.px;
+        let at =
+            |side: usize, x: usize| -> Acc { if live[side] { s.px[side][x] } else { [0.0; 5] } };
         for x in 0..w {
             let m = self.input.matte(y * w + x);
             let rgb = finish(
-                [far[x], subject[x], near[x]],
+                [at(FAR, x), at(SUBJECT, x), at(NEAR, x)],
                 m,
                 &self.setup.highlights,
                 || bilinear(self.fill, fw, fill_taps[x], tyf),
