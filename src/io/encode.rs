@@ -1,6 +1,10 @@
 //! Encoding: linear light → the photo's own transfer curves → 8-bit (dithered) or 16-bit
 //! samples → JPEG, PNG or TIFF with the metadata written back, atomically.
 //!
+//! JPEG is written by [`super::jpeg`]: in parallel strips joined by restart markers, with the
+//! standard Huffman tables (or in one pass with optimised tables, see
+//! [`EncodeOptions::jpeg_optimize_huffman`]).
+//!
 //! | format | pixels | ICC | EXIF | XMP |
 //! |---|---|---|---|---|
 //! | JPEG | 8-bit RGB, alpha dropped | APP2 `ICC_PROFILE` | APP1 `Exif` (≤ 64 KiB) | APP1 XMP (≤ 64 KiB) |
@@ -17,6 +21,7 @@ use rayon::prelude::*;
 use super::atomic::write_atomically;
 use super::colour::{DITHER_TILE, EncodeTables, Transfer, decide_icc, dither_tile};
 use super::decode::one_line;
+use super::jpeg::write_jpeg;
 use super::metadata::{RawField, TiffIfd, exif_fields_for_tiff, sanitize_exif, sanitize_xmp};
 use super::{EncodeOptions, IoError, Metadata};
 use crate::scene::{LinearRgb, Plane};
@@ -28,9 +33,6 @@ pub enum OutputFormat {
     Png,
     Tiff,
 }
-
-/// XMP's APP1 namespace header in JPEG.
-const XMP_JPEG_HEADER: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 
 pub(crate) fn encode_err(path: &Path, message: impl Into<String>) -> IoError {
     IoError::Encode {
@@ -128,11 +130,11 @@ pub fn quantize16(color: &LinearRgb, alpha: Option<&Plane>, tables: &EncodeTable
 }
 
 /// Metadata as it will be written: the profile only if it is usable, EXIF and XMP cleaned.
-struct OutputMetadata {
-    transfer: Transfer,
-    icc: Option<Vec<u8>>,
-    exif: Option<Vec<u8>>,
-    xmp: Option<Vec<u8>>,
+pub(super) struct OutputMetadata {
+    pub(super) transfer: Transfer,
+    pub(super) icc: Option<Vec<u8>>,
+    pub(super) exif: Option<Vec<u8>>,
+    pub(super) xmp: Option<Vec<u8>>,
 }
 
 fn prepare_metadata(metadata: &Metadata) -> OutputMetadata {
@@ -222,8 +224,16 @@ pub(crate) fn write_photo(
             }
             let rgb = quantize8(color, None, &tables, options.dither);
             write_atomically(path, |out| {
-                write_jpeg(out, &rgb, w as u16, h as u16, &meta, options.jpeg_quality)
-                    .map_err(|m| encode_err(path, m))
+                write_jpeg(
+                    out,
+                    &rgb,
+                    w as u16,
+                    h as u16,
+                    &meta,
+                    options.jpeg_quality,
+                    options.jpeg_optimize_huffman,
+                )
+                .map_err(|m| encode_err(path, m))
             })
         }
         OutputFormat::Png => {
@@ -258,45 +268,6 @@ pub(crate) fn write_photo(
             })
         }
     }
-}
-
-fn write_jpeg(
-    out: &mut BufWriter<File>,
-    rgb: &[u8],
-    w: u16,
-    h: u16,
-    meta: &OutputMetadata,
-    quality: u8,
-) -> Result<(), String> {
-    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
-    let quality = quality.clamp(1, 100);
-    let mut enc = Encoder::new(out, quality);
-    // Full-resolution chroma at high quality: coloured hair against a blurred background keeps
-    // its edges.
-    enc.set_sampling_factor(if quality >= 90 {
-        SamplingFactor::F_1_1
-    } else {
-        SamplingFactor::F_2_2
-    });
-    enc.set_optimized_huffman_tables(true);
-    if let Some(exif) = &meta.exif
-        && let Err(e) = enc.add_exif_metadata(exif)
-    {
-        tracing::warn!("EXIF not written to the JPEG: {e}");
-    }
-    if let Some(xmp) = &meta.xmp {
-        let mut seg = XMP_JPEG_HEADER.to_vec();
-        seg.extend_from_slice(xmp);
-        if let Err(e) = enc.add_app_segment(1, seg) {
-            tracing::warn!("XMP not written to the JPEG: {e}");
-        }
-    }
-    if let Some(icc) = &meta.icc {
-        enc.add_icc_profile(icc)
-            .map_err(|e| format!("cannot embed the ICC profile: {e}"))?;
-    }
-    enc.encode(rgb, w, h, ColorType::Rgb)
-        .map_err(|e| format!("JPEG encoding failed: {e}"))
 }
 
 fn write_png(

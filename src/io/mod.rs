@@ -6,7 +6,8 @@
 //!   ([`metadata`]). The pixel limit is checked on the header before any pixel buffer exists.
 //! * [`write_photo`] — JPEG, PNG or TIFF by extension; linear → the photo's transfer curves →
 //!   8-bit with deterministic dither, or 16-bit; ICC, EXIF (orientation 1, no thumbnail) and XMP
-//!   written back ([`encode`] has the table); atomic ([`atomic`]).
+//!   written back ([`encode`] has the table); atomic ([`atomic`]). JPEG is encoded in parallel
+//!   strips joined by restart markers ([`jpeg`]).
 //! * [`read_depth`], [`read_matte`], [`write_plane_png16`] — depth and matte files
 //!   ([`depthfile`]).
 //!
@@ -21,6 +22,7 @@ pub mod colour;
 pub mod decode;
 pub mod depthfile;
 pub mod encode;
+pub mod jpeg;
 pub mod metadata;
 
 pub use atomic::{remove_in_flight_temp_files, write_atomically};
@@ -124,6 +126,12 @@ pub struct EncodeOptions {
     /// Dither when quantising to 8 bits so smooth bokeh does not band (default on; seeded, so
     /// output is deterministic).
     pub dither: bool,
+    /// JPEG: build Huffman tables optimised for the image, in one single-threaded pass, instead
+    /// of the standard tables with the image encoded in parallel strips joined by restart
+    /// markers ([`jpeg`] has the details). Off by default: at 12 MP on 2 cores the optimised
+    /// file is 4–5 % smaller but the encode is about 3× slower. Either way the output is the
+    /// same for any thread count.
+    pub jpeg_optimize_huffman: bool,
 }
 
 impl Default for EncodeOptions {
@@ -131,6 +139,7 @@ impl Default for EncodeOptions {
         EncodeOptions {
             jpeg_quality: 92,
             dither: true,
+            jpeg_optimize_huffman: false,
         }
     }
 }
