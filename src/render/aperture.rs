@@ -465,6 +465,25 @@ mod tests {
     }
 
     #[test]
+    fn reach_never_shrinks_as_the_diameter_grows() {
+        // The renderer takes a row's reach from its largest diameter alone.
+        let five = UnitShape::new(&ApertureShape {
+            blades: 5,
+            blade_rotation_deg: 17.0,
+            blade_curvature: 0.3,
+        });
+        for shape in [circle(), hexagon(0.0), hexagon(0.5), five] {
+            let tables = SpanTables::new(&shape, 25.0);
+            let mut last = -1;
+            for q in 0..=25 * DIAMETER_STEPS_PER_PX as usize {
+                let reach = tables.get(q as f32 / DIAMETER_STEPS_PER_PX, 0.0).reach;
+                assert!(reach >= last, "diameter {q}/64: reach {reach} < {last}");
+                last = reach;
+            }
+        }
+    }
+
+    #[test]
     fn weights_sum_to_one() {
         for shape in [circle(), hexagon(0.0), hexagon(0.5)] {
             for d in [0.0, 0.5, 1.0, 2.7, 9.0, 15.9] {

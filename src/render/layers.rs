@@ -559,14 +559,17 @@ pub(crate) fn analyse(
                     );
                 }
                 runs.flush_all(&mut job.slices, &mut job.touched);
-                let mut reach = -1i32;
-                for &c in &coc_row {
-                    let d = c.abs();
-                    if d >= 1.0 && d < level0_limit {
-                        reach = reach.max(tables.get(d, 0.0).reach);
-                    }
-                }
-                job.reach[y - y0] = reach;
+                // Reach grows with the diameter: the row's largest level-0 diameter decides.
+                let d_max = coc_row
+                    .iter()
+                    .map(|c| c.abs())
+                    .filter(|&d| d >= 1.0 && d < level0_limit)
+                    .fold(-1.0f32, f32::max);
+                job.reach[y - y0] = if d_max >= 1.0 {
+                    tables.get(d_max, 0.0).reach
+                } else {
+                    -1
+                };
             }
             // Fill-source sums → averages over each box's sampled pixels.
             let rows = ((y0 + chunk_rows).min(h) - y0).div_ceil(fscale);
