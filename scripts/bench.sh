@@ -3,6 +3,8 @@
 #   render ms   — the renderer alone (library, synthetic portrait scene, no models, no I/O),
 #                 median of REPEATS runs, via examples/render_timing.rs
 #   render RSS  — peak resident memory of that process (scene + render), MiB
+#   photo render ms — the renderer alone on the photo's own analysis (the models' depth and
+#                 matte, saved once by fstop --save-depth/--save-matte), median of REPEATS runs
 #   e2e ms      — wall time of `fstop photo.jpg --f-number N` on a JPEG of that size made from
 #                 examples/astronaut.png (decode, both models, focus, render, encode, process
 #                 start and model loading included), median of E2E_RUNS runs
@@ -33,18 +35,22 @@ json_field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read())['
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(date -u +%F)"
 echo
-echo "| size | aperture | render ms (median of $repeats) | render peak RSS MiB | e2e ms (median of $e2e_runs) | e2e peak RSS MiB | e2e stages (ms) |"
-echo "|---|---|---|---|---|---|---|"
+echo "| size | aperture | render ms (median of $repeats) | render peak RSS MiB | photo render ms | e2e ms (median of $e2e_runs) | e2e peak RSS MiB | e2e stages (ms) |"
+echo "|---|---|---|---|---|---|---|---|"
 for spec in "${sizes[@]}"; do
     read -r name w h <<<"$spec"
     apertures=(1.8)
     [[ "$name" == "12MP" ]] && apertures=(1.2 1.8 2.8)
     photo="$tmp/$name.jpg"
     "$bin/examples/bench_photo" examples/astronaut.png "$w" "$h" "$photo"
+    "$bin/fstop" "$photo" -o "$tmp/analysis.jpg" --quiet \
+        --save-depth "$tmp/$name-depth.png" --save-matte "$tmp/$name-matte.png"
     for f in "${apertures[@]}"; do
         /usr/bin/time -v -o "$tmp/render.time" "$bin/examples/render_timing" "$w" "$h" "$f" "$repeats" >"$tmp/render.json"
         render_ms=$(json_field median_ms <"$tmp/render.json")
         render_rss=$(peak_mib "$tmp/render.time")
+        photo_ms=$("$bin/examples/render_timing" --photo "$photo" --depth "$tmp/$name-depth.png" \
+            --matte "$tmp/$name-matte.png" "$f" "$repeats" | json_field median_ms)
         e2e_list=()
         rss_max=0
         for ((run = 0; run < e2e_runs; run++)); do
@@ -57,6 +63,6 @@ for spec in "${sizes[@]}"; do
         median_line=$(printf '%s\n' "${e2e_list[@]}" | sort -n | sed -n "$(((e2e_runs + 1) / 2))p")
         read -r e2e_ms median_run <<<"$median_line"
         stages=$(python3 -c "import json; t=json.load(open('$tmp/e2e.$median_run.json')); print(', '.join(f'{k} {v:.0f}' for k,v in t.items()))")
-        echo "| $name (${w}×${h}) | f/$f | $render_ms | $render_rss | $e2e_ms | $rss_max | $stages |"
+        echo "| $name (${w}×${h}) | f/$f | $render_ms | $render_rss | $photo_ms | $e2e_ms | $rss_max | $stages |"
     done
 done
