@@ -399,20 +399,26 @@ fn fit_head(track: &Track, min_run: usize) -> Option<HeadFit> {
     );
     let top = first - 0.5;
     let clipped = top == 0.0;
-    // (support, rows of evidence, a, crown, centre) of every fit tried.
-    let mut fits: Vec<(f64, usize, f64, f64, f64)> = Vec::new();
-    let mut centres = Vec::with_capacity(rows.len());
+    // Every (half-breadth, crown) pair to try, in order.
+    let mut candidates: Vec<(f64, f64)> = Vec::new();
     let mut a = (min_run as f64 / 2.0).max(2.0);
     while a <= widest * 0.6 + 1.0 {
         let b = HEAD_RATIO * a;
-        let crowns: Vec<f64> = if clipped {
+        if clipped {
             let step = (b / 40.0).max(1.0);
             let n = (b / step).floor() as usize;
-            (0..=n).map(|k| top - k as f64 * step).collect()
+            candidates.extend((0..=n).map(|k| (a, top - k as f64 * step)));
         } else {
-            vec![top]
-        };
-        for crown in crowns {
+            candidates.push((a, top));
+        }
+        a += 0.5;
+    }
+    // (support, rows of evidence, a, crown, centre) of every fit tried (in parallel; the
+    // order is kept).
+    let fits: Vec<(f64, usize, f64, f64, f64)> = candidates
+        .par_iter()
+        .map_init(Vec::new, |centres, &(a, crown)| {
+            let b = HEAD_RATIO * a;
             let expected_upper = b - (0.25 * b).max(top - crown);
             centres.clear();
             let (mut upper, mut lower) = (0usize, 0usize);
@@ -428,9 +434,9 @@ fn fit_head(track: &Track, min_run: usize) -> Option<HeadFit> {
                 }
             }
             if (upper as f64) < (0.5 * expected_upper).max(3.0) {
-                continue;
+                return None;
             }
-            let cx = median(&mut centres).expect("upper rows exist");
+            let cx = median(centres).expect("upper rows exist");
             let mut agree = 0.0;
             for &(y, x0, x1) in &rows {
                 let s = (y - crown) / b;
@@ -447,10 +453,10 @@ fn fit_head(track: &Track, min_run: usize) -> Option<HeadFit> {
                 }
             }
             let support = agree / (expected_upper + lower as f64);
-            fits.push((support, upper + lower, a, crown, cx));
-        }
-        a += 0.5;
-    }
+            Some((support, upper + lower, a, crown, cx))
+        })
+        .flatten()
+        .collect();
     // The best supported fit; among (nearly) equally good ones, the one with the most rows of
     // evidence (for a head cut off by the frame, the crown nearest the frame), then the larger.
     let top = fits.iter().map(|f| f.0).fold(f64::NEG_INFINITY, f64::max);
