@@ -28,7 +28,8 @@
 //!    uniformly over the aperture shape (circle, or n-blade polygon with rotation and
 //!    curvature) of its own diameter, weights summing to exactly 1, as one anti-aliased row
 //!    span per pixel row written into difference buffers: O(d) per pixel. Borders reflect.
-//!    Parallel by bands of destination rows; bit-identical for any thread count.
+//!    Parallel by strips of destination rows, each reading its source rows once through a
+//!    rolling ring of difference lines; bit-identical for any thread count.
 //! 7. **Composite** (`composite`): the far side back to front (coarser = farther) and
 //!    normalised by its coverage (no dark seams where it has holes); the subject over it; the
 //!    near side over everything (coarser = nearer), not normalised, so its blurred edges are
@@ -187,7 +188,7 @@ fn side_shapes(aperture: &ApertureShape) -> [UnitShape; SIDES] {
     })
 }
 
-/// The fast kernel: pyramid pass, coarse scatters and cascades, then one banded
+/// The fast kernel: pyramid pass, coarse scatters and cascades, then one strip-parallel
 /// full-resolution pass that scatters level 0 and composites everything.
 fn render_fast(input: &Input, mut analysis: Analysis, tables: &[SpanTables; SIDES]) -> LinearRgb {
     let (w, h) = (input.width, input.height);
