@@ -415,6 +415,41 @@ mod tests {
     }
 
     #[test]
+    fn roll_visits_each_source_row_once_and_finishes_rows_only_when_complete() {
+        let h = 23;
+        let reach: Vec<i32> = (0..h).map(|y| [-1, 0, 3, 1, 5][y % 5]).collect();
+        let max_reach = 5;
+        for (s0, s1) in [(0, h), (0, 7), (7, 16), (16, h), (11, 12)] {
+            let mut splats = Vec::new();
+            let mut finished = Vec::new();
+            roll(h, (s0, s1), &reach, max_reach, |step| match step {
+                Step::Splat { ys, window } => {
+                    // Every row it can reach is in the window and not finished yet.
+                    let (lo, hi) = (
+                        ys.saturating_sub(reach[ys] as usize),
+                        ys + reach[ys] as usize,
+                    );
+                    for y in lo.max(s0)..=hi.min(s1 - 1) {
+                        assert!(
+                            window.0 <= y && y < window.1,
+                            "{ys}: {y} outside {window:?}"
+                        );
+                        assert!(!finished.contains(&y), "{ys} reaches finished row {y}");
+                    }
+                    assert!(window.1 - window.0 <= 2 * max_reach + 1);
+                    splats.push(ys);
+                }
+                Step::Finish(y) => finished.push(y),
+            });
+            assert_eq!(finished, (s0..s1).collect::<Vec<_>>());
+            let want: Vec<usize> = (0..h)
+                .filter(|&ys| touches(s0, s1, ys, reach[ys], h))
+                .collect();
+            assert_eq!(splats, want, "strip {s0}..{s1}");
+        }
+    }
+
+    #[test]
     fn reflect_mirrors_any_distance() {
         assert_eq!(reflect(-1, 5), 0);
         assert_eq!(reflect(5, 5), 4);
