@@ -132,6 +132,12 @@ pub fn weighted_percentile(values: &[f32], weights: Option<&[f32]>, p: f64) -> O
         let (_, v, _) = kept.select_nth_unstable_by(k - 1, |a, b| a.total_cmp(b));
         return Some(*v);
     }
+    percentile_by_scan(values, weights, p)
+}
+
+/// [`weighted_percentile`] the plain way: sort the `(value, weight)` pairs and walk up to the
+/// `p`-th share of the total weight (the general path, and the fast path's reference).
+fn percentile_by_scan(values: &[f32], weights: Option<&[f32]>, p: f64) -> Option<f32> {
     let mut pairs: Vec<(f32, f32)> = values
         .iter()
         .enumerate()
@@ -140,9 +146,6 @@ pub fn weighted_percentile(values: &[f32], weights: Option<&[f32]>, p: f64) -> O
             (v.is_finite() && w.is_finite() && w > 0.0).then_some((v, w))
         })
         .collect();
-    if pairs.is_empty() {
-        return None;
-    }
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
     let total: f64 = pairs.iter().map(|p| p.1 as f64).sum();
     let target = total * (p / 100.0).clamp(0.0, 1.0);
@@ -302,28 +305,8 @@ mod tests {
 
     #[test]
     fn percentile_fast_path_matches_the_sorted_scan() {
-        // The reference: the sorted weighted scan, as in the general path.
-        fn scan(values: &[f32], weights: Option<&[f32]>, p: f64) -> Option<f32> {
-            let mut pairs: Vec<(f32, f32)> = values
-                .iter()
-                .enumerate()
-                .filter_map(|(i, &v)| {
-                    let w = weights.map_or(1.0, |w| w[i]);
-                    (v.is_finite() && w.is_finite() && w > 0.0).then_some((v, w))
-                })
-                .collect();
-            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let total: f64 = pairs.iter().map(|p| p.1 as f64).sum();
-            let target = total * (p / 100.0).clamp(0.0, 1.0);
-            let mut acc = 0.0;
-            for &(v, w) in &pairs {
-                acc += w as f64;
-                if acc >= target {
-                    return Some(v);
-                }
-            }
-            pairs.last().map(|p| p.0)
-        }
+        // The reference: the sorted weighted scan of the general path.
+        let scan = percentile_by_scan;
         let mut seed = 12345u64;
         let mut next = || {
             seed = seed

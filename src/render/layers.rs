@@ -230,44 +230,9 @@ impl Runs {
     }
 }
 
-/// Adds a pixel's colour(s) to the slices of its levels (through `runs`). `row_base[L]` is
-/// the offset of the current photo row's level-`L` row within the chunk.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn add_to_slices(
-    runs: &mut Runs,
-    chunk: &mut [&mut [SrcPx]],
-    touched: &mut [bool],
-    levels: usize,
-    row_base: &[usize],
-    (x, y): (usize, usize),
-    split: &LevelSplit,
-    d: f32,
-    memb: [f32; SIDES],
-    colours: ([f32; 3], [f32; 3]),
-) {
-    let (l, t) = split.split(d);
-    let at = Place {
-        levels,
-        row_base,
-        x,
-        y,
-        d,
-        memb,
-        colours,
-    };
-    if l >= 1 && t < 1.0 {
-        at.add(runs, chunk, touched, l, 1.0 - t);
-    }
-    if t > 0.0 {
-        at.add(runs, chunk, touched, l + 1, t);
-    }
-}
-
-/// A pixel being added to the slices.
-struct Place<'r> {
-    levels: usize,
-    row_base: &'r [usize],
+/// A pixel to add to the slices: position, CoC diameter, side membership and its `(B, F)`
+/// colours.
+struct Pixel {
     x: usize,
     y: usize,
     d: f32,
@@ -275,31 +240,82 @@ struct Place<'r> {
     colours: ([f32; 3], [f32; 3]),
 }
 
-impl Place<'_> {
+/// Adds the pixels of one chunk of photo rows to the chunk's part of every slice, through
+/// running sums (see [`Runs`]).
+struct SliceWriter<'a, 'b> {
+    slices: &'a mut [&'b mut [SrcPx]],
+    touched: &'a mut [bool],
+    runs: Runs,
+    /// Per level, the offset of the current photo row's level row within the chunk.
+    row_base: Vec<usize>,
+    /// Per level, its width.
+    widths: &'a [usize],
+    split: LevelSplit,
+    /// The chunk's first photo row.
+    y0: usize,
+}
+
+impl<'a, 'b> SliceWriter<'a, 'b> {
+    fn new(
+        slices: &'a mut [&'b mut [SrcPx]],
+        touched: &'a mut [bool],
+        widths: &'a [usize],
+        split: LevelSplit,
+        y0: usize,
+    ) -> Self {
+        SliceWriter {
+            slices,
+            touched,
+            runs: Runs::new(),
+            row_base: vec![0; widths.len()],
+            widths,
+            split,
+            y0,
+        }
+    }
+
+    /// Starts photo row `y`.
+    fn start_row(&mut self, y: usize) {
+        for (l, base) in self.row_base.iter_mut().enumerate() {
+            *base = ((y >> l) - (self.y0 >> l)) * self.widths[l];
+        }
+    }
+
+    /// Ends the current row: every running sum goes to its slice pixel.
+    fn end_row(&mut self) {
+        self.runs.flush_all(self.slices, self.touched);
+    }
+
+    /// Adds a pixel of the current row to the slices of its levels.
     #[inline(always)]
-    fn add(
-        &self,
-        runs: &mut Runs,
-        chunk: &mut [&mut [SrcPx]],
-        touched: &mut [bool],
-        level: u32,
-        share: f32,
-    ) {
+    fn add(&mut self, p: &Pixel) {
+        let (l, t) = self.split.split(p.d);
+        if l >= 1 && t < 1.0 {
+            self.add_to_level(p, l, 1.0 - t);
+        }
+        if t > 0.0 {
+            self.add_to_level(p, l + 1, t);
+        }
+    }
+
+    #[inline(always)]
+    fn add_to_level(&mut self, p: &Pixel, level: u32, share: f32) {
+        let levels = self.widths.len() - 1;
         let lu = level as usize;
-        let li = self.row_base[lu] + (self.x >> level);
+        let li = self.row_base[lu] + (p.x >> level);
         // Position within the level pixel's box, for its light's centroid.
         let mask = (1u32 << level) - 1;
-        let px = ((self.x as u32 & mask) as i32) as f32 + 0.5;
-        let py = ((self.y as u32 & mask) as i32) as f32 + 0.5;
+        let px = ((p.x as u32 & mask) as i32) as f32 + 0.5;
+        let py = ((p.y as u32 & mask) as i32) as f32 + 0.5;
         for side in 0..SIDES {
-            let ws = self.memb[side] * share;
+            let ws = p.memb[side] * share;
             if ws <= 0.0 {
                 continue;
             }
             let col = if side == SUBJECT {
-                self.colours.1
+                p.colours.1
             } else {
-                self.colours.0
+                p.colours.0
             };
             // Where the box's light is. On the far side (normalised by its coverage) the centroid
             // follows the light itself, so a point light's disc lands where the light is (a
@@ -315,13 +331,14 @@ impl Place<'_> {
                 col[1] * ws,
                 col[2] * ws,
                 ws,
-                self.d * ws,
+                p.d * ws,
                 px * lum,
                 py * lum,
                 lum,
             ];
-            let k = side * self.levels + lu - 1;
-            runs.add(side * 2 + (lu & 1), (k, li), v, chunk, touched);
+            let k = side * levels + lu - 1;
+            self.runs
+                .add(side * 2 + (lu & 1), (k, li), v, self.slices, self.touched);
         }
     }
 }
@@ -450,8 +467,8 @@ pub(crate) fn analyse(
             let mut coc_row = vec![0.0f32; w];
             let mut matte_row = vec![0.0f32; w];
             let mut rgb_row: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0f32; w]);
-            let mut runs = Runs::new();
-            let mut row_base = vec![0usize; levels + 1];
+            let mut writer =
+                SliceWriter::new(&mut job.slices, &mut job.touched, &widths, split, y0);
             for y in y0..(y0 + chunk_rows).min(h) {
                 let row = y * w..(y + 1) * w;
                 // Plain indexed loops over equal-length slices: no bounds checks, vectorised.
@@ -532,9 +549,7 @@ pub(crate) fn analyse(
                     continue;
                 };
                 // Coarse slices.
-                for (l, base) in row_base.iter_mut().enumerate() {
-                    *base = ((y >> l) - (y0 >> l)) * widths[l];
-                }
+                writer.start_row(y);
                 for (x, (&c, &m)) in coc_row.iter().zip(&matte_row).enumerate() {
                     let d = c.abs();
                     if d <= d0 {
@@ -545,20 +560,16 @@ pub(crate) fn analyse(
                         continue;
                     }
                     let b = [rgb_row[0][x], rgb_row[1][x], rgb_row[2][x]];
-                    add_to_slices(
-                        &mut runs,
-                        &mut job.slices,
-                        &mut job.touched,
-                        levels,
-                        &row_base,
-                        (x, y),
-                        &split,
+                    let memb = membership(m, c);
+                    writer.add(&Pixel {
+                        x,
+                        y,
                         d,
-                        membership(m, c),
-                        (b, b),
-                    );
+                        memb,
+                        colours: (b, b),
+                    });
                 }
-                runs.flush_all(&mut job.slices, &mut job.touched);
+                writer.end_row();
                 // Reach grows with the diameter: the row's largest level-0 diameter decides.
                 let d_max = coc_row
                     .iter()
@@ -603,12 +614,10 @@ pub(crate) fn analyse(
             .filter(|(_, (_, f))| f.deferred)
             .for_each(|(ci, (job, _))| {
                 let y0 = ci * chunk_rows;
-                let mut runs = Runs::new();
-                let mut row_base = vec![0usize; levels + 1];
+                let mut writer =
+                    SliceWriter::new(&mut job.slices, &mut job.touched, &widths, split, y0);
                 for y in y0..(y0 + chunk_rows).min(h) {
-                    for (l, base) in row_base.iter_mut().enumerate() {
-                        *base = ((y >> l) - (y0 >> l)) * widths[l];
-                    }
+                    writer.start_row(y);
                     for x in 0..w {
                         let i = y * w + x;
                         let m = input.matte(i);
@@ -621,20 +630,16 @@ pub(crate) fn analyse(
                             continue;
                         }
                         let colours = pixel_colours(input, Some(fills), &highlights, x, y, m);
-                        add_to_slices(
-                            &mut runs,
-                            &mut job.slices,
-                            &mut job.touched,
-                            levels,
-                            &row_base,
-                            (x, y),
-                            &split,
+                        let memb = membership(m, c);
+                        writer.add(&Pixel {
+                            x,
+                            y,
                             d,
-                            membership(m, c),
+                            memb,
                             colours,
-                        );
+                        });
                     }
-                    runs.flush_all(&mut job.slices, &mut job.touched);
+                    writer.end_row();
                 }
             });
     }
