@@ -2,8 +2,8 @@
 
 use crate::scene::{LinearRgb, Plane, Scene};
 
-/// Deterministic hash noise in 0..1.
-fn noise(x: usize, y: usize, seed: u32) -> f32 {
+/// Deterministic hash noise in 0..1 (also for tests' own scenes).
+pub fn noise(x: usize, y: usize, seed: u32) -> f32 {
     let mut h = (x as u32).wrapping_mul(0x9E37_79B1) ^ (y as u32).wrapping_mul(0x85EB_CA77) ^ seed;
     h ^= h >> 15;
     h = h.wrapping_mul(0x2C1B_3C6D);

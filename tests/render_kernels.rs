@@ -13,6 +13,7 @@
 use fstop::optics::{ApertureShape, Lens, Sensor};
 use fstop::render::{HighlightOptions, KernelKind, RenderOptions, render};
 use fstop::scene::{LinearRgb, Plane, Scene};
+use fstop::synthetic::noise;
 use proptest::prelude::*;
 
 /// Disparity of the focus plane of [`lens`] (2 m).
@@ -38,15 +39,6 @@ fn hexagon() -> ApertureShape {
         blade_rotation_deg: 0.0,
         blade_curvature: 0.0,
     }
-}
-
-/// Cheap deterministic hash noise in 0..1.
-fn noise(x: usize, y: usize, seed: u32) -> f32 {
-    let mut h = (x as u32).wrapping_mul(0x9E37_79B1) ^ (y as u32).wrapping_mul(0x85EB_CA77) ^ seed;
-    h ^= h >> 15;
-    h = h.wrapping_mul(0x2C1B_3C6D);
-    h ^= h >> 12;
-    (h & 0xFFFF) as f32 / 65535.0
 }
 
 /// A portrait-like scene: textured background at infinity with point lights, a subject
