@@ -174,34 +174,69 @@ fn max_coc(input: &Input, coc: &CocMap) -> f32 {
     }
 }
 
+/// One chunk's part of one slice: whole level rows, each zeroed by a write the first time
+/// anything is added to it. The slices are allocated zeroed and untouched pages cost nothing,
+/// but adding to a page that was never written would first map the shared zero page, then copy
+/// it on the write, which flushes the other threads' TLBs; writing first avoids both.
+struct ChunkSlice<'b> {
+    px: &'b mut [SrcPx],
+    /// Level pixels per row.
+    width: usize,
+    /// Per level row of the chunk, whether it has been written.
+    ready: Vec<bool>,
+}
+
+impl<'b> ChunkSlice<'b> {
+    fn new(px: &'b mut [SrcPx], width: usize) -> Self {
+        let rows = px.len() / width.max(1);
+        ChunkSlice {
+            px,
+            width,
+            ready: vec![false; rows],
+        }
+    }
+
+    fn touched(&self) -> bool {
+        self.ready.iter().any(|&r| r)
+    }
+
+    /// The written level rows with their index.
+    fn ready_rows(&mut self) -> impl Iterator<Item = (usize, &mut [SrcPx])> {
+        self.px
+            .chunks_mut(self.width.max(1))
+            .zip(&self.ready)
+            .enumerate()
+            .filter(|(_, (_, ready))| **ready)
+            .map(|(r, (row, _))| (r, row))
+    }
+}
+
+/// Where a running sum goes: slice, level pixel within the chunk, level row within the chunk.
+type RunKey = (usize, usize, usize);
+
 /// Running sums of the slice pixel each (side, level parity) is currently adding to: pixels
 /// next to each other mostly land in the same level pixel, so sums are kept in registers and
 /// written once per level pixel.
 struct Runs {
-    /// `(slice index, level pixel index)` per slot `side·2 + (level & 1)`.
-    key: [(usize, usize); 2 * SIDES],
+    /// Per slot `side·2 + (level & 1)`.
+    key: [RunKey; 2 * SIDES],
     acc: [SrcPx; 2 * SIDES],
 }
 
 impl Runs {
+    const NONE: RunKey = (usize::MAX, 0, 0);
+
     fn new() -> Runs {
         Runs {
-            key: [(usize::MAX, 0); 2 * SIDES],
+            key: [Self::NONE; 2 * SIDES],
             acc: [[0.0; 8]; 2 * SIDES],
         }
     }
 
     #[inline(always)]
-    fn add(
-        &mut self,
-        slot: usize,
-        key: (usize, usize),
-        v: SrcPx,
-        chunk: &mut [&mut [SrcPx]],
-        touched: &mut [bool],
-    ) {
+    fn add(&mut self, slot: usize, key: RunKey, v: SrcPx, chunk: &mut [ChunkSlice]) {
         if self.key[slot] != key {
-            self.flush(slot, chunk, touched);
+            self.flush(slot, chunk);
             self.key[slot] = key;
         }
         let a = &mut self.acc[slot];
@@ -210,22 +245,27 @@ impl Runs {
         }
     }
 
-    fn flush(&mut self, slot: usize, chunk: &mut [&mut [SrcPx]], touched: &mut [bool]) {
-        let (k, li) = self.key[slot];
+    fn flush(&mut self, slot: usize, chunk: &mut [ChunkSlice]) {
+        let (k, li, row) = self.key[slot];
         if k != usize::MAX {
-            let p = &mut chunk[k][li];
+            let slice = &mut chunk[k];
+            if !slice.ready[row] {
+                let w = slice.width;
+                slice.px[row * w..(row + 1) * w].fill([0.0; 8]);
+                slice.ready[row] = true;
+            }
+            let p = &mut slice.px[li];
             for (dst, src) in p.iter_mut().zip(&mut self.acc[slot]) {
                 *dst += *src;
                 *src = 0.0;
             }
-            touched[k] = true;
-            self.key[slot] = (usize::MAX, 0);
+            self.key[slot] = Self::NONE;
         }
     }
 
-    fn flush_all(&mut self, chunk: &mut [&mut [SrcPx]], touched: &mut [bool]) {
+    fn flush_all(&mut self, chunk: &mut [ChunkSlice]) {
         for slot in 0..2 * SIDES {
-            self.flush(slot, chunk, touched);
+            self.flush(slot, chunk);
         }
     }
 }
@@ -243,10 +283,11 @@ struct Pixel {
 /// Adds the pixels of one chunk of photo rows to the chunk's part of every slice, through
 /// running sums (see [`Runs`]).
 struct SliceWriter<'a, 'b> {
-    slices: &'a mut [&'b mut [SrcPx]],
-    touched: &'a mut [bool],
+    slices: &'a mut [ChunkSlice<'b>],
     runs: Runs,
-    /// Per level, the offset of the current photo row's level row within the chunk.
+    /// Per level, the index of the current photo row's level row within the chunk.
+    row: Vec<usize>,
+    /// Per level, the offset of that row.
     row_base: Vec<usize>,
     /// Per level, its width.
     widths: &'a [usize],
@@ -257,16 +298,15 @@ struct SliceWriter<'a, 'b> {
 
 impl<'a, 'b> SliceWriter<'a, 'b> {
     fn new(
-        slices: &'a mut [&'b mut [SrcPx]],
-        touched: &'a mut [bool],
+        slices: &'a mut [ChunkSlice<'b>],
         widths: &'a [usize],
         split: LevelSplit,
         y0: usize,
     ) -> Self {
         SliceWriter {
             slices,
-            touched,
             runs: Runs::new(),
+            row: vec![0; widths.len()],
             row_base: vec![0; widths.len()],
             widths,
             split,
@@ -276,14 +316,15 @@ impl<'a, 'b> SliceWriter<'a, 'b> {
 
     /// Starts photo row `y`.
     fn start_row(&mut self, y: usize) {
-        for (l, base) in self.row_base.iter_mut().enumerate() {
-            *base = ((y >> l) - (self.y0 >> l)) * self.widths[l];
+        for (l, (row, base)) in self.row.iter_mut().zip(&mut self.row_base).enumerate() {
+            *row = (y >> l) - (self.y0 >> l);
+            *base = *row * self.widths[l];
         }
     }
 
     /// Ends the current row: every running sum goes to its slice pixel.
     fn end_row(&mut self) {
-        self.runs.flush_all(self.slices, self.touched);
+        self.runs.flush_all(self.slices);
     }
 
     /// Adds a pixel of the current row to the slices of its levels.
@@ -338,7 +379,7 @@ impl<'a, 'b> SliceWriter<'a, 'b> {
             ];
             let k = side * levels + lu - 1;
             self.runs
-                .add(side * 2 + (lu & 1), (k, li), v, self.slices, self.touched);
+                .add(side * 2 + (lu & 1), (k, li, self.row[lu]), v, self.slices);
         }
     }
 }
@@ -414,8 +455,7 @@ pub(crate) fn analyse(
     struct Job<'b> {
         fill: &'b mut [[f32; 4]],
         reach: &'b mut [i32],
-        slices: Vec<&'b mut [SrcPx]>,
-        touched: Vec<bool>,
+        slices: Vec<ChunkSlice<'b>>,
     }
     let chunks = h.div_ceil(chunk_rows);
     let mut jobs: Vec<Job> = (0..chunks)
@@ -423,7 +463,6 @@ pub(crate) fn analyse(
             fill: Default::default(),
             reach: Default::default(),
             slices: Vec::new(),
-            touched: Vec::new(),
         })
         .collect();
     let rows_at = |l: u32| chunk_rows >> l;
@@ -446,8 +485,7 @@ pub(crate) fn analyse(
             .iter_mut()
             .zip(src.chunks_mut(rows_at(l) * widths[l as usize]))
         {
-            job.slices.push(c);
-            job.touched.push(false);
+            job.slices.push(ChunkSlice::new(c, widths[l as usize]));
         }
     }
 
@@ -467,8 +505,7 @@ pub(crate) fn analyse(
             let mut coc_row = vec![0.0f32; w];
             let mut matte_row = vec![0.0f32; w];
             let mut rgb_row: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0f32; w]);
-            let mut writer =
-                SliceWriter::new(&mut job.slices, &mut job.touched, &widths, split, y0);
+            let mut writer = SliceWriter::new(&mut job.slices, &widths, split, y0);
             for y in y0..(y0 + chunk_rows).min(h) {
                 let row = y * w..(y + 1) * w;
                 // Plain indexed loops over equal-length slices: no bounds checks, vectorised.
@@ -614,8 +651,7 @@ pub(crate) fn analyse(
             .filter(|(_, (_, f))| f.deferred)
             .for_each(|(ci, (job, _))| {
                 let y0 = ci * chunk_rows;
-                let mut writer =
-                    SliceWriter::new(&mut job.slices, &mut job.touched, &widths, split, y0);
+                let mut writer = SliceWriter::new(&mut job.slices, &widths, split, y0);
                 for y in y0..(y0 + chunk_rows).min(h) {
                     writer.start_row(y);
                     for x in 0..w {
@@ -651,33 +687,34 @@ pub(crate) fn analyse(
         .enumerate()
         .map(|(ci, job)| {
             let y0 = ci * chunk_rows;
-            for (k, src) in job.slices.into_iter().enumerate() {
-                if !job.touched[k] {
-                    continue;
-                }
+            let mut touched = Vec::with_capacity(job.slices.len());
+            for (k, mut slice) in job.slices.into_iter().enumerate() {
+                touched.push(slice.touched());
                 let l = (k % levels) as u32 + 1;
-                let lw = widths[l as usize];
                 let s = 1usize << l;
                 let scale = 1.0 / s as f32;
-                for (idx, p) in src.iter_mut().enumerate() {
-                    if p[3] <= 0.0 {
-                        continue;
-                    }
-                    let (lx, ly) = (idx % lw, idx / lw + (y0 >> l));
-                    let count = ((w - lx * s).min(s) * (h - ly * s).min(s)) as f32;
-                    let inv_w = 1.0 / p[3];
-                    let inv_lum = 1.0 / p[7];
-                    p[4] *= inv_w * scale;
-                    p[5] = (p[5] * inv_lum * scale - 0.5).clamp(-0.5, 0.5);
-                    p[6] = (p[6] * inv_lum * scale - 0.5).clamp(-0.5, 0.5);
-                    p[7] = 0.0;
-                    let inv = 1.0 / count;
-                    for v in &mut p[..4] {
-                        *v *= inv;
+                for (r, row) in slice.ready_rows() {
+                    let ly = r + (y0 >> l);
+                    let rows_in = (h - ly * s).min(s);
+                    for (lx, p) in row.iter_mut().enumerate() {
+                        if p[3] <= 0.0 {
+                            continue;
+                        }
+                        let count = ((w - lx * s).min(s) * rows_in) as f32;
+                        let inv_w = 1.0 / p[3];
+                        let inv_lum = 1.0 / p[7];
+                        p[4] *= inv_w * scale;
+                        p[5] = (p[5] * inv_lum * scale - 0.5).clamp(-0.5, 0.5);
+                        p[6] = (p[6] * inv_lum * scale - 0.5).clamp(-0.5, 0.5);
+                        p[7] = 0.0;
+                        let inv = 1.0 / count;
+                        for v in &mut p[..4] {
+                            *v *= inv;
+                        }
                     }
                 }
             }
-            job.touched
+            touched
         })
         .collect();
 
