@@ -57,18 +57,16 @@ pub fn downsample_area(photo: &LinearRgb, k: usize) -> LinearRgb {
             out.par_chunks_mut(ow).enumerate().for_each(|(oy, row)| {
                 let y0 = oy * k;
                 let y1 = (y0 + k).min(h);
-                let mut acc = vec![0.0f32; ow];
-                for y in y0..y1 {
-                    let line = &src[y * w..(y + 1) * w];
-                    for (ox, a) in acc.iter_mut().enumerate() {
-                        let x0 = ox * k;
-                        let x1 = (x0 + k).min(w);
-                        *a += line[x0..x1].iter().sum::<f32>();
+                // Column sums over the block's rows (whole rows at a time: vectorised), then
+                // the sums of each block's columns.
+                let mut columns = src[y0 * w..(y0 + 1) * w].to_vec();
+                for y in y0 + 1..y1 {
+                    for (c, &v) in columns.iter_mut().zip(&src[y * w..(y + 1) * w]) {
+                        *c += v;
                     }
                 }
-                for (ox, (o, a)) in row.iter_mut().zip(acc).enumerate() {
-                    let nx = (ox * k + k).min(w) - ox * k;
-                    *o = a / (nx * (y1 - y0)) as f32;
+                for (o, block) in row.iter_mut().zip(columns.chunks(k)) {
+                    *o = block.iter().sum::<f32>() / (block.len() * (y1 - y0)) as f32;
                 }
             });
             out

@@ -39,50 +39,64 @@ pub fn sampled_percentile(values: &[f32], weights: Option<&[f32]>, p: f64) -> Op
 }
 use crate::scene::{Plane, neighbours4};
 
+/// Rows per parallel strip of [`box_mean`]'s vertical pass.
+const BOX_STRIP_ROWS: usize = 32;
+
 /// Box mean over a `(2r+1)²` window, clamped at the borders (each output averages the pixels
-/// that exist). O(n) whatever `r`.
+/// that exist). O(n) whatever `r`: sliding window sums (in f64, so nothing drifts), the rows
+/// in parallel, then the columns in parallel strips of rows.
 pub fn box_mean(p: &Plane, r: usize) -> Plane {
     let (w, h) = (p.width, p.height);
     if w == 0 || h == 0 {
         return p.clone();
     }
-    // Horizontal pass: running sums per row.
+    let window = |i: usize, n: usize| (i.saturating_sub(r), (i + r + 1).min(n));
     let mut horiz = vec![0.0f32; w * h];
     horiz
         .par_chunks_mut(w)
         .zip(p.data.par_chunks(w))
         .for_each(|(out, row)| {
-            let mut prefix = vec![0.0f64; w + 1];
-            for x in 0..w {
-                prefix[x + 1] = prefix[x] + row[x] as f64;
-            }
+            let (mut sum, mut lo, mut hi) = (0.0f64, 0, 0);
             for (x, o) in out.iter_mut().enumerate() {
-                let x0 = x.saturating_sub(r);
-                let x1 = (x + r + 1).min(w);
-                *o = ((prefix[x1] - prefix[x0]) / (x1 - x0) as f64) as f32;
+                let (x0, x1) = window(x, w);
+                while hi < x1 {
+                    sum += row[hi] as f64;
+                    hi += 1;
+                }
+                while lo < x0 {
+                    sum -= row[lo] as f64;
+                    lo += 1;
+                }
+                *o = (sum / (x1 - x0) as f64) as f32;
             }
         });
-    // Vertical pass: prefix sums over rows, column-vectorised.
-    let mut prefix = vec![0.0f64; w * (h + 1)];
-    for y in 0..h {
-        let (done, rest) = prefix.split_at_mut((y + 1) * w);
-        let prev = &done[y * w..];
-        let next = &mut rest[..w];
-        let row = &horiz[y * w..(y + 1) * w];
-        for x in 0..w {
-            next[x] = prev[x] + row[x] as f64;
-        }
-    }
     let mut out = vec![0.0f32; w * h];
-    out.par_chunks_mut(w).enumerate().for_each(|(y, o)| {
-        let y0 = y.saturating_sub(r);
-        let y1 = (y + r + 1).min(h);
-        let n = (y1 - y0) as f64;
-        let (a, b) = (&prefix[y0 * w..(y0 + 1) * w], &prefix[y1 * w..(y1 + 1) * w]);
-        for x in 0..w {
-            o[x] = ((b[x] - a[x]) / n) as f32;
-        }
-    });
+    out.par_chunks_mut(BOX_STRIP_ROWS * w)
+        .enumerate()
+        .for_each(|(strip, out)| {
+            let first = strip * BOX_STRIP_ROWS;
+            let mut sum = vec![0.0f64; w];
+            let (mut lo, mut hi) = (first.saturating_sub(r), first.saturating_sub(r));
+            for (k, o) in out.chunks_mut(w).enumerate() {
+                let (y0, y1) = window(first + k, h);
+                while hi < y1 {
+                    for (s, &v) in sum.iter_mut().zip(&horiz[hi * w..(hi + 1) * w]) {
+                        *s += v as f64;
+                    }
+                    hi += 1;
+                }
+                while lo < y0 {
+                    for (s, &v) in sum.iter_mut().zip(&horiz[lo * w..(lo + 1) * w]) {
+                        *s -= v as f64;
+                    }
+                    lo += 1;
+                }
+                let inv = 1.0 / (y1 - y0) as f64;
+                for (o, &s) in o.iter_mut().zip(&sum) {
+                    *o = (s * inv) as f32;
+                }
+            }
+        });
     Plane::from_vec(w, h, out)
 }
 
@@ -280,17 +294,41 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
     let far = sampled_percentile(&d.data, None, 2.0).unwrap_or(s_med);
     let span = (s_med - far).max(params.min_span);
     let relief = params.subject_relief * span;
+
+    // Subject surface: clamped relief under the matte, extrapolated smoothly elsewhere. It and
+    // the background are independent: built side by side.
+    let subject_field = || {
+        let mut subject: Vec<f32> = d
+            .data
+            .iter()
+            .map(|&v| s_med + (v - s_med).clamp(-relief, relief))
+            .collect();
+        push_pull_fill(&mut [&mut subject], &strong, w, h);
+        subject
+    };
+    let (subject, background) = rayon::join(subject_field, || {
+        background_field(d, m, params, s_med, far, span)
+    });
+    Some(Fused {
+        subject: Plane::from_vec(w, h, subject),
+        background: Plane::from_vec(w, h, background),
+        subject_median: s_med,
+    })
+}
+
+/// What is not the subject, for [`fuse_depth`]: the background behind the subject (median
+/// `s_med`), foreground objects kept; `far` is the far end, `span` the subject-to-far span.
+fn background_field(
+    d: &Plane,
+    m: &Plane,
+    params: &FusionParams,
+    s_med: f32,
+    far: f32,
+    span: f32,
+) -> Vec<f32> {
+    let (w, h) = (d.width, d.height);
     let behind = s_med - params.background_margin * span;
     let front = s_med + params.foreground_margin * span;
-
-    // Subject surface: clamped relief under the matte, extrapolated smoothly elsewhere.
-    let mut subject: Vec<f32> = d
-        .data
-        .iter()
-        .map(|&v| s_med + (v - s_med).clamp(-relief, relief))
-        .collect();
-    push_pull_fill(&mut [&mut subject], &strong, w, h);
-
     // Background: confident pixels are clearly outside the matte and away from the subject.
     let ring = ((params.ring_fraction * w.max(h) as f32).round() as usize).max(1);
     let near_subject = box_mean(m, ring);
@@ -359,11 +397,7 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
             }
         };
     }
-    Some(Fused {
-        subject: Plane::from_vec(w, h, subject),
-        background: Plane::from_vec(w, h, background),
-        subject_median: s_med,
-    })
+    background
 }
 
 /// Where a standing subject meets the ground (rows of the working image).
@@ -444,20 +478,27 @@ mod tests {
 
     #[test]
     fn box_mean_matches_brute_force() {
-        let p = Plane::from_vec(7, 5, (0..35).map(|i| (i * 7 % 11) as f32).collect());
-        let r = 2;
-        let b = box_mean(&p, r);
-        for y in 0..5usize {
-            for x in 0..7usize {
-                let mut s = 0.0;
-                let mut n = 0.0;
-                for yy in y.saturating_sub(r)..(y + r + 1).min(5) {
-                    for xx in x.saturating_sub(r)..(x + r + 1).min(7) {
-                        s += p.at(xx, yy);
-                        n += 1.0;
+        // Sizes smaller and larger than the window, and several strips of the vertical pass.
+        for (w, h, r) in [
+            (7, 5, 2),
+            (1, 1, 3),
+            (37, 3 * BOX_STRIP_ROWS + 5, 9),
+            (20, 70, 40),
+        ] {
+            let p = Plane::from_vec(w, h, (0..w * h).map(|i| (i * 7 % 11) as f32).collect());
+            let b = box_mean(&p, r);
+            for y in 0..h {
+                for x in 0..w {
+                    let mut s = 0.0;
+                    let mut n = 0.0;
+                    for yy in y.saturating_sub(r)..(y + r + 1).min(h) {
+                        for xx in x.saturating_sub(r)..(x + r + 1).min(w) {
+                            s += p.at(xx, yy);
+                            n += 1.0;
+                        }
                     }
+                    assert!((b.at(x, y) - s / n).abs() < 1e-5, "{w}×{h} r{r} ({x},{y})");
                 }
-                assert!((b.at(x, y) - s / n).abs() < 1e-5);
             }
         }
     }
