@@ -81,11 +81,15 @@ pub fn refine_depth(
     let guided = apply_coefficients(&a, &b, guide_w);
     let (w, h) = (matte_full.width, matte_full.height);
     match fuse_depth(&guided, matte_w, &params.fusion) {
-        Some(f) => upsample_map(w, h, [&f.subject, &f.background], |i, [s, bg]| {
-            let m = matte_full.data[i];
-            m * s + (1.0 - m) * bg
+        Some(f) => upsample_map(w, h, [&f.subject, &f.background], |i, px| {
+            // Most pixels are all subject or all background.
+            match matte_full.data[i] {
+                m if m <= 0.0 => px.get(1),
+                m if m >= 1.0 => px.get(0),
+                m => m * px.get(0) + (1.0 - m) * px.get(1),
+            }
         }),
-        None => upsample_map(w, h, [&guided], |_, [v]| v),
+        None => upsample_map(w, h, [&guided], |_, px| px.get(0)),
     }
 }
 

@@ -69,7 +69,9 @@ pub fn refine_matte(
         params.island_fraction,
     );
     if params.radius == 0 {
-        let full = upsample_map(photo.width, photo.height, [&p], |_, [v]| v.clamp(0.0, 1.0));
+        let full = upsample_map(photo.width, photo.height, [&p], |_, px| {
+            px.get(0).clamp(0.0, 1.0)
+        });
         return (p, full);
     }
     let (a, b) = guided_coefficients(guide_w, &p, params.radius, params.eps);
@@ -86,8 +88,14 @@ pub fn refine_matte(
         photo.width,
         photo.height,
         [&p, &a, &b, &lo, &hi],
-        |i, [p, a, b, lo, hi]| {
+        |i, px| {
+            let p = px.get(0);
+            if refinement_weight(p) == 0.0 {
+                // Where the model is sure its alpha stays: no guide or coefficients needed.
+                return p.clamp(0.0, 1.0);
+            }
             let g = guide_value(photo.r[i], photo.g[i], photo.b[i]);
+            let [_, a, b, lo, hi] = px.all();
             blend(p, a * g + b, lo, hi)
         },
     );
@@ -98,8 +106,18 @@ pub fn refine_matte(
 /// sure (p ≤ 0.02 or ≥ 0.98), blended between; always within the model's local range.
 #[inline]
 fn blend(p: f32, q: f32, lo: f32, hi: f32) -> f32 {
-    let t = ((p.min(1.0 - p) - 0.02) / 0.15).clamp(0.0, 1.0);
+    let t = refinement_weight(p);
+    if t == 0.0 {
+        return p.clamp(0.0, 1.0);
+    }
     (p + (q.clamp(lo, hi) - p) * t).clamp(0.0, 1.0)
+}
+
+/// How much of the refined alpha [`blend`] takes where the model's alpha is `p`: 0 where the
+/// model is sure (p ≤ 0.02 or ≥ 0.98), rising to 1 over the next 0.15.
+#[inline]
+fn refinement_weight(p: f32) -> f32 {
+    ((p.min(1.0 - p) - 0.02) / 0.15).clamp(0.0, 1.0)
 }
 
 /// Alpha at or above this connects regions (so wisps of hair joined to the head by faint alpha

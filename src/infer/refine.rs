@@ -159,14 +159,39 @@ fn axis_taps(src: usize, dst: usize) -> Vec<(usize, usize, f32)> {
         .collect()
 }
 
+/// One output pixel of [`upsample_map`]: each plane's bilinear value, computed when asked
+/// for (a combination that needs only some planes for most pixels skips the others).
+pub struct Upsampled<'a, const N: usize> {
+    /// The planes' rows, interpolated vertically for the output row.
+    rows: &'a [Vec<f32>],
+    x0: usize,
+    x1: usize,
+    tx: f32,
+}
+
+impl<const N: usize> Upsampled<'_, N> {
+    /// Plane `k`'s value at this pixel.
+    #[inline]
+    pub fn get(&self, k: usize) -> f32 {
+        let row = &self.rows[k];
+        row[self.x0] + (row[self.x1] - row[self.x0]) * self.tx
+    }
+
+    /// Every plane's value at this pixel.
+    #[inline]
+    pub fn all(&self) -> [f32; N] {
+        std::array::from_fn(|k| self.get(k))
+    }
+}
+
 /// Upsamples `N` low-resolution planes (all the same size) bilinearly to `width × height` and
-/// combines them per pixel: `f(pixel index, [values])`. Row-parallel; no full-resolution
+/// combines them per pixel: `f(pixel index, values)`. Row-parallel; no full-resolution
 /// intermediate is allocated.
 pub fn upsample_map<const N: usize>(
     width: usize,
     height: usize,
     planes: [&Plane; N],
-    f: impl Fn(usize, [f32; N]) -> f32 + Sync,
+    f: impl Fn(usize, &Upsampled<N>) -> f32 + Sync,
 ) -> Plane {
     let (sw, sh) = (planes[0].width, planes[0].height);
     for p in &planes {
@@ -178,7 +203,7 @@ pub fn upsample_map<const N: usize>(
     out.par_chunks_mut(width).enumerate().for_each(|(y, row)| {
         let (y0, y1, ty) = yt[y];
         // Vertically interpolated source rows, one per plane.
-        let cols: Vec<Vec<f32>> = planes
+        let rows: Vec<Vec<f32>> = planes
             .iter()
             .map(|p| {
                 let (r0, r1) = (p.row(y0), p.row(y1));
@@ -187,12 +212,13 @@ pub fn upsample_map<const N: usize>(
             .collect();
         for (x, o) in row.iter_mut().enumerate() {
             let (x0, x1, tx) = xt[x];
-            let mut v = [0.0f32; N];
-            for k in 0..N {
-                let c = &cols[k];
-                v[k] = c[x0] + (c[x1] - c[x0]) * tx;
-            }
-            *o = f(y * width + x, v);
+            let px = Upsampled::<N> {
+                rows: &rows,
+                x0,
+                x1,
+                tx,
+            };
+            *o = f(y * width + x, &px);
         }
     });
     Plane::from_vec(width, height, out)
@@ -533,7 +559,9 @@ mod tests {
         assert!(jump_q > 2.0 * jump_p, "{jump_q} vs {jump_p}");
         // Fast variant: coefficients at half resolution, applied to the full guide.
         let (a2, b2) = guided_coefficients(&guide.resized(32, 8), &p.resized(32, 8), 2, 1e-4);
-        let q2 = upsample_map(w, h, [&a2, &b2], |i, [a, b]| a * guide.data[i] + b);
+        let q2 = upsample_map(w, h, [&a2, &b2], |i, px| {
+            px.get(0) * guide.data[i] + px.get(1)
+        });
         assert!(q2.at(32, 8) - q2.at(31, 8) > 2.0 * jump_p);
     }
 
@@ -613,7 +641,7 @@ mod tests {
     #[test]
     fn upsample_map_is_bilinear() {
         let p = Plane::from_vec(3, 2, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
-        let up = upsample_map(9, 4, [&p], |_, [v]| v);
+        let up = upsample_map(9, 4, [&p], |_, px| px.get(0));
         let reference = p.resized(9, 4);
         for (a, b) in up.data.iter().zip(&reference.data) {
             assert!((a - b).abs() < 1e-5);
