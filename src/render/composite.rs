@@ -19,7 +19,7 @@
 //! coarse levels together is a fraction of one full-resolution pass.
 
 use super::aperture::SpanTables;
-use super::coc::{FAR, SIDES, clamp01};
+use super::coc::{FAR, clamp01};
 use super::defocus::scatter_rows;
 use super::highlights::Highlights;
 use super::layers::{Source, level_dims};
@@ -178,8 +178,9 @@ pub(crate) fn hole_fill(source: &[[f32; 4]], width: usize, height: usize) -> Vec
     (0..n).map(|i| [r[i], g[i], b[i]]).collect()
 }
 
-/// The final colour of a pixel from the three sides (accumulated, boosted), the pixel's own
-/// matte `m`, and the far side's hole fill (boosted colour).
+/// The final colour of a pixel from the three sides (accumulated, boosted; the far side asked
+/// for only when the subject does not hide it), the pixel's own matte `m`, and the far side's
+/// hole fill (boosted colour).
 ///
 /// The subject's opacity is the larger of its scattered coverage and `m`: scattering with a
 /// CoC that changes from pixel to pixel (a depth map quantised into steps) leaves small
@@ -187,50 +188,68 @@ pub(crate) fn hole_fill(source: &[[f32; 4]], width: usize, height: usize) -> Vec
 /// subject is opaque there. A defocused subject still gets its soft outer rim from the scatter.
 #[inline]
 pub(crate) fn finish(
-    sides: [Acc; SIDES],
+    far: impl FnOnce() -> Acc,
+    subject: Acc,
+    near: Acc,
     m: f32,
     highlights: &Highlights,
     fill: impl FnOnce() -> [f32; 3],
 ) -> [f32; 3] {
-    let [far, subject, near] = sides;
-    // What is behind the subject and the near side. Where the far side has no coverage (a
-    // hole it left behind the subject or a near object), the most plausible content is the
-    // layer in front itself: a coverage dip inside a subject or near object whose blur varies
-    // (scattering does not keep coverage whole where the CoC changes) then shows that object,
-    // not a background colour. The push-pull fill only remains where nothing covers a pixel.
-    let hole = || {
-        if subject[3] > 0.0 {
-            let k = 1.0 / subject[3];
-            [subject[0] * k, subject[1] * k, subject[2] * k]
-        } else if near[3] > 0.0 {
-            let k = 1.0 / near[3];
-            [near[0] * k, near[1] * k, near[2] * k]
-        } else {
-            fill()
-        }
+    let subject_alpha = clamp01(subject[4]);
+    let subject_alpha = if m > subject_alpha { m } else { subject_alpha };
+    let subject_colour = || {
+        let k = 1.0 / subject[3];
+        highlights.unboost([subject[0] * k, subject[1] * k, subject[2] * k])
     };
-    let a = far[3];
-    let far_colour = if a >= FAR_COVERAGE.1 {
-        let k = 1.0 / a;
-        [far[0] * k, far[1] * k, far[2] * k]
-    } else if a <= FAR_COVERAGE.0 {
-        hole()
+    let mut out = if subject_alpha >= 1.0 && subject[3] > 0.0 {
+        // An opaque subject hides the far side (as `1·S + 0·far` below would).
+        subject_colour()
     } else {
-        let k = 1.0 / a;
-        let hole = hole();
-        let t = (a - FAR_COVERAGE.0) / (FAR_COVERAGE.1 - FAR_COVERAGE.0);
-        std::array::from_fn(|c| hole[c] + (far[c] * k - hole[c]) * t)
-    };
-    let mut out = highlights.unboost(far_colour);
-    for (layer, floor) in [(subject, m), (near, 0.0)] {
-        let a = clamp01(layer[4]);
-        let a = if floor > a { floor } else { a };
-        if a > 1e-7 && layer[3] > 0.0 {
-            let k = 1.0 / layer[3];
-            let colour = highlights.unboost([layer[0] * k, layer[1] * k, layer[2] * k]);
-            for c in 0..3 {
-                out[c] = a * colour[c] + (1.0 - a) * out[c];
+        let far = far();
+        // What is behind the subject and the near side. Where the far side has no coverage (a
+        // hole it left behind the subject or a near object), the most plausible content is the
+        // layer in front itself: a coverage dip inside a subject or near object whose blur
+        // varies (scattering does not keep coverage whole where the CoC changes) then shows
+        // that object, not a background colour. The push-pull fill only remains where nothing
+        // covers a pixel.
+        let hole = || {
+            if subject[3] > 0.0 {
+                let k = 1.0 / subject[3];
+                [subject[0] * k, subject[1] * k, subject[2] * k]
+            } else if near[3] > 0.0 {
+                let k = 1.0 / near[3];
+                [near[0] * k, near[1] * k, near[2] * k]
+            } else {
+                fill()
             }
+        };
+        let a = far[3];
+        let far_colour = if a >= FAR_COVERAGE.1 {
+            let k = 1.0 / a;
+            [far[0] * k, far[1] * k, far[2] * k]
+        } else if a <= FAR_COVERAGE.0 {
+            hole()
+        } else {
+            let k = 1.0 / a;
+            let hole = hole();
+            let t = (a - FAR_COVERAGE.0) / (FAR_COVERAGE.1 - FAR_COVERAGE.0);
+            std::array::from_fn(|c| hole[c] + (far[c] * k - hole[c]) * t)
+        };
+        let mut out = highlights.unboost(far_colour);
+        if subject_alpha > 1e-7 && subject[3] > 0.0 {
+            let colour = subject_colour();
+            for c in 0..3 {
+                out[c] = subject_alpha * colour[c] + (1.0 - subject_alpha) * out[c];
+            }
+        }
+        out
+    };
+    let a = clamp01(near[4]);
+    if a > 1e-7 && near[3] > 0.0 {
+        let k = 1.0 / near[3];
+        let colour = highlights.unboost([near[0] * k, near[1] * k, near[2] * k]);
+        for c in 0..3 {
+            out[c] = a * colour[c] + (1.0 - a) * out[c];
         }
     }
     out.map(clamp01)
@@ -251,7 +270,7 @@ mod tests {
         let u = 1.0 - m;
         let far = [bb[0] * u, bb[1] * u, bb[2] * u, u, u];
         let subject = [bf[0] * m, bf[1] * m, bf[2] * m, m, m];
-        let out = finish([far, subject, [0.0; 5]], m, &hl, || [0.0; 3]);
+        let out = finish(|| far, subject, [0.0; 5], m, &hl, || [0.0; 3]);
         for c in 0..3 {
             let want = m * f[c] + (1.0 - m) * b[c];
             assert!((out[c] - want).abs() < 1e-5, "{out:?}");
@@ -261,15 +280,55 @@ mod tests {
     #[test]
     fn far_holes_show_the_fill_and_output_is_clamped() {
         let hl = Highlights::new(&HighlightOptions::default());
-        let out = finish([[0.0; 5]; 3], 0.0, &hl, || [0.2, 0.3, 0.4]);
+        let out = finish(
+            || [0.0; 5],
+            [0.0; 5],
+            [0.0; 5],
+            0.0,
+            &hl,
+            || [0.2, 0.3, 0.4],
+        );
         assert_eq!(out, [0.2, 0.3, 0.4]);
         let out = finish(
-            [[9.0, 9.0, 0.0, 1.0, 1.0], [0.0; 5], [0.0; 5]],
+            || [9.0, 9.0, 0.0, 1.0, 1.0],
+            [0.0; 5],
+            [0.0; 5],
             0.0,
             &hl,
             || [0.0; 3],
         );
         assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn an_opaque_subject_hides_the_far_side_without_asking_for_it() {
+        let hl = Highlights::new(&HighlightOptions::default());
+        let subject = [0.3, 0.2, 0.1, 1.0, 1.0];
+        let near = [0.1, 0.1, 0.1, 0.25, 0.25];
+        let out = finish(
+            || panic!("far side asked for"),
+            subject,
+            near,
+            1.0,
+            &hl,
+            || panic!("fill asked for"),
+        );
+        // The same as with the far side given: near over subject.
+        for far in [[0.0; 5], [5.0, 0.0, 9.0, 1.0, 1.0]] {
+            assert_eq!(out, finish(|| far, subject, near, 1.0, &hl, || [0.0; 3]));
+        }
+        assert!((out[0] - (0.1 + 0.75 * 0.3)).abs() < 1e-6, "{out:?}");
+        // A matte of 1 makes the subject opaque whatever its scattered coverage.
+        let thin = [0.03, 0.02, 0.01, 0.1, 0.1];
+        let out = finish(
+            || panic!("far side asked for"),
+            thin,
+            [0.0; 5],
+            1.0,
+            &hl,
+            || panic!("fill asked for"),
+        );
+        assert!((out[0] - 0.3).abs() < 1e-6, "{out:?}");
     }
 
     #[test]

@@ -414,7 +414,9 @@ impl Level0<'_> {
         for x in 0..w {
             let m = self.input.matte(y * w + x);
             let rgb = finish(
-                [at(FAR, x), at(SUBJECT, x), at(NEAR, x)],
+                || at(FAR, x),
+                at(SUBJECT, x),
+                at(NEAR, x),
                 m,
                 &self.setup.highlights,
                 || bilinear(self.fill, fw, fill_taps[x], tyf),

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use super::aperture::{UnitShape, coverage};
-use super::coc::{SIDES, SUBJECT, membership};
+use super::coc::{FAR, NEAR, SIDES, SUBJECT, membership};
 use super::composite::{Acc, bilinear, combine, finish, hole_fill, normalise, tap};
 use super::defocus::reflect;
 use super::layers::{Analysis, Colours, FILL_LEVEL, Input, Setup, colours, level_dims};
@@ -44,7 +44,9 @@ pub(crate) fn render(input: &Input, analysis: &Analysis, shapes: &[UnitShape; SI
     for i in 0..n {
         let (x, y) = (i % w, i / w);
         let rgb = finish(
-            [sides[0][i], sides[1][i], sides[2][i]],
+            || sides[FAR][i],
+            sides[SUBJECT][i],
+            sides[NEAR][i],
             input.matte(i),
             &setup.highlights,
             || bilinear(&fill, fw, tap(x, fw, scale), tap(y, fh, scale)),
