@@ -38,7 +38,7 @@ use thiserror::Error;
 
 use crate::config::FocusSetting;
 use crate::depth::{self, DepthKind, DisparityAnchors};
-use crate::infer::{self, InferError, ModelConfig, ModelSet};
+use crate::infer::{self, InferError, ModelConfig, ModelSet, WorkingImage};
 use crate::io::{self, DecodeOptions, IoError, Photo};
 use crate::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, OpticsError, OpticsWarning};
 use crate::scene::{Plane, SceneSizeError};
@@ -132,6 +132,7 @@ pub struct ModelNames {
 /// Milliseconds spent per analysis stage.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct AnalysisTimings {
+    /// Decoding, and downsampling to the models' working resolution when they run.
     pub decode_ms: f64,
     /// Loading the models (first photo of a worker only; runs alongside decoding).
     pub load_ms: f64,
@@ -360,14 +361,21 @@ pub fn analyze(
         });
         let t = Instant::now();
         let photo = io::read_photo(path, &options.decode);
+        // The models' working image too, while they may still be loading.
+        let working = match &photo {
+            Ok(p) if options.depth.is_none() && !p.color.is_empty() => {
+                Some(WorkingImage::new(&p.color, infer::WORKING_LONG_SIDE))
+            }
+            _ => None,
+        };
         timings.decode_ms = ms_since(t);
         let loaded = loader.map(|l| match l.join() {
             Ok(loaded) => loaded,
             Err(panic) => std::panic::resume_unwind(panic),
         });
-        (photo, loaded)
+        (photo.map(|p| (p, working)), loaded)
     });
-    let photo = photo?;
+    let (photo, working) = photo?;
     if let Some((loaded, ms)) = loaded {
         timings.load_ms = ms;
         loaded?;
@@ -431,7 +439,7 @@ pub fn analyze(
                 timings.load_ms += ms_since(t);
             }
             let estimate = set
-                .estimate(&photo.color)
+                .estimate_prepared(&photo.color, working)
                 .map_err(PipelineError::Inference)?;
             timings.depth_ms = estimate.depth_ms;
             if matte.is_none() {

@@ -6,7 +6,7 @@ mod common;
 
 use common::{load_linear, repo};
 use fstop::infer::preprocess::working_image;
-use fstop::infer::{ModelConfig, ModelSet, estimate_subject_distance_m};
+use fstop::infer::{ModelConfig, ModelSet, WorkingImage, estimate_subject_distance_m};
 use fstop::scene::Plane;
 
 fn models(depth: &str, matte: &str) -> ModelSet {
@@ -96,4 +96,21 @@ fn full_estimate_puts_the_subject_in_front() {
     );
     // The wall behind the head is behind the face.
     assert!(mean_box(d, 200, 90, 250, 140) > mean_box(d, 440, 0, 512, 60));
+}
+
+#[test]
+fn a_working_image_made_beforehand_gives_the_same_estimate() {
+    let mut set = models("fastdepth", "modnet");
+    let photo = load_linear(&repo().join("examples/astronaut.png"));
+    let plain = set.estimate(&photo).unwrap();
+    // Made for this set's working resolution: used as is.
+    let prepared = WorkingImage::new(&photo, set.working_long_side);
+    let est = set.estimate_prepared(&photo, Some(prepared)).unwrap();
+    assert_eq!(est.matte, plain.matte);
+    assert_eq!(est.relative_disparity, plain.relative_disparity);
+    // Made for another resolution: ignored (remade at the set's own).
+    let other = WorkingImage::new(&photo, 128);
+    let est = set.estimate_prepared(&photo, Some(other)).unwrap();
+    assert_eq!(est.matte, plain.matte);
+    assert_eq!(est.relative_disparity, plain.relative_disparity);
 }

@@ -65,8 +65,9 @@ fn round(v: f64, scale: f64) -> f64 {
 /// Milliseconds per stage.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Timings {
+    /// Decoding, and downsampling to the models' working resolution when they run.
     pub decode: f64,
-    /// Loading the models (the first photo of each worker).
+    /// Loading the models (the first photo of each worker; alongside decoding).
     pub load: f64,
     pub depth: f64,
     pub matte: f64,

@@ -121,6 +121,28 @@ pub struct Estimate {
 /// Long side of the working resolution at which refinement runs.
 pub const WORKING_LONG_SIDE: usize = 1024;
 
+/// The photo as the models and the refinement see it: downsampled to the working resolution,
+/// with its guide plane. It needs no models, so it can be made while they load.
+#[derive(Debug, Clone)]
+pub struct WorkingImage {
+    long_side: usize,
+    image: LinearRgb,
+    guide: Plane,
+}
+
+impl WorkingImage {
+    /// `photo` at a long side of at most `long_side` pixels, and its guide.
+    pub fn new(photo: &LinearRgb, long_side: usize) -> WorkingImage {
+        let image = working_image(photo, long_side);
+        let guide = guide_plane(&image);
+        WorkingImage {
+            long_side,
+            image,
+            guide,
+        }
+    }
+}
+
 /// Loaded depth and matting sessions; load once, reuse for many photos.
 pub struct ModelSet {
     depth: ModelSession,
@@ -209,12 +231,28 @@ impl ModelSet {
     /// Runs both models on a photo (linear light; fed to the models as sRGB) and refines their
     /// answers to the photo's full resolution.
     pub fn estimate(&mut self, photo: &LinearRgb) -> Result<Estimate, InferError> {
+        self.estimate_prepared(photo, None)
+    }
+
+    /// [`ModelSet::estimate`] with the photo's working image made beforehand (made here when
+    /// `None` or made for another working resolution).
+    pub fn estimate_prepared(
+        &mut self,
+        photo: &LinearRgb,
+        working: Option<WorkingImage>,
+    ) -> Result<Estimate, InferError> {
         if photo.is_empty() {
             return Err(InferError::Run("the photo has no pixels".into()));
         }
         let t = Instant::now();
-        let working = working_image(photo, self.working_long_side);
-        let guide_w = guide_plane(&working);
+        let WorkingImage {
+            image: working,
+            guide: guide_w,
+            ..
+        } = match working {
+            Some(w) if w.long_side == self.working_long_side => w,
+            _ => WorkingImage::new(photo, self.working_long_side),
+        };
         let alpha = self.run_matte(&working)?;
         let (matte_w, matte_full) =
             matte::refine_matte(&alpha, &guide_w, photo, &self.matte_params);
