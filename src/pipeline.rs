@@ -30,6 +30,7 @@
 //! for metric depth −∞, zero and negative distances) are filled in from their neighbours with a
 //! warning; a matte file that is empty or covers the whole photo is ignored with a warning.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -485,17 +486,17 @@ pub const STATS_LONG_SIDE: usize = 1024;
 
 /// Every `k`-th pixel of every `k`-th row (`k` chosen so the long side is at most
 /// [`STATS_LONG_SIDE`]); the plane itself when it is that small already.
-fn stats_sample(p: &Plane) -> std::borrow::Cow<'_, Plane> {
+fn stats_sample(p: &Plane) -> Cow<'_, Plane> {
     let k = p.width.max(p.height).div_ceil(STATS_LONG_SIDE).max(1);
     if k == 1 {
-        return std::borrow::Cow::Borrowed(p);
+        return Cow::Borrowed(p);
     }
     let (w, h) = (p.width.div_ceil(k), p.height.div_ceil(k));
     let mut data = Vec::with_capacity(w * h);
     for y in 0..h {
         data.extend(p.row(y * k).iter().step_by(k));
     }
-    std::borrow::Cow::Owned(Plane::from_vec(w, h, data))
+    Cow::Owned(Plane::from_vec(w, h, data))
 }
 
 /// The subject's value in `disparity` (see [`depth::subject_disparity`]), from a sample.
@@ -546,37 +547,37 @@ pub fn keep_subject_in_focus(d: f32, m: f32, subject: f32, delta: f32) -> f32 {
 }
 
 /// `map` applied to every value of `src`, then [`keep_subject_in_focus`] with the matte (when
-/// there is one of the same size). One parallel pass.
+/// there is one of the same size). One parallel pass, in place when `src` is owned.
 fn focused_disparity(
-    src: &Plane,
+    src: Cow<'_, Plane>,
     matte: Option<&Plane>,
     subject: Option<f32>,
     delta: f32,
     map: impl Fn(f32) -> f32 + Sync,
 ) -> Plane {
     use rayon::prelude::*;
+    let mut out = src.into_owned();
     let matte = matte
-        .filter(|m| (m.width, m.height) == (src.width, src.height))
+        .filter(|m| (m.width, m.height) == (out.width, out.height))
         .zip(subject.filter(|s| s.is_finite()));
-    let mut out = vec![0.0f32; src.data.len()];
     const CHUNK: usize = 1 << 16;
-    out.par_chunks_mut(CHUNK)
-        .zip(src.data.par_chunks(CHUNK))
+    out.data
+        .par_chunks_mut(CHUNK)
         .enumerate()
-        .for_each(|(c, (o, s))| match matte {
+        .for_each(|(c, o)| match matte {
             Some((m, subject)) => {
-                let m = &m.data[c * CHUNK..c * CHUNK + s.len()];
-                for ((o, &v), &a) in o.iter_mut().zip(s).zip(m) {
-                    *o = keep_subject_in_focus(map(v), a, subject, delta);
+                let m = &m.data[c * CHUNK..c * CHUNK + o.len()];
+                for (v, &a) in o.iter_mut().zip(m) {
+                    *v = keep_subject_in_focus(map(*v), a, subject, delta);
                 }
             }
             None => {
-                for (o, &v) in o.iter_mut().zip(s) {
-                    *o = map(v);
+                for v in o.iter_mut() {
+                    *v = map(*v);
                 }
             }
         });
-    Plane::from_vec(src.width, src.height, out)
+    out
 }
 
 impl Analysis {
@@ -585,102 +586,142 @@ impl Analysis {
     /// subject's relief is compressed so it stays within the depth of field
     /// ([`keep_subject_in_focus`], [`SUBJECT_MAX_COC_PX`]).
     pub fn focus(&self, settings: &LensSettings) -> Result<Focused, PipelineError> {
-        let mut lens = settings.lens;
-        let mut warnings = Vec::new();
-        let matte = self.matte.as_ref();
-        // The sensor's long side maps to the photo's long side (portrait photos too).
-        let long_side_px = self.photo.color.width.max(self.photo.color.height);
-        let (disparity_per_m, focus_source) = match (&self.depth, settings.focus) {
-            (DepthData::Metric(d), focus) => {
-                let subject = sampled_subject_disparity(d, matte);
-                let source = match focus {
-                    FocusSetting::Distance(m) => {
-                        lens.focus_distance_m = m;
-                        FocusSource::Manual
-                    }
-                    FocusSetting::Auto => {
-                        let source = if matte.is_some() {
-                            FocusSource::SubjectDepth
-                        } else {
-                            FocusSource::NearestCentre
-                        };
-                        let (focus, source) = match subject {
-                            Some(s) if s.is_finite() && s > 0.0 => (1.0 / s as f64, source),
-                            Some(_) => (MAX_AUTO_FOCUS_M, source),
-                            None => (DEFAULT_FOCUS_DISTANCE_M, FocusSource::DefaultDistance),
-                        };
-                        let nearest = lens.focal_length_mm / 1000.0 * MIN_AUTO_FOCUS_FOCAL_LENGTHS;
-                        let clamped = focus.clamp(nearest, MAX_AUTO_FOCUS_M);
-                        if clamped != focus {
-                            warnings.push(format!(
-                                "the subject's depth ({focus:.3} m) is out of focusing range; focusing at {clamped:.3} m"
-                            ));
-                        }
-                        lens.focus_distance_m = clamped;
-                        source
-                    }
-                };
-                lens.validate()?;
-                // The subject keeps its own depth (a manual focus elsewhere blurs it as a
-                // whole); only its relief is compressed.
-                let delta = subject_relief_limit(&lens, long_side_px);
-                let disparity = match matte {
-                    Some(_) => focused_disparity(d, matte, subject, delta, |v| v),
-                    None => d.clone(),
-                };
-                (disparity, source)
-            }
-            (DepthData::Relative(r), focus) => {
-                let (distance, source) = match focus {
-                    FocusSetting::Distance(m) => (m, FocusSource::Manual),
-                    FocusSetting::Auto => match matte
-                        .and_then(|m| infer::estimate_subject_distance_m(m, &lens))
-                        .filter(|d| d.is_finite() && *d > 0.0)
-                    {
-                        Some(d) => {
-                            let nearest =
-                                lens.focal_length_mm / 1000.0 * MIN_AUTO_FOCUS_FOCAL_LENGTHS;
-                            (d.clamp(nearest, MAX_AUTO_FOCUS_M), FocusSource::SubjectSize)
-                        }
-                        None => (DEFAULT_FOCUS_DISTANCE_M, FocusSource::DefaultDistance),
-                    },
-                };
-                lens.focus_distance_m = distance;
-                // Validate before anchoring: the anchors need a sane focus distance.
-                lens.validate()?;
-                let anchors = DisparityAnchors {
-                    subject_distance_m: distance,
-                    background_distance_m: settings.background_distance_m,
-                    ..DisparityAnchors::default()
-                };
-                let sample = stats_sample(r);
-                let subject = sampled_subject_disparity(r, matte).unwrap_or(0.0);
-                let far =
-                    depth::weighted_percentile(&sample.data, None, anchors.background_percentile)
-                        .unwrap_or(subject);
-                let mapping = depth::DisparityMapping::new(subject, far, &anchors);
-                // The subject lands on the focus disparity; its relief stays within the depth
-                // of field.
-                let delta = subject_relief_limit(&lens, long_side_px);
-                let disparity = focused_disparity(
-                    r,
-                    matte,
-                    Some(lens.focus_disparity_per_m() as f32),
-                    delta,
-                    |v| mapping.apply(v),
-                );
-                (disparity, source)
-            }
-        };
-        let lens_warnings: Vec<OpticsWarning> = lens.validate()?;
-        warnings.extend(lens_warnings.into_iter().map(|w| w.0));
-        Ok(Focused {
-            lens,
-            disparity_per_m,
-            focus_source,
-            warnings,
-        })
+        focus_depth(
+            &self.photo,
+            self.matte.as_ref(),
+            Cow::Borrowed(&self.depth),
+            settings,
+        )
     }
+
+    /// [`Analysis::focus`] for the analysis's last use: the focused disparity takes over the
+    /// depth map's memory. Returns the photo and the matte with it.
+    pub fn into_focused(
+        self,
+        settings: &LensSettings,
+    ) -> Result<(Focused, Photo, Option<Plane>), PipelineError> {
+        let Analysis {
+            photo,
+            depth,
+            matte,
+            ..
+        } = self;
+        let focused = focus_depth(&photo, matte.as_ref(), Cow::Owned(depth), settings)?;
+        Ok((focused, photo, matte))
+    }
+}
+
+/// See [`Analysis::focus`].
+fn focus_depth(
+    photo: &Photo,
+    matte: Option<&Plane>,
+    depth: Cow<'_, DepthData>,
+    settings: &LensSettings,
+) -> Result<Focused, PipelineError> {
+    let mut lens = settings.lens;
+    let mut warnings = Vec::new();
+    // The sensor's long side maps to the photo's long side (portrait photos too).
+    let long_side_px = photo.color.width.max(photo.color.height);
+    let (metric, plane): (bool, Cow<'_, Plane>) = match depth {
+        Cow::Borrowed(DepthData::Metric(p)) => (true, Cow::Borrowed(p)),
+        Cow::Borrowed(DepthData::Relative(p)) => (false, Cow::Borrowed(p)),
+        Cow::Owned(DepthData::Metric(p)) => (true, Cow::Owned(p)),
+        Cow::Owned(DepthData::Relative(p)) => (false, Cow::Owned(p)),
+    };
+    let (disparity_per_m, focus_source) = match (metric, plane, settings.focus) {
+        (true, d, focus) => {
+            let subject = sampled_subject_disparity(&d, matte);
+            let source = match focus {
+                FocusSetting::Distance(m) => {
+                    lens.focus_distance_m = m;
+                    FocusSource::Manual
+                }
+                FocusSetting::Auto => {
+                    let source = if matte.is_some() {
+                        FocusSource::SubjectDepth
+                    } else {
+                        FocusSource::NearestCentre
+                    };
+                    let (focus, source) = match subject {
+                        Some(s) if s.is_finite() && s > 0.0 => (1.0 / s as f64, source),
+                        Some(_) => (MAX_AUTO_FOCUS_M, source),
+                        None => (DEFAULT_FOCUS_DISTANCE_M, FocusSource::DefaultDistance),
+                    };
+                    let nearest = lens.focal_length_mm / 1000.0 * MIN_AUTO_FOCUS_FOCAL_LENGTHS;
+                    let clamped = focus.clamp(nearest, MAX_AUTO_FOCUS_M);
+                    if clamped != focus {
+                        warnings.push(format!(
+                            "the subject's depth ({focus:.3} m) is out of focusing range; focusing at {clamped:.3} m"
+                        ));
+                    }
+                    lens.focus_distance_m = clamped;
+                    source
+                }
+            };
+            lens.validate()?;
+            // The subject keeps its own depth (a manual focus elsewhere blurs it as a
+            // whole); only its relief is compressed.
+            let delta = subject_relief_limit(&lens, long_side_px);
+            let disparity = match matte {
+                Some(_) => focused_disparity(d, matte, subject, delta, |v| v),
+                None => d.into_owned(),
+            };
+            (disparity, source)
+        }
+        (false, r, focus) => {
+            let distance = || match focus {
+                FocusSetting::Distance(m) => (m, FocusSource::Manual),
+                FocusSetting::Auto => match matte
+                    .and_then(|m| infer::estimate_subject_distance_m(m, &lens))
+                    .filter(|d| d.is_finite() && *d > 0.0)
+                {
+                    Some(d) => {
+                        let nearest = lens.focal_length_mm / 1000.0 * MIN_AUTO_FOCUS_FOCAL_LENGTHS;
+                        (d.clamp(nearest, MAX_AUTO_FOCUS_M), FocusSource::SubjectSize)
+                    }
+                    None => (DEFAULT_FOCUS_DISTANCE_M, FocusSource::DefaultDistance),
+                },
+            };
+            // The map's statistics do not depend on the focus: taken meanwhile.
+            let statistics = || {
+                let sample = stats_sample(&r);
+                let subject = sampled_subject_disparity(&r, matte).unwrap_or(0.0);
+                let percentile = DisparityAnchors::default().background_percentile;
+                let far =
+                    depth::weighted_percentile(&sample.data, None, percentile).unwrap_or(subject);
+                (subject, far)
+            };
+            let ((distance, source), (subject, far)) = rayon::join(distance, statistics);
+            lens.focus_distance_m = distance;
+            // Validate before anchoring: the anchors need a sane focus distance.
+            lens.validate()?;
+            let anchors = DisparityAnchors {
+                subject_distance_m: distance,
+                background_distance_m: settings.background_distance_m,
+                ..DisparityAnchors::default()
+            };
+            let mapping = depth::DisparityMapping::new(subject, far, &anchors);
+            // The subject lands on the focus disparity; its relief stays within the depth
+            // of field.
+            let delta = subject_relief_limit(&lens, long_side_px);
+            let disparity = focused_disparity(
+                r,
+                matte,
+                Some(lens.focus_disparity_per_m() as f32),
+                delta,
+                |v| mapping.apply(v),
+            );
+            (disparity, source)
+        }
+    };
+    let lens_warnings: Vec<OpticsWarning> = lens.validate()?;
+    warnings.extend(lens_warnings.into_iter().map(|w| w.0));
+    Ok(Focused {
+        lens,
+        disparity_per_m,
+        focus_source,
+        warnings,
+    })
 }
 
 #[cfg(test)]
@@ -737,6 +778,31 @@ mod tests {
         let f = a.focus(&LensSettings::default()).unwrap();
         assert!((f.lens.focus_distance_m - 1.6).abs() < 1e-5);
         assert_eq!(f.focus_source, FocusSource::NearestCentre);
+    }
+
+    #[test]
+    fn focusing_in_place_gives_what_focusing_a_copy_gives() {
+        let (d, m) = scene_planes(0.625, 0.1);
+        // A relief on the subject, so the compression under the matte has work to do.
+        let mut relief = d.clone();
+        for (i, v) in relief.data.iter_mut().enumerate() {
+            *v += (i % 7) as f32 * 0.01;
+        }
+        for depth in [
+            DepthData::Metric(relief.clone()),
+            DepthData::Relative(relief.clone()),
+        ] {
+            for matte in [Some(m.clone()), None] {
+                let settings = LensSettings::default();
+                let a = analysis(depth.clone(), matte.clone());
+                let copy = a.focus(&settings).unwrap();
+                let (owned, photo, kept) = a.into_focused(&settings).unwrap();
+                assert_eq!(owned.disparity_per_m, copy.disparity_per_m);
+                assert_eq!(owned.lens, copy.lens);
+                assert_eq!(owned.focus_source, copy.focus_source);
+                assert_eq!((photo.color.width, kept), (20, matte));
+            }
+        }
     }
 
     #[test]

@@ -534,9 +534,10 @@ fn process(
     record.depth_source = Some(if job.depth.is_some() { "file" } else { "model" });
     record.models = analysis.models.clone();
     record.warnings.extend(analysis.warnings.iter().cloned());
+    let timings = analysis.timings;
     check(stop)?;
     let t = Instant::now();
-    let focused = analysis.focus(&settings.lens.settings)?;
+    let (focused, photo, matte) = analysis.into_focused(&settings.lens.settings)?;
     let focus_ms = ms(t);
     record.lens = Some(LensReport::new(
         &focused.lens,
@@ -557,7 +558,7 @@ fn process(
         io::write_plane_png16(path, &focused.disparity_per_m, lo, hi)?;
     }
     if let Some(path) = &job.save_matte {
-        match &analysis.matte {
+        match &matte {
             Some(m) => {
                 create_parent(path)?;
                 io::write_plane_png16(path, m, 0.0, 1.0)?;
@@ -568,8 +569,6 @@ fn process(
             )),
         }
     }
-    let timings = analysis.timings;
-    let pipeline::Analysis { photo, matte, .. } = analysis;
     let Photo {
         color,
         alpha,
