@@ -547,16 +547,15 @@ pub fn keep_subject_in_focus(d: f32, m: f32, subject: f32, delta: f32) -> f32 {
 }
 
 /// `map` applied to every value of `src`, then [`keep_subject_in_focus`] with the matte (when
-/// there is one of the same size). One parallel pass, in place when `src` is owned.
+/// there is one of the same size). One parallel pass, in place.
 fn focused_disparity(
-    src: Cow<'_, Plane>,
+    mut out: Plane,
     matte: Option<&Plane>,
     subject: Option<f32>,
     delta: f32,
     map: impl Fn(f32) -> f32 + Sync,
 ) -> Plane {
     use rayon::prelude::*;
-    let mut out = src.into_owned();
     let matte = matte
         .filter(|m| (m.width, m.height) == (out.width, out.height))
         .zip(subject.filter(|s| s.is_finite()));
@@ -584,12 +583,13 @@ impl Analysis {
     /// Chooses the focus for `settings` and returns the focused lens with the scene's disparity
     /// in 1/m (see the module documentation). The lens is validated. With a matte, the
     /// subject's relief is compressed so it stays within the depth of field
-    /// ([`keep_subject_in_focus`], [`SUBJECT_MAX_COC_PX`]).
+    /// ([`keep_subject_in_focus`], [`SUBJECT_MAX_COC_PX`]). Works on a copy of the depth map
+    /// ([`Analysis::into_focused`] does not copy).
     pub fn focus(&self, settings: &LensSettings) -> Result<Focused, PipelineError> {
         focus_depth(
             &self.photo,
             self.matte.as_ref(),
-            Cow::Borrowed(&self.depth),
+            self.depth.clone(),
             settings,
         )
     }
@@ -606,7 +606,7 @@ impl Analysis {
             matte,
             ..
         } = self;
-        let focused = focus_depth(&photo, matte.as_ref(), Cow::Owned(depth), settings)?;
+        let focused = focus_depth(&photo, matte.as_ref(), depth, settings)?;
         Ok((focused, photo, matte))
     }
 }
@@ -615,21 +615,15 @@ impl Analysis {
 fn focus_depth(
     photo: &Photo,
     matte: Option<&Plane>,
-    depth: Cow<'_, DepthData>,
+    depth: DepthData,
     settings: &LensSettings,
 ) -> Result<Focused, PipelineError> {
     let mut lens = settings.lens;
     let mut warnings = Vec::new();
     // The sensor's long side maps to the photo's long side (portrait photos too).
     let long_side_px = photo.color.width.max(photo.color.height);
-    let (metric, plane): (bool, Cow<'_, Plane>) = match depth {
-        Cow::Borrowed(DepthData::Metric(p)) => (true, Cow::Borrowed(p)),
-        Cow::Borrowed(DepthData::Relative(p)) => (false, Cow::Borrowed(p)),
-        Cow::Owned(DepthData::Metric(p)) => (true, Cow::Owned(p)),
-        Cow::Owned(DepthData::Relative(p)) => (false, Cow::Owned(p)),
-    };
-    let (disparity_per_m, focus_source) = match (metric, plane, settings.focus) {
-        (true, d, focus) => {
+    let (disparity_per_m, focus_source) = match (depth, settings.focus) {
+        (DepthData::Metric(d), focus) => {
             let subject = sampled_subject_disparity(&d, matte);
             let source = match focus {
                 FocusSetting::Distance(m) => {
@@ -664,11 +658,11 @@ fn focus_depth(
             let delta = subject_relief_limit(&lens, long_side_px);
             let disparity = match matte {
                 Some(_) => focused_disparity(d, matte, subject, delta, |v| v),
-                None => d.into_owned(),
+                None => d,
             };
             (disparity, source)
         }
-        (false, r, focus) => {
+        (DepthData::Relative(r), focus) => {
             let distance = || match focus {
                 FocusSetting::Distance(m) => (m, FocusSource::Manual),
                 FocusSetting::Auto => match matte

@@ -107,9 +107,6 @@ pub fn refine_matte(
 #[inline]
 fn blend(p: f32, q: f32, lo: f32, hi: f32) -> f32 {
     let t = refinement_weight(p);
-    if t == 0.0 {
-        return p.clamp(0.0, 1.0);
-    }
     (p + (q.clamp(lo, hi) - p) * t).clamp(0.0, 1.0)
 }
 
