@@ -30,6 +30,9 @@ pub struct UnitError {
     pub examples: &'static str,
 }
 
+/// The most photos processed at once (`--jobs`, `jobs`): each holds a photo and the models.
+pub const JOBS_MAX: u64 = 256;
+
 fn unit_error(text: &str, what: &'static str, examples: &'static str) -> UnitError {
     UnitError {
         text: text.to_string(),
@@ -459,9 +462,17 @@ impl Config {
             ));
         }
         if let Some(j) = &raw.jobs
-            && *j.get_ref() == 0
+            && !(1..=JOBS_MAX).contains(&(*j.get_ref() as u64))
         {
-            return Err(at(&|| j.span(), "jobs must be at least 1".into()));
+            return Err(at(
+                &|| j.span(),
+                format!("jobs {} is outside 1–{JOBS_MAX}", j.get_ref()),
+            ));
+        }
+        if let Some(m) = &raw.max_pixels
+            && *m.get_ref() == 0
+        {
+            return Err(at(&|| m.span(), "max_pixels must be at least 1".into()));
         }
         let _ = raw.description;
         Ok(Config {

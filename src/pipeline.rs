@@ -687,6 +687,14 @@ fn focus_depth(
             };
             let ((distance, source), (subject, far)) = rayon::join(distance, statistics);
             lens.focus_distance_m = distance;
+            if settings.background_distance_m <= distance {
+                warnings.push(format!(
+                    "the background distance ({} m) is not behind the focus distance \
+                     ({distance:.2} m), so nothing behind the subject is blurred; give a \
+                     larger --background-distance or a nearer --focus",
+                    settings.background_distance_m
+                ));
+            }
             // Validate before anchoring: the anchors need a sane focus distance.
             lens.validate()?;
             let anchors = DisparityAnchors {

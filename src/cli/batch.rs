@@ -13,7 +13,7 @@
 //!   collected on the main thread, which prints, writes JSON and the report. A panic in one
 //!   photo is caught and reported as that photo's failure.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -28,6 +28,7 @@ use fstop::render::{self, RenderOptions};
 use fstop::scene::Scene;
 
 use super::args::Shard;
+use super::paths::{FileUse, Role};
 use super::progress::Ui;
 use super::report::{self, FileRecord, JsonLine, LensReport, Status, Summary, Timings};
 use super::signals::Stop;
@@ -78,6 +79,56 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 
 fn has_glob_chars(s: &str) -> bool {
     s.contains(['*', '?', '['])
+}
+
+/// Why an INPUT that is neither a regular file nor a folder cannot be read: a missing path, a
+/// broken or looping symbolic link, or a special file (FIFO, device, socket).
+pub fn not_a_photo_path(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Ok(meta) => format!(
+            "is {}, not a photo file",
+            special_file_kind(&meta.file_type())
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::read_link(path) {
+            Ok(target) => format!(
+                "is a broken symbolic link (it points to {}, which does not exist)",
+                target.display()
+            ),
+            Err(_) => "no such file or folder".into(),
+        },
+        Err(e) if e.raw_os_error() == Some(LOOP_ERRNO) => {
+            "is a symbolic link loop (it never reaches a file)".into()
+        }
+        Err(e) => format!("cannot read: {e}"),
+    }
+}
+
+/// ELOOP: too many levels of symbolic links.
+#[cfg(target_os = "linux")]
+const LOOP_ERRNO: i32 = 40;
+#[cfg(not(target_os = "linux"))]
+const LOOP_ERRNO: i32 = 62;
+
+/// Names a file type that is neither a regular file nor a folder.
+fn special_file_kind(file_type: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    let _ = file_type;
+    "a special file"
 }
 
 /// The leading components of a glob pattern that contain no wildcard.
@@ -237,6 +288,9 @@ pub fn expand_inputs(
                 if !p.is_file() || !has_extension(&p, INPUT_EXTENSIONS) {
                     continue;
                 }
+                if skip_dir.is_some_and(|skip| canonical(&p).starts_with(skip)) {
+                    continue;
+                }
                 matched += 1;
                 if excluded(&p, exclude) {
                     continue;
@@ -256,7 +310,7 @@ pub fn expand_inputs(
                 bail!("'{input}' matches no photos (jpg, jpeg, png, tif, tiff, webp)");
             }
         } else {
-            bail!("{input}: no such file or folder");
+            bail!("{input}: {}", not_a_photo_path(path));
         }
     }
     // De-duplicate by canonical path (first mention wins), then sort by path.
@@ -306,14 +360,6 @@ pub fn plan(
     let out_dir = if single {
         None
     } else {
-        if let Some(o) = output
-            && o.is_file()
-        {
-            bail!(
-                "-o {} is a file, but several photos need an output folder",
-                o.display()
-            );
-        }
         output.map(Path::to_path_buf)
     };
     let skip_dir = out_dir.as_deref().filter(|d| d.is_dir()).map(canonical);
@@ -332,6 +378,9 @@ pub fn plan(
             &mut warnings,
         )?
     };
+    if let Some(o) = &out_dir {
+        refuse_file_as_output_folder(o)?;
+    }
 
     let many = sources.len() > 1;
     for (t, option) in [
@@ -352,21 +401,31 @@ pub fn plan(
         }
     }
 
-    let output_for = |s: &Source| -> PathBuf {
-        let name = batch.name.expand(&s.path, &vars);
-        match (single, output, &out_dir) {
-            (true, Some(o), _) => o.to_path_buf(),
-            (_, _, Some(dir)) => dir.join(&s.rel_dir).join(name),
-            _ => s.path.parent().unwrap_or(Path::new("")).join(name),
+    let output_for = |s: &Source| -> Result<PathBuf> {
+        if let (true, Some(o)) = (single, output) {
+            return Ok(o.to_path_buf());
         }
+        let name = batch.name.expand(&s.path, &vars);
+        if !stays_inside(&name) {
+            bail!(
+                "{}: --name expands to '{}', which leaves the output folder; use a template \
+                 without '..' or a leading '/'",
+                s.path.display(),
+                name.display()
+            );
+        }
+        Ok(match &out_dir {
+            Some(dir) => dir.join(&s.rel_dir).join(name),
+            None => s.path.parent().unwrap_or(Path::new("")).join(name),
+        })
     };
 
-    let mut jobs: Vec<Job> = sources
-        .iter()
-        .map(|s| Job {
+    let mut jobs: Vec<Job> = Vec::with_capacity(sources.len());
+    for s in &sources {
+        jobs.push(Job {
             index: 0,
             input: s.path.clone(),
-            output: output_for(s),
+            output: output_for(s)?,
             depth: settings
                 .common
                 .depth
@@ -376,8 +435,8 @@ pub fn plan(
             save_depth: settings.save_depth.as_ref().map(|t| t.expand(&s.path)),
             save_matte: settings.save_matte.as_ref().map(|t| t.expand(&s.path)),
             skip: false,
-        })
-        .collect();
+        });
+    }
 
     // Leave out discovered files that are other inputs' results or depth/matte files.
     let produced: HashSet<PathBuf> = jobs
@@ -408,11 +467,6 @@ pub fn plan(
     let mut jobs = kept;
 
     // Refuse what would destroy an input or collide.
-    let inputs_canonical: HashMap<PathBuf, &Path> = jobs
-        .iter()
-        .map(|j| (canonical(&j.input), j.input.as_path()))
-        .collect();
-    let mut outputs: HashMap<PathBuf, &Path> = HashMap::new();
     for j in &jobs {
         if !has_extension(&j.output, OUTPUT_EXTENSIONS) {
             bail!(
@@ -420,32 +474,8 @@ pub fn plan(
                 j.output.display()
             );
         }
-        let out = canonical(&j.output);
-        if let Some(input) = inputs_canonical.get(&out) {
-            bail!(
-                "{}: output would overwrite the input {}; choose another -o or --name",
-                j.output.display(),
-                input.display()
-            );
-        }
-        for aux in [&j.save_depth, &j.save_matte].into_iter().flatten() {
-            if let Some(input) = inputs_canonical.get(&canonical(aux)) {
-                bail!(
-                    "{}: would overwrite the input {}",
-                    aux.display(),
-                    input.display()
-                );
-            }
-        }
-        if let Some(other) = outputs.insert(out, &j.input) {
-            bail!(
-                "{} and {} would both be written to {}; use --name with more placeholders or separate runs",
-                other.display(),
-                j.input.display(),
-                j.output.display()
-            );
-        }
     }
+    file_use(&jobs, settings, batch).check()?;
 
     for (k, j) in jobs.iter_mut().enumerate() {
         j.index = k;
@@ -453,7 +483,7 @@ pub fn plan(
     let mut jobs = shard(jobs, batch.shard);
     if !single {
         for j in &mut jobs {
-            j.skip = !batch.overwrite && j.output.exists();
+            j.skip = !batch.overwrite && j.output.is_file();
         }
     }
     Ok(Plan {
@@ -462,6 +492,65 @@ pub fn plan(
         left_out,
         warnings,
     })
+}
+
+/// Every file the planned run reads (photos, depth and matte files, the configuration and
+/// preset files) and writes (outputs, saved maps, the report), for [`FileUse::check`].
+pub fn file_use(jobs: &[Job], settings: &RenderSettings, batch: &BatchSettings) -> FileUse {
+    let mut files = FileUse::default();
+    for (path, role) in &settings.lens.files_read {
+        files.read(path, *role);
+    }
+    for j in jobs {
+        files.read(&j.input, Role::Photo);
+        if let Some(p) = &j.depth {
+            files.read(p, Role::DepthFile);
+        }
+        if let Some(p) = &j.matte {
+            files.read(p, Role::MatteFile);
+        }
+    }
+    for j in jobs {
+        files.write(&j.output, Role::Output);
+        if let Some(p) = &j.save_depth {
+            files.write(p, Role::SavedDepth);
+        }
+        if let Some(p) = &j.save_matte {
+            files.write(p, Role::SavedMatte);
+        }
+    }
+    if let Some(p) = &batch.report {
+        files.write(p, Role::Report);
+    }
+    files
+}
+
+/// True when a relative name only goes down: no `..`, no root, no drive.
+fn stays_inside(name: &Path) -> bool {
+    name.components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// With several photos `-o` must be a folder: refuse an existing file, or a new path that is
+/// named like a photo (`-o out.jpg`) rather than silently creating a folder of that name.
+fn refuse_file_as_output_folder(o: &Path) -> Result<()> {
+    if o.is_dir() || ends_with_separator(o) {
+        return Ok(());
+    }
+    if o.exists() {
+        bail!(
+            "-o {} is a file, but several photos need an output folder",
+            o.display()
+        );
+    }
+    if has_extension(o, OUTPUT_EXTENSIONS) || has_extension(o, INPUT_EXTENSIONS) {
+        bail!(
+            "-o {} names a file, but several photos need an output folder (end it with '/' \
+             to make a folder of that name)",
+            o.display()
+        );
+    }
+    Ok(())
 }
 
 /// How one photo went wrong.
@@ -718,24 +807,31 @@ struct Collector<'a> {
     ui: &'a mut Ui,
     /// By position in `plan.jobs`.
     records: Vec<Option<FileRecord>>,
-    json_open: bool,
+    /// False once a write to stdout failed.
+    stdout_open: bool,
     fatal_error: Option<String>,
     fail_fast_hit: bool,
 }
 
 impl Collector<'_> {
-    /// Prints a line on stdout (JSON); a closed stdout stops the run quietly.
+    /// Prints a line on stdout (JSON lines, timings). Stdout is only a log: once it is closed
+    /// (`| head`), nothing more is printed there, and every photo is still rendered.
     fn stdout_line(&mut self, text: &str) {
         use std::io::Write;
+        if !self.stdout_open {
+            return;
+        }
         let mut out = std::io::stdout().lock();
         if writeln!(out, "{text}").and_then(|_| out.flush()).is_err() {
-            self.json_open = false;
-            self.stop.halt();
+            self.stdout_open = false;
+            self.ui.warn(
+                "standard output was closed; rendering goes on, no more lines are printed there",
+            );
         }
     }
 
     fn emit_json(&mut self, line: &JsonLine<'_>) {
-        if self.json_open {
+        if self.batch.json {
             let text = serde_json::to_string(line).expect("records serialise");
             self.stdout_line(&text);
         }
@@ -839,8 +935,6 @@ impl Collector<'_> {
             Some("fatal error".into())
         } else if self.fail_fast_hit {
             Some("fail-fast".into())
-        } else if stop.requested() {
-            Some("stdout closed".into())
         } else {
             None
         };
@@ -863,7 +957,7 @@ impl Collector<'_> {
             ui.error(super::error_message(&e));
             summary.exit_code = summary.exit_code.max(super::EXIT_FAILED);
         }
-        if self.json_open {
+        if self.batch.json && self.stdout_open {
             let text = serde_json::to_string(&JsonLine::Summary(&summary)).expect("serialise");
             use std::io::Write;
             let _ = writeln!(std::io::stdout().lock(), "{text}");
@@ -880,6 +974,30 @@ impl Collector<'_> {
         }
         summary.exit_code
     }
+}
+
+/// Clears the temporary files that killed runs left in the folders this run writes to.
+fn remove_abandoned_temp_files(plan: &Plan, batch: &BatchSettings) -> Vec<PathBuf> {
+    let written = plan.jobs.iter().flat_map(|j| {
+        [
+            Some(&j.output),
+            j.save_depth.as_ref(),
+            j.save_matte.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+    });
+    let folders: BTreeSet<PathBuf> = written
+        .chain(batch.report.as_ref())
+        .map(|p| match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        })
+        .collect();
+    folders
+        .iter()
+        .flat_map(|d| io::atomic::remove_abandoned_temp_files(d))
+        .collect()
 }
 
 /// Runs a plan; returns the exit code.
@@ -900,6 +1018,12 @@ pub fn run(
             p.display()
         ));
     }
+    for p in remove_abandoned_temp_files(plan, batch) {
+        ui.info(format!(
+            "removed {}, a temporary file left by an fstop run that was killed",
+            p.display()
+        ));
+    }
     let mut collector = Collector {
         plan,
         settings,
@@ -907,7 +1031,7 @@ pub fn run(
         stop,
         ui,
         records: vec![None; plan.jobs.len()],
-        json_open: batch.json,
+        stdout_open: true,
         fatal_error: None,
         fail_fast_hit: false,
     };

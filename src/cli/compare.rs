@@ -17,7 +17,7 @@ use fstop::render::{self, RenderOptions};
 use fstop::scene::{LinearRgb, Scene};
 
 use super::args::CompareArgs;
-use super::batch::canonical;
+use super::paths::{FileUse, Role};
 use super::progress::Ui;
 use super::signals::Stop;
 use super::validate::{
@@ -161,13 +161,12 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
         );
     }
     if !args.input.is_file() {
-        bail!("{}: no such file", args.input.display());
-    }
-    if canonical(&args.output) == canonical(&args.input) {
-        bail!(
-            "{}: output would overwrite the input; choose another -o",
-            args.output.display()
-        );
+        let why = if args.input.is_dir() {
+            "is a folder; compare takes one photo".to_string()
+        } else {
+            super::batch::not_a_photo_path(&args.input)
+        };
+        bail!("{}: {why}", args.input.display());
     }
     let input = args.input.as_path();
     let options = AnalysisOptions {
@@ -178,6 +177,19 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
         matte: common.matte.as_ref().map(|t| t.expand(input)),
         decode: common.decode,
     };
+    let mut files = FileUse::default();
+    files.read(input, Role::Photo);
+    if let Some(d) = &options.depth {
+        files.read(&d.path, Role::DepthFile);
+    }
+    if let Some(m) = &options.matte {
+        files.read(m, Role::MatteFile);
+    }
+    for (path, role) in choices.iter().flat_map(|c| &c.files_read) {
+        files.read(path, *role);
+    }
+    files.write(&args.output, Role::Output);
+    files.check()?;
     let mut models = LazyModels::new(common.models.clone());
     let fail = |e: &dyn std::fmt::Display| {
         ui.error(format!("{}: {e}", input.display()));

@@ -5,6 +5,7 @@
 pub mod args;
 pub mod batch;
 pub mod compare;
+pub mod paths;
 pub mod progress;
 pub mod report;
 pub mod signals;

@@ -17,6 +17,8 @@ use fstop::pipeline::LensSettings;
 use fstop::preset::{self, DEFAULT_PRESET, Preset, PresetFields};
 use fstop::render::{HighlightOptions, KernelKind};
 
+use super::paths::Role;
+
 use super::args::{
     AnalysisArgs, BatchArgs, DepthKindArg, GlobalArgs, KernelArg, LensArgs, OutputArgs, Shard,
 };
@@ -59,6 +61,8 @@ pub struct LensChoice {
     pub preset_name: String,
     /// Lens parameters outside the documented range (printed once as warnings).
     pub warnings: Vec<String>,
+    /// The configuration and preset files read to make this choice (never to be written).
+    pub files_read: Vec<(PathBuf, Role)>,
 }
 
 /// Applies the lens and highlight fields a layer (preset or config file) sets.
@@ -93,6 +97,10 @@ pub fn resolve_lens(
     let base = find_preset(DEFAULT_PRESET)?;
     apply_preset(&base, &mut lens, &mut hl);
     let mut preset_name = base.name;
+    let mut files_read: Vec<(PathBuf, Role)> = Vec::new();
+    if let Some(f) = &config.file {
+        files_read.push((f.clone(), Role::ConfigFile));
+    }
 
     // Config layer: its preset, then its own values.
     if let Some(name) = &config.preset {
@@ -101,6 +109,7 @@ pub fn resolve_lens(
             None => "preset named in the configuration".into(),
         })?;
         apply_preset(&p, &mut lens, &mut hl);
+        files_read.extend(preset_file(&p));
         preset_name = p.name;
     }
     let config_fields = PresetFields {
@@ -120,6 +129,7 @@ pub fn resolve_lens(
     if let Some(name) = preset_arg {
         let p = find_preset(name)?;
         apply_preset(&p, &mut lens, &mut hl);
+        files_read.extend(preset_file(&p));
         preset_name = p.name;
     }
     if let Some(v) = flags.focal_length {
@@ -170,6 +180,14 @@ pub fn resolve_lens(
     if background_distance_m.is_nan() || background_distance_m <= 0.0 {
         bail!("background distance {background_distance_m} m must be positive (or inf)");
     }
+    if let FocusSetting::Distance(focus_m) = focus
+        && background_distance_m <= focus_m
+    {
+        bail!(
+            "background distance {background_distance_m} m is not behind the focus distance \
+             {focus_m} m; the background must be farther than the subject"
+        );
+    }
     if !(hl.threshold.is_finite() && (0.0..=1.0).contains(&hl.threshold)) {
         bail!("highlight threshold {} is outside 0–1", hl.threshold);
     }
@@ -185,7 +203,18 @@ pub fn resolve_lens(
         highlights: hl,
         preset_name,
         warnings,
+        files_read,
     })
+}
+
+/// The file a preset was read from, if it was not built in.
+fn preset_file(p: &Preset) -> Option<(PathBuf, Role)> {
+    match &p.source {
+        preset::PresetSource::BuiltIn => None,
+        preset::PresetSource::User(path) | preset::PresetSource::File(path) => {
+            Some((path.clone(), Role::PresetFile))
+        }
+    }
 }
 
 /// A path with placeholders, expanded per input photo: `{dir}` (the photo's folder), `{stem}`,

@@ -4,8 +4,10 @@
 //! * On any error (including a panic inside the writer) the temporary file is removed, so no
 //!   partial file is ever left behind and an existing file at the destination is untouched.
 //! * An existing destination is only ever replaced by the rename, never truncated first.
-//! * Temporary files are named `.<name>.<random>.fstop-tmp` and are registered while they exist,
-//!   so a signal handler can remove them with [`remove_in_flight_temp_files`] before exiting.
+//! * Temporary files are named `.<name>.<pid>.<random>.fstop-tmp` and are registered while they
+//!   exist, so a signal handler can remove them with [`remove_in_flight_temp_files`] before
+//!   exiting; those of a process killed outright are removed by a later run
+//!   ([`remove_abandoned_temp_files`]).
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -81,6 +83,65 @@ fn without_temp_path(e: std::io::Error) -> std::io::Error {
     }
 }
 
+/// Longest part of the destination's name kept in a temporary file's name, in bytes, so that
+/// `.<name>.<pid>.<random>.fstop-tmp` stays within the usual 255-byte limit for any legal name.
+const TEMP_NAME_KEEP: usize = 200;
+
+/// `.<name>.<pid>.`: the (shortened) destination name and the writing process, so that a later
+/// run can tell a temporary file left by a killed process from one still being written.
+fn temp_prefix(file_name: &str) -> String {
+    let mut end = file_name.len().min(TEMP_NAME_KEEP);
+    while !file_name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(".{}.{}.", &file_name[..end], std::process::id())
+}
+
+/// Temporary files older than this whose writer cannot be identified are taken as abandoned.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Whether the process that wrote a temporary file is gone: the pid in its name no longer runs
+/// (Linux), or — without a pid, or where that cannot be checked — the file is over a day old.
+fn is_abandoned(name: &str, modified: Option<std::time::SystemTime>) -> bool {
+    let pid = name
+        .strip_suffix(TEMP_SUFFIX)
+        .and_then(|rest| rest.rsplit('.').nth(1))
+        .and_then(|pid| pid.parse::<u32>().ok());
+    let proc = Path::new("/proc");
+    if let Some(pid) = pid
+        && proc.join("self").exists()
+    {
+        return pid != std::process::id() && !proc.join(pid.to_string()).exists();
+    }
+    modified
+        .and_then(|m| m.elapsed().ok())
+        .is_some_and(|age| age > ABANDONED_AFTER)
+}
+
+/// Removes the temporary files in `dir` that a killed fstop process left behind (SIGKILL, power
+/// loss: no handler ran) and returns their paths. Files of processes still running are kept.
+pub fn remove_abandoned_temp_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with('.') && name.ends_with(TEMP_SUFFIX)) {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_file()
+            && is_abandoned(&name, meta.modified().ok())
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed.push(entry.path());
+        }
+    }
+    removed.sort();
+    removed
+}
+
 /// Writes `path` atomically: `write` fills a buffered temporary file created in the same
 /// folder, which is then flushed, synced and renamed over `path`.
 ///
@@ -130,7 +191,7 @@ where
         _ => PathBuf::from("."),
     };
     let mut builder = tempfile::Builder::new();
-    let prefix = format!(".{file_name}.");
+    let prefix = temp_prefix(&file_name);
     builder.prefix(&prefix).suffix(TEMP_SUFFIX);
     #[cfg(unix)]
     {
@@ -185,6 +246,47 @@ pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> Result<(), IoError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_legal_255_byte_name_can_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = format!("{}.png", "é".repeat(125)); // 254 bytes
+        assert!(name.len() <= 255);
+        let p = dir.path().join(&name);
+        write_bytes_atomically(&p, b"x").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"x");
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn abandoned_temp_files_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        // A pid that cannot be running (above the kernel's maximum of 2^22).
+        let dead = dir
+            .path()
+            .join(format!(".a.jpg.{}.Xy12ab{TEMP_SUFFIX}", 1u32 << 23));
+        let live = dir
+            .path()
+            .join(format!(".b.jpg.{}.Xy12ab{TEMP_SUFFIX}", std::process::id()));
+        let other = dir.path().join(".c.jpg.tmp");
+        for p in [&dead, &live, &other] {
+            std::fs::write(p, b"partial").unwrap();
+        }
+        let removed = remove_abandoned_temp_files(dir.path());
+        if Path::new("/proc/self").exists() {
+            assert_eq!(removed, vec![dead.clone()]);
+            assert!(!dead.exists());
+        }
+        assert!(live.exists() && other.exists());
+    }
+
+    #[test]
+    fn temp_names_carry_the_pid() {
+        let p = temp_prefix("photo.jpg");
+        assert_eq!(p, format!(".photo.jpg.{}.", std::process::id()));
+        let long = "a".repeat(300);
+        assert!(temp_prefix(&long).len() < TEMP_NAME_KEEP + 20);
+    }
 
     fn leftovers(dir: &Path) -> Vec<String> {
         std::fs::read_dir(dir)
