@@ -262,6 +262,22 @@ fn recursive_folders_are_mirrored_and_globs_work() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("matches no photos"));
+    // Braces in globs and in --exclude (globset syntax, as ripgrep and fd take).
+    fstop(d.path())
+        .args(["in/**/*.{png,jpg}", "-o", "braces"])
+        .args(TEMPLATES)
+        .assert()
+        .success();
+    assert_eq!(
+        files_under(&d.path().join("braces")),
+        vec!["a-bokeh.png", "x/y/b-bokeh.png"]
+    );
+    fstop(d.path())
+        .args(["in", "-r", "-o", "none", "--exclude", "*.{png,jpg}"])
+        .args(TEMPLATES)
+        .assert()
+        .success();
+    assert!(files_under(&d.path().join("none")).is_empty());
 }
 
 #[test]

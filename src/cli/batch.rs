@@ -21,6 +21,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use anyhow::{Result, anyhow, bail};
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use fstop::io::{self, Photo};
 use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels, PipelineError};
@@ -78,7 +79,7 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 }
 
 fn has_glob_chars(s: &str) -> bool {
-    s.contains(['*', '?', '['])
+    s.contains(['*', '?', '[', '{'])
 }
 
 /// Why an INPUT that is neither a regular file nor a folder cannot be read: a missing path, a
@@ -187,11 +188,75 @@ pub fn canonical(path: &Path) -> PathBuf {
     }
 }
 
-fn excluded(path: &Path, exclude: &[glob::Pattern]) -> bool {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    exclude
-        .iter()
-        .any(|p| p.matches(&name) || p.matches_path(path))
+fn excluded(path: &Path, exclude: &GlobSet) -> bool {
+    let name = path.file_name().unwrap_or_default();
+    exclude.is_match(name) || exclude.is_match(path)
+}
+
+/// Compiles `--exclude` patterns (globset syntax: `*`, `?`, `[…]`, `{a,b}`, `**`), matched
+/// against a file's name and its path.
+pub fn exclude_set<'a>(patterns: impl IntoIterator<Item = &'a String>) -> Result<GlobSet> {
+    let mut set = GlobSetBuilder::new();
+    for pattern in patterns {
+        set.add(Glob::new(pattern).map_err(|e| anyhow!("--exclude '{pattern}': {}", e.kind()))?);
+    }
+    set.build().map_err(|e| anyhow!("--exclude: {e}"))
+}
+
+/// The photos a glob INPUT names: its base folder (the part without wildcards) walked as deep as
+/// the pattern reaches (any depth with `**`), hidden entries and `skip_dir` left out.
+fn glob_matches(
+    input: &str,
+    skip_dir: Option<&Path>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<PathBuf>> {
+    let matcher = GlobBuilder::new(input)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| anyhow!("glob '{input}': {}", e.kind()))?
+        .compile_matcher();
+    let base = glob_base(input);
+    let walk_root = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base.as_path()
+    };
+    let pattern_depth = Path::new(input).components().count() - base.components().count();
+    let max_depth = if input.contains("**") {
+        usize::MAX
+    } else {
+        pattern_depth
+    };
+    let walker = walkdir::WalkDir::new(walk_root)
+        .min_depth(1)
+        .max_depth(max_depth)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            !is_hidden(e.file_name())
+                && !(e.file_type().is_dir()
+                    && skip_dir.is_some_and(|skip| canonical(e.path()) == skip))
+        });
+    let mut found = Vec::new();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                warnings.push(format!("{input}: {e}"));
+                continue;
+            }
+        };
+        // Walking "." yields "./a.jpg"; the pattern names "a.jpg".
+        let path = match base.as_os_str().is_empty() {
+            true => entry.path().strip_prefix(".").unwrap_or(entry.path()),
+            false => entry.path(),
+        };
+        if entry.file_type().is_file() && matcher.is_match(path) {
+            found.push(path.to_path_buf());
+        }
+    }
+    Ok(found)
 }
 
 /// Expands INPUT arguments into photos (see the module documentation). `skip_dir` (the output
@@ -199,7 +264,7 @@ fn excluded(path: &Path, exclude: &[glob::Pattern]) -> bool {
 pub fn expand_inputs(
     inputs: &[String],
     recursive: bool,
-    exclude: &[glob::Pattern],
+    exclude: &GlobSet,
     skip_dir: Option<&Path>,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Source>> {
@@ -269,22 +334,8 @@ pub fn expand_inputs(
             }
         } else if has_glob_chars(input) {
             let base = glob_base(input);
-            let options = glob::MatchOptions {
-                case_sensitive: true,
-                require_literal_separator: true,
-                require_literal_leading_dot: true,
-            };
-            let paths =
-                glob::glob_with(input, options).map_err(|e| anyhow!("glob '{input}': {e}"))?;
             let mut matched = 0;
-            for p in paths {
-                let p = match p {
-                    Ok(p) => p,
-                    Err(e) => {
-                        warnings.push(format!("{input}: {e}"));
-                        continue;
-                    }
-                };
+            for p in glob_matches(input, skip_dir, warnings)? {
                 if !p.is_file() || !has_extension(&p, INPUT_EXTENSIONS) {
                     continue;
                 }
@@ -1119,13 +1170,13 @@ mod tests {
             touch(&root.join(f));
         }
         let mut w = Vec::new();
-        let flat = expand_inputs(&[s(root)], false, &[], None, &mut w).unwrap();
+        let flat = expand_inputs(&[s(root)], false, &none_excluded(), None, &mut w).unwrap();
         let names: Vec<_> = flat
             .iter()
             .map(|s| s.path.file_name().unwrap().to_owned())
             .collect();
         assert_eq!(names, vec!["a.PNG", "b.jpg"]);
-        let deep = expand_inputs(&[s(root)], true, &[], None, &mut w).unwrap();
+        let deep = expand_inputs(&[s(root)], true, &none_excluded(), None, &mut w).unwrap();
         assert_eq!(deep.len(), 4);
         let d_src = deep.iter().find(|s| s.path.ends_with("d.webp")).unwrap();
         assert_eq!(d_src.rel_dir, PathBuf::from("sub/deep"));
@@ -1139,7 +1190,7 @@ mod tests {
         let g = expand_inputs(
             &[pattern, s(&root.join("sub/c.tif"))],
             false,
-            &[],
+            &none_excluded(),
             None,
             &mut w,
         )
@@ -1147,13 +1198,38 @@ mod tests {
         assert_eq!(g.len(), 1);
         assert_eq!(g[0].rel_dir, PathBuf::from("sub"));
         // Exclusions.
-        let ex = vec![glob::Pattern::new("b.*").unwrap()];
+        let ex = exclude_set(&["b.*".to_string()]).unwrap();
         let e = expand_inputs(&[s(root)], false, &ex, None, &mut w).unwrap();
         assert_eq!(e.len(), 1);
+        // Braces, in exclusions and in globs (globset syntax).
+        let ex = exclude_set(&["*.{PNG,jpg}".to_string()]).unwrap();
+        let e = expand_inputs(&[s(root)], false, &ex, None, &mut w).unwrap();
+        assert!(e.is_empty(), "{e:?}");
+        let braces = format!("{}/**/*.{{tif,webp}}", root.display());
+        let b = expand_inputs(&[braces], false, &none_excluded(), None, &mut w).unwrap();
+        let names: Vec<_> = b.iter().map(|s| s.path.file_name().unwrap()).collect();
+        assert_eq!(names, ["c.tif", "d.webp"]);
+        // Without `**` a glob reaches only as deep as it is written.
+        let shallow = format!("{}/*/*.{{tif,webp}}", root.display());
+        let b = expand_inputs(&[shallow], false, &none_excluded(), None, &mut w).unwrap();
+        assert_eq!(b.len(), 1);
         // Errors.
-        assert!(expand_inputs(&[s(&root.join("missing.jpg"))], false, &[], None, &mut w).is_err());
+        assert!(
+            expand_inputs(
+                &[s(&root.join("missing.jpg"))],
+                false,
+                &none_excluded(),
+                None,
+                &mut w
+            )
+            .is_err()
+        );
         let none = format!("{}/*.gif", root.display());
-        assert!(expand_inputs(&[none], false, &[], None, &mut w).is_err());
+        assert!(expand_inputs(&[none], false, &none_excluded(), None, &mut w).is_err());
+    }
+
+    fn none_excluded() -> GlobSet {
+        GlobSet::empty()
     }
 
     #[test]
@@ -1163,7 +1239,8 @@ mod tests {
         touch(&d.path().join("out/a-bokeh.jpg"));
         let mut w = Vec::new();
         let skip = canonical(&d.path().join("out"));
-        let found = expand_inputs(&[s(d.path())], true, &[], Some(&skip), &mut w).unwrap();
+        let found =
+            expand_inputs(&[s(d.path())], true, &none_excluded(), Some(&skip), &mut w).unwrap();
         assert_eq!(found.len(), 1);
     }
 

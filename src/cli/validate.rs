@@ -486,7 +486,7 @@ pub struct BatchSettings {
     pub report: Option<PathBuf>,
     pub json: bool,
     pub shard: Option<Shard>,
-    pub exclude: Vec<glob::Pattern>,
+    pub exclude: globset::GlobSet,
 }
 
 /// Default `--jobs`: min(cores, 2) — rendering is already parallel inside a photo; a second
@@ -529,11 +529,7 @@ pub fn batch_settings(b: &BatchArgs, config: &Config) -> Result<BatchSettings> {
             .or(config.name.as_deref())
             .unwrap_or(DEFAULT_NAME),
     )?;
-    let mut exclude = Vec::new();
-    for pattern in config.exclude.iter().chain(&b.exclude) {
-        exclude
-            .push(glob::Pattern::new(pattern).map_err(|e| anyhow!("--exclude '{pattern}': {e}"))?);
-    }
+    let exclude = super::batch::exclude_set(config.exclude.iter().chain(&b.exclude))?;
     Ok(BatchSettings {
         recursive: b.recursive || config.recursive.unwrap_or(false),
         name,
