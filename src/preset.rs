@@ -122,7 +122,7 @@ pub struct Preset {
 /// A preset could not be found, read or parsed.
 #[derive(Debug, Error)]
 pub enum PresetError {
-    #[error("unknown preset '{name}' (known: {}; or give a path to a .toml file)", known.join(", "))]
+    #[error("unknown preset '{name}'{}", unknown_hint(name, known))]
     Unknown { name: String, known: Vec<String> },
     #[error("{path}: {source}")]
     Read {
@@ -346,9 +346,79 @@ pub fn resolve(name_or_path: &str, user_dir: Option<&Path>) -> Result<Preset, Pr
     })
 }
 
+/// `; did you mean 'X'?` for the closest known name, else the list of known names.
+fn unknown_hint(name: &str, known: &[String]) -> String {
+    match closest_name(name, known) {
+        Some(best) => format!("; did you mean '{best}'? (`fstop presets list` shows all)"),
+        None => format!(
+            " (known: {}; or give a path to a .toml file)",
+            known.join(", ")
+        ),
+    }
+}
+
+/// The known name that `name` most likely misspells: equal once case and punctuation are
+/// ignored (`85mm-f18` → `85mm-f1.8`), or within two edits.
+fn closest_name<'a>(name: &str, known: &'a [String]) -> Option<&'a str> {
+    let key = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let wanted = key(name);
+    if let Some(k) = known.iter().find(|k| key(k) == wanted) {
+        return Some(k);
+    }
+    known
+        .iter()
+        .map(|k| (edit_distance(name, k), k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k.as_str())
+}
+
+/// Levenshtein distance between two short strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn misspelt_preset_names_get_a_suggestion() {
+        let known: Vec<String> = ["85mm-f1.8", "135mm-f2", "vintage-6-blade"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(closest_name("85mm-f18", &known), Some("85mm-f1.8"));
+        assert_eq!(closest_name("85MM_F1.8", &known), Some("85mm-f1.8"));
+        assert_eq!(
+            closest_name("vintage-6-blades", &known),
+            Some("vintage-6-blade")
+        );
+        assert_eq!(closest_name("tilt-shift", &known), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        let e = PresetError::Unknown {
+            name: "85mm-f18".into(),
+            known: known.clone(),
+        };
+        assert!(e.to_string().contains("did you mean '85mm-f1.8'?"), "{e}");
+    }
 
     #[test]
     fn every_builtin_preset_parses_and_makes_a_valid_lens() {

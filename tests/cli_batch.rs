@@ -605,3 +605,22 @@ fn batch_timings_are_one_line_per_photo_with_its_input() {
         assert!(l["render"].is_number() && l["total"].is_number());
     }
 }
+
+#[test]
+fn json_with_timings_prints_only_typed_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = photos(d.path(), 2, false, 24, 16);
+    let out = fstop(d.path())
+        .arg(&dir)
+        .args(["-o", "out", "--json", "--timings"])
+        .args(TEMPLATES)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for l in &lines {
+        assert!(l["type"].is_string(), "untyped line: {l}");
+    }
+    assert!(lines[0]["timings_ms"]["render"].is_number(), "{}", lines[0]);
+}

@@ -148,6 +148,15 @@ fn compare_analyses_once_and_labels_each_preset() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(err.contains("85mm-f1.8: 85 mm f/1.8") && err.contains("135mm-f2: 135 mm f/2"));
+    // -v names the model files actually loaded, in the CLI's plain style (no colour codes).
+    assert!(
+        err.contains("models: depth fastdepth (") && err.contains(".onnx), matte modnet ("),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\x1b'),
+        "colour codes on a non-terminal: {err}"
+    );
     let sheet = image::open(d.path().join("sheet.jpg")).unwrap();
     assert_eq!(sheet.width(), 2 * 256 + 3 * 4);
 }

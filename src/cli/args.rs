@@ -25,8 +25,9 @@ Exit codes:
        complete, nothing partial is left; the next run skips what exists.
 
 Configuration: --config FILE, else ./fstop.toml when present, holds defaults for any option
-(keys as in the README's Usage section). Precedence, weakest first: built-in defaults,
-the config file's preset, the config file's values, the --preset preset, command-line flags.";
+(keys are the long option names with '_', e.g. f_number = 2.8; see `fstop man`). Precedence,
+weakest first: built-in defaults, the config file's preset, the config file's values, the
+--preset preset, command-line flags.";
 
 const RENDER_AFTER_HELP: &str = "\
 Single photo or batch:

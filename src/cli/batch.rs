@@ -946,7 +946,9 @@ impl Collector<'_> {
             self.fail_fast_hit = true;
             self.stop.halt();
         }
+        // With --json the record carries the timings (`timings_ms`): every line stays typed.
         if self.settings.timings
+            && !self.batch.json
             && let Some(t) = record.timings_ms
         {
             // Stages in pipeline order; in batch mode the input first.

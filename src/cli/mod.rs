@@ -40,9 +40,35 @@ fn init_tracing(verbosity: Verbosity) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .without_time()
-        .with_target(false)
+        .with_ansi(false)
+        .event_format(PlainEvents)
         .try_init();
+}
+
+/// Library log lines in the CLI's own style: `warning: …`, `error: …`, plain otherwise; no
+/// timestamps, targets or colour codes.
+struct PlainEvents;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for PlainEvents
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        match *event.metadata().level() {
+            tracing::Level::ERROR => write!(writer, "error: ")?,
+            tracing::Level::WARN => write!(writer, "warning: ")?,
+            _ => {}
+        }
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }
 
 /// Parses `argv` and runs the command.
@@ -106,6 +132,7 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
                     };
                     sub.clone()
                         .name(&*Box::leak(format!("fstop-{name}").into_boxed_str()))
+                        .version(env!("CARGO_PKG_VERSION"))
                 }
             };
             let mut buf = Vec::new();

@@ -188,9 +188,19 @@ impl ModelSet {
         let (env, runtime_path) =
             runtime::init(&SearchEnv::from_process(config.ort_lib.as_deref()))?;
         let threads = thread_count(config.threads);
+        let depth = ModelSession::load(&env, &depth, threads)?;
+        let matte = ModelSession::load(&env, &matte, threads)?;
+        tracing::info!(
+            "models: depth {} ({}), matte {} ({}); ONNX Runtime {}",
+            depth.name,
+            depth.path.display(),
+            matte.name,
+            matte.path.display(),
+            runtime_path.display()
+        );
         Ok(ModelSet {
-            depth: ModelSession::load(&env, &depth, threads)?,
-            matte: ModelSession::load(&env, &matte, threads)?,
+            depth,
+            matte,
             runtime_path,
             working_long_side: WORKING_LONG_SIDE,
             matte_params: MatteParams::default(),
