@@ -234,9 +234,9 @@ fn glob_matches(
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
-            !is_hidden(e.file_name())
-                && !(e.file_type().is_dir()
-                    && skip_dir.is_some_and(|skip| canonical(e.path()) == skip))
+            let is_skip_dir =
+                e.file_type().is_dir() && skip_dir.is_some_and(|skip| canonical(e.path()) == skip);
+            !(is_hidden(e.file_name()) || is_skip_dir)
         });
     let mut found = Vec::new();
     for entry in walker {

@@ -60,7 +60,6 @@ where
         mut writer: tracing_subscriber::fmt::format::Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> std::fmt::Result {
-        use std::fmt::Write as _;
         match *event.metadata().level() {
             tracing::Level::ERROR => write!(writer, "error: ")?,
             tracing::Level::WARN => write!(writer, "warning: ")?,
