@@ -590,7 +590,7 @@ fn process(
     check(stop)?;
     let t = Instant::now();
     create_parent(&job.output)?;
-    io::write_photo(
+    let left_out = io::write_photo(
         &job.output,
         &image,
         alpha.as_ref(),
@@ -598,6 +598,9 @@ fn process(
         bits_per_channel,
         &settings.common.encode,
     )?;
+    record
+        .warnings
+        .extend(left_out.iter().map(ToString::to_string));
     record.timings_ms = Some(
         Timings {
             decode: timings.decode_ms,

@@ -23,10 +23,13 @@ pub mod decode;
 pub mod depthfile;
 pub mod encode;
 pub mod jpeg;
+pub mod limits;
+pub(crate) mod meta_bounds;
 pub mod metadata;
 
 pub use atomic::{remove_in_flight_temp_files, write_atomically};
 pub use depthfile::{parse_npy, parse_pfm};
+pub use encode::EncodeWarning;
 
 use crate::depth::DepthKind;
 use crate::scene::{LinearRgb, Plane};
@@ -157,7 +160,8 @@ pub fn read_photo(path: &Path, options: &DecodeOptions) -> Result<Photo, IoError
 /// `.tif`/`.tiff`, any case). `metadata` is written back (ICC only if usable, EXIF with
 /// orientation 1 and no thumbnail, XMP); the colour is encoded through the ICC profile's curves.
 /// `bits_per_channel > 8` writes 16-bit PNG/TIFF (JPEG is always 8-bit). Alpha is written to
-/// PNG and TIFF and dropped for JPEG.
+/// PNG and TIFF and dropped for JPEG. Returns the metadata that the format cannot hold and
+/// was left out ([`EncodeWarning`]: EXIF or XMP over a JPEG's 64 KiB segment…).
 pub fn write_photo(
     path: &Path,
     color: &LinearRgb,
@@ -165,7 +169,7 @@ pub fn write_photo(
     metadata: &Metadata,
     bits_per_channel: u8,
     options: &EncodeOptions,
-) -> Result<(), IoError> {
+) -> Result<Vec<EncodeWarning>, IoError> {
     encode::write_photo(path, color, alpha, metadata, bits_per_channel, options)
 }
 
