@@ -340,11 +340,12 @@ pub fn parse_kernel(text: &str) -> Option<crate::render::KernelKind> {
 impl Config {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = read_regular_text_file(path, MAX_SETTINGS_FILE_BYTES, "a config file")
-            .map_err(|e| ConfigError::Read {
+        let text = read_regular_text_file(path, MAX_SETTINGS_FILE_BYTES, "a config file").map_err(
+            |e| ConfigError::Read {
                 path: path.to_path_buf(),
                 source: e.into(),
-            })?;
+            },
+        )?;
         let mut config = Config::parse(&path.display().to_string(), &text)?;
         config.file = Some(path.to_path_buf());
         Ok(config)

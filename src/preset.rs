@@ -258,12 +258,13 @@ pub fn builtin() -> Vec<Preset> {
 
 /// Reads one preset file.
 pub fn load_file(path: &Path, name: &str, source: PresetSource) -> Result<Preset, PresetError> {
-    let text = read_regular_text_file(path, MAX_SETTINGS_FILE_BYTES, "a preset file").map_err(
-        |e| PresetError::Read {
-            path: path.to_path_buf(),
-            source: e.into(),
-        },
-    )?;
+    let text =
+        read_regular_text_file(path, MAX_SETTINGS_FILE_BYTES, "a preset file").map_err(|e| {
+            PresetError::Read {
+                path: path.to_path_buf(),
+                source: e.into(),
+            }
+        })?;
     parse(name, &path.display().to_string(), &text, source)
 }
 

@@ -109,7 +109,10 @@ fn icc_bomb_costs_little_memory() {
     let root = tempfile::tempdir().unwrap();
     let case = cases(root.path())
         .into_iter()
-        .find(|c| c.label.starts_with("PNG whose ICC profile inflates to 1 GiB"))
+        .find(|c| {
+            c.label
+                .starts_with("PNG whose ICC profile inflates to 1 GiB")
+        })
         .unwrap();
     let o = run_case(&bin(), &case);
     assert_eq!(o.code, Some(0), "{}", o.stderr);
@@ -134,7 +137,10 @@ fn icc_bomb_is_dropped_by_read_photo() {
         photo.warnings,
         ["ICC profile inflates to more than the 16 MiB limit; ignored"]
     );
-    assert_eq!((photo.color.width, photo.color.height), (W as usize, H as usize));
+    assert_eq!(
+        (photo.color.width, photo.color.height),
+        (W as usize, H as usize)
+    );
 }
 
 fn json_warnings(report: &Path) -> Vec<String> {
@@ -162,7 +168,13 @@ fn exif_too_large_for_a_jpeg_is_in_the_report() {
             .env_remove("FSTOP_LOG")
             .stdin(Stdio::null())
             .args([
-                "exif.png", "-o", "out.jpg", "--depth", "d.png", "--overwrite", "--report",
+                "exif.png",
+                "-o",
+                "out.jpg",
+                "--depth",
+                "d.png",
+                "--overwrite",
+                "--report",
                 "r.json",
             ]);
         if let Some(level) = log {
@@ -173,7 +185,11 @@ fn exif_too_large_for_a_jpeg_is_in_the_report() {
         assert!(out.status.success(), "{stderr}");
         let want = "EXIF data is 100000 bytes, over the 65527 a JPEG holds; not written to the \
                     output (write a PNG or TIFF to keep it)";
-        assert_eq!(stderr.trim_end(), format!("warning: exif.png: {want}"), "log {log:?}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!("warning: exif.png: {want}"),
+            "log {log:?}"
+        );
         assert_eq!(json_warnings(&dir.path().join("r.json")), [want]);
     }
     // The same photo written as PNG keeps its EXIF, with no warning.

@@ -66,14 +66,16 @@ pub(crate) fn one_line(s: String) -> String {
 /// [`max_image_file_bytes`]`(max_pixels)` bytes, naming it on failure; folders, FIFOs and
 /// devices are refused unread.
 pub(crate) fn read_file(path: &Path, max_pixels: u64) -> Result<Vec<u8>, IoError> {
-    read_regular_file(path, max_image_file_bytes(max_pixels), "an image file").map_err(|e| match e {
-        ReadFileError::Io(source) => IoError::Os {
-            path: path.to_path_buf(),
-            action: "cannot read".into(),
-            source,
+    read_regular_file(path, max_image_file_bytes(max_pixels), "an image file").map_err(
+        |e| match e {
+            ReadFileError::Io(source) => IoError::Os {
+                path: path.to_path_buf(),
+                action: "cannot read".into(),
+                source,
+            },
+            other => decode_err(path, other.to_string()),
         },
-        other => decode_err(path, other.to_string()),
-    })
+    )
 }
 
 /// Identifies the format from the content (never from the extension).
@@ -709,17 +711,25 @@ mod tests {
     fn unsupported_jpeg_frames_are_named() {
         // SOI, SOF (marker, length 11, precision, 1×1, 1 component), SOS, data, EOI.
         let jpeg = |marker: u8, precision: u8| {
-            let mut j = vec![0xFF, 0xD8, 0xFF, marker, 0x00, 0x0B, precision, 0, 1, 0, 1, 1];
+            let mut j = vec![
+                0xFF, 0xD8, 0xFF, marker, 0x00, 0x0B, precision, 0, 1, 0, 1, 1,
+            ];
             j.extend([1, 0x11, 0, 0xFF, 0xDA, 0x00, 0x03, 0x00, 0x12, 0xFF, 0xD9]);
             j
         };
         for marker in [0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF] {
             let e = check_jpeg_structure(&jpeg(marker, 8)).unwrap_err();
-            assert!(e.starts_with("JPEG not supported (arithmetic coding)"), "{e}");
+            assert!(
+                e.starts_with("JPEG not supported (arithmetic coding)"),
+                "{e}"
+            );
         }
         for marker in [0xC0, 0xC1, 0xC2] {
             let e = check_jpeg_structure(&jpeg(marker, 12)).unwrap_err();
-            assert!(e.starts_with("JPEG not supported (12-bit precision)"), "{e}");
+            assert!(
+                e.starts_with("JPEG not supported (12-bit precision)"),
+                "{e}"
+            );
             assert!(check_jpeg_structure(&jpeg(marker, 8)).is_ok());
         }
         // The message wins over a truncation later in the file.

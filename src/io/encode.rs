@@ -191,25 +191,24 @@ fn prepare_metadata(
         _ => (Transfer::srgb(), None),
     };
     // Defensive: the caller may hand us EXIF that was not read by `read_photo`.
-    let exif =
-        metadata
-            .exif
-            .as_deref()
-            .filter(|e| !e.is_empty())
-            .and_then(|e| match sanitize_exif(e) {
-                Ok(clean) => Some(clean),
-                Err(why) => {
-                    warnings.push(EncodeWarning::ExifUnreadable(why));
-                    None
-                }
-            })
-            .filter(|e| {
-                let fits = !jpeg || e.len() <= JPEG_MAX_EXIF_BYTES;
-                if !fits {
-                    warnings.push(EncodeWarning::ExifTooLargeForJpeg { bytes: e.len() });
-                }
-                fits
-            });
+    let exif = metadata
+        .exif
+        .as_deref()
+        .filter(|e| !e.is_empty())
+        .and_then(|e| match sanitize_exif(e) {
+            Ok(clean) => Some(clean),
+            Err(why) => {
+                warnings.push(EncodeWarning::ExifUnreadable(why));
+                None
+            }
+        })
+        .filter(|e| {
+            let fits = !jpeg || e.len() <= JPEG_MAX_EXIF_BYTES;
+            if !fits {
+                warnings.push(EncodeWarning::ExifTooLargeForJpeg { bytes: e.len() });
+            }
+            fits
+        });
     let xmp = metadata
         .xmp
         .as_deref()
@@ -361,7 +360,11 @@ fn write_png(
     let mut enc = png::Encoder::with_info(out, info).map_err(err)?;
     enc.set_compression(png::Compression::Fast);
     // Non-UTF-8 XMP was left out by `prepare_metadata`, with a warning.
-    if let Some(text) = meta.xmp.as_deref().and_then(|x| std::str::from_utf8(x).ok()) {
+    if let Some(text) = meta
+        .xmp
+        .as_deref()
+        .and_then(|x| std::str::from_utf8(x).ok())
+    {
         enc.add_itxt_chunk("XML:com.adobe.xmp".into(), text.into())
             .map_err(err)?;
     }

@@ -93,7 +93,11 @@ pub fn describe_file_type(t: &std::fs::FileType) -> &'static str {
 /// message: "a preset file"). Folders, FIFOs, devices and sockets are refused before they are
 /// opened for reading (a FIFO would block, a device never ends); the size is checked on the
 /// open file, and the read itself is bounded too (the file may grow while it is read).
-pub fn read_regular_file(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>, ReadFileError> {
+pub fn read_regular_file(
+    path: &Path,
+    limit: u64,
+    what: &'static str,
+) -> Result<Vec<u8>, ReadFileError> {
     let kind = std::fs::metadata(path)?.file_type();
     if !kind.is_file() {
         return Err(ReadFileError::NotRegular(describe_file_type(&kind)));
@@ -101,7 +105,9 @@ pub fn read_regular_file(path: &Path, limit: u64, what: &'static str) -> Result<
     let file = File::open(path)?;
     let meta = file.metadata()?;
     if !meta.file_type().is_file() {
-        return Err(ReadFileError::NotRegular(describe_file_type(&meta.file_type())));
+        return Err(ReadFileError::NotRegular(describe_file_type(
+            &meta.file_type(),
+        )));
     }
     let too_large = |bytes| ReadFileError::TooLarge { bytes, limit, what };
     if meta.len() > limit {

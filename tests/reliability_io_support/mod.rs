@@ -9,8 +9,8 @@ use std::io::Cursor;
 use std::path::Path;
 
 use super::reliability_support::{
-    Case, Expect, H, Shell, W, crc32, disparity_png, exif_orientation, jpeg_bytes, png_bytes,
-    photo_rgb8,
+    Case, Expect, H, Shell, W, crc32, disparity_png, exif_orientation, jpeg_bytes, photo_rgb8,
+    png_bytes,
 };
 
 /// A zlib stream that inflates to `n` zero bytes, built by hand in 13 bits per 258 bytes
@@ -152,12 +152,7 @@ pub fn float_tiff(patch: impl Fn(&mut [f32])) -> Vec<u8> {
 pub fn webp_exif_claiming(claimed: u32) -> Vec<u8> {
     let mut simple = Vec::new();
     image::codecs::webp::WebPEncoder::new_lossless(&mut simple)
-        .encode(
-            &photo_rgb8(W, H, 1),
-            W,
-            H,
-            image::ExtendedColorType::Rgb8,
-        )
+        .encode(&photo_rgb8(W, H, 1), W, H, image::ExtendedColorType::Rgb8)
         .unwrap();
     let mut w = b"RIFF\0\0\0\0WEBP".to_vec();
     w.extend(b"VP8X");
@@ -244,7 +239,10 @@ pub fn cases(root: &Path) -> Vec<Case> {
         Some((ulimit, "")),
         renders(
             &["out.png"],
-            &["bomb.png", "ICC profile inflates to more than the 16 MiB limit; ignored"],
+            &[
+                "bomb.png",
+                "ICC profile inflates to more than the 16 MiB limit; ignored",
+            ],
         ),
     );
     case(
@@ -255,7 +253,10 @@ pub fn cases(root: &Path) -> Vec<Case> {
         Some((ulimit, "")),
         renders(
             &["out.png"],
-            &["claims.webp", "EXIF data chunk claims 4294967280 bytes, past the end"],
+            &[
+                "claims.webp",
+                "EXIF data chunk claims 4294967280 bytes, past the end",
+            ],
         ),
     );
     case(
@@ -305,7 +306,10 @@ pub fn cases(root: &Path) -> Vec<Case> {
         None,
         renders(
             &["out.png"],
-            &["hdr.tif: 40 pixels have float values above 1.0 (up to 8)", "clipped to 1.0"],
+            &[
+                "hdr.tif: 40 pixels have float values above 1.0 (up to 8)",
+                "clipped to 1.0",
+            ],
         ),
     );
     case(
@@ -335,7 +339,15 @@ pub fn cases(root: &Path) -> Vec<Case> {
         "side files",
         "--preset /dev/zero",
         vec![photo()],
-        args(&["p.png", "-o", "out.png", "--depth", "d.png", "--preset", "/dev/zero"]),
+        args(&[
+            "p.png",
+            "-o",
+            "out.png",
+            "--depth",
+            "d.png",
+            "--preset",
+            "/dev/zero",
+        ]),
         None,
         fails(2, &["/dev/zero: is a character device, not a regular file"]),
     );
@@ -343,7 +355,15 @@ pub fn cases(root: &Path) -> Vec<Case> {
         "side files",
         "--config /dev/zero",
         vec![photo()],
-        args(&["--config", "/dev/zero", "p.png", "-o", "out.png", "--depth", "d.png"]),
+        args(&[
+            "--config",
+            "/dev/zero",
+            "p.png",
+            "-o",
+            "out.png",
+            "--depth",
+            "d.png",
+        ]),
         None,
         fails(2, &["/dev/zero: is a character device, not a regular file"]),
     );
@@ -359,7 +379,15 @@ pub fn cases(root: &Path) -> Vec<Case> {
         "side files",
         "--matte /dev/zero",
         vec![photo()],
-        args(&["p.png", "-o", "out.png", "--depth", "d.png", "--matte", "/dev/zero"]),
+        args(&[
+            "p.png",
+            "-o",
+            "out.png",
+            "--depth",
+            "d.png",
+            "--matte",
+            "/dev/zero",
+        ]),
         None,
         fails(1, &["/dev/zero: is a character device, not a regular file"]),
     );
@@ -367,23 +395,45 @@ pub fn cases(root: &Path) -> Vec<Case> {
         "side files",
         "--preset naming a FIFO nobody writes to (run under `timeout 20`)",
         vec![photo()],
-        args(&["p.png", "-o", "out.png", "--depth", "d.png", "--preset", "fifo.toml"]),
+        args(&[
+            "p.png",
+            "-o",
+            "out.png",
+            "--depth",
+            "d.png",
+            "--preset",
+            "fifo.toml",
+        ]),
         Some(("mkfifo fifo.toml; timeout 20", "rm -f fifo.toml;")),
-        fails(2, &["fifo.toml: is a named pipe (FIFO), not a regular file"]),
+        fails(
+            2,
+            &["fifo.toml: is a named pipe (FIFO), not a regular file"],
+        ),
     );
     case(
         "side files",
         "--preset file of 2 MiB (comments)",
-        vec![photo(), ("big.toml", {
-            let mut t = b"focal_length_mm = 85\n".to_vec();
-            while t.len() < 2 << 20 {
-                t.extend_from_slice(b"# padding padding padding padding padding padding\n");
-            }
-            t
-        })],
-        args(&["p.png", "-o", "out.png", "--depth", "d.png", "--preset", "big.toml"]),
+        vec![
+            photo(),
+            ("big.toml", {
+                let mut t = b"focal_length_mm = 85\n".to_vec();
+                while t.len() < 2 << 20 {
+                    t.extend_from_slice(b"# padding padding padding padding padding padding\n");
+                }
+                t
+            }),
+        ],
+        args(&[
+            "p.png", "-o", "out.png", "--depth", "d.png", "--preset", "big.toml",
+        ]),
         None,
-        fails(2, &["big.toml: is 2097", "over the limit of 1048576 bytes for a preset file"]),
+        fails(
+            2,
+            &[
+                "big.toml: is 2097",
+                "over the limit of 1048576 bytes for a preset file",
+            ],
+        ),
     );
     case(
         "side files",
@@ -393,7 +443,10 @@ pub fn cases(root: &Path) -> Vec<Case> {
         Some(("truncate -s 4G sparse.npy;", "rm -f sparse.npy;")),
         fails(
             1,
-            &["sparse.npy: is 4294967296 bytes, over the limit of", "for an image file"],
+            &[
+                "sparse.npy: is 4294967296 bytes, over the limit of",
+                "for an image file",
+            ],
         ),
     );
     out
