@@ -11,6 +11,11 @@
 //! * [`read_depth`], [`read_matte`], [`write_plane_png16`] — depth and matte files
 //!   ([`depthfile`]).
 //!
+//! * Every read is bounded ([`limits`]): only regular files, of a size capped by kind, and
+//!   metadata inside a photo (ICC, EXIF, XMP) capped before it is allocated — a compressed
+//!   profile is inflated with the bound ([`meta_bounds`]); what is over a limit is dropped
+//!   with a warning of the photo.
+//!
 //! Every error names the file and fits on one line.
 
 use std::path::{Path, PathBuf};
