@@ -438,6 +438,37 @@ pub(crate) mod tests {
         assert_eq!(&g.bytes[..], &[0xFF, 0xD8, 0xFF, 0xDA, 0, 2, 0xFF, 0xD9]);
     }
 
+    fn tiff_with_icc(icc: &[u8]) -> Vec<u8> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut enc = tiff::encoder::TiffEncoder::new(&mut out).unwrap();
+        let mut image = enc
+            .new_image::<tiff::encoder::colortype::RGB8>(2, 2)
+            .unwrap();
+        image
+            .encoder()
+            .write_tag(tiff::tags::Tag::IccProfile, icc)
+            .unwrap();
+        image.write_data(&[0u8; 12]).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn tiff_icc_is_bounded() {
+        let m = tiff_metadata(&tiff_with_icc(b"small profile")).unwrap();
+        assert_eq!(m.icc.as_deref(), Some(&b"small profile"[..]));
+        assert!(m.warnings.is_empty());
+        let m = tiff_metadata(&tiff_with_icc(&vec![1; MAX_ICC_BYTES + 1])).unwrap();
+        assert_eq!(m.icc, None);
+        assert_eq!(
+            m.warnings,
+            [format!(
+                "ICC profile is {} bytes, over the 16 MiB limit; ignored",
+                MAX_ICC_BYTES + 1
+            )]
+        );
+        assert_eq!(tiff_metadata(b"II+\0 BigTIFF is read by the decoder"), None);
+    }
+
     #[test]
     fn webp_chunks_are_bounded() {
         let mut w = b"RIFF\0\0\0\0WEBP".to_vec();
