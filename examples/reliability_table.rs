@@ -1,14 +1,18 @@
-//! Runs `fstop` on every generated bad input of `tests/reliability_support` (the cases
-//! `tests/reliability.rs` checks), then on a batch of bad files, with `--fail-fast`, under
+//! Runs `fstop` on every generated bad input of `tests/reliability_support` and
+//! `tests/reliability_io_support` (the cases `tests/reliability.rs` and
+//! `tests/reliability_io.rs` check), then on a batch of bad files, with `--fail-fast`, under
 //! SIGINT/SIGTERM, and runs the set-up script against a package whose sha256 does not match.
 //! Prints a markdown table: the input, the command, what was printed on stderr (verbatim), the
 //! exit code, what was left on disk and the peak resident memory. Used by
 //! `scripts/reliability_table.sh`.
 //!
-//! Usage: `cargo run --example reliability_table -- FSTOP_BINARY [WORK_DIR]`
+//! Usage: `cargo run --example reliability_table -- FSTOP_BINARY [WORK_DIR] [--io-only]`
 
 #[path = "../tests/reliability_support/mod.rs"]
 mod support;
+use support as reliability_support;
+#[path = "../tests/reliability_io_support/mod.rs"]
+mod io_support;
 
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
@@ -348,7 +352,9 @@ with zipfile.ZipFile(os.path.join(cache, "fake_pkg-1.0-py3-none-any.whl"), "w") 
 }
 
 fn main() {
-    let mut args = std::env::args_os().skip(1);
+    // `--io-only`: only the reading-side cases of `tests/reliability_io_support`.
+    let io_only = std::env::args_os().any(|a| a == "--io-only");
+    let mut args = std::env::args_os().skip(1).filter(|a| a != "--io-only");
     let bin = PathBuf::from(args.next().expect("usage: reliability_table FSTOP [DIR]"));
     let bin = std::fs::canonicalize(&bin).expect("the fstop binary");
     let keep = args.next().map(PathBuf::from);
@@ -358,7 +364,12 @@ fn main() {
 
     println!("| Bad input | Command | stderr (verbatim) | Exit | Left on disk | Peak RSS |");
     println!("|---|---|---|---|---|---|");
-    let cases: Vec<Case> = support::cases(&root.join("cases"));
+    let mut cases: Vec<Case> = if io_only {
+        Vec::new()
+    } else {
+        support::cases(&root.join("cases"))
+    };
+    cases.extend(io_support::cases(&root.join("cases-io")));
     let mut group = "";
     for case in &cases {
         if case.group != group {
@@ -374,6 +385,9 @@ fn main() {
             &on_disk(&case.dir, &o),
             &mib(o.peak_rss_kib),
         );
+    }
+    if io_only {
+        return;
     }
     println!("| **batch** | | | | | |");
     batch_rows(&bin, &root);

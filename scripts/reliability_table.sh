@@ -6,7 +6,10 @@
 # on disk and the peak resident memory. Inputs are generated in a temporary folder (or in
 # WORK_DIR, kept for inspection); nothing in the repository changes.
 #
-# Usage: bash scripts/reliability_table.sh [--release] [WORK_DIR]
+# Also the reading-side cases of tests/reliability_io_support (metadata bombs, side files that
+# are devices, FIFOs or too large, unsupported JPEG kinds, HDR float TIFFs).
+#
+# Usage: bash scripts/reliability_table.sh [--release] [WORK_DIR] [--io-only]
 # The model cases need `bash scripts/setup.sh` (ONNX Runtime); the tmpfs cases need user
 # namespaces (`unshare -rm`) and are left out where those are not available.
 set -euo pipefail

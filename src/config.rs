@@ -21,6 +21,8 @@ use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
 
+use crate::io::limits::{MAX_SETTINGS_FILE_BYTES, read_regular_text_file};
+
 /// A value that could not be read as a quantity with a unit.
 #[derive(Debug, Clone, PartialEq, Error)]
 #[error("'{text}' is not a valid {what} (expected e.g. {examples})")]
@@ -341,10 +343,12 @@ pub fn parse_kernel(text: &str) -> Option<crate::render::KernelKind> {
 impl Config {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_regular_text_file(path, MAX_SETTINGS_FILE_BYTES, "a config file").map_err(
+            |e| ConfigError::Read {
+                path: path.to_path_buf(),
+                source: e.into(),
+            },
+        )?;
         let mut config = Config::parse(&path.display().to_string(), &text)?;
         config.file = Some(path.to_path_buf());
         Ok(config)

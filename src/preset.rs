@@ -27,6 +27,7 @@ use thiserror::Error;
 use toml::Spanned;
 
 use crate::config::{TomlLocatedError, line_column};
+use crate::io::limits::{MAX_SETTINGS_FILE_BYTES, read_regular_text_file};
 use crate::optics::{ApertureShape, Lens, Sensor};
 
 /// The preset used when none is chosen.
@@ -257,10 +258,13 @@ pub fn builtin() -> Vec<Preset> {
 
 /// Reads one preset file.
 pub fn load_file(path: &Path, name: &str, source: PresetSource) -> Result<Preset, PresetError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PresetError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        read_regular_text_file(path, MAX_SETTINGS_FILE_BYTES, "a preset file").map_err(|e| {
+            PresetError::Read {
+                path: path.to_path_buf(),
+                source: e.into(),
+            }
+        })?;
     parse(name, &path.display().to_string(), &text, source)
 }
 

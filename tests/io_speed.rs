@@ -64,7 +64,7 @@ fn twelve_megapixel_decode_and_encode() {
                 bits,
                 &EncodeOptions::default(),
             )
-            .unwrap()
+            .unwrap();
         });
         let kib = std::fs::metadata(&p).unwrap().len() / 1024;
         println!("write_photo {name} ({bits}-bit): {ms}, {kib} KiB");

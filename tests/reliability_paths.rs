@@ -365,7 +365,7 @@ fn special_files_as_inputs_are_named_for_what_they_are() {
         cases.push(("/dev/null", "is a character device"));
     }
     if fifo_ok {
-        cases.push(("pipe.jpg", "is a FIFO"));
+        cases.push(("pipe.jpg", "is a named pipe (FIFO)"));
     } else {
         eprintln!("skipped: the FIFO case (mkfifo is not available)");
     }

@@ -88,7 +88,7 @@ pub fn not_a_photo_path(path: &Path) -> String {
     match std::fs::metadata(path) {
         Ok(meta) => format!(
             "is {}, not a photo file",
-            special_file_kind(&meta.file_type())
+            io::limits::describe_file_type(&meta.file_type())
         ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::read_link(path) {
             Ok(target) => format!(
@@ -109,28 +109,6 @@ pub fn not_a_photo_path(path: &Path) -> String {
 const LOOP_ERRNO: i32 = 40;
 #[cfg(not(target_os = "linux"))]
 const LOOP_ERRNO: i32 = 62;
-
-/// Names a file type that is neither a regular file nor a folder.
-fn special_file_kind(file_type: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if file_type.is_fifo() {
-            return "a FIFO (named pipe)";
-        }
-        if file_type.is_char_device() {
-            return "a character device";
-        }
-        if file_type.is_block_device() {
-            return "a block device";
-        }
-        if file_type.is_socket() {
-            return "a socket";
-        }
-    }
-    let _ = file_type;
-    "a special file"
-}
 
 /// The leading components of a glob pattern that contain no wildcard.
 fn glob_base(pattern: &str) -> PathBuf {
@@ -730,7 +708,7 @@ fn process(
     check(stop)?;
     let t = Instant::now();
     create_parent(&job.output)?;
-    io::write_photo(
+    let left_out = io::write_photo(
         &job.output,
         &image,
         alpha.as_ref(),
@@ -738,6 +716,9 @@ fn process(
         bits_per_channel,
         &settings.common.encode,
     )?;
+    record
+        .warnings
+        .extend(left_out.iter().map(ToString::to_string));
     record.timings_ms = Some(
         Timings {
             decode: timings.decode_ms,

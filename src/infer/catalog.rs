@@ -317,8 +317,12 @@ impl Catalog {
 /// Parses a descriptor file (the keys of one catalogue entry).
 pub fn read_descriptor(path: &Path) -> Result<ModelDescriptor, InferError> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InferError::Catalog(format!("cannot read descriptor {origin}: {e}")))?;
+    let text = crate::io::limits::read_regular_text_file(
+        path,
+        crate::io::limits::MAX_SETTINGS_FILE_BYTES,
+        "a model descriptor",
+    )
+    .map_err(|e| InferError::Catalog(format!("cannot read descriptor {origin}: {e}")))?;
     let d: ModelDescriptor = toml::from_str(&text)
         .map_err(|e| InferError::Catalog(format!("{origin}: {}", e.to_string().trim())))?;
     d.validate(&origin)?;

@@ -13,6 +13,11 @@ use image::{DynamicImage, ImageDecoder, ImageFormat};
 use rayon::prelude::*;
 
 use super::colour::{Transfer, decide_icc};
+use super::limits::{
+    MAX_EXIF_BYTES, MAX_ICC_BYTES, MAX_XMP_BYTES, ReadFileError, max_image_file_bytes,
+    read_regular_file,
+};
+use super::meta_bounds::{Guarded, bounded, guard_jpeg, guard_png, tiff_metadata, webp_metadata};
 use super::metadata::{
     exif_from_tiff_file, exif_orientation, sanitize_exif, sanitize_xmp, strip_exif_prefix,
 };
@@ -57,16 +62,20 @@ pub(crate) fn one_line(s: String) -> String {
     }
 }
 
-/// Reads a whole input file, naming it on failure.
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
-    if path.is_dir() {
-        return Err(decode_err(path, "is a folder, not a file"));
-    }
-    std::fs::read(path).map_err(|source| IoError::Os {
-        path: path.to_path_buf(),
-        action: "cannot read".into(),
-        source,
-    })
+/// Reads a whole image file (a photo, depth or matte file) of at most
+/// [`max_image_file_bytes`]`(max_pixels)` bytes, naming it on failure; folders, FIFOs and
+/// devices are refused unread.
+pub(crate) fn read_file(path: &Path, max_pixels: u64) -> Result<Vec<u8>, IoError> {
+    read_regular_file(path, max_image_file_bytes(max_pixels), "an image file").map_err(
+        |e| match e {
+            ReadFileError::Io(source) => IoError::Os {
+                path: path.to_path_buf(),
+                action: "cannot read".into(),
+                source,
+            },
+            other => decode_err(path, other.to_string()),
+        },
+    )
 }
 
 /// Identifies the format from the content (never from the extension).
@@ -164,6 +173,12 @@ pub fn check_jpeg_structure(bytes: &[u8]) -> Result<JpegStructure, String> {
                     && len >= 8
                 {
                     components = bytes[pos + 7];
+                    if let Some(why) = unsupported_frame(marker, bytes[pos + 2]) {
+                        return Err(format!(
+                            "JPEG not supported ({why}); fstop reads 8-bit Huffman-coded JPEG \
+                             (baseline or progressive)"
+                        ));
+                    }
                 }
                 pos += len;
                 if marker == 0xDA {
@@ -185,6 +200,16 @@ pub fn check_jpeg_structure(bytes: &[u8]) -> Result<JpegStructure, String> {
                 }
             }
         }
+    }
+}
+
+/// Why a JPEG frame (start-of-frame `marker`, sample `precision` in bits) cannot be decoded,
+/// or `None` when it can.
+fn unsupported_frame(marker: u8, precision: u8) -> Option<String> {
+    match marker {
+        0xC9..=0xCB | 0xCD..=0xCF => Some("arithmetic coding".into()),
+        0xC0..=0xC2 if precision != 8 => Some(format!("{precision}-bit precision")),
+        _ => None,
     }
 }
 
@@ -234,7 +259,7 @@ pub(crate) struct DecodedImage {
 
 /// Decodes an image file: sniff, limit check on the header, decode, orientation.
 pub(crate) fn decode_image(path: &Path, max_pixels: u64) -> Result<DecodedImage, IoError> {
-    let bytes = read_file(path)?;
+    let bytes = read_file(path, max_pixels)?;
     decode_image_bytes(path, &bytes, max_pixels)
 }
 
@@ -264,13 +289,29 @@ pub(crate) fn decode_image_bytes(
         }
         _ => {}
     }
+    // Metadata over its limit is cut out before a decoder sees it (PNG, JPEG), or read here
+    // from the file's bytes with the bound (WebP, TIFF).
+    let guarded = match format {
+        InputFormat::Png => guard_png(bytes),
+        InputFormat::Jpeg => guard_jpeg(bytes),
+        _ => Guarded {
+            bytes: std::borrow::Cow::Borrowed(bytes),
+            warnings: Vec::new(),
+        },
+    };
+    warnings.extend(guarded.warnings);
+    let own_metadata = match format {
+        InputFormat::WebP => Some(webp_metadata(bytes)),
+        InputFormat::Tiff => tiff_metadata(bytes),
+        _ => None,
+    };
     let corrupt = |e: image::ImageError| {
         decode_err(
             path,
             format!("corrupt or truncated {} data ({e})", format.name()),
         )
     };
-    let cursor = Cursor::new(bytes);
+    let cursor = Cursor::new(&guarded.bytes[..]);
     let mut decoder: Box<dyn ImageDecoder + '_> = match format {
         InputFormat::Jpeg => Box::new(JpegDecoder::new(cursor).map_err(corrupt)?),
         InputFormat::Png => Box::new(PngDecoder::new(cursor).map_err(corrupt)?),
@@ -280,30 +321,44 @@ pub(crate) fn decode_image_bytes(
     let (w, h) = decoder.dimensions();
     check_pixels(path, w, h, max_pixels)?;
 
-    let mut meta_warn = |what: &str, e: image::ImageError| {
-        warnings.push(one_line(format!(
-            "could not read the {what} ({e}); ignored"
-        )));
+    let (icc_profile, raw_exif, raw_xmp) = match own_metadata {
+        Some(own) => {
+            warnings.extend(own.warnings);
+            (own.icc, own.exif, own.xmp)
+        }
+        None => {
+            let mut meta_warn = |what: &str, e: image::ImageError| {
+                warnings.push(one_line(format!(
+                    "could not read the {what} ({e}); ignored"
+                )));
+            };
+            let icc = decoder.icc_profile().unwrap_or_else(|e| {
+                meta_warn("ICC profile", e);
+                None
+            });
+            let exif = if format == InputFormat::Tiff {
+                None
+            } else {
+                decoder.exif_metadata().unwrap_or_else(|e| {
+                    meta_warn("EXIF data", e);
+                    None
+                })
+            };
+            let xmp = decoder.xmp_metadata().unwrap_or_else(|e| {
+                meta_warn("XMP data", e);
+                None
+            });
+            (icc, exif, xmp)
+        }
     };
-    let icc_profile = decoder
-        .icc_profile()
-        .unwrap_or_else(|e| {
-            meta_warn("ICC profile", e);
-            None
-        })
-        .filter(|p| !p.is_empty());
-    let raw_exif = if format == InputFormat::Tiff {
-        None
-    } else {
-        decoder.exif_metadata().unwrap_or_else(|e| {
-            meta_warn("EXIF data", e);
-            None
-        })
-    };
-    let raw_xmp = decoder.xmp_metadata().unwrap_or_else(|e| {
-        meta_warn("XMP data", e);
-        None
-    });
+    let icc_profile = bounded(
+        "ICC profile",
+        icc_profile.filter(|p| !p.is_empty()),
+        MAX_ICC_BYTES,
+        &mut warnings,
+    );
+    let raw_exif = bounded("EXIF data", raw_exif, MAX_EXIF_BYTES, &mut warnings);
+    let raw_xmp = bounded("XMP data", raw_xmp, MAX_XMP_BYTES, &mut warnings);
     // Limits last: image's TIFF decoder forgets its tags once limits are set.
     let mut limits = image::Limits::no_limits();
     // Room for the decoded buffer (up to 4 channels × 4 bytes) plus decoder working memory.
@@ -349,7 +404,12 @@ pub(crate) fn decode_image_bytes(
     }
 
     let exif = match format {
-        InputFormat::Tiff => exif_from_tiff_file(bytes),
+        InputFormat::Tiff => bounded(
+            "EXIF data",
+            exif_from_tiff_file(bytes),
+            MAX_EXIF_BYTES,
+            &mut warnings,
+        ),
         _ => raw_exif.and_then(|e| match sanitize_exif(&e) {
             Ok(clean) => Some(clean),
             Err(why) => {
@@ -414,6 +474,7 @@ pub(crate) fn read_photo(path: &Path, options: &DecodeOptions) -> Result<Photo, 
         | image::ColorType::Rgba32F => 16,
         _ => 8,
     };
+    warnings.extend(float_warnings(&image));
     let (color, alpha) = to_linear(&image, &transfer);
     Ok(Photo {
         color,
@@ -426,6 +487,90 @@ pub(crate) fn read_photo(path: &Path, options: &DecodeOptions) -> Result<Photo, 
         bits_per_channel,
         warnings,
     })
+}
+
+/// A float sample as fstop uses it: NaN, negative values and −inf → 0, +inf → 1, other values
+/// as they are (above 1 included).
+fn clean_float(v: f32) -> f32 {
+    if v == f32::INFINITY {
+        1.0
+    } else if v > 0.0 {
+        v
+    } else {
+        0.0 // also NaN: every comparison with it is false
+    }
+}
+
+/// What a float image holds outside 0..1, per pixel.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct FloatStats {
+    above_one: u64,
+    brightest: f32,
+    negative: u64,
+    not_finite: u64,
+}
+
+impl FloatStats {
+    fn add(mut self, o: FloatStats) -> FloatStats {
+        self.above_one += o.above_one;
+        self.brightest = self.brightest.max(o.brightest);
+        self.negative += o.negative;
+        self.not_finite += o.not_finite;
+        self
+    }
+}
+
+/// Warnings for a float (HDR) image's values outside 0..1: how many pixels, and what was done
+/// with them. None for integer images.
+fn float_warnings(image: &DynamicImage) -> Vec<String> {
+    let (samples, channels): (&[f32], usize) = match image {
+        DynamicImage::ImageRgb32F(b) => (b.as_raw(), 3),
+        DynamicImage::ImageRgba32F(b) => (b.as_raw(), 4),
+        _ => return Vec::new(),
+    };
+    let stats = samples
+        .par_chunks(channels * 4096)
+        .map(|block| {
+            let mut s = FloatStats::default();
+            for px in block.chunks_exact(channels) {
+                let colour = &px[..3];
+                if px.iter().any(|v| !v.is_finite()) {
+                    s.not_finite += 1;
+                } else {
+                    let max = colour.iter().fold(0.0f32, |m, &v| m.max(v));
+                    if max > 1.0 {
+                        s.above_one += 1;
+                        s.brightest = s.brightest.max(max);
+                    }
+                    if colour.iter().any(|&v| v < 0.0) {
+                        s.negative += 1;
+                    }
+                }
+            }
+            s
+        })
+        .reduce(FloatStats::default, FloatStats::add);
+    let mut out = Vec::new();
+    if stats.above_one > 0 {
+        out.push(format!(
+            "{} pixels have float values above 1.0 (up to {}): kept as light for the blur, \
+             clipped to 1.0 in the output",
+            stats.above_one, stats.brightest
+        ));
+    }
+    if stats.not_finite > 0 {
+        out.push(format!(
+            "{} pixels have NaN or infinite float values: NaN and -inf set to 0, +inf to 1.0",
+            stats.not_finite
+        ));
+    }
+    if stats.negative > 0 {
+        out.push(format!(
+            "{} pixels have negative float values: set to 0",
+            stats.negative
+        ));
+    }
+    out
 }
 
 /// Converts interleaved samples to planar linear light through per-channel tables.
@@ -516,10 +661,12 @@ pub(crate) fn to_linear(image: &DynamicImage, transfer: &Transfer) -> (LinearRgb
                 |v| v as f32 / 65535.0,
             )
         }
-        // Float data (TIFF) is taken as linear light already.
+        // Float data (TIFF) is taken as linear light already; values above 1 are kept (they
+        // light the bokeh), negative ones and NaN become 0, +inf becomes 1 ([`float_warnings`]
+        // reports each).
         _ => {
             let rgba = image.to_rgba32f();
-            let clean = |v: f32| if v.is_finite() { v.max(0.0) } else { 0.0 };
+            let clean = clean_float;
             let has_alpha = image.color().has_alpha();
             let (color, alpha) = planarize(
                 rgba.as_raw(),
@@ -558,6 +705,60 @@ mod tests {
         let mut k = j.clone();
         k.extend(b"trailing video");
         assert!(check_jpeg_structure(&k).is_ok());
+    }
+
+    #[test]
+    fn unsupported_jpeg_frames_are_named() {
+        // SOI, SOF (marker, length 11, precision, 1×1, 1 component), SOS, data, EOI.
+        let jpeg = |marker: u8, precision: u8| {
+            let mut j = vec![
+                0xFF, 0xD8, 0xFF, marker, 0x00, 0x0B, precision, 0, 1, 0, 1, 1,
+            ];
+            j.extend([1, 0x11, 0, 0xFF, 0xDA, 0x00, 0x03, 0x00, 0x12, 0xFF, 0xD9]);
+            j
+        };
+        for marker in [0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF] {
+            let e = check_jpeg_structure(&jpeg(marker, 8)).unwrap_err();
+            assert!(
+                e.starts_with("JPEG not supported (arithmetic coding)"),
+                "{e}"
+            );
+        }
+        for marker in [0xC0, 0xC1, 0xC2] {
+            let e = check_jpeg_structure(&jpeg(marker, 12)).unwrap_err();
+            assert!(
+                e.starts_with("JPEG not supported (12-bit precision)"),
+                "{e}"
+            );
+            assert!(check_jpeg_structure(&jpeg(marker, 8)).is_ok());
+        }
+        // The message wins over a truncation later in the file.
+        let cut = jpeg(0xC9, 8);
+        let e = check_jpeg_structure(&cut[..cut.len() - 4]).unwrap_err();
+        assert!(e.contains("arithmetic coding"), "{e}");
+    }
+
+    #[test]
+    fn float_samples_get_defined_values() {
+        assert_eq!(clean_float(f32::NAN), 0.0);
+        assert_eq!(clean_float(-f32::NAN), 0.0);
+        assert_eq!(clean_float(f32::NEG_INFINITY), 0.0);
+        assert_eq!(clean_float(f32::INFINITY), 1.0);
+        assert_eq!(clean_float(-0.5), 0.0);
+        assert_eq!(clean_float(7.25), 7.25);
+        let mut img = image::Rgb32FImage::new(3, 1);
+        img.put_pixel(0, 0, image::Rgb([f32::NAN, 0.5, 0.5]));
+        img.put_pixel(1, 0, image::Rgb([2.0, 9.0, 0.5]));
+        img.put_pixel(2, 0, image::Rgb([0.5, -1.0, 0.5]));
+        let image = DynamicImage::ImageRgb32F(img);
+        let w = float_warnings(&image);
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].starts_with("1 pixels have float values above 1.0 (up to 9)"));
+        assert!(w[1].starts_with("1 pixels have NaN or infinite"));
+        assert!(w[2].starts_with("1 pixels have negative"));
+        let (c, _) = to_linear(&image, &Transfer::srgb());
+        assert_eq!((c.r[0], c.g[1], c.g[2]), (0.0, 9.0, 0.0));
+        assert!(float_warnings(&DynamicImage::new_rgb8(2, 2)).is_empty());
     }
 
     #[test]

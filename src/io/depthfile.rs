@@ -343,7 +343,7 @@ pub(crate) fn read_depth(
     path: &Path,
     kind: Option<DepthKind>,
 ) -> Result<(Plane, DepthKind), IoError> {
-    read_depth_bytes(path, &read_file(path)?, kind)
+    read_depth_bytes(path, &read_file(path, DEFAULT_MAX_PIXELS)?, kind)
 }
 
 /// [`read_depth`] on the file's bytes (`path` only names it in messages).
@@ -374,7 +374,7 @@ pub(crate) fn read_depth_bytes(
 
 /// Reads a matte (see [`super::read_matte`]).
 pub(crate) fn read_matte(path: &Path) -> Result<Plane, IoError> {
-    read_matte_bytes(path, &read_file(path)?)
+    read_matte_bytes(path, &read_file(path, DEFAULT_MAX_PIXELS)?)
 }
 
 /// [`read_matte`] on the file's bytes (`path` only names it in messages).

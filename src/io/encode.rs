@@ -26,6 +26,38 @@ use super::metadata::{RawField, TiffIfd, exif_fields_for_tiff, sanitize_exif, sa
 use super::{EncodeOptions, IoError, Metadata};
 use crate::scene::{LinearRgb, Plane};
 
+/// Largest EXIF block a JPEG holds: one `APP1` segment (65533 bytes of payload) less the
+/// `Exif\0\0` header.
+pub const JPEG_MAX_EXIF_BYTES: usize = 65533 - 6;
+/// Largest XMP packet a JPEG holds: one `APP1` segment less the XMP namespace header.
+pub const JPEG_MAX_XMP_BYTES: usize = 65533 - 29;
+/// Largest ICC profile a JPEG holds: 254 `APP2` segments of 65519 bytes.
+pub const JPEG_MAX_ICC_BYTES: usize = 254 * 65519;
+
+/// Metadata that could not be written into an output; the photo is written without it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeWarning {
+    #[error(
+        "EXIF data is {bytes} bytes, over the {JPEG_MAX_EXIF_BYTES} a JPEG holds; not written \
+         to the output (write a PNG or TIFF to keep it)"
+    )]
+    ExifTooLargeForJpeg { bytes: usize },
+    #[error(
+        "XMP data is {bytes} bytes, over the {JPEG_MAX_XMP_BYTES} a JPEG holds; not written \
+         to the output (write a PNG or TIFF to keep it)"
+    )]
+    XmpTooLargeForJpeg { bytes: usize },
+    #[error(
+        "ICC profile is {bytes} bytes, over the {JPEG_MAX_ICC_BYTES} a JPEG holds; the output \
+         is written in sRGB without it (write a PNG or TIFF to keep it)"
+    )]
+    IccTooLargeForJpeg { bytes: usize },
+    #[error("XMP data is not UTF-8; not written to the PNG output")]
+    XmpNotUtf8ForPng,
+    #[error("unreadable EXIF data ({0}); not written to the output")]
+    ExifUnreadable(String),
+}
+
 /// The output formats fstop writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
@@ -137,8 +169,18 @@ pub(super) struct OutputMetadata {
     pub(super) xmp: Option<Vec<u8>>,
 }
 
-fn prepare_metadata(metadata: &Metadata) -> OutputMetadata {
+/// Metadata as it will be written to `format`, and what had to be left out.
+fn prepare_metadata(
+    metadata: &Metadata,
+    format: OutputFormat,
+) -> (OutputMetadata, Vec<EncodeWarning>) {
+    let mut warnings = Vec::new();
+    let jpeg = format == OutputFormat::Jpeg;
     let (transfer, icc) = match &metadata.icc_profile {
+        Some(p) if jpeg && p.len() > JPEG_MAX_ICC_BYTES => {
+            warnings.push(EncodeWarning::IccTooLargeForJpeg { bytes: p.len() });
+            (Transfer::srgb(), None)
+        }
         Some(p) if !p.is_empty() => {
             let d = decide_icc(p);
             if let Some(w) = &d.warning {
@@ -149,32 +191,53 @@ fn prepare_metadata(metadata: &Metadata) -> OutputMetadata {
         _ => (Transfer::srgb(), None),
     };
     // Defensive: the caller may hand us EXIF that was not read by `read_photo`.
-    let exif =
-        metadata
-            .exif
-            .as_deref()
-            .filter(|e| !e.is_empty())
-            .and_then(|e| match sanitize_exif(e) {
-                Ok(clean) => Some(clean),
-                Err(why) => {
-                    tracing::warn!("EXIF not written: {why}");
-                    None
-                }
-            });
+    let exif = metadata
+        .exif
+        .as_deref()
+        .filter(|e| !e.is_empty())
+        .and_then(|e| match sanitize_exif(e) {
+            Ok(clean) => Some(clean),
+            Err(why) => {
+                warnings.push(EncodeWarning::ExifUnreadable(why));
+                None
+            }
+        })
+        .filter(|e| {
+            let fits = !jpeg || e.len() <= JPEG_MAX_EXIF_BYTES;
+            if !fits {
+                warnings.push(EncodeWarning::ExifTooLargeForJpeg { bytes: e.len() });
+            }
+            fits
+        });
     let xmp = metadata
         .xmp
         .as_deref()
         .filter(|x| !x.is_empty())
-        .map(sanitize_xmp);
-    OutputMetadata {
+        .map(sanitize_xmp)
+        .filter(|x| {
+            let fits = match format {
+                OutputFormat::Jpeg => x.len() <= JPEG_MAX_XMP_BYTES,
+                OutputFormat::Png => std::str::from_utf8(x).is_ok(),
+                OutputFormat::Tiff => true,
+            };
+            if !fits {
+                warnings.push(match format {
+                    OutputFormat::Png => EncodeWarning::XmpNotUtf8ForPng,
+                    _ => EncodeWarning::XmpTooLargeForJpeg { bytes: x.len() },
+                });
+            }
+            fits
+        });
+    let meta = OutputMetadata {
         transfer,
         icc,
         exif,
         xmp,
-    }
+    };
+    (meta, warnings)
 }
 
-/// Writes a photo (see [`super::write_photo`]).
+/// Writes a photo (see [`super::write_photo`]); returns the metadata left out.
 pub(crate) fn write_photo(
     path: &Path,
     color: &LinearRgb,
@@ -182,7 +245,7 @@ pub(crate) fn write_photo(
     metadata: &Metadata,
     bits_per_channel: u8,
     options: &EncodeOptions,
-) -> Result<(), IoError> {
+) -> Result<Vec<EncodeWarning>, IoError> {
     let format = output_format(path)?;
     let (w, h) = (color.width, color.height);
     if w == 0 || h == 0 {
@@ -211,7 +274,7 @@ pub(crate) fn write_photo(
     if u32::try_from(w).is_err() || u32::try_from(h).is_err() {
         return Err(encode_err(path, format!("image is {w}×{h}: too large")));
     }
-    let meta = prepare_metadata(metadata);
+    let (meta, warnings) = prepare_metadata(metadata, format);
     let tables = meta.transfer.encode_tables();
     let sixteen = bits_per_channel > 8;
     match format {
@@ -234,7 +297,7 @@ pub(crate) fn write_photo(
                     options.jpeg_optimize_huffman,
                 )
                 .map_err(|m| encode_err(path, m))
-            })
+            })?;
         }
         OutputFormat::Png => {
             let data: Cow<[u8]> = if sixteen {
@@ -254,7 +317,7 @@ pub(crate) fn write_photo(
                     &meta,
                 )
                 .map_err(|m| encode_err(path, m))
-            })
+            })?;
         }
         OutputFormat::Tiff => {
             let samples = if sixteen {
@@ -265,9 +328,10 @@ pub(crate) fn write_photo(
             write_atomically(path, |out| {
                 write_tiff(out, &samples, w as u32, h as u32, alpha.is_some(), &meta)
                     .map_err(|m| encode_err(path, m))
-            })
+            })?;
         }
     }
+    Ok(warnings)
 }
 
 fn write_png(
@@ -295,13 +359,14 @@ fn write_png(
     let err = |e: png::EncodingError| format!("PNG encoding failed: {e}");
     let mut enc = png::Encoder::with_info(out, info).map_err(err)?;
     enc.set_compression(png::Compression::Fast);
-    if let Some(xmp) = &meta.xmp {
-        match std::str::from_utf8(xmp) {
-            Ok(text) => enc
-                .add_itxt_chunk("XML:com.adobe.xmp".into(), text.into())
-                .map_err(err)?,
-            Err(_) => tracing::warn!("XMP is not UTF-8; not written to the PNG"),
-        }
+    // Non-UTF-8 XMP was left out by `prepare_metadata`, with a warning.
+    if let Some(text) = meta
+        .xmp
+        .as_deref()
+        .and_then(|x| std::str::from_utf8(x).ok())
+    {
+        enc.add_itxt_chunk("XML:com.adobe.xmp".into(), text.into())
+            .map_err(err)?;
     }
     let mut writer = enc.write_header().map_err(err)?;
     writer.write_image_data(data).map_err(err)?;
@@ -408,5 +473,63 @@ fn write_tiff(
         (TiffSamples::U8(d), true) => write_image!(RGBA8, d),
         (TiffSamples::U16(d), false) => write_image!(RGB16, d),
         (TiffSamples::U16(d), true) => write_image!(RGBA16, d),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::metadata::tests::build_exif;
+
+    #[test]
+    fn metadata_a_jpeg_cannot_hold_is_left_out_with_a_warning() {
+        let mut exif = build_exif(true, 1, "Ada", false);
+        exif.resize(JPEG_MAX_EXIF_BYTES + 1, 0);
+        let meta = Metadata {
+            icc_profile: Some(vec![0; JPEG_MAX_ICC_BYTES + 1]),
+            exif: Some(exif.clone()),
+            xmp: Some(vec![b'x'; JPEG_MAX_XMP_BYTES + 1]),
+        };
+        let (out, warnings) = prepare_metadata(&meta, OutputFormat::Jpeg);
+        assert_eq!((out.icc, out.exif, out.xmp), (None, None, None));
+        assert_eq!(
+            warnings,
+            [
+                EncodeWarning::IccTooLargeForJpeg {
+                    bytes: JPEG_MAX_ICC_BYTES + 1
+                },
+                EncodeWarning::ExifTooLargeForJpeg {
+                    bytes: JPEG_MAX_EXIF_BYTES + 1
+                },
+                EncodeWarning::XmpTooLargeForJpeg {
+                    bytes: JPEG_MAX_XMP_BYTES + 1
+                },
+            ]
+        );
+        // At the limit everything fits.
+        exif.truncate(JPEG_MAX_EXIF_BYTES);
+        let meta = Metadata {
+            icc_profile: None,
+            exif: Some(exif),
+            xmp: Some(vec![b'x'; JPEG_MAX_XMP_BYTES]),
+        };
+        let (out, warnings) = prepare_metadata(&meta, OutputFormat::Jpeg);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(out.exif.is_some() && out.xmp.is_some());
+        // PNG holds any size but only UTF-8 XMP.
+        let meta = Metadata {
+            icc_profile: None,
+            exif: Some(vec![0; 10]),
+            xmp: Some(vec![0xFF, 0xFE]),
+        };
+        let (out, warnings) = prepare_metadata(&meta, OutputFormat::Png);
+        assert_eq!(out.xmp, None);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(matches!(warnings[0], EncodeWarning::ExifUnreadable(_)));
+        assert_eq!(warnings[1], EncodeWarning::XmpNotUtf8ForPng);
+        assert_eq!(
+            warnings[1].to_string(),
+            "XMP data is not UTF-8; not written to the PNG output"
+        );
     }
 }

@@ -152,6 +152,25 @@ pub fn tiff_dimensions(file: &[u8]) -> Option<(u32, u32)> {
     Some((get(256)?, get(257)?))
 }
 
+/// The bytes of `tag`'s value in the first directory of a TIFF file: `Ok(None)` when the file
+/// or the tag is absent or unreadable, `Err(claimed length)` when the value runs past the end
+/// of the file. Nothing is allocated.
+pub fn tiff_ifd0_value(file: &[u8], tag: u16) -> Result<Option<&[u8]>, u64> {
+    let Ok(view) = TiffView::new(file) else {
+        return Ok(None);
+    };
+    let Some((entries, _)) = view.ifd0_offset().and_then(|o| view.ifd(o)) else {
+        return Ok(None);
+    };
+    let Some(e) = entries.iter().find(|e| e.tag == tag) else {
+        return Ok(None);
+    };
+    match view.value_range(e) {
+        Some((start, len)) => Ok(file.get(start..start + len)),
+        None => Err(type_size(e.typ).map_or(0, |s| s as u64 * u64::from(e.count))),
+    }
+}
+
 /// Strips a leading `Exif\0\0` (some PNG and WebP writers keep it).
 pub fn strip_exif_prefix(exif: &[u8]) -> &[u8] {
     exif.strip_prefix(b"Exif\0\0").unwrap_or(exif)

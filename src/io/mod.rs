@@ -11,6 +11,11 @@
 //! * [`read_depth`], [`read_matte`], [`write_plane_png16`] — depth and matte files
 //!   ([`depthfile`]).
 //!
+//! * Every read is bounded ([`limits`]): only regular files, of a size capped by kind, and
+//!   metadata inside a photo (ICC, EXIF, XMP) capped before it is allocated — a compressed
+//!   profile is inflated with the bound ([`meta_bounds`]); what is over a limit is dropped
+//!   with a warning of the photo.
+//!
 //! Every error names the file and fits on one line.
 
 use std::path::{Path, PathBuf};
@@ -23,10 +28,13 @@ pub mod decode;
 pub mod depthfile;
 pub mod encode;
 pub mod jpeg;
+pub mod limits;
+pub(crate) mod meta_bounds;
 pub mod metadata;
 
 pub use atomic::{remove_in_flight_temp_files, write_atomically};
 pub use depthfile::{parse_npy, parse_pfm};
+pub use encode::EncodeWarning;
 
 use crate::depth::DepthKind;
 use crate::scene::{LinearRgb, Plane};
@@ -157,7 +165,8 @@ pub fn read_photo(path: &Path, options: &DecodeOptions) -> Result<Photo, IoError
 /// `.tif`/`.tiff`, any case). `metadata` is written back (ICC only if usable, EXIF with
 /// orientation 1 and no thumbnail, XMP); the colour is encoded through the ICC profile's curves.
 /// `bits_per_channel > 8` writes 16-bit PNG/TIFF (JPEG is always 8-bit). Alpha is written to
-/// PNG and TIFF and dropped for JPEG.
+/// PNG and TIFF and dropped for JPEG. Returns the metadata that the format cannot hold and
+/// was left out ([`EncodeWarning`]: EXIF or XMP over a JPEG's 64 KiB segment…).
 pub fn write_photo(
     path: &Path,
     color: &LinearRgb,
@@ -165,7 +174,7 @@ pub fn write_photo(
     metadata: &Metadata,
     bits_per_channel: u8,
     options: &EncodeOptions,
-) -> Result<(), IoError> {
+) -> Result<Vec<EncodeWarning>, IoError> {
     encode::write_photo(path, color, alpha, metadata, bits_per_channel, options)
 }
 
