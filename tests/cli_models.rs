@@ -49,11 +49,12 @@ fn json_names_the_models_and_the_auto_focus() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // --timings object, the file line, the summary.
-    let timings = lines.iter().find(|l| l.get("type").is_none()).unwrap();
+    // The file line (carrying the timings) and the summary: every line typed.
+    assert_eq!(lines.len(), 2, "{text}");
+    let file = lines.iter().find(|l| l["type"] == "file").unwrap();
+    let timings = &file["timings_ms"];
     assert!(timings["depth"].as_f64().unwrap() > 0.0);
     assert!(timings["matte"].as_f64().unwrap() > 0.0);
-    let file = lines.iter().find(|l| l["type"] == "file").unwrap();
     assert_eq!(file["depth_source"], "model");
     assert_eq!(file["models"]["depth"], "fastdepth");
     assert_eq!(file["models"]["matte"], "modnet");
