@@ -22,6 +22,8 @@ use std::time::Instant;
 
 use anyhow::{Result, anyhow, bail};
 
+use fstop::backdrop::{Background, Studio};
+use fstop::headshot;
 use fstop::io::{self, Photo};
 use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels, PipelineError};
 use fstop::render::{self, RenderOptions};
@@ -464,6 +466,10 @@ pub fn plan(
     })
 }
 
+/// Why a studio background cannot be rendered without a matte.
+pub const STUDIO_NEEDS_MATTE: &str =
+    "a studio background needs a subject matte (give --matte, or let the models run)";
+
 /// How one photo went wrong.
 #[derive(Debug)]
 enum JobError {
@@ -584,7 +590,27 @@ fn process(
         kernel: settings.common.kernel,
         ..RenderOptions::default()
     };
-    let image = render::render(&scene, &focused.lens, &options);
+    let image = match settings.lens.background {
+        Background::Blur => render::render(&scene, &focused.lens, &options),
+        Background::Studio(tone) => {
+            let Some(matte) = &scene.matte else {
+                return Err(JobError::Failed {
+                    message: STUDIO_NEEDS_MATTE.into(),
+                    fatal: false,
+                });
+            };
+            let resolved = headshot::resolve_tone(tone, &scene.color, matte);
+            let image = Studio::for_photo(&scene.color, matte, resolved.linear)
+                .render(&scene.color, matte);
+            record.background = Some(resolved.label);
+            image
+        }
+    };
+    record.background.get_or_insert_with(|| "blur".into());
+    record.headshot = scene
+        .matte
+        .as_ref()
+        .and_then(|m| headshot::check(&image, m));
     let render_ms = ms(t);
     drop(scene);
     check(stop)?;
@@ -793,6 +819,12 @@ impl Collector<'_> {
                 l.focus_source.describe(),
                 record.timings_ms.map(|t| t.total).unwrap_or(0.0)
             ));
+        }
+        if let Some(h) = &record.headshot {
+            self.ui.info(format!("{}: {}", record.input, h.summary()));
+            for w in &h.warnings {
+                self.ui.info(format!("{}: headshot {}: {}", record.input, w.kind, w.message));
+            }
         }
         self.ui.finished(&record);
         if record.status == Status::Failed && self.batch.fail_fast {

@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod batch;
+pub mod check;
 pub mod compare;
 pub mod progress;
 pub mod report;
@@ -17,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use clap::{CommandFactory, Parser};
 
 use args::{Cli, Command, PresetsCommand};
+use fstop::backdrop::Background;
 use progress::{Ui, Verbosity};
 use signals::Stop;
 
@@ -71,6 +73,12 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
                 &config,
             )?;
             let batch = validate::batch_settings(&r.batch, &config)?;
+            if matches!(settings.lens.background, Background::Studio(_))
+                && settings.common.depth.is_some()
+                && settings.common.matte.is_none()
+            {
+                bail!("{}", batch::STUDIO_NEEDS_MATTE);
+            }
             let plan = batch::plan(&r.inputs, r.output.as_deref(), &settings, &batch)?;
             let mut ui = Ui::new(verbosity);
             for w in &settings.lens.warnings {
@@ -86,6 +94,12 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
             let stop = Stop::install().context("installing signal handlers")?;
             compare::run(c, &config, &ui, &stop)
         }
+        Command::Check(c) => {
+            let config = validate::load_config(&cli.global)?;
+            let ui = Ui::new(verbosity);
+            let stop = Stop::install().context("installing signal handlers")?;
+            check::run(c, &config, &ui, &stop)
+        }
         Command::Presets(p) => presets(p),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -100,7 +114,7 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
                 Some(name) => {
                     let Some(sub) = cmd.find_subcommand(name) else {
                         bail!(
-                            "no subcommand '{name}' (render, compare, presets, completions, man)"
+                            "no subcommand '{name}' (render, compare, check, presets, completions, man)"
                         );
                     };
                     sub.clone()

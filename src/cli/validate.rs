@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use fstop::backdrop::Background;
 use fstop::config::{Config, FocusSetting};
 use fstop::depth::DepthKind;
 use fstop::infer::ModelConfig;
@@ -59,6 +60,8 @@ pub struct LensChoice {
     pub preset_name: String,
     /// Lens parameters outside the documented range (printed once as warnings).
     pub warnings: Vec<String>,
+    /// What goes behind the subject (config, preset, `--background`).
+    pub background: Background,
 }
 
 /// Applies the lens and highlight fields a layer (preset or config file) sets.
@@ -92,6 +95,7 @@ pub fn resolve_lens(
     let mut hl = HighlightOptions::default();
     let base = find_preset(DEFAULT_PRESET)?;
     apply_preset(&base, &mut lens, &mut hl);
+    let mut background = base.fields.background.unwrap_or_default();
     let mut preset_name = base.name;
 
     // Config layer: its preset, then its own values.
@@ -101,6 +105,7 @@ pub fn resolve_lens(
             None => "preset named in the configuration".into(),
         })?;
         apply_preset(&p, &mut lens, &mut hl);
+        background = p.fields.background.unwrap_or(background);
         preset_name = p.name;
     }
     let config_fields = PresetFields {
@@ -113,15 +118,19 @@ pub fn resolve_lens(
         blade_curvature: config.blade_curvature,
         highlight_threshold: config.highlight_threshold,
         highlight_gain: config.highlight_gain,
+        background: config.background,
     };
     apply_fields(&config_fields, &mut lens, &mut hl);
+    background = config.background.unwrap_or(background);
 
     // Command-line layer: --preset, then flags.
     if let Some(name) = preset_arg {
         let p = find_preset(name)?;
         apply_preset(&p, &mut lens, &mut hl);
+        background = p.fields.background.unwrap_or(background);
         preset_name = p.name;
     }
+    background = flags.background.unwrap_or(background);
     if let Some(v) = flags.focal_length {
         lens.focal_length_mm = v;
     }
@@ -185,6 +194,7 @@ pub fn resolve_lens(
         highlights: hl,
         preset_name,
         warnings,
+        background,
     })
 }
 
