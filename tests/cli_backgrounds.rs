@@ -42,10 +42,6 @@ fn studio_background_replaces_the_background_with_the_named_tone() {
     assert!(top[0] as f32 > srgb8(0.8), "{top:?}");
     let corner = img.get_pixel(0, 89);
     assert!(corner[0] < top[0] - 20, "{corner:?} vs {top:?}");
-    // Neighbouring background pixels differ smoothly (no grain on a clean synthetic photo).
-    let a = img.get_pixel(10, 10)[1] as i32;
-    let b = img.get_pixel(11, 10)[1] as i32;
-    assert!((a - b).abs() <= 1, "{a} {b}");
 }
 
 #[test]
