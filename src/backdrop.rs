@@ -238,12 +238,16 @@ pub fn choose_tone_lit(face_luminance: f32, light_gain: f32) -> ToneChoice {
             enough: contrast >= ENOUGH_CONTRAST,
         }
     });
-    scored.iter().copied().find(|c| c.enough).unwrap_or_else(|| {
-        scored
-            .into_iter()
-            .max_by(|a, b| a.contrast.total_cmp(&b.contrast))
-            .expect("non-empty")
-    })
+    scored
+        .iter()
+        .copied()
+        .find(|c| c.enough)
+        .unwrap_or_else(|| {
+            scored
+                .into_iter()
+                .max_by(|a, b| a.contrast.total_cmp(&b.contrast))
+                .expect("non-empty")
+        })
 }
 
 /// The paper's brightness at the farthest corner, relative to the tone (linear).
@@ -338,7 +342,11 @@ pub fn paper(width: usize, height: usize, tone: [f32; 3], light: &Light, grain: 
     if width == 0 || height == 0 {
         return out;
     }
-    let grain = if grain.is_finite() { grain.max(0.0) } else { 0.0 };
+    let grain = if grain.is_finite() {
+        grain.max(0.0)
+    } else {
+        0.0
+    };
     let LinearRgb { r, g, b, .. } = &mut out;
     r.par_chunks_mut(width)
         .zip(g.par_chunks_mut(width))
@@ -394,7 +402,10 @@ pub fn measure_grain(color: &LinearRgb, matte: Option<&Plane>) -> f32 {
     if bw == 0 || bh == 0 {
         return 0.0;
     }
-    let step = ((bw * bh) as f64 / GRAIN_MAX_BLOCKS as f64).sqrt().ceil().max(1.0) as usize;
+    let step = ((bw * bh) as f64 / GRAIN_MAX_BLOCKS as f64)
+        .sqrt()
+        .ceil()
+        .max(1.0) as usize;
     let blocks: Vec<(usize, usize)> = (0..bh)
         .step_by(step)
         .flat_map(|by| (0..bw).step_by(step).map(move |bx| (bx, by)))
@@ -404,7 +415,12 @@ pub fn measure_grain(color: &LinearRgb, matte: Option<&Plane>) -> f32 {
         .par_iter()
         .map(|&(bx, by)| block_roughness(color, matte, bx * GRAIN_BLOCK, by * GRAIN_BLOCK))
         .collect();
-    let subject: Vec<f32> = rough.iter().flatten().filter(|r| r.1).map(|r| r.0).collect();
+    let subject: Vec<f32> = rough
+        .iter()
+        .flatten()
+        .filter(|r| r.1)
+        .map(|r| r.0)
+        .collect();
     let mut pool: Vec<f32> = if subject.len() >= 32 {
         subject
     } else {
@@ -448,7 +464,11 @@ fn block_roughness(
         for y in 0..n {
             for x in 0..n {
                 let v = plane[(y0 + y) * w + x0 + x];
-                let e = linear_to_srgb(if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 });
+                let e = linear_to_srgb(if v.is_finite() {
+                    v.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                });
                 if !(0.02..=0.98).contains(&e) {
                     return None;
                 }
@@ -490,7 +510,11 @@ pub fn composite(color: &LinearRgb, matte: &Plane, paper: &LinearRgb) -> LinearR
             .zip(p.par_iter())
             .zip(matte.data.par_iter())
             .for_each(|((o, &p), &m)| {
-                let m = if m.is_finite() { m.clamp(0.0, 1.0) } else { 0.0 };
+                let m = if m.is_finite() {
+                    m.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
                 *o = (m * *o + (1.0 - m) * p).clamp(0.0, 1.0);
             });
     }
@@ -518,7 +542,13 @@ impl Studio {
 
     /// The photo's subject on this backdrop.
     pub fn render(&self, color: &LinearRgb, matte: &Plane) -> LinearRgb {
-        let p = paper(color.width, color.height, self.tone, &self.light, self.grain);
+        let p = paper(
+            color.width,
+            color.height,
+            self.tone,
+            &self.light,
+            self.grain,
+        );
         composite(color, matte, &p)
     }
 }
@@ -555,7 +585,14 @@ mod tests {
             Background::Studio(Tone::Custom([1, 2, 255])).to_string(),
             "studio:#0102FF"
         );
-        for bad in ["", "studio:", "studio:pink", "studio:#12345", "bokeh", "#808080"] {
+        for bad in [
+            "",
+            "studio:",
+            "studio:pink",
+            "studio:#12345",
+            "bokeh",
+            "#808080",
+        ] {
             let e = bad.parse::<Background>().unwrap_err().to_string();
             assert!(
                 e.contains("blur, studio") && e.contains("off-white") && e.contains("#RRGGBB"),
@@ -581,7 +618,11 @@ mod tests {
         let l = Light::at(50.0, 30.0, 100, 80);
         assert!((l.gain(49, 29) - 1.0).abs() < 1e-3);
         // Farthest corner (99, 79) or (0, 79): reach = √(50² + 50²).
-        assert!((l.gain(0, 79) - EDGE_GAIN).abs() < 0.02, "{}", l.gain(0, 79));
+        assert!(
+            (l.gain(0, 79) - EDGE_GAIN).abs() < 0.02,
+            "{}",
+            l.gain(0, 79)
+        );
         // Monotone along a ray.
         let mut last = 2.0;
         for x in 50..100 {

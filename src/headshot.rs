@@ -78,7 +78,11 @@ pub fn is_skin(rgb_linear: [f32; 3]) -> bool {
 }
 
 fn sane(v: f32) -> f32 {
-    if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 }
+    if v.is_finite() {
+        v.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 /// Finds the face (see the module documentation); `None` when the matte holds no subject.
@@ -339,8 +343,8 @@ pub fn check(image: &LinearRgb, matte: &Plane) -> Option<HeadshotCheck> {
     let chin = face.centre.1 + face.head_height_px / 2.0;
     for y in 0..h {
         let yf = y as f32 + 0.5;
-        let clothing_row = yf > chin + 0.2 * face.head_height_px
-            && yf < chin + 1.5 * face.head_height_px;
+        let clothing_row =
+            yf > chin + 0.2 * face.head_height_px && yf < chin + 1.5 * face.head_height_px;
         for x in 0..w {
             let i = y * w + x;
             let m = matte.data[i];
@@ -371,7 +375,13 @@ pub fn check(image: &LinearRgb, matte: &Plane) -> Option<HeadshotCheck> {
     let c_lum = crop_plane(&lum, x0, y0, side);
     let c_face = crop_plane(&face.mask, x0, y0, side);
     let c_matte = crop_plane(matte, x0, y0, side);
-    let small = |n: usize| (c_lum.resized(n, n), c_face.resized(n, n), c_matte.resized(n, n));
+    let small = |n: usize| {
+        (
+            c_lum.resized(n, n),
+            c_face.resized(n, n),
+            c_matte.resized(n, n),
+        )
+    };
     let (l48, f48, m48) = small(48);
     let thumb_48px = masked_contrast(&l48, &f48, &m48, |_, _| true);
     let (l32, f32_, m32) = small(32);
@@ -429,25 +439,33 @@ pub fn check(image: &LinearRgb, matte: &Plane) -> Option<HeadshotCheck> {
     if let Some(d) = skin_delta_e.filter(|d| *d < CAMOUFLAGE_DELTA_E) {
         warn(
             "camouflage",
-            format!("the background's colour is close to the skin's (ΔE {d:.1}, under {CAMOUFLAGE_DELTA_E})"),
+            format!(
+                "the background's colour is close to the skin's (ΔE {d:.1}, under {CAMOUFLAGE_DELTA_E})"
+            ),
         );
     }
     if let Some(d) = clothing_delta_e.filter(|d| *d < CAMOUFLAGE_DELTA_E) {
         warn(
             "camouflage",
-            format!("the background's colour is close to the clothing's (ΔE {d:.1}, under {CAMOUFLAGE_DELTA_E})"),
+            format!(
+                "the background's colour is close to the clothing's (ΔE {d:.1}, under {CAMOUFLAGE_DELTA_E})"
+            ),
         );
     }
     if let Some(r) = backlight_ratio.filter(|r| *r >= BACKLIGHT_RATIO) {
         warn(
             "backlight",
-            format!("the background is much brighter than the face ({r:.1}:1, from {BACKLIGHT_RATIO}:1): backlit, the face risks a silhouette"),
+            format!(
+                "the background is much brighter than the face ({r:.1}:1, from {BACKLIGHT_RATIO}:1): backlit, the face risks a silhouette"
+            ),
         );
     }
     if let Some(d) = detail.filter(|d| *d >= BUSY_DETAIL) {
         warn(
             "busy-background",
-            format!("the background is still busy after blurring (detail {d:.3}, from {BUSY_DETAIL}): it competes with the face"),
+            format!(
+                "the background is still busy after blurring (detail {d:.3}, from {BUSY_DETAIL}): it competes with the face"
+            ),
         );
     }
     let r3 = |v: f32| round(v, 3);

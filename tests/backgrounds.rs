@@ -3,8 +3,8 @@
 //! and edge pixels of a composite over a known background measured against the true matte.
 
 use fstop::backdrop::{
-    self, BackdropName, EDGE_GAIN, ENOUGH_CONTRAST, Light, Studio, Tone, choose_tone, choose_tone_lit,
-    contrast_ratio, luminance, measure_grain, paper, srgb8_to_linear,
+    self, BackdropName, EDGE_GAIN, ENOUGH_CONTRAST, Light, Studio, Tone, choose_tone,
+    choose_tone_lit, contrast_ratio, luminance, measure_grain, paper, srgb8_to_linear,
 };
 use fstop::headshot::{self, FaceSource};
 use fstop::io::colour::{linear_to_srgb, srgb_to_linear};
@@ -98,14 +98,21 @@ fn the_tone_rule_picks_the_first_guide_tone_with_enough_contrast() {
     for (skin, y, name, contrast) in cases {
         let choice = choose_tone(y);
         assert_eq!(choice.name, name, "{skin:?}");
-        assert!((choice.contrast - contrast).abs() < 2e-3, "{skin:?}: {choice:?}");
+        assert!(
+            (choice.contrast - contrast).abs() < 2e-3,
+            "{skin:?}: {choice:?}"
+        );
         assert!(choice.enough);
         // The same through a painted face: the face's luminance is measured on skin pixels.
         let (img, matte) = portrait(skin, NAVY_SHIRT, |_, _| grey);
         let face = headshot::find_face(&img, &matte).expect("a face");
         assert_eq!(face.source, FaceSource::Head);
         assert!(face.skin_only);
-        assert!((face.luminance - y).abs() < 1e-3, "{skin:?}: {}", face.luminance);
+        assert!(
+            (face.luminance - y).abs() < 1e-3,
+            "{skin:?}: {}",
+            face.luminance
+        );
         // With the paper's light falloff around the face taken into account, the rule's
         // choice gives the result at least 2:1 where profile pictures are seen.
         let resolved = headshot::resolve_tone(Tone::Auto, &img, &matte);
@@ -113,15 +120,25 @@ fn the_tone_rule_picks_the_first_guide_tone_with_enough_contrast() {
         assert!(gain > 0.8 && gain <= 1.0, "{gain}");
         let lit = choose_tone_lit(face.luminance, gain);
         assert_eq!(resolved.choice, Some(lit));
-        assert!(resolved.label.starts_with(&format!("studio:{} (auto", lit.name.name())));
+        assert!(
+            resolved
+                .label
+                .starts_with(&format!("studio:{} (auto", lit.name.name()))
+        );
         let out = Studio::for_photo(&img, &matte, resolved.linear).render(&img, &matte);
         let check = headshot::check(&out, &matte).unwrap();
         for shown in [check.contrast.thumb_48px, check.contrast.circle_32px] {
-            assert!(shown.unwrap() >= 0.95 * ENOUGH_CONTRAST, "{skin:?}: {check:?}");
+            assert!(
+                shown.unwrap() >= 0.95 * ENOUGH_CONTRAST,
+                "{skin:?}: {check:?}"
+            );
         }
         eprintln!(
             "face {skin:?} Y {:.4}: rule {} at gain {gain:.3} ({:.2}:1); result {:?}",
-            face.luminance, lit.name.name(), lit.contrast, check.contrast
+            face.luminance,
+            lit.name.name(),
+            lit.contrast,
+            check.contrast
         );
     }
     // Every face luminance has a tone with enough contrast; white is never chosen.
@@ -159,7 +176,10 @@ fn contrast_figures_match_hand_computed_values() {
     let c = headshot::check(&img, &matte).unwrap();
     assert!((c.contrast.full - 4.986).abs() < 0.01, "{c:?}");
     assert!((c.background_luminance - 0.3638).abs() < 2e-4, "{c:?}");
-    assert_eq!(contrast_ratio(0.0333, 0.36383), contrast_ratio(0.36383, 0.0333));
+    assert_eq!(
+        contrast_ratio(0.0333, 0.36383),
+        contrast_ratio(0.36383, 0.0333)
+    );
 }
 
 #[test]
@@ -169,7 +189,10 @@ fn the_check_warns_about_camouflage_backlight_low_contrast_and_busy_backgrounds(
     // A background the colour of the skin: camouflage and low contrast.
     let (img, matte) = portrait(skin, NAVY_SHIRT, |_, _| rgb8([200, 136, 104]));
     let c = headshot::check(&img, &matte).unwrap();
-    assert!(kinds(&c).contains(&"camouflage") && kinds(&c).contains(&"low-contrast"), "{c:?}");
+    assert!(
+        kinds(&c).contains(&"camouflage") && kinds(&c).contains(&"low-contrast"),
+        "{c:?}"
+    );
     // The colour of the clothing: camouflage (clothing).
     let (img, matte) = portrait(skin, NAVY_SHIRT, |_, _| rgb8([32, 42, 92]));
     let c = headshot::check(&img, &matte).unwrap();
@@ -217,7 +240,10 @@ fn the_backdrop_falls_off_from_behind_the_subject_and_is_clean_without_grain() {
             x += dx;
             y += dy;
             let v = p.at(x as usize, y as usize)[1];
-            assert!(v <= last + 1e-6 && last - v < 0.005 * tone[1] * 1.5, "({x},{y})");
+            assert!(
+                v <= last + 1e-6 && last - v < 0.005 * tone[1] * 1.5,
+                "({x},{y})"
+            );
             last = v;
         }
     }
@@ -241,7 +267,9 @@ fn with_noise(img: &LinearRgb, sigma: f32) -> LinearRgb {
             out.set(
                 x,
                 y,
-                std::array::from_fn(|c| srgb_to_linear((linear_to_srgb(p[c]) + n[c]).clamp(0.0, 1.0))),
+                std::array::from_fn(|c| {
+                    srgb_to_linear((linear_to_srgb(p[c]) + n[c]).clamp(0.0, 1.0))
+                }),
             );
         }
     }
@@ -298,7 +326,11 @@ fn composite_edges_carry_no_old_background_colour() {
             } else {
                 0.0
             };
-            let m = if yf > 150.0 && (xf - 128.0).abs() < 70.0 { 1.0 } else { m };
+            let m = if yf > 150.0 && (xf - 128.0).abs() < 70.0 {
+                1.0
+            } else {
+                m
+            };
             matte.data[y * w + x] = m;
             img.set(x, y, std::array::from_fn(|c| m * f[c] + (1.0 - m) * g[c]));
         }
@@ -342,7 +374,10 @@ fn composite_edges_carry_no_old_background_colour() {
     assert!(n > 2000, "{n}");
     assert!(err < 0.01, "{err}");
     assert!(err < naive / 5.0, "{err} vs naive {naive}");
-    assert!(green.abs() < 0.012 && green.abs() < naive_green / 5.0, "{green}");
+    assert!(
+        green.abs() < 0.012 && green.abs() < naive_green / 5.0,
+        "{green}"
+    );
     // Inside the subject the photo is untouched; outside, the paper.
     assert_eq!(out.at(128, 150), img.at(128, 150));
     assert_eq!(out.at(2, 2), p.at(2, 2));

@@ -38,7 +38,10 @@ fn studio_background_replaces_the_background_with_the_named_tone() {
     assert_eq!(img.get_pixel(60, 60), photo.get_pixel(60, 60));
     // Off-white's hue (R ≥ G ≥ B), at most its brightness, lit more near the subject.
     let top = img.get_pixel(60, 2);
-    assert!(top[0] >= top[1] && top[1] >= top[2] && top[0] <= 0xF2, "{top:?}");
+    assert!(
+        top[0] >= top[1] && top[1] >= top[2] && top[0] <= 0xF2,
+        "{top:?}"
+    );
     assert!(top[0] as f32 > srgb8(0.8), "{top:?}");
     let corner = img.get_pixel(0, 89);
     assert!(corner[0] < top[0] - 20, "{corner:?} vs {top:?}");
@@ -62,8 +65,11 @@ fn bad_backgrounds_are_usage_errors_naming_the_allowed_values() {
         );
     }
     // In a config file: file, line and the allowed values.
-    std::fs::write(d.path().join("c.toml"), "f_number = 2.0\nbackground = \"studio:teal\"\n")
-        .unwrap();
+    std::fs::write(
+        d.path().join("c.toml"),
+        "f_number = 2.0\nbackground = \"studio:teal\"\n",
+    )
+    .unwrap();
     let out = fstop(d.path())
         .args(["--config", "c.toml", "p.png", "-o", "out.png"])
         .args(depth_args(d.path(), "p"))
@@ -71,7 +77,10 @@ fn bad_backgrounds_are_usage_errors_naming_the_allowed_values() {
         .unwrap();
     let err = stderr_of(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("c.toml:2") && err.contains("charcoal"), "{err}");
+    assert!(
+        err.contains("c.toml:2") && err.contains("charcoal"),
+        "{err}"
+    );
     // In a preset file.
     std::fs::write(d.path().join("my.toml"), "background = \"studio:grey\"\n").unwrap();
     let out = fstop(d.path())
@@ -110,7 +119,10 @@ fn background_from_preset_and_config_with_flags_winning() {
         serde_json::from_str(stdout_of(&out).lines().next().unwrap()).unwrap()
     };
     assert_eq!(json(&[])["background"], "blur");
-    assert_eq!(json(&["--preset", "navy.toml"])["background"], "studio:navy");
+    assert_eq!(
+        json(&["--preset", "navy.toml"])["background"],
+        "studio:navy"
+    );
     assert_eq!(json(&["--config", "c.toml"])["background"], "studio:white");
     assert_eq!(
         json(&["--config", "c.toml", "--preset", "navy.toml"])["background"],
@@ -132,7 +144,9 @@ fn headshot_check_in_json_report_and_verbose_output() {
     let d = tempfile::tempdir().unwrap();
     scene(d.path(), "p", 120, 90, 3);
     let out = fstop(d.path())
-        .args(["p.png", "-o", "out.png", "--json", "--report", "r.json", "-v"])
+        .args([
+            "p.png", "-o", "out.png", "--json", "--report", "r.json", "-v",
+        ])
         .args(depth_args(d.path(), "p"))
         .output()
         .unwrap();
@@ -143,12 +157,22 @@ fn headshot_check_in_json_report_and_verbose_output() {
     for key in ["full", "thumb_48px", "circle_32px"] {
         assert!(h["contrast"][key].as_f64().unwrap() >= 1.0, "{h}");
     }
-    assert!(h["face_luminance"].as_f64().is_some() && h["warnings"].is_array(), "{h}");
+    assert!(
+        h["face_luminance"].as_f64().is_some() && h["warnings"].is_array(),
+        "{h}"
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.path().join("r.json")).unwrap()).unwrap();
     let text = report.to_string();
-    assert!(text.contains("\"headshot\"") && text.contains("circle_32px"), "{text}");
-    assert!(stderr_of(&out).contains("headshot: face"), "{}", stderr_of(&out));
+    assert!(
+        text.contains("\"headshot\"") && text.contains("circle_32px"),
+        "{text}"
+    );
+    assert!(
+        stderr_of(&out).contains("headshot: face"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]
@@ -157,7 +181,14 @@ fn check_command_reports_findings_and_exits_0() {
     scene(d.path(), "p", 120, 90, 4);
     scene(d.path(), "q", 120, 90, 5);
     let out = fstop(d.path())
-        .args(["check", "p.png", "q.png", "--matte", "{dir}/matte/{stem}.png", "--json"])
+        .args([
+            "check",
+            "p.png",
+            "q.png",
+            "--matte",
+            "{dir}/matte/{stem}.png",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
@@ -168,7 +199,10 @@ fn check_command_reports_findings_and_exits_0() {
     assert_eq!(lines.len(), 2);
     for l in &lines {
         assert_eq!(l["matte_source"], "file");
-        assert!(l["headshot"]["contrast"]["full"].as_f64().unwrap() >= 1.0, "{l}");
+        assert!(
+            l["headshot"]["contrast"]["full"].as_f64().unwrap() >= 1.0,
+            "{l}"
+        );
     }
     // Text output names each photo; a photo that cannot be read is an error (exit 1).
     let out = fstop(d.path())
@@ -176,7 +210,11 @@ fn check_command_reports_findings_and_exits_0() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(stdout_of(&out).starts_with("p.png: headshot: face"), "{}", stdout_of(&out));
+    assert!(
+        stdout_of(&out).starts_with("p.png: headshot: face"),
+        "{}",
+        stdout_of(&out)
+    );
     std::fs::write(d.path().join("bad.png"), b"not a png").unwrap();
     let out = fstop(d.path())
         .args(["check", "bad.png", "--matte", "matte/p.png"])
@@ -221,7 +259,14 @@ fn compare_backgrounds_makes_one_labelled_sheet_with_thumbnails() {
     assert!(corner[0] < 40, "{corner:?}");
     // A bad background in the list is a usage error.
     let out = fstop(d.path())
-        .args(["compare", "p.png", "--backgrounds", "blur,plaid", "-o", "s.png"])
+        .args([
+            "compare",
+            "p.png",
+            "--backgrounds",
+            "blur,plaid",
+            "-o",
+            "s.png",
+        ])
         .args(depth_args(d.path(), "p"))
         .output()
         .unwrap();

@@ -600,8 +600,8 @@ fn process(
                 });
             };
             let resolved = headshot::resolve_tone(tone, &scene.color, matte);
-            let image = Studio::for_photo(&scene.color, matte, resolved.linear)
-                .render(&scene.color, matte);
+            let image =
+                Studio::for_photo(&scene.color, matte, resolved.linear).render(&scene.color, matte);
             record.background = Some(resolved.label);
             image
         }
@@ -823,7 +823,10 @@ impl Collector<'_> {
         if let Some(h) = &record.headshot {
             self.ui.info(format!("{}: {}", record.input, h.summary()));
             for w in &h.warnings {
-                self.ui.info(format!("{}: headshot {}: {}", record.input, w.kind, w.message));
+                self.ui.info(format!(
+                    "{}: headshot {}: {}",
+                    record.input, w.kind, w.message
+                ));
             }
         }
         self.ui.finished(&record);

@@ -147,14 +147,27 @@ pub fn with_thumbnails(image: &LinearRgb, face: Option<&Face>) -> LinearRgb {
             // Anti-aliased edge: coverage of the pixel by the circle, roughly.
             let a = (rad - (dx * dx + dy * dy).sqrt() + 0.5).clamp(0.0, 1.0);
             let p = circle.at(x, y);
-            circle.set(x, y, std::array::from_fn(|c| a * p[c] + (1.0 - a) * BACKGROUND[c]));
+            circle.set(
+                x,
+                y,
+                std::array::from_fn(|c| a * p[c] + (1.0 - a) * BACKGROUND[c]),
+            );
         }
     }
     let gap = 4;
-    let mut out = LinearRgb::filled(w + gap + THUMB_PX, h.max(THUMB_PX + gap + CIRCLE_PX), BACKGROUND);
+    let mut out = LinearRgb::filled(
+        w + gap + THUMB_PX,
+        h.max(THUMB_PX + gap + CIRCLE_PX),
+        BACKGROUND,
+    );
     blit(&mut out, image, 0, 0);
     blit(&mut out, &thumb, w + gap, 0);
-    blit(&mut out, &circle, w + gap + (THUMB_PX - CIRCLE_PX) / 2, THUMB_PX + gap);
+    blit(
+        &mut out,
+        &circle,
+        w + gap + (THUMB_PX - CIRCLE_PX) / 2,
+        THUMB_PX + gap,
+    );
     out
 }
 
@@ -322,8 +335,8 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
             let (image, label) = match (background, &scene.matte) {
                 (Background::Studio(tone), Some(m)) => {
                     let resolved = headshot::resolve_tone(tone, &scene.color, m);
-                    let image = Studio::for_photo(&scene.color, m, resolved.linear)
-                        .render(&scene.color, m);
+                    let image =
+                        Studio::for_photo(&scene.color, m, resolved.linear).render(&scene.color, m);
                     let short = resolved.label.split(' ').next().unwrap_or("").to_string();
                     let label = match tone {
                         Tone::Auto => format!("studio (auto: {})", &short["studio:".len()..]),
@@ -336,7 +349,10 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
                     "blur".to_string(),
                 ),
             };
-            let check = scene.matte.as_ref().and_then(|m| headshot::check(&image, m));
+            let check = scene
+                .matte
+                .as_ref()
+                .and_then(|m| headshot::check(&image, m));
             if let Some(h) = &check {
                 ui.info(format!("{} {label}: {}", choice.preset_name, h.summary()));
             }
@@ -364,7 +380,12 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
                 None => format!("{}mm f/{}", lens.focal_length_mm, lens.f_number),
             };
             let face = (with_backgrounds || background != Background::Blur)
-                .then(|| scene.matte.as_ref().and_then(|m| headshot::find_face(&image, m)))
+                .then(|| {
+                    scene
+                        .matte
+                        .as_ref()
+                        .and_then(|m| headshot::find_face(&image, m))
+                })
                 .flatten();
             // Thumbnails when backgrounds are compared (the plain preset sheet is unchanged).
             let image = if with_backgrounds || background != Background::Blur {
