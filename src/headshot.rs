@@ -464,7 +464,7 @@ pub fn check(image: &LinearRgb, matte: &Plane) -> Option<HeadshotCheck> {
         warn(
             "busy-background",
             format!(
-                "the background is still busy after blurring (detail {d:.3}, from {BUSY_DETAIL}): it competes with the face"
+                "the background is busy (remaining detail {d:.3}, from {BUSY_DETAIL}): it competes with the face"
             ),
         );
     }

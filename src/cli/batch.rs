@@ -726,6 +726,7 @@ fn process_catching(
     if record.status != Status::Rendered {
         record.lens = None;
         record.timings_ms = None;
+        record.headshot = None;
     }
     (record, fatal)
 }
