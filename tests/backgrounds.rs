@@ -204,7 +204,7 @@ fn the_check_warns_about_camouflage_backlight_low_contrast_and_busy_backgrounds(
     assert_eq!(kinds(&c), vec!["backlight"], "{c:?}");
     // A sharp pattern behind: busy; the same pattern blurred flat: not.
     let pattern = |x: usize, y: usize| {
-        if (x / 6 + y / 6) % 2 == 0 {
+        if (x / 6 + y / 6).is_multiple_of(2) {
             [0.6, 0.6, 0.65]
         } else {
             [0.05, 0.05, 0.08]
@@ -389,7 +389,7 @@ fn a_busy_background_is_judged_after_the_lens_blurs_it() {
     // A sharp 6 px checkerboard at infinity behind a subject at 2 m, rendered through the
     // default 85 mm lens: wide open it dissolves; at f/22 it stays busy.
     let pattern = |x: usize, y: usize| {
-        if (x / 6 + y / 6) % 2 == 0 {
+        if (x / 6 + y / 6).is_multiple_of(2) {
             [0.6, 0.6, 0.65]
         } else {
             [0.05, 0.05, 0.08]
