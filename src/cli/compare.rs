@@ -10,16 +10,16 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use fstop::backdrop::{Background, Studio, Tone};
+use fstop::backdrop::Background;
 use fstop::config::Config;
-use fstop::headshot::{self, Face};
 use fstop::io::{self, Metadata};
 use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels};
 use fstop::render::{self, RenderOptions};
-use fstop::scene::{LinearRgb, Plane, Scene};
+use fstop::scene::{LinearRgb, Scene};
 
 use super::args::CompareArgs;
 use super::batch::canonical;
+use super::headshot_tiles;
 use super::progress::Ui;
 use super::signals::Stop;
 use super::validate::{
@@ -29,7 +29,7 @@ use super::validate::{
 /// Presets compared when `--presets` is not given.
 pub const DEFAULT_PRESETS: &[&str] = &["85mm-f1.8", "135mm-f2", "50mm-f1.4"];
 
-const BACKGROUND: [f32; 3] = [0.008, 0.008, 0.008];
+pub(crate) const BACKGROUND: [f32; 3] = [0.008, 0.008, 0.008];
 const TEXT: [f32; 3] = [0.9, 0.9, 0.9];
 const TEXT_DIM: [f32; 3] = [0.35, 0.35, 0.35];
 
@@ -76,7 +76,7 @@ pub fn draw_text(
     cx
 }
 
-fn blit(dst: &mut LinearRgb, src: &LinearRgb, x0: usize, y0: usize) {
+pub(crate) fn blit(dst: &mut LinearRgb, src: &LinearRgb, x0: usize, y0: usize) {
     for y in 0..src.height {
         let dy = y0 + y;
         if dy >= dst.height {
@@ -89,96 +89,6 @@ fn blit(dst: &mut LinearRgb, src: &LinearRgb, x0: usize, y0: usize) {
             }
             dst.set(dx, dy, src.at(x, y));
         }
-    }
-}
-
-/// Side of the headshot thumbnail and of the circular crop shown beside each tile.
-pub const THUMB_PX: usize = 48;
-pub const CIRCLE_PX: usize = 32;
-
-/// The square that profile pictures show: 1.8 head heights on the face (see
-/// [`fstop::headshot`]), or the centred square without a face. `(x0, y0, side)`.
-fn thumb_square(w: usize, h: usize, face: Option<&Face>) -> (usize, usize, usize) {
-    let (cx, cy, side) = match face {
-        Some(f) => (
-            f.centre.0,
-            f.centre.1,
-            (headshot::CROP_HEAD_HEIGHTS * f.head_height_px).round() as usize,
-        ),
-        None => (w as f32 / 2.0, h as f32 / 2.0, w.min(h)),
-    };
-    let side = side.clamp(1, w.min(h));
-    let x0 = ((cx - side as f32 / 2.0).round().max(0.0) as usize).min(w - side);
-    let y0 = ((cy - side as f32 / 2.0).round().max(0.0) as usize).min(h - side);
-    (x0, y0, side)
-}
-
-/// `image` with its headshot square at 48 px and, below it, in a 32 px circle (outside the
-/// circle: the sheet's background) to its right.
-pub fn with_thumbnails(image: &LinearRgb, face: Option<&Face>) -> LinearRgb {
-    let (w, h) = (image.width, image.height);
-    if w == 0 || h == 0 {
-        return image.clone();
-    }
-    let (x0, y0, side) = thumb_square(w, h, face);
-    let crop = |c: &Vec<f32>| {
-        let mut data = Vec::with_capacity(side * side);
-        for y in y0..y0 + side {
-            data.extend_from_slice(&c[y * w + x0..y * w + x0 + side]);
-        }
-        Plane::from_vec(side, side, data)
-    };
-    let small = |n: usize| {
-        let [r, g, b] = image.channels().map(|c| crop(c).resized(n, n).data);
-        LinearRgb {
-            width: n,
-            height: n,
-            r,
-            g,
-            b,
-        }
-    };
-    let thumb = small(THUMB_PX);
-    let mut circle = small(CIRCLE_PX);
-    let rad = CIRCLE_PX as f32 / 2.0;
-    for y in 0..CIRCLE_PX {
-        for x in 0..CIRCLE_PX {
-            let (dx, dy) = (x as f32 + 0.5 - rad, y as f32 + 0.5 - rad);
-            // Anti-aliased edge: coverage of the pixel by the circle, roughly.
-            let a = (rad - (dx * dx + dy * dy).sqrt() + 0.5).clamp(0.0, 1.0);
-            let p = circle.at(x, y);
-            circle.set(
-                x,
-                y,
-                std::array::from_fn(|c| a * p[c] + (1.0 - a) * BACKGROUND[c]),
-            );
-        }
-    }
-    let gap = 4;
-    let mut out = LinearRgb::filled(
-        w + gap + THUMB_PX,
-        h.max(THUMB_PX + gap + CIRCLE_PX),
-        BACKGROUND,
-    );
-    blit(&mut out, image, 0, 0);
-    blit(&mut out, &thumb, w + gap, 0);
-    blit(
-        &mut out,
-        &circle,
-        w + gap + (THUMB_PX - CIRCLE_PX) / 2,
-        THUMB_PX + gap,
-    );
-    out
-}
-
-/// A warning's kind in a few letters, for tile labels.
-fn short_kind(kind: &str) -> &str {
-    match kind {
-        "low-contrast" => "low",
-        "camouflage" => "camo",
-        "backlight" => "backlit",
-        "busy-background" => "busy",
-        other => other,
     }
 }
 
@@ -296,16 +206,14 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
     let tile_h = ((tile_w as f64 * h as f64 / w.max(1) as f64).round() as usize).max(1);
     let color = analysis.photo.color.resized(tile_w, tile_h);
     let matte = analysis.matte.as_ref().map(|m| m.resized(tile_w, tile_h));
-    if matte.is_none()
-        && args
-            .backgrounds
-            .iter()
-            .chain(choices.iter().map(|c| &c.background))
-            .any(|b| matches!(b, Background::Studio(_)))
-    {
+    let studio_wanted = args
+        .backgrounds
+        .iter()
+        .chain(choices.iter().map(|c| &c.background))
+        .any(|b| matches!(b, Background::Studio(_)));
+    if studio_wanted && matte.is_none() {
         bail!("{}", super::batch::STUDIO_NEEDS_MATTE);
     }
-    let with_backgrounds = !args.backgrounds.is_empty();
     let mut tiles = Vec::new();
     for choice in &choices {
         if stop.signal().is_some() {
@@ -325,94 +233,24 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
             kernel: common.kernel,
             ..RenderOptions::default()
         };
-        let backgrounds = if with_backgrounds {
-            args.backgrounds.clone()
-        } else {
-            vec![choice.background]
-        };
-        let lens = &focused.lens;
-        for background in backgrounds {
-            let (image, label) = match (background, &scene.matte) {
-                (Background::Studio(tone), Some(m)) => {
-                    let resolved = headshot::resolve_tone(tone, &scene.color, m);
-                    let image =
-                        Studio::for_photo(&scene.color, m, resolved.linear).render(&scene.color, m);
-                    let short = resolved.label.split(' ').next().unwrap_or("").to_string();
-                    let label = match tone {
-                        Tone::Auto => format!("studio (auto: {})", &short["studio:".len()..]),
-                        _ => short,
-                    };
-                    (image, label)
-                }
-                _ => (
-                    render::render(&scene, &focused.lens, &options),
-                    "blur".to_string(),
-                ),
+        // Backgrounds to compare (headshot tiles), or the plain lens tile.
+        if !args.backgrounds.is_empty() || choice.background != Background::Blur {
+            let backgrounds = if args.backgrounds.is_empty() {
+                vec![choice.background]
+            } else {
+                args.backgrounds.clone()
             };
-            let check = scene
-                .matte
-                .as_ref()
-                .and_then(|m| headshot::check(&image, m));
-            if let Some(h) = &check {
-                ui.info(format!("{} {label}: {}", choice.preset_name, h.summary()));
+            for background in backgrounds {
+                let tile = headshot_tiles::tile(&scene, &focused.lens, &options, background, ui);
+                tiles.push(Tile {
+                    title: format!("{} | {}", choice.preset_name, tile.title),
+                    ..tile
+                });
             }
-            let title = if with_backgrounds || background != Background::Blur {
-                format!("{} | {label}", choice.preset_name)
-            } else {
-                choice.preset_name.clone()
-            };
-            let detail = match &check {
-                Some(h) => {
-                    let mut d = format!(
-                        "contrast {:.1}:1/32px {}",
-                        h.contrast.full,
-                        h.contrast
-                            .circle_32px
-                            .map_or("-".into(), |c| format!("{c:.1}:1"))
-                    );
-                    let short: Vec<&str> = h.warnings.iter().map(|w| short_kind(w.kind)).collect();
-                    if !short.is_empty() {
-                        d.push(' ');
-                        d.push_str(&short.join(","));
-                    }
-                    d
-                }
-                None => format!("{}mm f/{}", lens.focal_length_mm, lens.f_number),
-            };
-            let face = (with_backgrounds || background != Background::Blur)
-                .then(|| {
-                    scene
-                        .matte
-                        .as_ref()
-                        .and_then(|m| headshot::find_face(&image, m))
-                })
-                .flatten();
-            // Thumbnails when backgrounds are compared (the plain preset sheet is unchanged).
-            let image = if with_backgrounds || background != Background::Blur {
-                with_thumbnails(&image, face.as_ref())
-            } else {
-                image
-            };
-            tiles.push(Tile {
-                image,
-                title,
-                detail,
-            });
-        }
-        if with_backgrounds {
-            ui.info(format!(
-                "{}: {} mm f/{} on {}, focus {:.2} m ({})",
-                choice.preset_name,
-                lens.focal_length_mm,
-                lens.f_number,
-                lens.sensor.name(),
-                lens.focus_distance_m,
-                focused.focus_source.describe()
-            ));
             continue;
         }
-        let popped = tiles.pop().expect("one tile per preset");
-        let image = popped.image;
+        let image = render::render(&scene, &focused.lens, &options);
+        let lens = &focused.lens;
         ui.info(format!(
             "{}: {} mm f/{} on {}, focus {:.2} m ({})",
             choice.preset_name,
@@ -429,7 +267,7 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
         };
         tiles.push(Tile {
             image,
-            title: popped.title,
+            title: choice.preset_name.clone(),
             detail: format!(
                 "{}mm f/{} {} focus {:.2}m {}",
                 lens.focal_length_mm,

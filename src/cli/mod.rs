@@ -6,6 +6,7 @@ pub mod args;
 pub mod batch;
 pub mod check;
 pub mod compare;
+pub mod headshot_tiles;
 pub mod progress;
 pub mod report;
 pub mod signals;
