@@ -22,14 +22,13 @@ use std::time::Instant;
 
 use anyhow::{Result, anyhow, bail};
 
-use fstop::backdrop::{Background, Studio};
-use fstop::headshot;
 use fstop::io::{self, Photo};
 use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels, PipelineError};
-use fstop::render::{self, RenderOptions};
+use fstop::render::RenderOptions;
 use fstop::scene::Scene;
 
 use super::args::Shard;
+use super::headshot_tiles;
 use super::progress::Ui;
 use super::report::{self, FileRecord, JsonLine, LensReport, Status, Summary, Timings};
 use super::signals::Stop;
@@ -466,10 +465,6 @@ pub fn plan(
     })
 }
 
-/// Why a studio background cannot be rendered without a matte.
-pub const STUDIO_NEEDS_MATTE: &str =
-    "a studio background needs a subject matte (give --matte, or let the models run)";
-
 /// How one photo went wrong.
 #[derive(Debug)]
 enum JobError {
@@ -590,27 +585,15 @@ fn process(
         kernel: settings.common.kernel,
         ..RenderOptions::default()
     };
-    let image = match settings.lens.background {
-        Background::Blur => render::render(&scene, &focused.lens, &options),
-        Background::Studio(tone) => {
-            let Some(matte) = &scene.matte else {
-                return Err(JobError::Failed {
-                    message: STUDIO_NEEDS_MATTE.into(),
-                    fatal: false,
-                });
-            };
-            let resolved = headshot::resolve_tone(tone, &scene.color, matte);
-            let image =
-                Studio::for_photo(&scene.color, matte, resolved.linear).render(&scene.color, matte);
-            record.background = Some(resolved.label);
-            image
-        }
-    };
-    record.background.get_or_insert_with(|| "blur".into());
-    record.headshot = scene
-        .matte
-        .as_ref()
-        .and_then(|m| headshot::check(&image, m));
+    let background = settings.lens.background;
+    let (image, label, headshot) =
+        headshot_tiles::render_checked(&scene, &focused.lens, &options, background).map_err(
+            |message| JobError::Failed {
+                message: message.into(),
+                fatal: false,
+            },
+        )?;
+    (record.background, record.headshot) = (Some(label), headshot);
     let render_ms = ms(t);
     drop(scene);
     check(stop)?;

@@ -212,7 +212,7 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
         .chain(choices.iter().map(|c| &c.background))
         .any(|b| matches!(b, Background::Studio(_)));
     if studio_wanted && matte.is_none() {
-        bail!("{}", super::batch::STUDIO_NEEDS_MATTE);
+        bail!("{}", headshot_tiles::STUDIO_NEEDS_MATTE);
     }
     let mut tiles = Vec::new();
     for choice in &choices {

@@ -3,7 +3,7 @@
 //! and warnings, with its 48 px thumbnail and 32 px circle beside it.
 
 use fstop::backdrop::{Background, Studio, Tone};
-use fstop::headshot::{self, Face};
+use fstop::headshot::{self, Face, HeadshotCheck};
 use fstop::optics::Lens;
 use fstop::render::{self, RenderOptions};
 use fstop::scene::{LinearRgb, Plane, Scene};
@@ -17,32 +17,33 @@ pub const CIRCLE_PX: usize = 32;
 /// Gap between a tile and its thumbnails.
 const GAP_PX: usize = 4;
 
-/// The scene with `background`: the lens render, or the subject on a studio backdrop. With a
-/// label (`blur`, `studio:NAME`, `studio (auto: NAME)`).
-fn rendered(
+/// Why a studio background cannot be rendered without a matte.
+pub const STUDIO_NEEDS_MATTE: &str =
+    "a studio background needs a subject matte (give --matte, or let the models run)";
+
+/// The scene with `background` — the lens render, or the subject on a studio backdrop — its
+/// label (`blur`, `studio:NAME`, `studio:NAME (auto: …)`) and its headshot check (with a
+/// matte). A studio background without a matte is an error ([`STUDIO_NEEDS_MATTE`]).
+pub fn render_checked(
     scene: &Scene,
     lens: &Lens,
     options: &RenderOptions,
     background: Background,
-) -> (LinearRgb, String) {
-    match (background, &scene.matte) {
+) -> Result<(LinearRgb, String, Option<HeadshotCheck>), &'static str> {
+    let (image, label) = match (background, &scene.matte) {
         (Background::Studio(tone), Some(m)) => {
             let resolved = headshot::resolve_tone(tone, &scene.color, m);
             let image = Studio::for_photo(&scene.color, m, resolved.linear).render(&scene.color, m);
-            let name = resolved
-                .label
-                .split(' ')
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            let label = match tone {
-                Tone::Auto => format!("studio (auto: {})", name.trim_start_matches("studio:")),
-                _ => name,
-            };
-            (image, label)
+            (image, resolved.label)
         }
-        _ => (render::render(scene, lens, options), "blur".to_string()),
-    }
+        (Background::Studio(_), None) => return Err(STUDIO_NEEDS_MATTE),
+        (Background::Blur, _) => (render::render(scene, lens, options), "blur".to_string()),
+    };
+    let check = scene
+        .matte
+        .as_ref()
+        .and_then(|m| headshot::check(&image, m));
+    Ok((image, label, check))
 }
 
 /// A warning's kind in a few letters, for tile labels.
@@ -65,11 +66,18 @@ pub fn tile(
     background: Background,
     ui: &Ui,
 ) -> Tile {
-    let (image, label) = rendered(scene, lens, options, background);
-    let check = scene
-        .matte
-        .as_ref()
-        .and_then(|m| headshot::check(&image, m));
+    let (image, label, check) = match render_checked(scene, lens, options, background) {
+        Ok(r) => r,
+        // (The caller refuses studio backgrounds without a matte beforehand.)
+        Err(_) => (scene.color.clone(), background.to_string(), None),
+    };
+    // `studio:NAME (auto: face …)` → `studio (auto: NAME)`.
+    let label = match (background, label.split_once(' ')) {
+        (Background::Studio(Tone::Auto), Some((name, _))) => {
+            format!("studio (auto: {})", name.trim_start_matches("studio:"))
+        }
+        _ => label,
+    };
     let detail = match &check {
         Some(h) => {
             ui.info(format!("{label}: {}", h.summary()));

@@ -78,7 +78,7 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
                 && settings.common.depth.is_some()
                 && settings.common.matte.is_none()
             {
-                bail!("{}", batch::STUDIO_NEEDS_MATTE);
+                bail!("{}", headshot_tiles::STUDIO_NEEDS_MATTE);
             }
             let plan = batch::plan(&r.inputs, r.output.as_deref(), &settings, &batch)?;
             let mut ui = Ui::new(verbosity);
