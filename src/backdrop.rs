@@ -198,6 +198,10 @@ pub fn contrast_ratio(a: f32, b: f32) -> f32 {
 
 /// A tone gives a face "enough" luminosity contrast at this ratio or more.
 pub const ENOUGH_CONTRAST: f32 = 2.0;
+/// A background this many times (contrast ratio) brighter than the face backlights it: the
+/// face turns into a silhouette. The automatic tone never goes this far above the face, and the
+/// headshot check warns from here.
+pub const BACKLIGHT_RATIO: f32 = 5.0;
 
 /// The tone chosen for a face, and why.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -205,13 +209,15 @@ pub struct ToneChoice {
     pub name: BackdropName,
     /// Its contrast with the face ([`contrast_ratio`]).
     pub contrast: f32,
-    /// True when it reaches [`ENOUGH_CONTRAST`] (else it is merely the best there is).
+    /// True when it reaches [`ENOUGH_CONTRAST`] without backlighting the face (else it is
+    /// merely the best there is).
     pub enough: bool,
 }
 
 /// The automatic tone for a face of relative luminance `face_luminance` (linear, 0..1): the
 /// first of [`BackdropName::AUTO`] (guide order) whose contrast with the face is at least
-/// [`ENOUGH_CONTRAST`]; when none is, the one with the highest contrast.
+/// [`ENOUGH_CONTRAST`] and, if it is lighter than the face, under [`BACKLIGHT_RATIO`]; when
+/// none is, the one with the highest contrast of those that do not backlight the face.
 pub fn choose_tone(face_luminance: f32) -> ToneChoice {
     choose_tone_lit(face_luminance, 1.0)
 }
@@ -231,23 +237,28 @@ pub fn choose_tone_lit(face_luminance: f32, light_gain: f32) -> ToneChoice {
         0.2
     };
     let scored = BackdropName::AUTO.map(|name| {
-        let contrast = contrast_ratio(face, gain * luminance(srgb8_to_linear(name.srgb8())));
-        ToneChoice {
-            name,
-            contrast,
-            enough: contrast >= ENOUGH_CONTRAST,
-        }
+        let tone = gain * luminance(srgb8_to_linear(name.srgb8()));
+        let contrast = contrast_ratio(face, tone);
+        let backlit = tone > face && contrast >= BACKLIGHT_RATIO;
+        (
+            ToneChoice {
+                name,
+                contrast,
+                enough: contrast >= ENOUGH_CONTRAST && !backlit,
+            },
+            backlit,
+        )
     });
+    let best = |pool: &mut dyn Iterator<Item = ToneChoice>| {
+        pool.max_by(|a, b| a.contrast.total_cmp(&b.contrast))
+    };
     scored
         .iter()
-        .copied()
+        .map(|s| s.0)
         .find(|c| c.enough)
-        .unwrap_or_else(|| {
-            scored
-                .into_iter()
-                .max_by(|a, b| a.contrast.total_cmp(&b.contrast))
-                .expect("non-empty")
-        })
+        .or_else(|| best(&mut scored.iter().filter(|s| !s.1).map(|s| s.0)))
+        .or_else(|| best(&mut scored.iter().map(|s| s.0)))
+        .expect("non-empty")
 }
 
 /// The paper's brightness at the farthest corner, relative to the tone (linear).

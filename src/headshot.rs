@@ -22,6 +22,7 @@
 
 use serde::Serialize;
 
+pub use crate::backdrop::BACKLIGHT_RATIO;
 use crate::backdrop::{
     BackdropName, Background, Light, Tone, ToneChoice, choose_tone_lit, contrast_ratio, luminance,
     srgb8_to_linear,
@@ -34,8 +35,6 @@ use crate::scene::{LinearRgb, Plane};
 pub const LOW_CONTRAST: f32 = 1.5;
 /// Background within this CIE ΔE*ab (1976) of the skin or the clothing: camouflage.
 pub const CAMOUFLAGE_DELTA_E: f32 = 15.0;
-/// Background this many times (contrast ratio) brighter than the face: backlit, a silhouette.
-pub const BACKLIGHT_RATIO: f32 = 3.0;
 /// Background detail (RMS, sRGB units) at or above which the background competes with the
 /// face.
 pub const BUSY_DETAIL: f32 = 0.03;

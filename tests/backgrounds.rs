@@ -3,8 +3,8 @@
 //! and edge pixels of a composite over a known background measured against the true matte.
 
 use fstop::backdrop::{
-    self, BackdropName, EDGE_GAIN, ENOUGH_CONTRAST, Light, Studio, Tone, choose_tone,
-    choose_tone_lit, contrast_ratio, luminance, measure_grain, paper, srgb8_to_linear,
+    self, BACKLIGHT_RATIO, BackdropName, EDGE_GAIN, ENOUGH_CONTRAST, Light, Studio, Tone,
+    choose_tone, choose_tone_lit, contrast_ratio, luminance, measure_grain, paper, srgb8_to_linear,
 };
 use fstop::headshot::{self, FaceSource};
 use fstop::io::colour::{linear_to_srgb, srgb_to_linear};
@@ -83,14 +83,15 @@ fn the_tone_rule_picks_the_first_guide_tone_with_enough_contrast() {
     // tones: medium-grey 0.21586, off-white 0.87196, light-grey 0.52712, dark-grey 0.09990.
     // light skin (241,194,167) Y 0.60074: medium grey (0.65074/0.26586) = 2.448 ≥ 2.
     // medium (198,134,100) Y 0.29976: medium grey 1.316, off-white 2.636.
-    // dark (120,75,55) Y 0.09301: medium grey 1.859, off-white 6.447.
+    // dark (120,75,55) Y 0.09301: medium grey 1.859, off-white 6.447 (≥ 5: backlit, skipped),
+    //   light grey 4.035.
     // very dark (70,45,35) Y 0.03300: medium grey 3.203.
     // (224,172,150) Y 0.47554: medium grey 1.977, off-white 1.754, light grey 1.098,
     //   dark grey 3.506.
     let cases: [([u8; 3], f32, BackdropName, f32); 5] = [
         ([241, 194, 167], 0.60074, BackdropName::MediumGrey, 2.448),
         ([198, 134, 100], 0.29976, BackdropName::OffWhite, 2.636),
-        ([120, 75, 55], 0.09301, BackdropName::OffWhite, 6.447),
+        ([120, 75, 55], 0.09301, BackdropName::LightGrey, 4.035),
         ([70, 45, 35], 0.03300, BackdropName::MediumGrey, 3.203),
         ([224, 172, 150], 0.47554, BackdropName::DarkGrey, 3.506),
     ];
@@ -141,11 +142,17 @@ fn the_tone_rule_picks_the_first_guide_tone_with_enough_contrast() {
             check.contrast
         );
     }
-    // Every face luminance has a tone with enough contrast; white is never chosen.
-    for i in 0..=1000 {
-        let c = choose_tone(i as f32 / 1000.0);
-        assert!(c.enough && c.contrast >= ENOUGH_CONTRAST, "{i}: {c:?}");
-        assert_ne!(c.name, BackdropName::White);
+    // Every face luminance has a tone with enough contrast that does not backlight it, at full
+    // light and with the falloff; white is never chosen.
+    for gain in [1.0, 0.8] {
+        for i in 0..=1000 {
+            let face = i as f32 / 1000.0;
+            let c = choose_tone_lit(face, gain);
+            assert!(c.enough && c.contrast >= ENOUGH_CONTRAST, "{i}: {c:?}");
+            let tone = gain * luminance(srgb8_to_linear(c.name.srgb8()));
+            assert!(tone <= face || c.contrast < BACKLIGHT_RATIO, "{i}: {c:?}");
+            assert_ne!(c.name, BackdropName::White);
+        }
     }
 }
 
