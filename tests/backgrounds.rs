@@ -429,3 +429,32 @@ fn a_busy_background_is_judged_after_the_lens_blurs_it() {
     assert!(!open_busy && open < headshot::BUSY_DETAIL / 3.0, "{open}");
     assert!(closed_busy, "{closed}");
 }
+
+#[test]
+fn studio_results_are_bit_identical_across_thread_counts() {
+    let (img, matte) = portrait([198, 134, 100], NAVY_SHIRT, |x, y| {
+        [
+            0.2 + 0.002 * (x % 50) as f32,
+            0.3,
+            0.1 + 0.001 * (y % 70) as f32,
+        ]
+    });
+    let noisy = with_noise(&img, 0.02);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let tone = headshot::resolve_tone(Tone::Auto, &noisy, &matte);
+            let out = Studio::for_photo(&noisy, &matte, tone.linear).render(&noisy, &matte);
+            let check = headshot::check(&out, &matte);
+            (out, check)
+        })
+    };
+    let (a, ca) = run(1);
+    for threads in [2, 5] {
+        let (b, cb) = run(threads);
+        assert!(a == b && ca == cb, "{threads} threads");
+    }
+}
