@@ -12,6 +12,7 @@
 //! background_distance_m = "inf"
 //! jobs = 2
 //! name = "{stem}-{preset}.{ext}"
+//! background = "studio"     # blur, studio, studio:NAME or studio:#RRGGBB
 //! ```
 
 use std::fmt;
@@ -257,6 +258,7 @@ struct RawConfig {
     blade_curvature: Option<Spanned<f64>>,
     highlight_threshold: Option<Spanned<f32>>,
     highlight_gain: Option<Spanned<f32>>,
+    background: Option<Spanned<String>>,
     focus: Option<Spanned<NumberOrText>>,
     background_distance_m: Option<Spanned<NumberOrText>>,
     depth_kind: Option<Spanned<String>>,
@@ -291,6 +293,8 @@ pub struct Config {
     pub blade_curvature: Option<f64>,
     pub highlight_threshold: Option<f32>,
     pub highlight_gain: Option<f32>,
+    /// What goes behind the subject.
+    pub background: Option<crate::backdrop::Background>,
     pub focus: Option<FocusSetting>,
     pub background_distance_m: Option<f64>,
     pub depth_kind: Option<crate::depth::DepthKind>,
@@ -405,6 +409,14 @@ impl Config {
             ),
             None => None,
         };
+        let background = match &raw.background {
+            Some(v) => Some(
+                v.get_ref()
+                    .parse::<crate::backdrop::Background>()
+                    .map_err(|e| at(&|| v.span(), e.to_string()))?,
+            ),
+            None => None,
+        };
         let depth_kind = match &raw.depth_kind {
             Some(v) => Some(parse_depth_kind(v.get_ref()).ok_or_else(|| {
                 at(
@@ -490,6 +502,7 @@ impl Config {
             blade_curvature: plain!(raw.blade_curvature),
             highlight_threshold: plain!(raw.highlight_threshold),
             highlight_gain: plain!(raw.highlight_gain),
+            background,
             focus,
             background_distance_m,
             depth_kind,

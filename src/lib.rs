@@ -10,15 +10,19 @@
 //!   disparity.
 //! * [`io`] — decoding, encoding, colour and metadata, depth/matte files, atomic writes.
 //! * [`optics`] — thin-lens physics; depends on nothing.
+//! * [`backdrop`], [`headshot`] — studio backdrops and the headshot check: pure, like the
+//!   renderer.
 //!
 //! The library never decides how ONNX Runtime is linked: `ort` is used with `load-dynamic` and
 //! the caller (the binary) tells [`infer`] where the shared library is.
 
+pub mod backdrop;
 pub mod config;
 pub mod depth;
 pub mod fill;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod headshot;
 pub mod infer;
 pub mod io;
 pub mod optics;

@@ -18,6 +18,7 @@
 //! blade_rotation_deg = 0.0
 //! highlight_threshold = 0.9
 //! highlight_gain = 4.0
+//! background = "blur"        # or studio, studio:NAME, studio:#RRGGBB
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -74,6 +75,7 @@ struct RawPreset {
     blade_curvature: Option<Spanned<f64>>,
     highlight_threshold: Option<Spanned<f32>>,
     highlight_gain: Option<Spanned<f32>>,
+    background: Option<Spanned<String>>,
 }
 
 /// The fields of a preset (all optional).
@@ -88,6 +90,8 @@ pub struct PresetFields {
     pub blade_curvature: Option<f64>,
     pub highlight_threshold: Option<f32>,
     pub highlight_gain: Option<f32>,
+    /// What goes behind the subject ([`crate::backdrop::Background`]).
+    pub background: Option<crate::backdrop::Background>,
 }
 
 /// Where a preset came from.
@@ -182,6 +186,14 @@ pub fn parse(
         crate::config::check_highlights(None, Some(*g.get_ref()))
             .map_err(|e| located(g.span().start, e))?;
     }
+    let background = match &raw.background {
+        Some(b) => Some(
+            b.get_ref()
+                .parse::<crate::backdrop::Background>()
+                .map_err(|e| located(b.span().start, e.to_string()))?,
+        ),
+        None => None,
+    };
     let fields = PresetFields {
         description: raw.description,
         focal_length_mm: raw.focal_length_mm.map(|v| v.into_inner()),
@@ -192,6 +204,7 @@ pub fn parse(
         blade_curvature: raw.blade_curvature.map(|v| v.into_inner()),
         highlight_threshold: raw.highlight_threshold.map(|v| v.into_inner()),
         highlight_gain: raw.highlight_gain.map(|v| v.into_inner()),
+        background,
     };
     Ok(Preset {
         name: name.to_string(),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use fstop::backdrop::Background;
 use fstop::config;
 use fstop::infer::ModelConfig;
 use fstop::optics::Sensor;
@@ -86,6 +87,9 @@ pub enum Command {
     /// Contact sheet: one photo through several presets, labelled, depth and matte computed once
     #[command(allow_negative_numbers = true)]
     Compare(Box<CompareArgs>),
+    /// Headshot check of finished photos: face vs background contrast at full size, 48 px and
+    /// in a 32 px circle; camouflage, backlight and busy-background warnings (exit 0)
+    Check(Box<CheckArgs>),
     /// List or show lens presets
     #[command(subcommand)]
     Presets(PresetsCommand),
@@ -152,6 +156,9 @@ fn parse_focus(s: &str) -> Result<config::FocusSetting, String> {
 }
 fn parse_degrees(s: &str) -> Result<f64, String> {
     value_parser_result(config::parse_degrees(s))
+}
+fn parse_background(s: &str) -> Result<Background, String> {
+    s.parse::<Background>().map_err(|e| e.to_string())
 }
 fn parse_sensor(s: &str) -> Result<Sensor, String> {
     Sensor::parse(s).map_err(|e| e.to_string())
@@ -239,6 +246,11 @@ pub struct LensArgs {
     /// really was [default: 4]
     #[arg(long, value_name = "X", value_parser = parse_f32)]
     pub highlight_gain: Option<f32>,
+    /// Behind the subject: `blur` (the lens), `studio` (lit paper backdrop, tone chosen from
+    /// the face), `studio:NAME` (medium-grey, light-grey, dark-grey, charcoal, navy, off-white,
+    /// white) or `studio:#RRGGBB` [default: blur]
+    #[arg(long, value_name = "blur|studio[:TONE]", value_parser = parse_background, help_heading = "Background")]
+    pub background: Option<Background>,
 }
 
 /// Where depth and matte come from.
@@ -375,6 +387,10 @@ pub struct CompareArgs {
     /// Presets to compare, comma-separated (names or paths) [default: 85mm-f1.8,135mm-f2,50mm-f1.4]
     #[arg(long, value_name = "A,B,…", value_delimiter = ',')]
     pub presets: Vec<String>,
+    /// Backgrounds to compare, comma-separated, e.g. blur,studio,studio:off-white; each preset
+    /// gets one tile per background [default: each preset's own, see --background]
+    #[arg(long, value_name = "A,B,…", value_delimiter = ',', value_parser = parse_background)]
+    pub backgrounds: Vec<Background>,
     /// The contact sheet (jpg, png or tif)
     #[arg(short, long, value_name = "OUTPUT")]
     pub output: PathBuf,
@@ -399,8 +415,40 @@ pub struct CompareArgs {
     pub kernel: Option<KernelArg>,
 }
 
+/// `fstop check`.
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// Photos to check (files)
+    #[arg(required = true, value_name = "PHOTO")]
+    pub inputs: Vec<PathBuf>,
+    /// Subject matte (grayscale, white = subject) instead of the matting model; a template
+    /// such as '{dir}/{stem}_matte.png' for several photos [default: matting model]
+    #[arg(long, value_name = "FILE")]
+    pub matte: Option<String>,
+    /// Print one JSON object per photo on stdout instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// Matting model: catalogue name or path [default: as for render]
+    #[arg(long, value_name = "NAME|PATH")]
+    pub matte_model: Option<String>,
+    /// ONNX Runtime shared library [default: as for render]
+    #[arg(long, value_name = "PATH")]
+    pub ort_lib: Option<PathBuf>,
+    /// Folder holding the models [default: as for render]
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+}
+
 /// Subcommand names, for the `fstop INPUT` shorthand.
-pub const SUBCOMMANDS: &[&str] = &["render", "compare", "presets", "completions", "man", "help"];
+pub const SUBCOMMANDS: &[&str] = &[
+    "render",
+    "compare",
+    "check",
+    "presets",
+    "completions",
+    "man",
+    "help",
+];
 
 /// Rewrites `fstop [GLOBAL FLAGS] INPUT …` to `fstop [GLOBAL FLAGS] render INPUT …`. Leaves
 /// anything that starts (after leading -v/-q flags) with a subcommand, `--help`, `--version` or

@@ -25,10 +25,11 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use fstop::io::{self, Photo};
 use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels, PipelineError};
-use fstop::render::{self, RenderOptions};
+use fstop::render::RenderOptions;
 use fstop::scene::Scene;
 
 use super::args::Shard;
+use super::headshot_tiles;
 use super::paths::{FileUse, Role};
 use super::progress::Ui;
 use super::report::{self, FileRecord, JsonLine, LensReport, Status, Summary, Timings};
@@ -702,7 +703,15 @@ fn process(
         kernel: settings.common.kernel,
         ..RenderOptions::default()
     };
-    let image = render::render(&scene, &focused.lens, &options);
+    let background = settings.lens.background;
+    let (image, label, headshot) =
+        headshot_tiles::render_checked(&scene, &focused.lens, &options, background).map_err(
+            |message| JobError::Failed {
+                message: message.into(),
+                fatal: false,
+            },
+        )?;
+    (record.background, record.headshot) = (Some(label), headshot);
     let render_ms = ms(t);
     drop(scene);
     check(stop)?;
@@ -821,6 +830,7 @@ fn process_catching(
     if record.status != Status::Rendered {
         record.lens = None;
         record.timings_ms = None;
+        record.headshot = None;
     }
     (record, fatal)
 }
@@ -921,6 +931,15 @@ impl Collector<'_> {
                 l.focus_source.describe(),
                 record.timings_ms.map(|t| t.total).unwrap_or(0.0)
             ));
+        }
+        if let Some(h) = &record.headshot {
+            self.ui.info(format!("{}: {}", record.input, h.summary()));
+            for w in &h.warnings {
+                self.ui.info(format!(
+                    "{}: headshot {}: {}",
+                    record.input, w.kind, w.message
+                ));
+            }
         }
         self.ui.finished(&record);
         if record.status == Status::Failed && self.batch.fail_fast {

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
+use fstop::backdrop::Background;
 use fstop::config::Config;
 use fstop::io::{self, Metadata};
 use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels};
@@ -17,6 +18,7 @@ use fstop::render::{self, RenderOptions};
 use fstop::scene::{LinearRgb, Scene};
 
 use super::args::CompareArgs;
+use super::headshot_tiles;
 use super::paths::{FileUse, Role};
 use super::progress::Ui;
 use super::signals::Stop;
@@ -27,7 +29,7 @@ use super::validate::{
 /// Presets compared when `--presets` is not given.
 pub const DEFAULT_PRESETS: &[&str] = &["85mm-f1.8", "135mm-f2", "50mm-f1.4"];
 
-const BACKGROUND: [f32; 3] = [0.008, 0.008, 0.008];
+pub(crate) const BACKGROUND: [f32; 3] = [0.008, 0.008, 0.008];
 const TEXT: [f32; 3] = [0.9, 0.9, 0.9];
 const TEXT_DIM: [f32; 3] = [0.35, 0.35, 0.35];
 
@@ -74,7 +76,7 @@ pub fn draw_text(
     cx
 }
 
-fn blit(dst: &mut LinearRgb, src: &LinearRgb, x0: usize, y0: usize) {
+pub(crate) fn blit(dst: &mut LinearRgb, src: &LinearRgb, x0: usize, y0: usize) {
     for y in 0..src.height {
         let dy = y0 + y;
         if dy >= dst.height {
@@ -216,6 +218,14 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
     let tile_h = ((tile_w as f64 * h as f64 / w.max(1) as f64).round() as usize).max(1);
     let color = analysis.photo.color.resized(tile_w, tile_h);
     let matte = analysis.matte.as_ref().map(|m| m.resized(tile_w, tile_h));
+    let studio_wanted = args
+        .backgrounds
+        .iter()
+        .chain(choices.iter().map(|c| &c.background))
+        .any(|b| matches!(b, Background::Studio(_)));
+    if studio_wanted && matte.is_none() {
+        bail!("{}", headshot_tiles::STUDIO_NEEDS_MATTE);
+    }
     let mut tiles = Vec::new();
     for choice in &choices {
         if stop.signal().is_some() {
@@ -235,6 +245,22 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
             kernel: common.kernel,
             ..RenderOptions::default()
         };
+        // Backgrounds to compare (headshot tiles), or the plain lens tile.
+        if !args.backgrounds.is_empty() || choice.background != Background::Blur {
+            let backgrounds = if args.backgrounds.is_empty() {
+                vec![choice.background]
+            } else {
+                args.backgrounds.clone()
+            };
+            for background in backgrounds {
+                let tile = headshot_tiles::tile(&scene, &focused.lens, &options, background, ui);
+                tiles.push(Tile {
+                    title: format!("{} | {}", choice.preset_name, tile.title),
+                    ..tile
+                });
+            }
+            continue;
+        }
         let image = render::render(&scene, &focused.lens, &options);
         let lens = &focused.lens;
         ui.info(format!(

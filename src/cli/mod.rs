@@ -4,7 +4,9 @@
 
 pub mod args;
 pub mod batch;
+pub mod check;
 pub mod compare;
+pub mod headshot_tiles;
 pub mod paths;
 pub mod progress;
 pub mod report;
@@ -18,6 +20,7 @@ use anyhow::{Context, Result, bail};
 use clap::{CommandFactory, Parser};
 
 use args::{Cli, Command, PresetsCommand};
+use fstop::backdrop::Background;
 use progress::{Ui, Verbosity};
 use signals::Stop;
 
@@ -97,6 +100,12 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
                 &config,
             )?;
             let batch = validate::batch_settings(&r.batch, &config)?;
+            if matches!(settings.lens.background, Background::Studio(_))
+                && settings.common.depth.is_some()
+                && settings.common.matte.is_none()
+            {
+                bail!("{}", headshot_tiles::STUDIO_NEEDS_MATTE);
+            }
             let plan = batch::plan(&r.inputs, r.output.as_deref(), &settings, &batch)?;
             let mut ui = Ui::new(verbosity);
             for w in &settings.lens.warnings {
@@ -112,6 +121,12 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
             let stop = Stop::install().context("installing signal handlers")?;
             compare::run(c, &config, &ui, &stop)
         }
+        Command::Check(c) => {
+            let config = validate::load_config(&cli.global)?;
+            let ui = Ui::new(verbosity);
+            let stop = Stop::install().context("installing signal handlers")?;
+            check::run(c, &config, &ui, &stop)
+        }
         Command::Presets(p) => presets(p),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -126,7 +141,7 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
                 Some(name) => {
                     let Some(sub) = cmd.find_subcommand(name) else {
                         bail!(
-                            "no subcommand '{name}' (render, compare, presets, completions, man)"
+                            "no subcommand '{name}' (render, compare, check, presets, completions, man)"
                         );
                     };
                     sub.clone()

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use fstop::headshot::HeadshotCheck;
 use fstop::optics::Lens;
 use fstop::pipeline::{FocusSource, ModelNames};
 use fstop::render::HighlightOptions;
@@ -114,6 +115,10 @@ pub struct FileRecord {
     pub models: Option<ModelNames>,
     pub timings_ms: Option<Timings>,
     pub warnings: Vec<String>,
+    /// The background rendered (`blur`, `studio:TONE`; auto tones say so).
+    pub background: Option<String>,
+    /// The headshot check of the result (needs a matte).
+    pub headshot: Option<HeadshotCheck>,
 }
 
 impl FileRecord {
@@ -139,6 +144,8 @@ impl FileRecord {
             models: None,
             timings_ms: None,
             warnings: Vec::new(),
+            background: None,
+            headshot: None,
         }
     }
 }

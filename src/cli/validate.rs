@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use fstop::backdrop::Background;
 use fstop::config::{Config, FocusSetting};
 use fstop::depth::DepthKind;
 use fstop::infer::ModelConfig;
@@ -63,6 +64,8 @@ pub struct LensChoice {
     pub warnings: Vec<String>,
     /// The configuration and preset files read to make this choice (never to be written).
     pub files_read: Vec<(PathBuf, Role)>,
+    /// What goes behind the subject (config, preset, `--background`).
+    pub background: Background,
 }
 
 /// Applies the lens and highlight fields a layer (preset or config file) sets.
@@ -96,6 +99,7 @@ pub fn resolve_lens(
     let mut hl = HighlightOptions::default();
     let base = find_preset(DEFAULT_PRESET)?;
     apply_preset(&base, &mut lens, &mut hl);
+    let mut background = base.fields.background.unwrap_or_default();
     let mut preset_name = base.name;
     let mut files_read: Vec<(PathBuf, Role)> = Vec::new();
     if let Some(f) = &config.file {
@@ -110,6 +114,7 @@ pub fn resolve_lens(
         })?;
         apply_preset(&p, &mut lens, &mut hl);
         files_read.extend(preset_file(&p));
+        background = p.fields.background.unwrap_or(background);
         preset_name = p.name;
     }
     let config_fields = PresetFields {
@@ -122,16 +127,20 @@ pub fn resolve_lens(
         blade_curvature: config.blade_curvature,
         highlight_threshold: config.highlight_threshold,
         highlight_gain: config.highlight_gain,
+        background: config.background,
     };
     apply_fields(&config_fields, &mut lens, &mut hl);
+    background = config.background.unwrap_or(background);
 
     // Command-line layer: --preset, then flags.
     if let Some(name) = preset_arg {
         let p = find_preset(name)?;
         apply_preset(&p, &mut lens, &mut hl);
         files_read.extend(preset_file(&p));
+        background = p.fields.background.unwrap_or(background);
         preset_name = p.name;
     }
+    background = flags.background.unwrap_or(background);
     if let Some(v) = flags.focal_length {
         lens.focal_length_mm = v;
     }
@@ -204,6 +213,7 @@ pub fn resolve_lens(
         preset_name,
         warnings,
         files_read,
+        background,
     })
 }
 

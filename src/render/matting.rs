@@ -16,8 +16,11 @@
 //!   estimate would leave the valid range it is moved along that line (`F − B` shrunk), so
 //!   with nothing blurred the photo always comes back exactly.
 
+use rayon::prelude::*;
+
 use super::coc::smoothstep;
 use crate::fill::push_pull_fill;
+use crate::scene::{LinearRgb, Plane};
 
 /// Weight of a pixel as confident background.
 #[inline]
@@ -196,6 +199,54 @@ impl MatteFills {
         }
         (f, b)
     }
+}
+
+/// The subject's own colour `F` at every pixel of `color` under `matte` (same size): the
+/// solution of `m·F + (1−m)·B = I` the renderer uses ([`MatteFills::unmix`]), so edge pixels
+/// lose the old background's colour. Pixels with `m = 0` keep the subject fill `F̃` (the
+/// nearest confident subject colour); callers weight them by `m` anyway. A matte of another
+/// size is ignored (the photo comes back).
+pub fn subject_colours(color: &LinearRgb, matte: &Plane) -> LinearRgb {
+    let (w, h) = (color.width, color.height);
+    if (matte.width, matte.height) != (w, h) || w == 0 || h == 0 {
+        return color.clone();
+    }
+    let level = matte_fill_level(w, h);
+    let (fw, fh) = (w.div_ceil(1 << level), h.div_ceil(1 << level));
+    let mut sums = vec![[0.0f32; 12]; fw * fh];
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            let rgb = [sane(color.r[i]), sane(color.g[i]), sane(color.b[i])];
+            let m = sane(matte.data[i]).min(1.0);
+            accumulate(&mut sums[(y >> level) * fw + (x >> level)], rgb, m);
+        }
+    }
+    let fills = MatteFills::new(&sums, fw, fh, level);
+    let mut out = color.clone();
+    let LinearRgb { r, g, b, .. } = &mut out;
+    r.par_chunks_mut(w)
+        .zip(g.par_chunks_mut(w))
+        .zip(b.par_chunks_mut(w))
+        .enumerate()
+        .for_each(|(y, ((r, g), b))| {
+            for x in 0..w {
+                let i = y * w + x;
+                let rgb = [sane(r[x]), sane(g[x]), sane(b[x])];
+                let m = sane(matte.data[i]).min(1.0);
+                let f = if m <= 0.0 {
+                    // No subject here: its fill (unmix would return the photo).
+                    let s = fills.sample(x, y);
+                    [s[3], s[4], s[5]]
+                } else {
+                    fills.unmix(x, y, rgb, m).0
+                };
+                r[x] = f[0];
+                g[x] = f[1];
+                b[x] = f[2];
+            }
+        });
+    out
 }
 
 #[cfg(test)]

@@ -64,6 +64,8 @@ use self::matting::MatteFills;
 use crate::optics::{ApertureShape, Lens};
 use crate::scene::{LinearRgb, Scene};
 
+pub use self::matting::subject_colours;
+
 /// Highlight recovery: pixels whose brightest channel (display-encoded, 0..1) exceeds
 /// `threshold` are boosted in linear light so blurred point lights keep their energy.
 #[derive(Debug, Clone, Copy, PartialEq)]
