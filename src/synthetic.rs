@@ -76,3 +76,58 @@ pub fn portrait_scene(w: usize, h: usize) -> Scene {
     }
     Scene::new(color, disparity, Some(matte)).expect("sizes match")
 }
+
+/// A zlib stream that inflates to `n` zero bytes, built by hand in a few bits per 258
+/// bytes (fixed Huffman codes: one literal 0, then matches of length 258 at distance 1),
+/// so a gigabyte bomb costs a few megabytes and no time to make.
+pub fn zlib_zeros(n: u64) -> Vec<u8> {
+    struct Bits {
+        out: Vec<u8>,
+        acc: u64,
+        count: u32,
+    }
+    impl Bits {
+        fn put(&mut self, value: u32, bits: u32) {
+            self.acc |= u64::from(value) << self.count;
+            self.count += bits;
+            while self.count >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.count -= 8;
+            }
+        }
+        /// A Huffman code, most significant bit first.
+        fn code(&mut self, code: u32, bits: u32) {
+            let rev = code.reverse_bits() >> (32 - bits);
+            self.put(rev, bits);
+        }
+    }
+    let mut b = Bits {
+        out: vec![0x78, 0x01],
+        acc: 0,
+        count: 0,
+    };
+    b.put(1, 1); // final block
+    b.put(1, 2); // fixed Huffman codes
+    let literal_zero = |b: &mut Bits| b.code(0x30, 8);
+    let mut left = n;
+    if left > 0 {
+        literal_zero(&mut b);
+        left -= 1;
+    }
+    while left >= 258 {
+        b.code(0xC5, 8); // length symbol 285 = 258
+        b.code(0, 5); // distance code 0 = 1
+        left -= 258;
+    }
+    for _ in 0..left {
+        literal_zero(&mut b);
+    }
+    b.code(0, 7); // end of block (256)
+    if b.count > 0 {
+        b.out.push(b.acc as u8);
+    }
+    let adler = ((n % 65521) << 16) | 1;
+    b.out.extend_from_slice(&(adler as u32).to_be_bytes());
+    b.out
+}
