@@ -6,8 +6,13 @@
 //! disc at 1.2 m) by integrating every pixel over its area and over the aperture (256–1024
 //! rays per pixel, deterministic Halton points; small lights by light-area sampling). It also
 //! gives the pinhole (all-in-focus) image, the true disparity and the true subject matte, which
-//! are what fstop is handed. Highlight recovery is off in the comparisons (`gain 0`): fstop gets
-//! the true, unclipped linear radiance, so the test isolates the defocus model.
+//! are what fstop is handed. In the portrait comparisons highlight recovery is off (`gain 0`):
+//! fstop gets the true, unclipped linear radiance, so the test isolates the defocus model. The
+//! hard scenes of issue 13 (`tests/support/scenes.rs`: coloured lights 5–50× clipping at night,
+//! clipped surfaces next to compact lights, leaves at 0.8 m, dark hair wisps over a far sky)
+//! hand fstop the photo clipped at 1 where lights or surfaces blow out ([`Photo::Clipped`], the
+//! default options, the filter gets the same photo). Every scene is also scored in its
+//! highlights (the brightest 5 % of the truth) and must beat the filter by 2 dB there too.
 //!
 //! # How things are measured
 //!
@@ -1058,13 +1063,14 @@ fn highlight_recovery_reads_energy_and_colour_from_the_fringe() {
     );
 }
 
-/// Bright sparse sources keep the optical edge at any blur: the 10–90 % edge width of a small
-/// clipped light's disc, fstop against the ray tracer, at CoCs from ~35 to ~140 px.
+/// Bright sparse sources keep the optical edge: the 10–90 % edge width of a small clipped
+/// light's disc, fstop against the ray tracer, at CoCs of ~35, ~69 and ~87 px (full-resolution
+/// scattering reaches 96 px).
 #[test]
 fn bright_light_discs_keep_a_crisp_edge_at_every_size() {
     let l = lens(135.0, 2.0, 2.0);
     let mut failures = Vec::new();
-    for (w, h, depth_m) in [(512, 300, 4.0), (512, 300, 1000.0), (1024, 400, 1000.0)] {
+    for (w, h, depth_m) in [(512, 300, 4.0), (512, 300, 1000.0), (640, 300, 1000.0)] {
         let expected = l.signed_coc_px(1.0 / depth_m, w).abs();
         let world = World::new(vec![
             Layer::new(depth_m, Shape::Everywhere, Texture::Flat([0.01; 3])).with_lights(vec![

@@ -33,8 +33,10 @@
 //!   coverage, and the blob holds the source's energy. A channel `v` of a blob pixel becomes
 //!   `v + w·r(v)·max(0, E_c − v)`, `r(v) = ((v − v_lo)/(1 − v_lo))²` clamped to 0..1: channels
 //!   below the clip level are what the photo says and stay.
-//! * **Sparse sources** (compact blobs, `w ≥ ½`) are scattered at full resolution at any blur
-//!   up to [`SPARSE_MAX_D`], so their discs keep the optical edge.
+//! * **Sparse sources** (compact blobs, `w ≥ ½`, on the far side) are scattered at full
+//!   resolution at any blur up to [`SPARSE_MAX_D`] (96 px), so their discs keep the optical
+//!   edge; larger discs stay on the coarse levels (a wider ring of level-0 lines cost more than
+//!   the 15 % the 12 MP render may grow).
 //!
 //! Measured on the ray-traced night scene (`tests/physics.rs`,
 //! `highlight_recovery_reads_energy_and_colour_from_the_fringe`): 15 lights of 5–50×, 2–4.5
@@ -53,8 +55,8 @@ use super::coc::smoothstep;
 use super::layers::Input;
 
 /// Largest blur diameter (px) at which a bright sparse source is still scattered at full
-/// resolution (beyond, its disc is so large and faint that the coarse levels do).
-pub(crate) const SPARSE_MAX_D: f32 = 384.0;
+/// resolution (beyond, the coarse levels do: at 384 px the 12 MP render took ~60 % longer).
+pub(crate) const SPARSE_MAX_D: f32 = 96.0;
 /// The fringe may read a source up to this many times the prior `1 + gain`.
 const CAP_OVER_PRIOR: f32 = 4.0;
 /// Fringe pixels' worth of excess at which the fringe and the prior are trusted equally.
@@ -134,6 +136,8 @@ pub(crate) struct Highlights {
     row_start: Vec<u32>,
     runs: Vec<Run>,
     blobs: Vec<ClippedBlob>,
+    /// Largest blur scattered at full resolution (0 when no blob is compact).
+    sparse_max_d: f32,
 }
 
 /// Union-find root with path halving.
@@ -155,6 +159,7 @@ impl Highlights {
             row_start: Vec::new(),
             runs: Vec::new(),
             blobs: Vec::new(),
+            sparse_max_d: 0.0,
         }
     }
 
@@ -206,6 +211,7 @@ impl Highlights {
                 row_start,
                 runs,
                 blobs: Vec::new(),
+                sparse_max_d: 0.0,
             };
         }
         // Union 8-connected runs of neighbouring rows.
@@ -277,13 +283,18 @@ impl Highlights {
                 blob
             })
             .collect();
-        Highlights {
+        let mut out = Highlights {
             active: true,
             v_lo,
             row_start,
             runs,
             blobs,
+            sparse_max_d: 0.0,
+        };
+        if out.has_sparse() {
+            out.sparse_max_d = SPARSE_MAX_D;
         }
+        out
     }
 
     /// True when highlights are raised at all.
@@ -367,7 +378,7 @@ impl Highlights {
     /// optics give rather than the coarse levels' upsampled one.
     #[inline]
     pub(crate) fn is_sparse(&self, x: usize, y: usize, rgb: [f32; 3], d: f32) -> bool {
-        if !self.active || !(brightest(rgb) >= self.v_lo) || !(d <= SPARSE_MAX_D) {
+        if !self.active || !(brightest(rgb) >= self.v_lo) || !(d <= self.sparse_max_d) {
             return false;
         }
         let row = self.row(y);

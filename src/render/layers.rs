@@ -600,7 +600,7 @@ pub(crate) fn analyse(
                         continue;
                     }
                     let b = [rgb_row[0][x], rgb_row[1][x], rgb_row[2][x]];
-                    if m <= 0.0 && highlights.is_sparse(x, y, b, d) {
+                    if m <= 0.0 && c <= FAR_SPARSE_COC && highlights.is_sparse(x, y, b, d) {
                         // Scattered at level 0 (see `Highlights::is_sparse`).
                         sparse_d = sparse_d.max(d);
                         continue;
@@ -797,7 +797,7 @@ pub(crate) fn pixel_colours(
                 // A clipped light seen through the subject's edge (behind a wisp of hair) is
                 // background: the subject keeps its own filled colour, the light's energy goes
                 // to the background share.
-                let f = fills.behind(x, y).1;
+                let f = fills.subject_fill(x, y);
                 let u = 1.0 / (1.0 - m);
                 let b = std::array::from_fn(|c| ((rgb[c] - m * f[c]) * u).max(0.0));
                 return (raise(b), f);
@@ -812,19 +812,32 @@ pub(crate) fn pixel_colours(
     }
 }
 
-/// The share of level `level` of a pixel of blur diameter `d`, colour `rgb` (raised) and
-/// matte `m`: a bright sparse source (see [`Highlights::is_sparse`]) is all at level 0.
+/// Signed CoC at or below which a bright sparse source is on the far side alone (the near
+/// side starts at 0.5, see [`membership`]). Only there does level 0 go over the coarser levels
+/// (finer is nearer on the far side), which keeps a light scattered at level 0 additive; on
+/// the near side coarser levels go over finer ones, so near lights stay on their levels.
+pub(crate) const FAR_SPARSE_COC: f32 = 0.5;
+
+/// The share of level `level` of a pixel of signed CoC `c`, blur diameter `d` (of the side
+/// asked for), colour `rgb` (raised) and matte `m`: a bright sparse source on the far side
+/// (see [`Highlights::is_sparse`]) is all at level 0.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn level_share(
     setup: &Setup,
     x: usize,
     y: usize,
     rgb: [f32; 3],
     m: f32,
+    c: f32,
     d: f32,
     level: u32,
 ) -> f32 {
-    if m <= 0.0 && d > setup.split.d0() && setup.highlights.is_sparse(x, y, rgb, d) {
+    if m <= 0.0
+        && c <= FAR_SPARSE_COC
+        && d > setup.split.d0()
+        && setup.highlights.is_sparse(x, y, rgb, d)
+    {
         if level == 0 { 1.0 } else { 0.0 }
     } else {
         setup.split.weight(d, level)

@@ -154,6 +154,12 @@ impl MatteFills {
     /// `(i + ½)·scale`).
     #[inline]
     fn sample(&self, x: usize, y: usize) -> [f32; 8] {
+        self.sample_planes(x, y, 0..8)
+    }
+
+    /// Bilinear samples of the planes `planes` (others 0) at photo pixel (x, y).
+    #[inline]
+    fn sample_planes(&self, x: usize, y: usize, planes: std::ops::Range<usize>) -> [f32; 8] {
         let inv = 1.0 / self.scale;
         // (Through 32-bit integers: 64-bit ↔ float conversions are slow on x86-64.)
         let cx = ((x as u32 as f32 + 0.5) * inv - 0.5).clamp(0.0, (self.width - 1) as u32 as f32);
@@ -166,6 +172,9 @@ impl MatteFills {
         let (i00, i01) = (y0 * self.width + x0, y0 * self.width + x1);
         let (i10, i11) = (y1 * self.width + x0, y1 * self.width + x1);
         std::array::from_fn(|c| {
+            if !planes.contains(&c) {
+                return 0.0;
+            }
             let p = &self.planes[c];
             let top = p[i00] + (p[i01] - p[i00]) * tx;
             let bottom = p[i10] + (p[i11] - p[i10]) * tx;
@@ -178,15 +187,25 @@ impl MatteFills {
     /// background, whose depth at the pixel is the background's) is blurred with it.
     #[inline]
     pub(crate) fn subject_coc(&self, x: usize, y: usize) -> f32 {
-        self.sample(x, y)[6]
+        self.sample_planes(x, y, 6..7)[6]
+    }
+
+    /// The subject's filled colour `F̃` at photo pixel (x, y).
+    #[inline]
+    pub(crate) fn subject_fill(&self, x: usize, y: usize) -> [f32; 3] {
+        let s = self.sample_planes(x, y, 3..6);
+        [s[3], s[4], s[5]]
     }
 
     /// What the subject hides behind a near-side occluder at photo pixel (x, y): the matte
     /// filled in from the pixels around the occluder, and the subject's filled colour `F̃`.
     #[inline]
     pub(crate) fn behind(&self, x: usize, y: usize) -> (f32, [f32; 3]) {
-        let s = self.sample(x, y);
-        (s[7].clamp(0.0, 1.0), [s[3], s[4], s[5]])
+        let m = self.sample_planes(x, y, 7..8)[7].clamp(0.0, 1.0);
+        if m <= 0.0 {
+            return (0.0, [0.0; 3]);
+        }
+        (m, self.subject_fill(x, y))
     }
 
     /// Splits pixel (x, y) of colour `rgb` (sane) and matte `m` (sane) into subject colour `F`

@@ -25,7 +25,7 @@
 //!    `d` goes to level `L` with `d/2^L ∈ [D0, 2·D0)` (split linearly in `log2 d` between
 //!    the two neighbouring levels, so there are no seams; level 0 also takes everything
 //!    smaller; so do bright sparse sources, the compact highlight blobs, at any blur up to
-//!    384 px, so their discs keep the optical edge), rendered at `1/2^L` resolution. A
+//!    96 px, so their discs keep the optical edge), rendered at `1/2^L` resolution. A
 //!    level's source is the box average of its premultiplied `(colour·w, w)`, with the
 //!    average CoC and — on the far side — the centroid of its light, so a point light's disc
 //!    lands where the light is.
@@ -70,8 +70,8 @@ use self::composite::{
 use self::defocus::{Ring, SrcPx, Step, prefix_sum, roll, strip_rows};
 use self::highlights::{Highlights, SPARSE_MAX_D};
 use self::layers::{
-    Analysis, FILL_LEVEL, Input, Setup, analyse, hidden_subject, level_dims, pixel_colours,
-    subject_coc,
+    Analysis, FAR_SPARSE_COC, FILL_LEVEL, Input, Setup, analyse, hidden_subject, level_dims,
+    pixel_colours, subject_coc,
 };
 use self::matting::MatteFills;
 use crate::optics::{ApertureShape, Lens};
@@ -318,24 +318,26 @@ impl Level0<'_> {
             let i = y * w + x;
             let c = self.setup.coc.signed(self.input.disparity[i]);
             let d = c.abs();
-            if d < 1.0 && self.fills.is_none() {
+            // Below a pixel the light stays on its own pixel (`level0_row` adds it); so does a
+            // matte-edge pixel's subject share, whose CoC is at most the pixel's own.
+            if d < 1.0 {
                 continue;
             }
             let m = self.input.matte(i);
             let d_s = subject_coc(self.fills, x, y, m, c).abs();
             let (mut share, share_s) = (share_of(d), share_of(d_s));
-            let sparse = m <= 0.0 && d > split.d0() && self.setup.highlights.is_active();
-            if share <= 0.0 && share_s <= 0.0 && !sparse {
-                continue;
-            }
-            let memb = membership(m, c);
-            let (b, f) = pixel_colours(self.input, self.fills, &self.setup.highlights, x, y, m);
-            if sparse && self.setup.highlights.is_sparse(x, y, b, d) {
-                // A bright sparse source: all at level 0, at any blur.
+            // A bright sparse source on the far side: all at level 0, at any blur.
+            let sparse = m <= 0.0
+                && c <= FAR_SPARSE_COC
+                && d > split.d0()
+                && self.setup.highlights.is_sparse(x, y, self.input.rgb(i), d);
+            if sparse {
                 share = 1.0;
             } else if share <= 0.0 && share_s <= 0.0 {
                 continue;
             }
+            let memb = membership(m, c);
+            let (b, f) = pixel_colours(self.input, self.fills, &self.setup.highlights, x, y, m);
             for (side, row) in rows.iter_mut().enumerate() {
                 let (share, d, col) = if side == SUBJECT {
                     (share_s, d_s, f)
@@ -385,6 +387,11 @@ impl Level0<'_> {
                 continue;
             }
             let m = self.input.matte(y * w + x);
+            // Beyond a pixel of blur only a matte-edge pixel (its subject share) or a pixel in
+            // front of the focus (the subject hidden behind it) has anything at level 0 here.
+            if d >= 1.0 && !(m > 0.0 && m < 1.0) && !(c > 0.5 && m < 1.0) {
+                continue;
+            }
             let d_s = subject_coc(self.fills, x, y, m, c).abs();
             let hidden = hidden_subject(self.fills, x, y, m, c);
             if d >= 1.0 && d_s >= 1.0 && hidden.is_none() {

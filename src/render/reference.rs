@@ -97,7 +97,7 @@ fn scatter_slice(
                 _ => &colours.background,
             };
             let rgb = [planes[0][i], planes[1][i], planes[2][i]];
-            let weight = membership(m, c)[side] * level_share(setup, x, y, rgb, m, d, level);
+            let weight = membership(m, c)[side] * level_share(setup, x, y, rgb, m, c, d, level);
             if weight <= 0.0 {
                 continue;
             }
