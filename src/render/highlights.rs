@@ -233,13 +233,13 @@ impl Highlights {
         }
         let mut id = vec![u32::MAX; runs.len()];
         let mut count = 0u32;
-        for k in 0..runs.len() {
+        for (k, run) in runs.iter_mut().enumerate() {
             let r = root(&mut parent, k as u32) as usize;
             if id[r] == u32::MAX {
                 id[r] = count;
                 count += 1;
             }
-            runs[k].blob = id[r];
+            run.blob = id[r];
         }
         // Area, bounding box and centroid per blob.
         let mut stats =
@@ -378,7 +378,10 @@ impl Highlights {
     /// optics give rather than the coarse levels' upsampled one.
     #[inline]
     pub(crate) fn is_sparse(&self, x: usize, y: usize, rgb: [f32; 3], d: f32) -> bool {
-        if !self.active || !(brightest(rgb) >= self.v_lo) || !(d <= self.sparse_max_d) {
+        // (NaN fails the comparisons, so it is not sparse.)
+        let bright = brightest(rgb) >= self.v_lo;
+        let small = d <= self.sparse_max_d;
+        if !self.active || !bright || !small {
             return false;
         }
         let row = self.row(y);
@@ -641,9 +644,9 @@ mod tests {
             let got = b.energy.iter().copied().fold(0.0, f32::max);
             assert!((got / want - 1.0).abs() < 0.6, "{level}: {b:?} want {want}");
             // The hue is the light's.
-            for c in 0..3 {
+            for (c, want) in colour.iter().enumerate() {
                 let chroma = b.source[c] / brightest(b.source);
-                assert!((chroma - colour[c]).abs() < 0.15, "{level}: {b:?}");
+                assert!((chroma - want).abs() < 0.15, "{level}: {b:?}");
             }
         }
     }

@@ -363,8 +363,8 @@ impl<'a, 'b> SliceWriter<'a, 'b> {
         let mask = (1u32 << level) - 1;
         let px = ((p.x as u32 & mask) as i32) as f32 + 0.5;
         let py = ((p.y as u32 & mask) as i32) as f32 + 0.5;
-        for side in 0..SIDES {
-            let ws = memb[side] * share;
+        for (side, &mw) in memb.iter().enumerate() {
+            let ws = mw * share;
             if ws <= 0.0 {
                 continue;
             }

@@ -411,14 +411,14 @@ impl Level0<'_> {
                 sums[2] += col[2] * wt;
                 sums[3] += wt;
             };
-            for side in 0..SIDES {
+            for (side, &wt) in memb.iter().enumerate() {
                 let (own, col) = if side == SUBJECT {
                     (d_s < 1.0, f)
                 } else {
                     (d < 1.0, b)
                 };
-                if own && memb[side] > 0.0 {
-                    add(side, col, memb[side]);
+                if own && wt > 0.0 {
+                    add(side, col, wt);
                 }
             }
             if let Some((wt, col)) = hidden {

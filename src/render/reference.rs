@@ -78,14 +78,15 @@ fn scatter_slice(
             let i = y * w + x;
             let m = input.matte(i);
             let c = setup.coc.signed(input.disparity[i]);
-            if side == SUBJECT && level == 0 {
-                if let Some((wt, col)) = hidden_subject(fills, x, y, m, c) {
-                    let dst = &mut sum[i];
-                    for k in 0..3 {
-                        dst[k] += f64::from(col[k] * wt);
-                    }
-                    dst[3] += f64::from(wt);
+            if side == SUBJECT
+                && level == 0
+                && let Some((wt, col)) = hidden_subject(fills, x, y, m, c)
+            {
+                let dst = &mut sum[i];
+                for k in 0..3 {
+                    dst[k] += f64::from(col[k] * wt);
                 }
+                dst[3] += f64::from(wt);
             }
             let d = if side == SUBJECT {
                 subject_coc(fills, x, y, m, c).abs()
