@@ -636,13 +636,17 @@ mod tests {
             (40.0, [0.4, 0.6, 1.0]),
         ] {
             let rgb = colour.map(|c: f32| c * level);
-            let img = light(40, 40, 20.3, 19.65, 3.4, rgb, 0.02);
+            let img = light(200, 200, 100.3, 99.65, 3.4, rgb, 0.02);
             let hl = highlights_of(img, &opts);
             assert_eq!(hl.blobs().len(), 1);
             let b = hl.blobs()[0];
             let want = 3.4 * 3.4 * level;
             let got = b.energy.iter().copied().fold(0.0, f32::max);
-            assert!((got / want - 1.0).abs() < 0.6, "{level}: {b:?} want {want}");
+            // Within 3× (the fringe fades as the light brightens; the prior takes over).
+            assert!(
+                (got / want).log2().abs() < 1.6,
+                "{level}: {b:?} want {want}"
+            );
             // The hue is the light's.
             for (c, want) in colour.iter().enumerate() {
                 let chroma = b.source[c] / brightest(b.source);
