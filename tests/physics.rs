@@ -6,8 +6,13 @@
 //! disc at 1.2 m) by integrating every pixel over its area and over the aperture (256–1024
 //! rays per pixel, deterministic Halton points; small lights by light-area sampling). It also
 //! gives the pinhole (all-in-focus) image, the true disparity and the true subject matte, which
-//! are what fstop is handed. Highlight recovery is off in the comparisons (`gain 0`): fstop gets
-//! the true, unclipped linear radiance, so the test isolates the defocus model.
+//! are what fstop is handed. In the portrait comparisons highlight recovery is off (`gain 0`):
+//! fstop gets the true, unclipped linear radiance, so the test isolates the defocus model. The
+//! hard scenes of issue 13 (`tests/support/scenes.rs`: coloured lights 5–50× clipping at night,
+//! clipped surfaces next to compact lights, leaves at 0.8 m, dark hair wisps over a far sky)
+//! hand fstop the photo clipped at 1 where lights or surfaces blow out ([`Photo::Clipped`], the
+//! default options, the filter gets the same photo). Every scene is also scored in its
+//! highlights (the brightest 5 % of the truth) and must beat the filter by 2 dB there too.
 //!
 //! # How things are measured
 //!
@@ -71,7 +76,7 @@ use fstop::optics::{ApertureShape, Lens};
 use fstop::render::{HighlightOptions, KernelKind, RenderOptions, render};
 use fstop::scene::{LinearRgb, Plane, Scene};
 use support::metrics::{self, Disc};
-use support::{Camera, Layer, Light, PortraitScene, Shape, Texture, World};
+use support::{Camera, Layer, Light, PortraitScene, Shape, Texture, World, scenes};
 
 /// Highlight discs: |measured − CoC| diameter, px.
 const DISC_DIAMETER_TOLERANCE_PX: f64 = 1.0;
@@ -85,6 +90,13 @@ const DISC_ENERGY_TOLERANCE: f64 = 0.03;
 const HEXAGON_RATIO_TOLERANCE: f64 = 0.055;
 /// Scenes: fstop must beat the depth-Gaussian filter by this much, overall and in the band.
 const MARGIN_OVER_BASELINE_DB: f64 = 2.0;
+/// Highlight recovery: median and worst |log2(estimated / true energy)| of clipped lights.
+const HIGHLIGHT_ENERGY_MEDIAN_LOG2: f64 = 1.0;
+const HIGHLIGHT_ENERGY_WORST_LOG2: f64 = 1.6;
+/// Highlight recovery: median colour error (largest difference of channel / brightest channel).
+const HIGHLIGHT_CHROMA_MEDIAN: f64 = 0.25;
+/// Bright light discs: fstop's 10–90 % edge width may exceed the truth's by this much (px).
+const EDGE_WIDTH_TOLERANCE_PX: f64 = 1.0;
 /// Scenes: PSNR on partly covered (hair) pixels.
 const PARTIAL_MATTE_DB: f64 = 27.0;
 
@@ -580,6 +592,46 @@ struct Score {
     /// Pixels the subject covers only partly (matte strictly between 0.02 and 0.98): hair
     /// strands and the anti-aliased outline.
     partial: f64,
+    /// The brightest [`HIGHLIGHT_FRACTION`] of the truth (bokeh discs, lights, clipped
+    /// surfaces): see [`highlight_mask`].
+    highlight: f64,
+}
+
+/// What fstop is handed as the photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Photo {
+    /// The true linear radiance, unclipped, with highlight recovery off: isolates the defocus
+    /// model.
+    Unclipped,
+    /// As a camera records it: clipped at 1 (lights and bright surfaces blow out), rendered
+    /// with fstop's default options (highlight recovery on). The depth-Gaussian baseline gets
+    /// the same clipped photo.
+    Clipped,
+}
+
+/// Fraction of the interior, brightest first in the truth, that makes the highlight region.
+const HIGHLIGHT_FRACTION: f64 = 0.05;
+
+/// The interior pixels whose brightest channel in the truth (clamped to 0..1) is at or above
+/// the `1 − HIGHLIGHT_FRACTION` quantile: discs of lights, lit windows, clipped surfaces.
+fn highlight_mask(truth: &LinearRgb, inner: &[bool]) -> Vec<bool> {
+    let bright: Vec<f32> = (0..truth.len())
+        .map(|i| truth.r[i].max(truth.g[i]).max(truth.b[i]).min(1.0))
+        .collect();
+    let mut values: Vec<f32> = bright
+        .iter()
+        .zip(inner)
+        .filter(|(_, i)| **i)
+        .map(|(v, _)| *v)
+        .collect();
+    values.sort_by(f32::total_cmp);
+    let k = ((values.len() as f64) * (1.0 - HIGHLIGHT_FRACTION)) as usize;
+    let cut = values[k.min(values.len() - 1)];
+    bright
+        .iter()
+        .zip(inner)
+        .map(|(&v, &i)| i && v >= cut)
+        .collect()
 }
 
 struct Evaluation {
@@ -589,17 +641,49 @@ struct Evaluation {
 
 fn evaluate(name: &str, scene: PortraitScene, l: Lens, width: usize, height: usize) -> Evaluation {
     let world = scene.build(width, height);
+    evaluate_world(name, &world, l, width, height, Photo::Unclipped)
+}
+
+fn evaluate_world(
+    name: &str,
+    world: &World,
+    l: Lens,
+    width: usize,
+    height: usize,
+    photo: Photo,
+) -> Evaluation {
+    let world = world.clone();
     let mut cam = Camera::new(l, width, height);
     cam.samples = SCENE_SAMPLES;
     let t0 = std::time::Instant::now();
     let truth = cam.render_lens(&world);
     let p = cam.render_pinhole(&world);
     let t_truth = t0.elapsed();
-    let input = Scene::new(p.color.clone(), p.disparity.clone(), Some(p.matte.clone())).unwrap();
+    let mut photo_rgb = p.color.clone();
+    if photo == Photo::Clipped {
+        for c in photo_rgb.channels_mut() {
+            for v in c.iter_mut() {
+                *v = v.min(1.0);
+            }
+        }
+    }
+    let options = |kernel| match photo {
+        Photo::Unclipped => physical_options(kernel),
+        Photo::Clipped => RenderOptions {
+            kernel,
+            ..RenderOptions::default()
+        },
+    };
+    let input = Scene::new(
+        photo_rgb.clone(),
+        p.disparity.clone(),
+        Some(p.matte.clone()),
+    )
+    .unwrap();
     let t0 = std::time::Instant::now();
-    let out = render(&input, &l, &physical_options(KernelKind::Fast));
+    let out = render(&input, &l, &options(KernelKind::Fast));
     let t_render = t0.elapsed();
-    let baseline = metrics::depth_gaussian(&p.color, &p.disparity, &l, 2.5);
+    let baseline = metrics::depth_gaussian(&photo_rgb, &p.disparity, &l, 2.5);
 
     // The border, as far as the largest blur reaches, depends on what is outside the frame,
     // which no renderer can know: leave it out.
@@ -623,7 +707,9 @@ fn evaluate(name: &str, scene: PortraitScene, l: Lens, width: usize, height: usi
         .zip(&inner)
         .map(|(&m, &i)| i && m > 0.02 && m < 0.98)
         .collect();
+    let highlight = highlight_mask(&truth, &inner);
     let score = |img: &LinearRgb| Score {
+        highlight: metrics::psnr_srgb(img, &truth, Some(&highlight)),
         overall: metrics::psnr_srgb(img, &truth, Some(&inner)),
         band: metrics::psnr_srgb(img, &truth, Some(&band)),
         band_subject: metrics::psnr_srgb(img, &truth, Some(&band_subject)),
@@ -642,15 +728,15 @@ fn evaluate(name: &str, scene: PortraitScene, l: Lens, width: usize, height: usi
     let line = |what: &str, s: &Score| {
         eprintln!(
             "  {what:<26} overall {:6.2} dB  band {:6.2} dB  (subject side {:6.2}, background \
-             side {:6.2})  partial-matte {:6.2} dB",
-            s.overall, s.band, s.band_subject, s.band_background, s.partial
+             side {:6.2})  partial-matte {:6.2} dB  highlight {:6.2} dB",
+            s.overall, s.band, s.band_subject, s.band_background, s.partial, s.highlight
         )
     };
     line("fstop (fast)", &e.fstop);
     line("depth-Gaussian baseline", &e.baseline);
     // For the record (not asserted): the reference kernel, and the realistic input of a photo
     // whose lights are clipped at 1 with fstop's default highlight recovery.
-    let reference = render(&input, &l, &physical_options(KernelKind::Reference));
+    let reference = render(&input, &l, &options(KernelKind::Reference));
     line("fstop (reference kernel)", &score(&reference));
     let mut clipped = input.clone();
     for c in clipped.color.channels_mut() {
@@ -659,7 +745,9 @@ fn evaluate(name: &str, scene: PortraitScene, l: Lens, width: usize, height: usi
         }
     }
     let recovered = render(&clipped, &l, &RenderOptions::default());
-    line("fstop (clipped, defaults)", &score(&recovered));
+    if photo == Photo::Unclipped {
+        line("fstop (clipped, defaults)", &score(&recovered));
+    }
 
     if let Some(dir) = dump_dir() {
         let dir = dir.join(name);
@@ -741,32 +829,31 @@ fn portrait_85mm_f1_8_eval() -> &'static Evaluation {
 
 /// fstop reaches `overall` and `band` dB and beats the depth-Gaussian baseline by
 /// [`MARGIN_OVER_BASELINE_DB`] in both.
-fn check_scene(e: &Evaluation, overall: f64, band: f64) {
+fn check_scene(e: &Evaluation, overall: f64, band: f64, highlight: f64) {
     let mut failures = Vec::new();
-    if e.fstop.overall < overall {
-        failures.push(format!("overall {:.2} dB < {overall}", e.fstop.overall));
-    }
-    if e.fstop.band < band {
-        failures.push(format!("edge band {:.2} dB < {band}", e.fstop.band));
-    }
-    if e.fstop.overall < e.baseline.overall + MARGIN_OVER_BASELINE_DB {
-        failures.push(format!(
-            "overall {:.2} dB does not beat the depth-Gaussian's {:.2} dB by {MARGIN_OVER_BASELINE_DB}",
-            e.fstop.overall, e.baseline.overall
-        ));
-    }
-    if e.fstop.band < e.baseline.band + MARGIN_OVER_BASELINE_DB {
-        failures.push(format!(
-            "edge band {:.2} dB does not beat the depth-Gaussian's {:.2} dB by {MARGIN_OVER_BASELINE_DB}",
-            e.fstop.band, e.baseline.band
-        ));
+    let f = &e.fstop;
+    let b = &e.baseline;
+    for (what, got, required, base) in [
+        ("overall", f.overall, overall, b.overall),
+        ("edge band", f.band, band, b.band),
+        ("highlight", f.highlight, highlight, b.highlight),
+    ] {
+        if got < required {
+            failures.push(format!("{what} {got:.2} dB < {required}"));
+        }
+        if got < base + MARGIN_OVER_BASELINE_DB {
+            failures.push(format!(
+                "{what} {got:.2} dB does not beat the depth-Gaussian's {base:.2} dB by \
+                 {MARGIN_OVER_BASELINE_DB}"
+            ));
+        }
     }
     assert!(failures.is_empty(), "{failures:?}");
 }
 
 #[test]
 fn portrait_85mm_f1_8() {
-    check_scene(portrait_85mm_f1_8_eval(), 35.0, 28.5);
+    check_scene(portrait_85mm_f1_8_eval(), 35.0, 28.5, 40.5);
 }
 
 #[test]
@@ -781,7 +868,7 @@ fn portrait_with_foreground_85mm_f1_8() {
         320,
         213,
     );
-    check_scene(&e, 31.5, 28.5);
+    check_scene(&e, 31.5, 28.5, 37.5);
 }
 
 #[test]
@@ -796,7 +883,7 @@ fn portrait_with_foreground_135mm_f2() {
         256,
         170,
     );
-    check_scene(&e, 31.0, 28.5);
+    check_scene(&e, 31.0, 28.5, 46.0);
 }
 
 #[test]
@@ -816,7 +903,226 @@ fn portrait_135mm_f2_six_blades() {
         256,
         170,
     );
-    check_scene(&e, 33.0, 28.5);
+    check_scene(&e, 33.0, 28.5, 46.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hard scenes (issue 13): point lights of many colours and brightnesses, clipped surfaces
+// next to compact lights, foreground leaves, dark hair wisps over a bright far background.
+
+#[test]
+fn night_lights_85mm_f1_8() {
+    let (w, h) = (320, 213);
+    let e = evaluate_world(
+        "night_lights_85mm_f1.8",
+        &scenes::night_lights(w, h),
+        lens(85.0, 1.8, 2.0),
+        w,
+        h,
+        Photo::Clipped,
+    );
+    check_scene(&e, 25.0, 29.5, 13.0);
+}
+
+#[test]
+fn night_lights_135mm_f2() {
+    let (w, h) = (256, 170);
+    let e = evaluate_world(
+        "night_lights_135mm_f2",
+        &scenes::night_lights(w, h),
+        lens(135.0, 2.0, 2.0),
+        w,
+        h,
+        Photo::Clipped,
+    );
+    check_scene(&e, 22.0, 24.0, 11.0);
+}
+
+#[test]
+fn clipped_surfaces_and_lights_85mm_f1_8() {
+    let (w, h) = (320, 213);
+    let e = evaluate_world(
+        "clipped_surfaces_85mm_f1.8",
+        &scenes::clipped_surfaces(w, h),
+        lens(85.0, 1.8, 2.0),
+        w,
+        h,
+        Photo::Clipped,
+    );
+    check_scene(&e, 27.5, 27.0, 29.5);
+}
+
+#[test]
+fn leaves_in_front_85mm_f1_8() {
+    let (w, h) = (320, 213);
+    let e = evaluate_world(
+        "leaves_85mm_f1.8",
+        &scenes::leaves(w, h),
+        lens(85.0, 1.8, 2.0),
+        w,
+        h,
+        Photo::Unclipped,
+    );
+    check_scene(&e, 38.0, 31.5, 43.5);
+}
+
+#[test]
+fn hair_wisps_over_far_sky_135mm_f2() {
+    let (w, h) = (256, 170);
+    let e = evaluate_world(
+        "hair_wisps_135mm_f2",
+        &scenes::hair_wisps(w, h),
+        lens(135.0, 2.0, 2.0),
+        w,
+        h,
+        Photo::Unclipped,
+    );
+    check_scene(&e, 44.0, 37.5, 47.0);
+    assert!(
+        e.fstop.partial >= 32.0,
+        "partly covered (wisp) pixels: {:.2} dB",
+        e.fstop.partial
+    );
+}
+
+/// Highlight recovery, calibrated on ray-traced lights: every visible light of the night scene
+/// (5–50× clipping, six colours, 2–4.5 px, sub-pixel positions) is clipped in the photo, and
+/// fstop's blob estimator must read its energy and colour back from the anti-aliased fringe.
+#[test]
+fn highlight_recovery_reads_energy_and_colour_from_the_fringe() {
+    let (w, h) = (320, 213);
+    let world = scenes::night_lights(w, h);
+    let mut cam = Camera::new(lens(85.0, 1.8, 2.0), w, h);
+    cam.samples = SCENE_SAMPLES;
+    let p = cam.render_pinhole(&world);
+    let mut photo = p.color.clone();
+    for c in photo.channels_mut() {
+        for v in c.iter_mut() {
+            *v = v.min(1.0);
+        }
+    }
+    let scene = Scene::new(photo, p.disparity, Some(p.matte)).unwrap();
+    let blobs = fstop::render::clipped_blobs(&scene, &HighlightOptions::default());
+    let mut log_errors = Vec::new();
+    let mut chroma_errors = Vec::new();
+    for light in world.layers().iter().flat_map(|l| l.lights.iter()) {
+        let Some(b) = blobs
+            .iter()
+            .find(|b| (b.cx - light.x).hypot(b.cy - light.y) < 0.5 * light.size_px + 1.0)
+        else {
+            continue; // hidden by the subject or outside the frame
+        };
+        let area = light.size_px * light.size_px;
+        let want = light.rgb.map(|c| c as f64 * area);
+        let peak = want.iter().copied().fold(0.0, f64::max);
+        let got = b.energy.map(f64::from);
+        let got_peak = got.iter().copied().fold(1e-9, f64::max);
+        let ratio = got_peak / peak;
+        let chroma = (0..3)
+            .map(|c| (got[c] / got_peak - want[c] / peak).abs())
+            .fold(0.0, f64::max);
+        eprintln!(
+            "light {:5.1}× {:.1} px at ({:6.1}, {:6.1}): energy {:7.1} of {:7.1} ({ratio:.2}×), \
+             colour error {chroma:.3}, compact {:.2}",
+            light.rgb.iter().copied().fold(0.0, f32::max),
+            light.size_px,
+            light.x,
+            light.y,
+            got_peak,
+            peak,
+            b.compact
+        );
+        log_errors.push(ratio.log2().abs());
+        chroma_errors.push(chroma);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let n = log_errors.len();
+    let (med_log, max_log) = (median(&mut log_errors), log_errors[n - 1]);
+    let (med_chroma, max_chroma) = (median(&mut chroma_errors), chroma_errors[n - 1]);
+    eprintln!(
+        "{n} lights: energy within {:.2}× (median) / {:.2}× (worst); colour error (largest \
+         channel-ratio difference) {med_chroma:.3} median / {max_chroma:.3} worst",
+        2f64.powf(med_log),
+        2f64.powf(max_log)
+    );
+    assert!(n >= 10, "only {n} lights found");
+    assert!(
+        med_log <= HIGHLIGHT_ENERGY_MEDIAN_LOG2,
+        "median energy error {med_log:.2} (log2)"
+    );
+    assert!(
+        max_log <= HIGHLIGHT_ENERGY_WORST_LOG2,
+        "worst energy error {max_log:.2} (log2)"
+    );
+    assert!(
+        med_chroma <= HIGHLIGHT_CHROMA_MEDIAN,
+        "median colour error {med_chroma:.3}"
+    );
+}
+
+/// Bright sparse sources keep the optical edge: the 10–90 % edge width of a small clipped
+/// light's disc, fstop against the ray tracer, at CoCs of ~35, ~69 and ~87 px (full-resolution
+/// scattering reaches 96 px).
+#[test]
+fn bright_light_discs_keep_a_crisp_edge_at_every_size() {
+    let l = lens(135.0, 2.0, 2.0);
+    let mut failures = Vec::new();
+    for (w, h, depth_m) in [(512, 300, 4.0), (512, 300, 1000.0), (640, 300, 1000.0)] {
+        let expected = l.signed_coc_px(1.0 / depth_m, w).abs();
+        let world = World::new(vec![
+            Layer::new(depth_m, Shape::Everywhere, Texture::Flat([0.01; 3])).with_lights(vec![
+                Light {
+                    x: (w / 2) as f64 + 0.3,
+                    y: (h / 2) as f64 + 0.6,
+                    size_px: 3.0,
+                    rgb: [30.0, 24.0, 15.0],
+                },
+            ]),
+        ]);
+        let mut cam = Camera::new(l, w, h);
+        cam.samples = 256;
+        let truth = cam.render_lens(&world);
+        let p = cam.render_pinhole(&world);
+        let mut photo = p.color.clone();
+        for c in photo.channels_mut() {
+            for v in c.iter_mut() {
+                *v = v.min(1.0);
+            }
+        }
+        let scene = Scene::new(photo, p.disparity, None).unwrap();
+        let out = render(&scene, &l, &RenderOptions::default());
+        // The disc alone: the background level taken off, luminance, unclipped.
+        let disc_of = |img: &LinearRgb| {
+            let mut lum = img.luminance();
+            for v in lum.data.iter_mut() {
+                *v = (*v - 0.01).max(0.0);
+            }
+            lum
+        };
+        let (t, f) = (disc_of(&truth), disc_of(&out));
+        let (dt, df) = (
+            metrics::measure_disc(&t, expected),
+            metrics::measure_disc(&f, expected),
+        );
+        let (wt, wf) = (
+            metrics::edge_width_10_90(&t, &dt),
+            metrics::edge_width_10_90(&f, &df),
+        );
+        eprintln!(
+            "CoC {expected:6.1} px: 10–90 % edge width truth {wt:.2} px, fstop {wf:.2} px; \
+             diameter truth {:.1}, fstop {:.1}",
+            dt.diameter_px, df.diameter_px
+        );
+        if wf > wt + EDGE_WIDTH_TOLERANCE_PX {
+            failures.push(format!(
+                "CoC {expected:.1}: edge {wf:.2} px vs truth {wt:.2} px"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?}");
 }
 
 #[test]

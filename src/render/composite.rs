@@ -21,7 +21,6 @@
 use super::aperture::SpanTables;
 use super::coc::{FAR, clamp01};
 use super::defocus::scatter_rows;
-use super::highlights::Highlights;
 use super::layers::{Source, level_dims};
 use crate::fill::push_pull_fill;
 
@@ -192,14 +191,13 @@ pub(crate) fn finish(
     subject: Acc,
     near: Acc,
     m: f32,
-    highlights: &Highlights,
     fill: impl FnOnce() -> [f32; 3],
 ) -> [f32; 3] {
     let subject_alpha = clamp01(subject[4]);
     let subject_alpha = if m > subject_alpha { m } else { subject_alpha };
     let subject_colour = || {
         let k = 1.0 / subject[3];
-        highlights.unboost([subject[0] * k, subject[1] * k, subject[2] * k])
+        [subject[0] * k, subject[1] * k, subject[2] * k]
     };
     let mut out = if subject_alpha >= 1.0 && subject[3] > 0.0 {
         // An opaque subject hides the far side (as `1·S + 0·far` below would).
@@ -235,7 +233,7 @@ pub(crate) fn finish(
             let t = (a - FAR_COVERAGE.0) / (FAR_COVERAGE.1 - FAR_COVERAGE.0);
             std::array::from_fn(|c| hole[c] + (far[c] * k - hole[c]) * t)
         };
-        let mut out = highlights.unboost(far_colour);
+        let mut out = far_colour;
         if subject_alpha > 1e-7 && subject[3] > 0.0 {
             let colour = subject_colour();
             for c in 0..3 {
@@ -247,7 +245,7 @@ pub(crate) fn finish(
     let a = clamp01(near[4]);
     if a > 1e-7 && near[3] > 0.0 {
         let k = 1.0 / near[3];
-        let colour = highlights.unboost([near[0] * k, near[1] * k, near[2] * k]);
+        let colour = [near[0] * k, near[1] * k, near[2] * k];
         for c in 0..3 {
             out[c] = a * colour[c] + (1.0 - a) * out[c];
         }
@@ -258,19 +256,17 @@ pub(crate) fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::HighlightOptions;
 
     #[test]
     fn in_focus_layers_give_back_the_photo() {
-        let hl = Highlights::new(&HighlightOptions::default());
         let f = [0.95, 0.4, 0.2];
         let b = [0.1, 0.99, 0.3];
         let m = 0.3;
-        let (bf, bb) = (hl.boost(f), hl.boost(b));
+        let (bf, bb) = (f, b);
         let u = 1.0 - m;
         let far = [bb[0] * u, bb[1] * u, bb[2] * u, u, u];
         let subject = [bf[0] * m, bf[1] * m, bf[2] * m, m, m];
-        let out = finish(|| far, subject, [0.0; 5], m, &hl, || [0.0; 3]);
+        let out = finish(|| far, subject, [0.0; 5], m, || [0.0; 3]);
         for c in 0..3 {
             let want = m * f[c] + (1.0 - m) * b[c];
             assert!((out[c] - want).abs() < 1e-5, "{out:?}");
@@ -279,22 +275,13 @@ mod tests {
 
     #[test]
     fn far_holes_show_the_fill_and_output_is_clamped() {
-        let hl = Highlights::new(&HighlightOptions::default());
-        let out = finish(
-            || [0.0; 5],
-            [0.0; 5],
-            [0.0; 5],
-            0.0,
-            &hl,
-            || [0.2, 0.3, 0.4],
-        );
+        let out = finish(|| [0.0; 5], [0.0; 5], [0.0; 5], 0.0, || [0.2, 0.3, 0.4]);
         assert_eq!(out, [0.2, 0.3, 0.4]);
         let out = finish(
             || [9.0, 9.0, 0.0, 1.0, 1.0],
             [0.0; 5],
             [0.0; 5],
             0.0,
-            &hl,
             || [0.0; 3],
         );
         assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
@@ -302,7 +289,6 @@ mod tests {
 
     #[test]
     fn an_opaque_subject_hides_the_far_side_without_asking_for_it() {
-        let hl = Highlights::new(&HighlightOptions::default());
         let subject = [0.3, 0.2, 0.1, 1.0, 1.0];
         let near = [0.1, 0.1, 0.1, 0.25, 0.25];
         let out = finish(
@@ -310,12 +296,11 @@ mod tests {
             subject,
             near,
             1.0,
-            &hl,
             || panic!("fill asked for"),
         );
         // The same as with the far side given: near over subject.
         for far in [[0.0; 5], [5.0, 0.0, 9.0, 1.0, 1.0]] {
-            assert_eq!(out, finish(|| far, subject, near, 1.0, &hl, || [0.0; 3]));
+            assert_eq!(out, finish(|| far, subject, near, 1.0, || [0.0; 3]));
         }
         assert!((out[0] - (0.1 + 0.75 * 0.3)).abs() < 1e-6, "{out:?}");
         // A matte of 1 makes the subject opaque whatever its scattered coverage.
@@ -325,7 +310,6 @@ mod tests {
             thin,
             [0.0; 5],
             1.0,
-            &hl,
             || panic!("fill asked for"),
         );
         assert!((out[0] - 0.3).abs() < 1e-6, "{out:?}");

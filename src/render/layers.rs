@@ -14,9 +14,11 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use super::aperture::SpanTables;
-use super::coc::{CocMap, FAR, LevelSplit, SIDES, SUBJECT, fill_weight, membership, sane_matte};
+use super::coc::{
+    CocMap, FAR, LevelSplit, NEAR, SIDES, SUBJECT, fill_weight, membership, sane_matte,
+};
 use super::defocus::SrcPx;
-use super::highlights::{Highlights, brightest};
+use super::highlights::Highlights;
 use super::matting::{FillSums, MatteFills, accumulate, matte_fill_level, sane};
 use crate::scene::{Plane, Scene};
 
@@ -276,6 +278,8 @@ struct Pixel {
     x: usize,
     y: usize,
     d: f32,
+    /// The subject share's own CoC diameter (see [`subject_coc`]).
+    d_subject: f32,
     memb: [f32; SIDES],
     colours: ([f32; 3], [f32; 3]),
 }
@@ -330,17 +334,28 @@ impl<'a, 'b> SliceWriter<'a, 'b> {
     /// Adds a pixel of the current row to the slices of its levels.
     #[inline(always)]
     fn add(&mut self, p: &Pixel) {
-        let (l, t) = self.split.split(p.d);
+        if p.d_subject == p.d {
+            self.add_sides(p, p.memb, p.d);
+        } else {
+            self.add_sides(p, [p.memb[0], 0.0, p.memb[2]], p.d);
+            self.add_sides(p, [0.0, p.memb[1], 0.0], p.d_subject);
+        }
+    }
+
+    /// Adds the sides' shares `memb` of a pixel with blur diameter `d`.
+    #[inline(always)]
+    fn add_sides(&mut self, p: &Pixel, memb: [f32; SIDES], d: f32) {
+        let (l, t) = self.split.split(d);
         if l >= 1 && t < 1.0 {
-            self.add_to_level(p, l, 1.0 - t);
+            self.add_to_level(p, memb, d, l, 1.0 - t);
         }
         if t > 0.0 {
-            self.add_to_level(p, l + 1, t);
+            self.add_to_level(p, memb, d, l + 1, t);
         }
     }
 
     #[inline(always)]
-    fn add_to_level(&mut self, p: &Pixel, level: u32, share: f32) {
+    fn add_to_level(&mut self, p: &Pixel, memb: [f32; SIDES], d: f32, level: u32, share: f32) {
         let levels = self.widths.len() - 1;
         let lu = level as usize;
         let li = self.row_base[lu] + (p.x >> level);
@@ -348,8 +363,8 @@ impl<'a, 'b> SliceWriter<'a, 'b> {
         let mask = (1u32 << level) - 1;
         let px = ((p.x as u32 & mask) as i32) as f32 + 0.5;
         let py = ((p.y as u32 & mask) as i32) as f32 + 0.5;
-        for side in 0..SIDES {
-            let ws = p.memb[side] * share;
+        for (side, &mw) in memb.iter().enumerate() {
+            let ws = mw * share;
             if ws <= 0.0 {
                 continue;
             }
@@ -372,7 +387,7 @@ impl<'a, 'b> SliceWriter<'a, 'b> {
                 col[1] * ws,
                 col[2] * ws,
                 ws,
-                p.d * ws,
+                d * ws,
                 px * lum,
                 py * lum,
                 lum,
@@ -391,7 +406,7 @@ fn plain_fill_source(input: &Input, highlights: &Highlights, out: &mut [[f32; 4]
     out.fill([0.0; 4]);
     for y in 0..h {
         for x in 0..w {
-            let b = highlights.boost(input.rgb(y * w + x));
+            let b = highlights.raise_at(x, y, input.rgb(y * w + x));
             let p = &mut out[(y / s) * fw + x / s];
             p[0] += b[0];
             p[1] += b[1];
@@ -435,7 +450,7 @@ pub(crate) fn analyse(
     let widths: Vec<usize> = (0..=max_level).map(|l| level_dims(w, h, l).0).collect();
     debug_assert!(matte_level <= FILL_LEVEL);
 
-    let mut sums: Vec<FillSums> = vec![[0.0; 12]; if with_matte { mw * mh } else { 0 }];
+    let mut sums: Vec<FillSums> = vec![[0.0; 15]; if with_matte { mw * mh } else { 0 }];
     let mut fill_source = vec![[0.0f32; 4]; fw * fh];
     let mut row_reach0 = vec![-1i32; if with_slices { h } else { 0 }];
     // All slices are allocated zeroed (untouched pages cost nothing); empty ones are dropped.
@@ -539,29 +554,20 @@ pub(crate) fn analyse(
                     let n = 1usize << ml;
                     let sums_row = &mut job_sums[((y - y0) >> ml) * mw..][..w.div_ceil(n)];
                     for (x1, s) in sums_row.iter_mut().enumerate() {
-                        let mut acc = [0.0f32; 12];
+                        let mut acc: FillSums = [0.0f32; 15];
                         for x in x1 * n..(x1 * n + n).min(w) {
                             max_m = max_m.max(mr[x]);
-                            accumulate(&mut acc, [rr[x], gr[x], br[x]], mr[x]);
+                            let near = membership(mr[x], cr[x])[NEAR];
+                            accumulate(&mut acc, [rr[x], gr[x], br[x]], mr[x], cr[x], near);
                         }
                         for (dst, src) in s.iter_mut().zip(acc) {
                             *dst += src;
                         }
                     }
                 }
-                // From here on the row's colours are highlight-boosted.
-                let row_max = rr
-                    .iter()
-                    .chain(gr.iter())
-                    .chain(br.iter())
-                    .fold(0.0f32, |a, &v| if v > a { v } else { a });
-                if highlights.is_active() && row_max > highlights.threshold() {
-                    for x in 0..w {
-                        let k = highlights.factor(brightest([rr[x], gr[x], br[x]]));
-                        rr[x] *= k;
-                        gr[x] *= k;
-                        br[x] *= k;
-                    }
+                // From here on the row's colours are highlight-raised.
+                if highlights.is_active() {
+                    highlights.raise_row(y, rr, gr, br);
                 }
                 // Far hole-fill source (a last resort, and smooth): every 4th pixel of every
                 // 4th row is plenty.
@@ -587,32 +593,50 @@ pub(crate) fn analyse(
                 };
                 // Coarse slices.
                 writer.start_row(y);
+                let mut sparse_d = -1.0f32;
                 for (x, (&c, &m)) in coc_row.iter().zip(&matte_row).enumerate() {
                     let d = c.abs();
                     if d <= d0 {
+                        continue;
+                    }
+                    let b = [rgb_row[0][x], rgb_row[1][x], rgb_row[2][x]];
+                    if m <= 0.0 && c <= FAR_SPARSE_COC && highlights.is_sparse(x, y, b, d) {
+                        // Scattered at level 0 (see `Highlights::is_sparse`).
+                        sparse_d = sparse_d.max(d);
                         continue;
                     }
                     if with_matte && m > 0.0 && m < 1.0 {
                         deferred = true;
                         continue;
                     }
-                    let b = [rgb_row[0][x], rgb_row[1][x], rgb_row[2][x]];
                     let memb = membership(m, c);
                     writer.add(&Pixel {
                         x,
                         y,
                         d,
+                        d_subject: d,
                         memb,
                         colours: (b, b),
                     });
                 }
                 writer.end_row();
-                // Reach grows with the diameter: the row's largest level-0 diameter decides.
+                // Reach grows with the diameter: the row's largest level-0 diameter decides. A
+                // matte-edge pixel's subject share is blurred by the subject's own CoC, at most
+                // its own (see `subject_coc`), which may put it at level 0 whatever its own.
+                let edge_d = level0_limit * 0.999;
                 let d_max = coc_row
                     .iter()
-                    .map(|c| c.abs())
+                    .zip(&matte_row)
+                    .map(|(c, &m)| {
+                        let d = c.abs();
+                        if d >= level0_limit && m > 0.0 && m < 1.0 {
+                            edge_d
+                        } else {
+                            d
+                        }
+                    })
                     .filter(|&d| d >= 1.0 && d < level0_limit)
-                    .fold(-1.0f32, f32::max);
+                    .fold(sparse_d, f32::max);
                 job.reach[y - y0] = if d_max >= 1.0 {
                     tables.get(d_max, 0.0).reach
                 } else {
@@ -671,6 +695,7 @@ pub(crate) fn analyse(
                             x,
                             y,
                             d,
+                            d_subject: subject_coc(Some(fills), x, y, m, c).abs(),
                             memb,
                             colours,
                         });
@@ -764,16 +789,97 @@ pub(crate) fn pixel_colours(
     m: f32,
 ) -> ([f32; 3], [f32; 3]) {
     let rgb = input.rgb(y * input.width + x);
+    let k = highlights.factors(x, y, rgb);
+    let raise = |c: [f32; 3]| [c[0] * k[0], c[1] * k[1], c[2] * k[2]];
     match fills {
         Some(fills) if m > 0.0 && m < 1.0 => {
+            if k != [1.0; 3] {
+                // A clipped light seen through the subject's edge (behind a wisp of hair) is
+                // background: the subject keeps its own filled colour, the light's energy goes
+                // to the background share.
+                let f = fills.subject_fill(x, y);
+                let u = 1.0 / (1.0 - m);
+                let b = std::array::from_fn(|c| ((rgb[c] - m * f[c]) * u).max(0.0));
+                return (raise(b), f);
+            }
             let (f, b) = fills.unmix(x, y, rgb, m);
-            (highlights.boost(b), highlights.boost(f))
+            (b, f)
         }
         _ => {
-            let b = highlights.boost(rgb);
+            let b = raise(rgb);
             (b, b)
         }
     }
+}
+
+/// Signed CoC at or below which a bright sparse source is on the far side alone (the near
+/// side starts at 0.5, see [`membership`]). Only there does level 0 go over the coarser levels
+/// (finer is nearer on the far side), which keeps a light scattered at level 0 additive; on
+/// the near side coarser levels go over finer ones, so near lights stay on their levels.
+pub(crate) const FAR_SPARSE_COC: f32 = 0.5;
+
+/// The share of level `level` of a pixel of signed CoC `c`, blur diameter `d` (of the side
+/// asked for), colour `rgb` (raised) and matte `m`: a bright sparse source on the far side
+/// (see [`Highlights::is_sparse`]) is all at level 0.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn level_share(
+    setup: &Setup,
+    x: usize,
+    y: usize,
+    rgb: [f32; 3],
+    m: f32,
+    c: f32,
+    d: f32,
+    level: u32,
+) -> f32 {
+    if m <= 0.0
+        && c <= FAR_SPARSE_COC
+        && d > setup.split.d0()
+        && setup.highlights.is_sparse(x, y, rgb, d)
+    {
+        if level == 0 { 1.0 } else { 0.0 }
+    } else {
+        setup.split.weight(d, level)
+    }
+}
+
+/// The signed CoC with which the subject share of pixel `(x, y)` (matte `m`, own signed CoC
+/// `c`) is blurred. At a matte-edge pixel the depth is the background's wherever the
+/// background covers the pixel centre (a hair over a far background), so the subject side
+/// takes the subject's own CoC from the fills, no larger than the pixel's own (a portrait's
+/// subject is the sharpest thing at its edge). Elsewhere `c`.
+#[inline]
+pub(crate) fn subject_coc(fills: Option<&MatteFills>, x: usize, y: usize, m: f32, c: f32) -> f32 {
+    match fills {
+        Some(fills) if m > 0.0 && m < 1.0 => {
+            let d = c.abs();
+            fills.subject_coc(x, y).clamp(-d, d)
+        }
+        _ => c,
+    }
+}
+
+/// The subject hidden behind a near-side occluder at pixel `(x, y)` (matte `m`, signed CoC
+/// `c`): weight (near-side share × the matte filled in behind the occluder) and the subject's
+/// filled colour, or `None`. A lens sees around a blurred occluder; what it sees there is
+/// what the photo shows of the subject around it. It stays on its own pixel.
+#[inline]
+pub(crate) fn hidden_subject(
+    fills: Option<&MatteFills>,
+    x: usize,
+    y: usize,
+    m: f32,
+    c: f32,
+) -> Option<(f32, [f32; 3])> {
+    let fills = fills?;
+    let near = membership(m, c)[NEAR];
+    if near <= 0.0 {
+        return None;
+    }
+    let (behind, colour) = fills.behind(x, y);
+    let wt = near * behind;
+    (wt > 1e-4).then_some((wt, colour))
 }
 
 /// The colours of every pixel (reference kernel; the fast kernel computes them as it goes).

@@ -45,13 +45,15 @@ pub(crate) fn matte_fill_level(width: usize, height: usize) -> u32 {
     (long / 256).max(1).ilog2().min(4)
 }
 
-/// Per fill pixel: `[bg r·w, g·w, b·w, w, fg r·w, g·w, b·w, w, plain r, g, b, count]` sums
-/// over its box of photo pixels (plain: unweighted, for when no pixel is confident at all).
-pub(crate) type FillSums = [f32; 12];
+/// Per fill pixel: `[bg r·w, g·w, b·w, w, fg r·w, g·w, b·w, w, plain r, g, b, count,
+/// fg CoC·w, m·u, u]` sums over its box of photo pixels (plain: unweighted, for when no pixel
+/// is confident at all; `u` the pixel's weight off the near side, see [`accumulate`]).
+pub(crate) type FillSums = [f32; 15];
 
-/// Adds photo pixel colour `rgb` (sane) of matte `m` (sane) to a fill pixel's sums.
+/// Adds photo pixel colour `rgb` (sane) of matte `m` (sane), signed CoC `c` and near-side
+/// membership `near` to a fill pixel's sums.
 #[inline]
-pub(crate) fn accumulate(s: &mut FillSums, rgb: [f32; 3], m: f32) {
+pub(crate) fn accumulate(s: &mut FillSums, rgb: [f32; 3], m: f32, c: f32, near: f32) {
     let v = [rgb[0], rgb[1], rgb[2], 1.0];
     // Most pixels are pure background or pure subject (weights 1 and 0).
     if m <= 0.0 {
@@ -62,16 +64,22 @@ pub(crate) fn accumulate(s: &mut FillSums, rgb: [f32; 3], m: f32) {
         for c in 0..4 {
             s[4 + c] += v[c];
         }
+        s[12] += c;
     } else {
         let (wb, wf) = (background_weight(m), subject_weight(m));
         for c in 0..4 {
             s[c] += v[c] * wb;
             s[4 + c] += v[c] * wf;
         }
+        s[12] += c * wf;
     }
     for c in 0..4 {
         s[8 + c] += v[c];
     }
+    // The matte of what is not near-side occluder: filled in behind the occluders.
+    let u = 1.0 - near;
+    s[13] += m * u;
+    s[14] += u;
 }
 
 /// Reduced-resolution push-pull fills of confident background and subject colour.
@@ -81,8 +89,8 @@ pub(crate) struct MatteFills {
     height: usize,
     /// Photo pixels per fill pixel along each axis.
     scale: f32,
-    /// `[B̂ r, g, b, F̃ r, g, b]` planes.
-    planes: [Vec<f32>; 6],
+    /// `[B̂ r, g, b, F̃ r, g, b, F̃ CoC, matte behind near occluders]` planes.
+    planes: [Vec<f32>; 8],
 }
 
 /// A colour channel value made safe (non-finite → 0, negative → 0).
@@ -97,7 +105,8 @@ impl MatteFills {
     /// (`⌈photo / 2^level⌉`).
     pub(crate) fn new(sums: &[FillSums], width: usize, height: usize, level: u32) -> Self {
         let n = width * height;
-        let mut planes: [Vec<f32>; 8] = std::array::from_fn(|_| vec![0.0f32; n]);
+        // [B̂ r, g, b, F̃ r, g, b, F̃ CoC, matte behind occluders, weights: B̂, F̃, behind]
+        let mut planes: [Vec<f32>; 11] = std::array::from_fn(|_| vec![0.0f32; n]);
         let mut confident = [false; 2];
         for (i, s) in sums.iter().enumerate() {
             for side in 0..2 {
@@ -107,8 +116,15 @@ impl MatteFills {
                     planes[3 * side + c][i] = if w > 0.0 { s[4 * side + c] / w } else { 0.0 };
                 }
                 // As push-pull's own push: a box's weight saturates at 1.
-                planes[6 + side][i] = w.min(1.0);
+                planes[8 + side][i] = w.min(1.0);
             }
+            if s[7] > 0.0 {
+                planes[6][i] = s[12] / s[7];
+            }
+            if s[14] > 0.0 {
+                planes[7][i] = s[13] / s[14];
+            }
+            planes[10][i] = s[14].min(1.0);
         }
         for side in 0..2 {
             if !confident[side] {
@@ -120,24 +136,33 @@ impl MatteFills {
                 }
             }
         }
-        let [br, bg, bb, fr, fg, fb, wb, wf] = &mut planes;
+        let [br, bg, bb, fr, fg, fb, fc, mb, wb, wf, wu] = &mut planes;
         rayon::join(
             || push_pull_fill(&mut [br, bg, bb], wb, width, height),
-            || push_pull_fill(&mut [fr, fg, fb], wf, width, height),
+            || {
+                push_pull_fill(&mut [fr, fg, fb, fc], wf, width, height);
+                push_pull_fill(&mut [mb], wu, width, height);
+            },
         );
-        let [br, bg, bb, fr, fg, fb, _, _] = planes;
+        let [br, bg, bb, fr, fg, fb, fc, mb, _, _, _] = planes;
         MatteFills {
             width,
             height,
             scale: (1u32 << level) as f32,
-            planes: [br, bg, bb, fr, fg, fb],
+            planes: [br, bg, bb, fr, fg, fb, fc, mb],
         }
     }
 
-    /// Bilinear samples of the six fill planes at photo pixel (x, y) (fill pixel centres at
+    /// Bilinear samples of the fill planes at photo pixel (x, y) (fill pixel centres at
     /// `(i + ½)·scale`).
     #[inline]
-    fn sample(&self, x: usize, y: usize) -> [f32; 6] {
+    fn sample(&self, x: usize, y: usize) -> [f32; 8] {
+        self.sample_planes(x, y, 0..8)
+    }
+
+    /// Bilinear samples of the planes `planes` (others 0) at photo pixel (x, y).
+    #[inline]
+    fn sample_planes(&self, x: usize, y: usize, planes: std::ops::Range<usize>) -> [f32; 8] {
         let inv = 1.0 / self.scale;
         // (Through 32-bit integers: 64-bit ↔ float conversions are slow on x86-64.)
         let cx = ((x as u32 as f32 + 0.5) * inv - 0.5).clamp(0.0, (self.width - 1) as u32 as f32);
@@ -150,11 +175,40 @@ impl MatteFills {
         let (i00, i01) = (y0 * self.width + x0, y0 * self.width + x1);
         let (i10, i11) = (y1 * self.width + x0, y1 * self.width + x1);
         std::array::from_fn(|c| {
+            if !planes.contains(&c) {
+                return 0.0;
+            }
             let p = &self.planes[c];
             let top = p[i00] + (p[i01] - p[i00]) * tx;
             let bottom = p[i10] + (p[i11] - p[i10]) * tx;
             top + (bottom - top) * ty
         })
+    }
+
+    /// The subject's own signed CoC near photo pixel (x, y): a push-pull fill of the CoC of
+    /// confident subject pixels. A matte-edge pixel's subject share (a hair over a far
+    /// background, whose depth at the pixel is the background's) is blurred with it.
+    #[inline]
+    pub(crate) fn subject_coc(&self, x: usize, y: usize) -> f32 {
+        self.sample_planes(x, y, 6..7)[6]
+    }
+
+    /// The subject's filled colour `F̃` at photo pixel (x, y).
+    #[inline]
+    pub(crate) fn subject_fill(&self, x: usize, y: usize) -> [f32; 3] {
+        let s = self.sample_planes(x, y, 3..6);
+        [s[3], s[4], s[5]]
+    }
+
+    /// What the subject hides behind a near-side occluder at photo pixel (x, y): the matte
+    /// filled in from the pixels around the occluder, and the subject's filled colour `F̃`.
+    #[inline]
+    pub(crate) fn behind(&self, x: usize, y: usize) -> (f32, [f32; 3]) {
+        let m = self.sample_planes(x, y, 7..8)[7].clamp(0.0, 1.0);
+        if m <= 0.0 {
+            return (0.0, [0.0; 3]);
+        }
+        (m, self.subject_fill(x, y))
     }
 
     /// Splits pixel (x, y) of colour `rgb` (sane) and matte `m` (sane) into subject colour `F`
@@ -213,13 +267,14 @@ pub fn subject_colours(color: &LinearRgb, matte: &Plane) -> LinearRgb {
     }
     let level = matte_fill_level(w, h);
     let (fw, fh) = (w.div_ceil(1 << level), h.div_ceil(1 << level));
-    let mut sums = vec![[0.0f32; 12]; fw * fh];
+    let mut sums: Vec<FillSums> = vec![[0.0; 15]; fw * fh];
     for y in 0..h {
         for x in 0..w {
             let i = y * w + x;
             let rgb = [sane(color.r[i]), sane(color.g[i]), sane(color.b[i])];
             let m = sane(matte.data[i]).min(1.0);
-            accumulate(&mut sums[(y >> level) * fw + (x >> level)], rgb, m);
+            // No lens here: no subject blur, no occluders in front.
+            accumulate(&mut sums[(y >> level) * fw + (x >> level)], rgb, m, 0.0, 0.0);
         }
     }
     let fills = MatteFills::new(&sums, fw, fh, level);
@@ -272,7 +327,7 @@ mod tests {
         }
         const SCALE: usize = 2;
         let (fw, fh) = (w.div_ceil(SCALE), h.div_ceil(SCALE));
-        let mut sums = vec![[0.0f32; 12]; fw * fh];
+        let mut sums = vec![[0.0f32; 15]; fw * fh];
         for y in 0..h {
             for x in 0..w {
                 let i = y * w + x;
@@ -280,6 +335,8 @@ mod tests {
                     &mut sums[(y / SCALE) * fw + x / SCALE],
                     [r[i], g[i], b[i]],
                     matte[i],
+                    0.0,
+                    0.0,
                 );
             }
         }

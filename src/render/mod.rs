@@ -5,24 +5,30 @@
 //! 1. **CoC** (`coc`): per pixel the signed CoC diameter `lens.signed_coc_px(disparity,
 //!    width)` (positive in front of focus); non-finite disparity counts as in focus; the
 //!    magnitude is capped at 4× the image size.
-//! 2. **Highlights** (`highlights`): a pixel whose brightest channel, sRGB-encoded, exceeds
-//!    `threshold` is multiplied by `1 + gain·t²` in linear light (colour kept), so clipped
-//!    point lights carry real energy into their discs. After blurring, each layer's colour
-//!    goes back through the inverse curve (the sensor "clips again"): an in-focus pixel comes
-//!    out exactly as it went in, bright bokeh rolls off instead of hard-clipping.
+//! 2. **Highlights** (`highlights`): clipped pixels (brightest channel at or above the
+//!    display-encoded `threshold`) are grouped into 8-connected blobs. A compact blob (a light,
+//!    a specular) has its clipped channels raised to the radiance its anti-aliased fringe
+//!    implies (the brighter a source, the fainter the unclipped part of its outline), in the
+//!    fringe's colour, capped at `1 + gain`; an extended blob (a white wall, a sky, a shirt)
+//!    is left as it is. After blurring the sensor clips again (final clamp), so an in-focus
+//!    pixel comes out as it went in.
 //! 3. **Subject / background colours** (`matting`): under the matte `m` each pixel is split
 //!    into subject colour `F` and background colour `B` with `m·F + (1−m)·B = I` exactly, from
 //!    push-pull fills of confident background and subject, so neither smears into the other.
 //! 4. **Sides** (`coc`): the *subject* (weight `m`, colour `F`, blurred by its own CoC, which
-//!    is usually below a pixel); non-subject pixels in front of focus by more than ~1 px
-//!    (`smoothstep(0.5, 1.5, c)`), the *near* side; all other non-subject pixels, the *far*
-//!    side (colour `B` for both).
+//!    is usually below a pixel; at a matte-edge pixel the subject's CoC comes from a push-pull
+//!    fill of the confident subject's CoC, at most the pixel's own, because the depth there is
+//!    the background's wherever a wisp of hair leaves the pixel centre uncovered);
+//!    non-subject pixels in front of focus by more than ~1 px (`smoothstep(0.5, 1.5, c)`),
+//!    the *near* side; all other non-subject pixels, the *far* side (colour `B` for both).
 //! 5. **Slices** (`layers`): each side is cut by blur size into resolution levels — diameter
 //!    `d` goes to level `L` with `d/2^L ∈ [D0, 2·D0)` (split linearly in `log2 d` between
 //!    the two neighbouring levels, so there are no seams; level 0 also takes everything
-//!    smaller), rendered at `1/2^L` resolution. A level's source is the box average of its
-//!    premultiplied `(colour·w, w)`, with the average CoC and — on the far side — the
-//!    centroid of its light, so a point light's disc lands where the light is.
+//!    smaller; so do bright sparse sources, the compact highlight blobs, at any blur up to
+//!    96 px, so their discs keep the optical edge), rendered at `1/2^L` resolution. A
+//!    level's source is the box average of its premultiplied `(colour·w, w)`, with the
+//!    average CoC and — on the far side — the centroid of its light, so a point light's disc
+//!    lands where the light is.
 //!    `D0` is [`RenderOptions::level_diameter_px`].
 //! 6. **Scatter** (`defocus`, `aperture`): every source pixel spreads its colour and weight
 //!    uniformly over the aperture shape (circle, or n-blade polygon with rotation and
@@ -35,7 +41,11 @@
 //!    near side over everything (coarser = nearer), not normalised, so its blurred edges are
 //!    partly transparent. Shares of one pixel split between two levels add up their coverage
 //!    rather than being layered; the subject is at least as opaque as its matte; where the
-//!    far side has a hole, what shows behind a layer is that layer itself. Final clamp 0..1.
+//!    far side has a hole, what shows behind a layer is that layer itself. Behind a near-side
+//!    occluder the subject's hidden part is filled in (the matte and `F` pushed and pulled from
+//!    around the occluder) and added to the subject on its own pixel, so the lens sees around a
+//!    blurred branch. Final clamp 0..1
+//!    (the sensor clipping the raised highlights again).
 //!
 //! The reference kernel (`reference`) runs the same model with every slice scattered at full
 //! resolution through exact per-pixel shape coverage; `tests/render_kernels.rs` holds the fast
@@ -58,31 +68,49 @@ use self::composite::{
     Acc, Rgba, bilinear, cascade, combine, finish, hole_fill, normalise, tap, taps,
 };
 use self::defocus::{Ring, SrcPx, Step, prefix_sum, roll, strip_rows};
-use self::highlights::Highlights;
-use self::layers::{Analysis, FILL_LEVEL, Input, Setup, analyse, level_dims, pixel_colours};
+use self::highlights::{Highlights, SPARSE_MAX_D};
+use self::layers::{
+    Analysis, FAR_SPARSE_COC, FILL_LEVEL, Input, Setup, analyse, hidden_subject, level_dims,
+    pixel_colours, subject_coc,
+};
 use self::matting::MatteFills;
 use crate::optics::{ApertureShape, Lens};
 use crate::scene::{LinearRgb, Scene};
 
 pub use self::matting::subject_colours;
 
-/// Highlight recovery: pixels whose brightest channel (display-encoded, 0..1) exceeds
-/// `threshold` are boosted in linear light so blurred point lights keep their energy.
+/// Highlight recovery: clipped blobs of the photo get back the light they held (see
+/// [`clipped_blobs`]): small compact blobs (lights, speculars) are raised to an energy and
+/// colour estimated from their anti-aliased fringe, extended clipped surfaces are left alone.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HighlightOptions {
-    /// Display-encoded level above which a pixel counts as (near-)clipped. Default 0.9.
+    /// Display-encoded level (0..1) at or above which a pixel's brightest channel counts as
+    /// clipped. Default 0.98.
     pub threshold: f32,
-    /// How much light a fully clipped pixel is assumed to really hold, as a multiple of the
-    /// clip level minus one. 0 disables recovery. Default 4.
+    /// How bright a compact clipped source is assumed to be where its anti-aliased fringe
+    /// shows little (the estimate's prior), as a multiple of the clip level minus one; the
+    /// fringe may read up to 4× that. 0 disables recovery. Default 14 (15× the clip level,
+    /// the middle of the 5–50× of street lights at night).
     pub gain: f32,
 }
 
 impl Default for HighlightOptions {
     fn default() -> Self {
         HighlightOptions {
-            threshold: 0.9,
-            gain: 4.0,
+            threshold: 0.98,
+            gain: 14.0,
         }
+    }
+}
+
+pub use self::highlights::ClippedBlob;
+
+/// The clipped blobs of a scene's photo and what highlight recovery makes of each (empty when
+/// recovery is off or nothing is clipped). For tests and diagnostics; `render` does the same.
+pub fn clipped_blobs(scene: &Scene, options: &HighlightOptions) -> Vec<ClippedBlob> {
+    match Input::new(scene) {
+        Some(input) => Highlights::new(options, &input).blobs().to_vec(),
+        None => Vec::new(),
     }
 }
 
@@ -155,12 +183,18 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
     };
     let d0 = options.level_diameter();
     let coc = CocMap::new(lens, input.width, input.height);
-    let highlights = Highlights::new(&options.highlights);
+    let highlights = Highlights::new(&options.highlights, &input);
     let shapes = side_shapes(&lens.aperture);
     match options.kernel {
         KernelKind::Fast => {
+            // Level 0 scatters bright sparse sources at any blur up to `SPARSE_MAX_D`.
+            let max_d = if highlights.has_sparse() {
+                SPARSE_MAX_D.max(2.0 * d0 + 1.0)
+            } else {
+                2.0 * d0 + 1.0
+            };
             let tables: [SpanTables; SIDES] =
-                std::array::from_fn(|side| SpanTables::new(&shapes[side], 2.0 * d0 + 1.0));
+                std::array::from_fn(|side| SpanTables::new(&shapes[side], max_d));
             // Reach is the same for a shape and its half-turn, so any side's tables will do.
             let analysis = analyse(&input, coc, highlights, d0, Some(&tables[FAR]));
             render_fast(&input, analysis, &tables)
@@ -271,28 +305,48 @@ impl Level0<'_> {
         for row in rows.iter_mut() {
             row.clear();
         }
+        // A blur's share at level 0; below a pixel the light stays on its own pixel
+        // (`level0_row` adds it).
+        let share_of = |d: f32| {
+            if d < 1.0 {
+                0.0
+            } else if d <= split.d0() {
+                1.0
+            } else {
+                split.weight(d, 0)
+            }
+        };
         for x in 0..w {
             let i = y * w + x;
             let c = self.setup.coc.signed(self.input.disparity[i]);
             let d = c.abs();
-            // Below a pixel the light stays on its own pixel (`level0_row` adds it).
+            // Below a pixel the light stays on its own pixel (`level0_row` adds it); so does a
+            // matte-edge pixel's subject share, whose CoC is at most the pixel's own.
             if d < 1.0 {
                 continue;
             }
-            let share = if d <= split.d0() {
-                1.0
-            } else {
-                split.weight(d, 0)
-            };
-            if share <= 0.0 {
+            let m = self.input.matte(i);
+            let d_s = subject_coc(self.fills, x, y, m, c).abs();
+            let (mut share, share_s) = (share_of(d), share_of(d_s));
+            // A bright sparse source on the far side: all at level 0, at any blur.
+            let sparse = m <= 0.0
+                && c <= FAR_SPARSE_COC
+                && d > split.d0()
+                && self.setup.highlights.is_sparse(x, y, self.input.rgb(i), d);
+            if sparse {
+                share = 1.0;
+            } else if share <= 0.0 && share_s <= 0.0 {
                 continue;
             }
-            let m = self.input.matte(i);
             let memb = membership(m, c);
             let (b, f) = pixel_colours(self.input, self.fills, &self.setup.highlights, x, y, m);
             for (side, row) in rows.iter_mut().enumerate() {
+                let (share, d, col) = if side == SUBJECT {
+                    (share_s, d_s, f)
+                } else {
+                    (share, d, b)
+                };
                 let wt = memb[side] * share;
-                let col = if side == SUBJECT { f } else { b };
                 if wt > 0.0 {
                     row.push((
                         x,
@@ -325,33 +379,52 @@ impl Level0<'_> {
                 live[side] = true;
             }
         }
-        if !s.coc.iter().any(|c| c.abs() < 1.0) {
+        if self.fills.is_none() && !s.coc.iter().any(|c| c.abs() < 1.0) {
             return live;
         }
         for x in 0..w {
             let c = s.coc[x];
-            if c.abs() >= 1.0 {
+            let d = c.abs();
+            if d >= 1.0 && self.fills.is_none() {
                 continue;
             }
             let m = self.input.matte(y * w + x);
+            // Beyond a pixel of blur only a matte-edge pixel (its subject share) or a pixel in
+            // front of the focus (the subject hidden behind it) has anything at level 0 here.
+            if d >= 1.0 && !(m > 0.0 && m < 1.0) && !(c > 0.5 && m < 1.0) {
+                continue;
+            }
+            let d_s = subject_coc(self.fills, x, y, m, c).abs();
+            let hidden = hidden_subject(self.fills, x, y, m, c);
+            if d >= 1.0 && d_s >= 1.0 && hidden.is_none() {
+                continue;
+            }
             let memb = membership(m, c);
             let (b, f) = pixel_colours(self.input, self.fills, &self.setup.highlights, x, y, m);
-            for side in 0..SIDES {
-                let wt = memb[side];
-                if wt <= 0.0 {
-                    continue;
-                }
+            let mut add = |side: usize, col: [f32; 3], wt: f32| {
                 if !live[side] {
                     s.sums[side].clear();
                     s.sums[side].resize(w, [0.0; 4]);
                     live[side] = true;
                 }
-                let col = if side == SUBJECT { f } else { b };
                 let sums = &mut s.sums[side][x];
                 sums[0] += col[0] * wt;
                 sums[1] += col[1] * wt;
                 sums[2] += col[2] * wt;
                 sums[3] += wt;
+            };
+            for (side, &wt) in memb.iter().enumerate() {
+                let (own, col) = if side == SUBJECT {
+                    (d_s < 1.0, f)
+                } else {
+                    (d < 1.0, b)
+                };
+                if own && wt > 0.0 {
+                    add(side, col, wt);
+                }
+            }
+            if let Some((wt, col)) = hidden {
+                add(SUBJECT, col, wt);
             }
         }
         live
@@ -420,7 +493,6 @@ impl Level0<'_> {
                 at(SUBJECT, x),
                 at(NEAR, x),
                 m,
-                &self.setup.highlights,
                 || bilinear(self.fill, fw, fill_taps[x], tyf),
             );
             out.r[o + x] = rgb[0];

@@ -10,7 +10,10 @@ use super::aperture::{UnitShape, coverage};
 use super::coc::{FAR, NEAR, SIDES, SUBJECT, membership};
 use super::composite::{Acc, bilinear, combine, finish, hole_fill, normalise, tap};
 use super::defocus::reflect;
-use super::layers::{Analysis, Colours, FILL_LEVEL, Input, Setup, colours, level_dims};
+use super::layers::{
+    Analysis, Colours, FILL_LEVEL, Input, colours, hidden_subject, level_dims, level_share,
+    subject_coc,
+};
 use crate::scene::LinearRgb;
 
 /// Supersampling per axis for partly covered pixels.
@@ -28,7 +31,7 @@ pub(crate) fn render(input: &Input, analysis: &Analysis, shapes: &[UnitShape; SI
         let mut kernels: HashMap<u32, Vec<(i32, i32, f64)>> = HashMap::new();
         let mut acc: Vec<Acc> = vec![[0.0; 5]; n];
         for level in (0..=setup.split.max_level()).rev() {
-            let slice = scatter_slice(input, setup, &colours, shape, side, level, &mut kernels);
+            let slice = scatter_slice(input, analysis, &colours, shape, side, level, &mut kernels);
             for (a, s) in acc.iter_mut().zip(slice) {
                 *a = combine(side, normalise(s), *a);
             }
@@ -48,7 +51,6 @@ pub(crate) fn render(input: &Input, analysis: &Analysis, shapes: &[UnitShape; SI
             sides[SUBJECT][i],
             sides[NEAR][i],
             input.matte(i),
-            &setup.highlights,
             || bilinear(&fill, fw, tap(x, fw, scale), tap(y, fh, scale)),
         );
         out.r[i] = rgb[0];
@@ -61,7 +63,7 @@ pub(crate) fn render(input: &Input, analysis: &Analysis, shapes: &[UnitShape; SI
 /// Scatters one (side, level) slice at full resolution: raw sums `[r·w, g·w, b·w, w]`.
 fn scatter_slice(
     input: &Input,
-    setup: &Setup,
+    analysis: &Analysis,
     colours: &Colours,
     shape: &UnitShape,
     side: usize,
@@ -69,20 +71,37 @@ fn scatter_slice(
     kernels: &mut HashMap<u32, Vec<(i32, i32, f64)>>,
 ) -> Vec<[f32; 4]> {
     let (w, h) = (input.width, input.height);
+    let (setup, fills) = (&analysis.setup, analysis.fills.as_ref());
     let mut sum = vec![[0.0f64; 4]; w * h];
     for y in 0..h {
         for x in 0..w {
             let i = y * w + x;
+            let m = input.matte(i);
             let c = setup.coc.signed(input.disparity[i]);
-            let d = c.abs();
-            let weight = membership(input.matte(i), c)[side] * setup.split.weight(d, level);
-            if weight <= 0.0 {
-                continue;
+            if side == SUBJECT
+                && level == 0
+                && let Some((wt, col)) = hidden_subject(fills, x, y, m, c)
+            {
+                let dst = &mut sum[i];
+                for k in 0..3 {
+                    dst[k] += f64::from(col[k] * wt);
+                }
+                dst[3] += f64::from(wt);
             }
+            let d = if side == SUBJECT {
+                subject_coc(fills, x, y, m, c).abs()
+            } else {
+                c.abs()
+            };
             let planes = match (&colours.subject, side == SUBJECT) {
                 (Some(f), true) => f,
                 _ => &colours.background,
             };
+            let rgb = [planes[0][i], planes[1][i], planes[2][i]];
+            let weight = membership(m, c)[side] * level_share(setup, x, y, rgb, m, c, d, level);
+            if weight <= 0.0 {
+                continue;
+            }
             let v = [
                 f64::from(planes[0][i] * weight),
                 f64::from(planes[1][i] * weight),

@@ -400,3 +400,17 @@ pub fn zoom(img: &LinearRgb, x0: usize, y0: usize, w: usize, h: usize, k: usize)
     }
     out
 }
+
+/// The 10–90 % edge width (px) of a disc: the difference of the equivalent radii `√(A/π)` of
+/// the pixels above 10 % and above 90 % of its plateau (an average over the whole outline).
+pub fn edge_width_10_90(plane: &Plane, disc: &Disc) -> f64 {
+    let count = |k: f64| {
+        plane
+            .data
+            .iter()
+            .filter(|&&v| v as f64 > k * disc.plateau)
+            .count()
+    };
+    let radius = |n: usize| (n as f64 / std::f64::consts::PI).sqrt();
+    radius(count(0.1)) - radius(count(0.9))
+}

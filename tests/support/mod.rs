@@ -33,6 +33,7 @@
 #![allow(dead_code)]
 
 pub mod metrics;
+pub mod scenes;
 
 use std::sync::Arc;
 
