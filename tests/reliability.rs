@@ -44,15 +44,6 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-fn decode(p: &Path) -> image::DynamicImage {
-    image::ImageReader::open(p)
-        .unwrap()
-        .with_guessed_format()
-        .unwrap()
-        .decode()
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
 /// Largest difference between two 8-bit RGB images over the pixels where `keep(x, y)`.
 fn max_diff_rgb8(a: &image::RgbImage, b: &image::RgbImage, keep: impl Fn(u32, u32) -> bool) -> u8 {
     assert_eq!(a.dimensions(), b.dimensions());
@@ -95,86 +86,7 @@ fn every_bad_input_is_one_line_naming_the_file_and_touches_nothing_else() {
     let mut failures = Vec::new();
     for case in &cases {
         let o = run_case(&bin(), case);
-        let lines = o.lines();
-        let mut problems = Vec::new();
-        if !o.modified.is_empty() || !o.removed.is_empty() {
-            problems.push(format!(
-                "inputs touched: modified {:?} removed {:?}",
-                o.modified, o.removed
-            ));
-        }
-        if o.stderr.contains("panicked") || o.stderr.contains("RUST_BACKTRACE") {
-            problems.push("a panic message".to_string());
-        }
-        if o.stderr.contains("fstop-tmp") {
-            problems.push("a temporary file's name in a message".to_string());
-        }
-        match &case.expect {
-            Expect::Fails { code, needles } => {
-                if o.code != Some(*code) {
-                    problems.push(format!("exit {:?}, want {code}", o.code));
-                }
-                if lines.len() != 1 || !lines[0].starts_with("error: ") {
-                    problems.push(format!("want one `error:` line, got {lines:?}"));
-                }
-                for n in needles {
-                    if !o.stderr.contains(n.as_str()) {
-                        problems.push(format!("stderr lacks {n:?}"));
-                    }
-                }
-                if !o.created.is_empty() {
-                    problems.push(format!("files left: {:?}", o.created));
-                }
-                // On a tmpfs that vanished with the run's namespace: nothing either.
-                if let Some(listing) = &o.listing
-                    && !listing.trim().is_empty()
-                {
-                    problems.push(format!("left on the mount: {listing:?}"));
-                }
-            }
-            Expect::Renders { outputs, warning } => {
-                if o.code != Some(0) {
-                    problems.push(format!("exit {:?}, want 0", o.code));
-                }
-                let mut want: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
-                want.sort();
-                if o.created != want {
-                    problems.push(format!("created {:?}, want {want:?}", o.created));
-                }
-                match warning {
-                    None if !o.stderr.is_empty() => {
-                        problems.push(format!("unexpected stderr {:?}", o.stderr))
-                    }
-                    None => {}
-                    Some(needles) => {
-                        if lines.len() != 1 || !lines[0].starts_with("warning: ") {
-                            problems.push(format!("want one `warning:` line, got {lines:?}"));
-                        }
-                        for n in needles {
-                            if !o.stderr.contains(n) {
-                                problems.push(format!("warning lacks {n:?}"));
-                            }
-                        }
-                    }
-                }
-                // The output has the photo's size.
-                if o.code == Some(0) {
-                    let input = decode(&case.dir.join(&case.args[0]));
-                    for f in &o.created {
-                        let out = decode(&case.dir.join(f));
-                        if (out.width(), out.height()) != (input.width(), input.height()) {
-                            problems.push(format!(
-                                "{f} is {}×{}, the photo {}×{}",
-                                out.width(),
-                                out.height(),
-                                input.width(),
-                                input.height()
-                            ));
-                        }
-                    }
-                }
-            }
-        }
+        let problems = problems(case, &o);
         if !problems.is_empty() {
             failures.push(format!(
                 "{} ({}):\n  {}\n  stderr: {}",

@@ -16,68 +16,16 @@ use std::process::{Command, Stdio};
 use fstop::io::{DecodeOptions, EncodeOptions, EncodeWarning, Metadata, read_photo, write_photo};
 use fstop::scene::LinearRgb;
 use reliability_io_support::*;
-use reliability_support::{Case, Expect, H, W, disparity_png, run_case};
+use reliability_support::{Case, H, W, disparity_png, run_case};
 
 fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_fstop"))
 }
 
-/// What is wrong with one case's outcome (empty when it behaved).
+/// What is wrong with one case's outcome (empty when it behaved), with the case named first.
 fn problems(case: &Case) -> Vec<String> {
     let o = run_case(&bin(), case);
-    let lines = o.lines();
-    let mut problems = Vec::new();
-    if o.stderr.contains('\x1b') {
-        problems.push("ANSI escape codes on stderr".to_string());
-    }
-    if !o.modified.is_empty() || !o.removed.is_empty() {
-        problems.push(format!("inputs changed {:?} {:?}", o.modified, o.removed));
-    }
-    match &case.expect {
-        Expect::Fails { code, needles } => {
-            if o.code != Some(*code) {
-                problems.push(format!("exit {:?}, want {code}", o.code));
-            }
-            if lines.len() != 1 || !lines[0].starts_with("error: ") {
-                problems.push(format!("want one `error:` line, got {lines:?}"));
-            }
-            for n in needles {
-                if !o.stderr.contains(n.as_str()) {
-                    problems.push(format!("stderr lacks {n:?}"));
-                }
-            }
-            if !o.created.is_empty() {
-                problems.push(format!("files left: {:?}", o.created));
-            }
-        }
-        Expect::Renders { outputs, warning } => {
-            if o.code != Some(0) {
-                problems.push(format!("exit {:?}, want 0", o.code));
-            }
-            let mut want: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
-            want.sort();
-            if o.created != want {
-                problems.push(format!("created {:?}, want {want:?}", o.created));
-            }
-            let needles = warning.clone().unwrap_or_default();
-            if lines.len() != 1 || !lines[0].starts_with("warning: ") {
-                problems.push(format!("want one `warning:` line, got {lines:?}"));
-            }
-            for n in needles {
-                if !o.stderr.contains(n) {
-                    problems.push(format!("warning lacks {n:?}"));
-                }
-            }
-            for out in outputs {
-                let img = image::open(case.dir.join(out));
-                match img {
-                    Ok(img) if (img.width(), img.height()) == (W, H) => {}
-                    Ok(img) => problems.push(format!("{out} is {}×{}", img.width(), img.height())),
-                    Err(e) => problems.push(format!("{out} does not decode: {e}")),
-                }
-            }
-        }
-    }
+    let mut problems = reliability_support::problems(case, &o);
     if !problems.is_empty() {
         problems.insert(
             0,

@@ -274,7 +274,13 @@ pub fn subject_colours(color: &LinearRgb, matte: &Plane) -> LinearRgb {
             let rgb = [sane(color.r[i]), sane(color.g[i]), sane(color.b[i])];
             let m = sane(matte.data[i]).min(1.0);
             // No lens here: no subject blur, no occluders in front.
-            accumulate(&mut sums[(y >> level) * fw + (x >> level)], rgb, m, 0.0, 0.0);
+            accumulate(
+                &mut sums[(y >> level) * fw + (x >> level)],
+                rgb,
+                m,
+                0.0,
+                0.0,
+            );
         }
     }
     let fills = MatteFills::new(&sums, fw, fh, level);

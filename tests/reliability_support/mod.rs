@@ -1457,3 +1457,104 @@ pub fn rgba_png_alpha(w: u32, h: u32) -> Vec<u8> {
         })
         .collect()
 }
+
+/// What is wrong with one case's outcome (empty when it behaved): inputs touched, a panic, a
+/// temporary file's name or colour codes on stderr, the wrong exit code, not exactly one
+/// `error:` (or `warning:`) line with the expected words, files left behind on failure, or
+/// outputs missing, extra or of another size than the photo.
+pub fn problems(case: &Case, o: &Outcome) -> Vec<String> {
+    let lines = o.lines();
+    let mut problems = Vec::new();
+    if !o.modified.is_empty() || !o.removed.is_empty() {
+        problems.push(format!(
+            "inputs touched: modified {:?} removed {:?}",
+            o.modified, o.removed
+        ));
+    }
+    if o.stderr.contains("panicked") || o.stderr.contains("RUST_BACKTRACE") {
+        problems.push("a panic message".to_string());
+    }
+    if o.stderr.contains('\x1b') {
+        problems.push("ANSI escape codes on stderr".to_string());
+    }
+    if o.stderr.contains("fstop-tmp") {
+        problems.push("a temporary file's name in a message".to_string());
+    }
+    match &case.expect {
+        Expect::Fails { code, needles } => {
+            if o.code != Some(*code) {
+                problems.push(format!("exit {:?}, want {code}", o.code));
+            }
+            if lines.len() != 1 || !lines[0].starts_with("error: ") {
+                problems.push(format!("want one `error:` line, got {lines:?}"));
+            }
+            for n in needles {
+                if !o.stderr.contains(n.as_str()) {
+                    problems.push(format!("stderr lacks {n:?}"));
+                }
+            }
+            if !o.created.is_empty() {
+                problems.push(format!("files left: {:?}", o.created));
+            }
+            // On a tmpfs that vanished with the run's namespace: nothing either.
+            if let Some(listing) = &o.listing
+                && !listing.trim().is_empty()
+            {
+                problems.push(format!("left on the mount: {listing:?}"));
+            }
+        }
+        Expect::Renders { outputs, warning } => {
+            if o.code != Some(0) {
+                problems.push(format!("exit {:?}, want 0", o.code));
+            }
+            let mut want: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
+            want.sort();
+            if o.created != want {
+                problems.push(format!("created {:?}, want {want:?}", o.created));
+            }
+            match warning {
+                None if !o.stderr.is_empty() => {
+                    problems.push(format!("unexpected stderr {:?}", o.stderr))
+                }
+                None => {}
+                Some(needles) => {
+                    if lines.len() != 1 || !lines[0].starts_with("warning: ") {
+                        problems.push(format!("want one `warning:` line, got {lines:?}"));
+                    }
+                    for n in needles {
+                        if !o.stderr.contains(n) {
+                            problems.push(format!("warning lacks {n:?}"));
+                        }
+                    }
+                }
+            }
+            // The output has the photo's size.
+            if o.code == Some(0) {
+                let input = decode(&case.dir.join(&case.args[0]));
+                for f in &o.created {
+                    let out = decode(&case.dir.join(f));
+                    if (out.width(), out.height()) != (input.width(), input.height()) {
+                        problems.push(format!(
+                            "{f} is {}×{}, the photo {}×{}",
+                            out.width(),
+                            out.height(),
+                            input.width(),
+                            input.height()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Decodes an image file, whatever its extension says.
+pub fn decode(p: &Path) -> image::DynamicImage {
+    image::ImageReader::open(p)
+        .unwrap()
+        .with_guessed_format()
+        .unwrap()
+        .decode()
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
