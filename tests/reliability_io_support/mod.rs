@@ -9,8 +9,8 @@ use std::io::Cursor;
 use std::path::Path;
 
 use super::reliability_support::{
-    Case, Expect, H, Shell, W, crc32, disparity_png, exif_orientation, jpeg_bytes, photo_rgb8,
-    png_bytes,
+    Case, Expect, H, Shell, W, crc32, disparity_png, exif_orientation, jpeg_bytes, photo_png,
+    photo_rgb8,
 };
 
 pub use fstop::synthetic::zlib_zeros;
@@ -31,19 +31,6 @@ pub fn png_with_chunk(png: &[u8], chunk: &[u8]) -> Vec<u8> {
     out.extend_from_slice(chunk);
     out.extend_from_slice(&png[33..]);
     out
-}
-
-/// The test photo as PNG.
-pub fn photo_png() -> Vec<u8> {
-    png_bytes(
-        &photo_rgb8(W, H, 1),
-        W,
-        H,
-        png::ColorType::Rgb,
-        png::BitDepth::Eight,
-        None,
-        None,
-    )
 }
 
 /// The test photo with an `iCCP` chunk whose profile inflates to `inflated` zero bytes.

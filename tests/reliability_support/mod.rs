@@ -609,6 +609,19 @@ fn with_depth(input: &str, output: &str, depth: &str) -> Vec<String> {
     vec![s(input), s("-o"), s(output), s("--depth"), s(depth)]
 }
 
+/// The test photo (W × H, 8-bit RGB) as PNG.
+pub fn photo_png() -> Vec<u8> {
+    png_bytes(
+        &photo_rgb8(W, H, 1),
+        W,
+        H,
+        png::ColorType::Rgb,
+        png::BitDepth::Eight,
+        None,
+        None,
+    )
+}
+
 /// Builds every case under `root` (which must exist and be empty). Cases that need ONNX
 /// Runtime use the library `scripts/setup.sh` installs (found by fstop's default search); the
 /// model cases that must fail before loading a model do not.
@@ -617,17 +630,7 @@ pub fn cases(root: &Path) -> Vec<Case> {
         root: root.to_path_buf(),
         cases: Vec::new(),
     };
-    let photo = || {
-        png_bytes(
-            &photo_rgb8(W, H, 1),
-            W,
-            H,
-            png::ColorType::Rgb,
-            png::BitDepth::Eight,
-            None,
-            None,
-        )
-    };
+    let photo = photo_png;
     let depth = || disparity_png(W, H);
     let matte = || matte_png(W, H);
     let jpeg = jpeg_bytes(
