@@ -531,6 +531,73 @@ fn the_sharp_subject_is_untouched() {
     }
 }
 
+/// A small highlight whose channels lie between the clip level and 1 (a catchlight in an eye,
+/// a specular on skin): in focus it must come out exactly as recorded, by both kernels; out of
+/// focus the same blob is raised (so the first check is not vacuous).
+#[test]
+fn an_in_focus_highlight_near_the_clip_level_stays_as_recorded() {
+    let (w, h) = (128, 96);
+    let (blob_x, blob_y) = (62..65, 46..49);
+    // A subject patch (under the matte) holding the highlight, over a far background; in
+    // focus, or (without the matte) the patch itself far away.
+    let build = |patch_disparity: f32| {
+        let mut color = LinearRgb::filled(w, h, [0.2; 3]);
+        let mut disparity = Plane::filled(w, h, 0.0);
+        let mut matte = Plane::filled(w, h, 0.0);
+        for y in 40..55 {
+            for x in 56..71 {
+                disparity.data[y * w + x] = patch_disparity;
+                matte.data[y * w + x] = 1.0;
+                // Brightest channel above the default clip level (linear ~0.955), below 1.
+                let blob = blob_x.contains(&x) && blob_y.contains(&y);
+                color.set(
+                    x,
+                    y,
+                    if blob {
+                        [0.99, 0.97, 0.96]
+                    } else {
+                        [0.3, 0.25, 0.2]
+                    },
+                );
+            }
+        }
+        let in_focus = patch_disparity == FOCUS;
+        Scene::new(color, disparity, in_focus.then_some(matte)).unwrap()
+    };
+    let l = lens(w, 40.0, ApertureShape::default());
+    let (sharp, blurred) = (build(FOCUS), build(0.0));
+    for kernel in [KernelKind::Fast, KernelKind::Reference] {
+        let options = RenderOptions {
+            kernel,
+            ..RenderOptions::default()
+        };
+        let out = render(&sharp, &l, &options);
+        for y in blob_y.clone() {
+            for x in blob_x.clone() {
+                let i = y * w + x;
+                for (o, c) in out.channels().iter().zip(sharp.color.channels()) {
+                    assert!(
+                        (o[i] - c[i]).abs() < 1e-5,
+                        "{kernel:?}: in-focus highlight at ({x}, {y}) became {} (was {})",
+                        o[i],
+                        c[i]
+                    );
+                }
+            }
+        }
+        // Out of focus the blob's light is raised: the image's total light grows.
+        let out = render(&blurred, &l, &options);
+        let (after, before) = (
+            out.r.iter().sum::<f32>(),
+            blurred.color.r.iter().sum::<f32>(),
+        );
+        assert!(
+            after > before + 5.0,
+            "{kernel:?}: the defocused highlight was not raised ({after} vs {before})"
+        );
+    }
+}
+
 #[test]
 fn subject_colour_does_not_smear_into_the_bokeh() {
     // A saturated red subject on a green background at infinity: the blurred background next

@@ -44,9 +44,9 @@
 //! (worst); colour error (largest channel-ratio difference) 0.20 median, up to 0.85 for lights
 //! so bright that no unclipped channel is left anywhere (they come out white).
 //!
-//! After blurring, the sensor clips again: the output is clamped to 0..1. An in-focus pixel
-//! comes out as it went in (a raised channel was clipped, and clips back), except channels
-//! between `v_lo` and 1 of a compact blob, which saturate.
+//! After blurring, the sensor clips again: the output is clamped to 0..1. Light blurred by less
+//! than a pixel stays on its own pixel as the photo recorded it, so an in-focus pixel comes out
+//! exactly as it went in, a channel between `v_lo` and 1 included.
 
 use rayon::prelude::*;
 

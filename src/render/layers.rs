@@ -689,7 +689,8 @@ pub(crate) fn analyse(
                         if d <= d0 {
                             continue;
                         }
-                        let colours = pixel_colours(input, Some(fills), &highlights, x, y, m);
+                        let colours =
+                            pixel_colours(input, Some(fills), &highlights, Light::Boosted, x, y, m);
                         let memb = membership(m, c);
                         writer.add(&Pixel {
                             x,
@@ -778,19 +779,32 @@ pub(crate) struct Colours {
     pub subject: Option<[Vec<f32>; 3]>,
 }
 
-/// The boosted `(B, F)` of pixel `(x, y)` with matte `m` (`F` is only meaningful for `m > 0`).
+/// Which light a pixel's colours carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Light {
+    /// Clipped highlights raised to the light they held (what a blur spreads).
+    Boosted,
+    /// As the photo recorded it: light blurred by less than a pixel stays on its own pixel,
+    /// where the sensor clips it again, so a channel between the clip level and 1 must not
+    /// change.
+    AsRecorded,
+}
+
+/// The `(B, F)` of pixel `(x, y)` with matte `m` (`F` is only meaningful for `m > 0`).
 #[inline]
 pub(crate) fn pixel_colours(
     input: &Input,
     fills: Option<&MatteFills>,
     highlights: &Highlights,
+    light: Light,
     x: usize,
     y: usize,
     m: f32,
 ) -> ([f32; 3], [f32; 3]) {
     let rgb = input.rgb(y * input.width + x);
     let k = highlights.factors(x, y, rgb);
-    let raise = |c: [f32; 3]| [c[0] * k[0], c[1] * k[1], c[2] * k[2]];
+    let k_used = if light == Light::Boosted { k } else { [1.0; 3] };
+    let raise = |c: [f32; 3]| [c[0] * k_used[0], c[1] * k_used[1], c[2] * k_used[2]];
     match fills {
         Some(fills) if m > 0.0 && m < 1.0 => {
             if k != [1.0; 3] {
@@ -897,7 +911,8 @@ pub(crate) fn colours(input: &Input, fills: Option<&MatteFills>, setup: &Setup) 
             #[allow(clippy::needless_range_loop)]
             for x in 0..w {
                 let m = input.matte(y * w + x);
-                let (b, f) = pixel_colours(input, fills, &setup.highlights, x, y, m);
+                let (b, f) =
+                    pixel_colours(input, fills, &setup.highlights, Light::Boosted, x, y, m);
                 for c in 0..3 {
                     row[c][x] = b[c];
                     if with_subject {

@@ -70,7 +70,7 @@ use self::composite::{
 use self::defocus::{Ring, SrcPx, Step, prefix_sum, roll, strip_rows};
 use self::highlights::{Highlights, SPARSE_MAX_D};
 use self::layers::{
-    Analysis, FAR_SPARSE_COC, FILL_LEVEL, Input, Setup, analyse, hidden_subject, level_dims,
+    Analysis, FAR_SPARSE_COC, FILL_LEVEL, Input, Light, Setup, analyse, hidden_subject, level_dims,
     pixel_colours, subject_coc,
 };
 use self::matting::MatteFills;
@@ -339,7 +339,15 @@ impl Level0<'_> {
                 continue;
             }
             let memb = membership(m, c);
-            let (b, f) = pixel_colours(self.input, self.fills, &self.setup.highlights, x, y, m);
+            let (b, f) = pixel_colours(
+                self.input,
+                self.fills,
+                &self.setup.highlights,
+                Light::Boosted,
+                x,
+                y,
+                m,
+            );
             for (side, row) in rows.iter_mut().enumerate() {
                 let (share, d, col) = if side == SUBJECT {
                     (share_s, d_s, f)
@@ -400,7 +408,16 @@ impl Level0<'_> {
                 continue;
             }
             let memb = membership(m, c);
-            let (b, f) = pixel_colours(self.input, self.fills, &self.setup.highlights, x, y, m);
+            // Light blurred by less than a pixel shows on its own pixel as the photo has it.
+            let (b, f) = pixel_colours(
+                self.input,
+                self.fills,
+                &self.setup.highlights,
+                Light::AsRecorded,
+                x,
+                y,
+                m,
+            );
             let mut add = |side: usize, col: [f32; 3], wt: f32| {
                 if !live[side] {
                     s.sums[side].clear();

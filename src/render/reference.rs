@@ -11,8 +11,8 @@ use super::coc::{FAR, NEAR, SIDES, SUBJECT, membership};
 use super::composite::{Acc, bilinear, combine, finish, hole_fill, normalise, tap};
 use super::defocus::reflect;
 use super::layers::{
-    Analysis, Colours, FILL_LEVEL, Input, colours, hidden_subject, level_dims, level_share,
-    subject_coc,
+    Analysis, Colours, FILL_LEVEL, Input, Light, colours, hidden_subject, level_dims, level_share,
+    pixel_colours, subject_coc,
 };
 use crate::scene::LinearRgb;
 
@@ -97,15 +97,25 @@ fn scatter_slice(
                 (Some(f), true) => f,
                 _ => &colours.background,
             };
-            let rgb = [planes[0][i], planes[1][i], planes[2][i]];
+            let mut rgb = [planes[0][i], planes[1][i], planes[2][i]];
+            if d < 1.0 {
+                // Light blurred by less than a pixel shows on its own pixel as the photo has it.
+                let (b, f) =
+                    pixel_colours(input, fills, &setup.highlights, Light::AsRecorded, x, y, m);
+                rgb = if side == SUBJECT && colours.subject.is_some() {
+                    f
+                } else {
+                    b
+                };
+            }
             let weight = membership(m, c)[side] * level_share(setup, x, y, rgb, m, c, d, level);
             if weight <= 0.0 {
                 continue;
             }
             let v = [
-                f64::from(planes[0][i] * weight),
-                f64::from(planes[1][i] * weight),
-                f64::from(planes[2][i] * weight),
+                f64::from(rgb[0] * weight),
+                f64::from(rgb[1] * weight),
+                f64::from(rgb[2] * weight),
                 f64::from(weight),
             ];
             let kernel = kernels
