@@ -7,8 +7,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use fstop::backdrop::Background;
 use fstop::config;
+use fstop::focus_point::FocusPoint;
 use fstop::infer::ModelConfig;
 use fstop::optics::Sensor;
+
+use super::shard::{ShardArg, parse_shard};
 
 /// Exit codes and the shorthand forms, shown under `--help`.
 pub const AFTER_HELP: &str = "\
@@ -174,25 +177,6 @@ fn parse_f32(s: &str) -> Result<f32, String> {
         .map_err(|_| format!("'{s}' is not a number"))
 }
 
-/// `I/N`, 1-based.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// 1-based index.
-    pub index: usize,
-    pub count: usize,
-}
-
-pub fn parse_shard(s: &str) -> Result<Shard, String> {
-    let err = || format!("'{s}' is not a shard: expected I/N with 1 ≤ I ≤ N, e.g. 2/8");
-    let (i, n) = s.split_once('/').ok_or_else(err)?;
-    let index: usize = i.trim().parse().map_err(|_| err())?;
-    let count: usize = n.trim().parse().map_err(|_| err())?;
-    if count == 0 || index == 0 || index > count {
-        return Err(err());
-    }
-    Ok(Shard { index, count })
-}
-
 /// `--preset`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct PresetArg {
@@ -218,6 +202,11 @@ pub struct LensArgs {
     /// region [default: auto]
     #[arg(long, value_name = "METRES|auto", value_parser = parse_focus)]
     pub focus: Option<config::FocusSetting>,
+    /// Tap-to-focus: focus at the depth under this point of the photo (as displayed), in
+    /// pixels (640,480) or percent (50%,40%). The depth is read robustly around the point, on
+    /// the same side of the subject's edge [default: off; overrides --focus]
+    #[arg(long, value_name = "X,Y", conflicts_with = "focus")]
+    pub focus_at: Option<FocusPoint>,
     /// Where a relative depth map's far background is, e.g. 20m, or `inf` [default: inf]
     #[arg(long, value_name = "METRES|inf", value_parser = parse_distance)]
     pub background_distance: Option<f64>,
@@ -347,9 +336,11 @@ pub struct BatchArgs {
     #[arg(long)]
     pub json: bool,
     /// Process only the I-th (1-based) of N deterministic slices of the sorted input list:
-    /// photo k (0-based, sorted) belongs to shard (k mod N) + 1
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
-    pub shard: Option<Shard>,
+    /// photo k (0-based, sorted) belongs to shard (k mod N) + 1. `auto` reads I and N from a
+    /// Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with FSTOP_SHARD_COUNT or `auto/N`) or a
+    /// Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) [default: all photos]
+    #[arg(long, value_name = "I/N|auto|auto/N", value_parser = parse_shard)]
+    pub shard: Option<ShardArg>,
     /// Leave out files whose name or path matches this glob (repeatable), e.g. '*_depth.png'
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
@@ -525,15 +516,6 @@ mod tests {
             &["fstop", "render", "a.jpg"],
         ] {
             assert_eq!(insert_default_subcommand(os(kept)), os(kept));
-        }
-    }
-
-    #[test]
-    fn shard_parses_one_based() {
-        assert_eq!(parse_shard("2/8"), Ok(Shard { index: 2, count: 8 }));
-        assert_eq!(parse_shard("1/1"), Ok(Shard { index: 1, count: 1 }));
-        for bad in ["0/4", "5/4", "1/0", "a/b", "3", ""] {
-            assert!(parse_shard(bad).is_err(), "{bad}");
         }
     }
 

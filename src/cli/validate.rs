@@ -19,9 +19,10 @@ use fstop::preset::{self, DEFAULT_PRESET, Preset, PresetFields};
 use fstop::render::{HighlightOptions, KernelKind};
 
 use super::paths::Role;
+use super::shard::Shard;
 
 use super::args::{
-    AnalysisArgs, BatchArgs, DepthKindArg, GlobalArgs, KernelArg, LensArgs, OutputArgs, Shard,
+    AnalysisArgs, BatchArgs, DepthKindArg, GlobalArgs, KernelArg, LensArgs, OutputArgs,
 };
 
 /// Input extensions fstop reads (case-insensitive).
@@ -168,7 +169,12 @@ pub fn resolve_lens(
     if let Some(v) = flags.highlight_gain {
         hl.gain = v;
     }
-    let focus = flags.focus.or(config.focus).unwrap_or_default();
+    let focus = flags
+        .focus_at
+        .map(FocusSetting::At)
+        .or(flags.focus)
+        .or(config.focus)
+        .unwrap_or_default();
     let background_distance_m = flags
         .background_distance
         .or(config.background_distance_m)
@@ -178,7 +184,9 @@ pub fn resolve_lens(
     let mut check = lens;
     check.focus_distance_m = match focus {
         FocusSetting::Distance(m) => m,
-        FocusSetting::Auto => DEFAULT_FOCUS_DISTANCE_M.max(check.focal_length_mm / 1000.0 * 2.0),
+        FocusSetting::Auto | FocusSetting::At(_) => {
+            DEFAULT_FOCUS_DISTANCE_M.max(check.focal_length_mm / 1000.0 * 2.0)
+        }
     };
     let warnings = check
         .validate()
@@ -552,7 +560,10 @@ pub fn batch_settings(b: &BatchArgs, config: &Config) -> Result<BatchSettings> {
         fail_fast: b.fail_fast || config.fail_fast.unwrap_or(false),
         report: b.report.clone(),
         json: b.json,
-        shard: b.shard,
+        shard: b
+            .shard
+            .map(|s| s.resolve(|name| std::env::var(name).ok()))
+            .transpose()?,
         exclude,
     })
 }

@@ -12,6 +12,17 @@ pub fn fstop(cwd: &Path) -> assert_cmd::Command {
         .env("XDG_CONFIG_HOME", cwd.join(".no-user-config"))
         .env_remove("FSTOP_LOG")
         .env_remove("FSTOP_DEBUG_PANIC_ON");
+    // Job schedulers' variables read by `--shard auto`.
+    for name in [
+        "JOB_COMPLETION_INDEX",
+        "FSTOP_SHARD_COUNT",
+        "SLURM_ARRAY_TASK_ID",
+        "SLURM_ARRAY_TASK_COUNT",
+        "SLURM_ARRAY_TASK_MIN",
+        "SLURM_ARRAY_TASK_STEP",
+    ] {
+        cmd.env_remove(name);
+    }
     cmd
 }
 
