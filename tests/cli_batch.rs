@@ -213,6 +213,77 @@ fn shards_cover_every_file_exactly_once() {
         .code(2);
 }
 
+/// The inputs shard `spec` processes under the environment `env`.
+fn shard_inputs(dir: &Path, spec: &str, env: &[(&str, &str)]) -> Vec<String> {
+    let mut cmd = fstop(dir);
+    cmd.args([
+        "photos",
+        "-o",
+        "out",
+        "--json",
+        "--overwrite",
+        "--shard",
+        spec,
+    ])
+    .args(TEMPLATES);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{spec} {env:?}: {}", stderr_of(&out));
+    let mut inputs: Vec<String> = json_lines(&out)
+        .iter()
+        .filter(|l| l["type"] == "file")
+        .map(|l| l["input"].as_str().unwrap().to_string())
+        .collect();
+    inputs.sort();
+    inputs
+}
+
+#[test]
+fn shard_auto_reads_kubernetes_and_slurm_indices() {
+    let d = tempfile::tempdir().unwrap();
+    photos(d.path(), 5, false, 24, 16);
+    for i in 1..=3usize {
+        let fixed = shard_inputs(d.path(), &format!("{i}/3"), &[]);
+        assert!(!fixed.is_empty());
+        let k8s_index = (i - 1).to_string();
+        let k8s = [
+            ("JOB_COMPLETION_INDEX", k8s_index.as_str()),
+            ("FSTOP_SHARD_COUNT", "3"),
+        ];
+        assert_eq!(
+            shard_inputs(d.path(), "auto", &k8s),
+            fixed,
+            "kubernetes {i}"
+        );
+        let k8s_flag = [("JOB_COMPLETION_INDEX", k8s_index.as_str())];
+        assert_eq!(shard_inputs(d.path(), "auto/3", &k8s_flag), fixed);
+        // `sbatch --array=1-3`: ids 1..=3, minimum 1.
+        let id = i.to_string();
+        let slurm = [
+            ("SLURM_ARRAY_TASK_ID", id.as_str()),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+        ];
+        assert_eq!(shard_inputs(d.path(), "auto", &slurm), fixed, "slurm {i}");
+    }
+    // No scheduler: a usage error naming what it looked for, nothing written.
+    let out = fstop(d.path())
+        .args(["photos", "-o", "none", "--shard", "auto"])
+        .args(TEMPLATES)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("JOB_COMPLETION_INDEX") && err.contains("SLURM_ARRAY_TASK_ID"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!d.path().join("none").exists());
+}
+
 #[test]
 fn recursive_folders_are_mirrored_and_globs_work() {
     let d = tempfile::tempdir().unwrap();
@@ -257,11 +328,28 @@ fn recursive_folders_are_mirrored_and_globs_work() {
         .assert()
         .success();
     assert_eq!(files_under(&d.path().join("g")), vec!["y/b_85mm_f1.8.jpg"]);
-    fstop(d.path())
+    // A glob with no match and a folder with no photo end the same way: one usage error.
+    let unmatched = fstop(d.path())
         .args(["in/*.gif", "-o", "g"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("matches no photos"));
+        .output()
+        .unwrap();
+    std::fs::create_dir_all(d.path().join("empty/sub")).unwrap();
+    let empty = fstop(d.path()).args(["empty", "-o", "g"]).output().unwrap();
+    for (out, input, place) in [
+        (&unmatched, "in/*.gif", "match this pattern"),
+        (
+            &empty,
+            "empty",
+            "in this folder (use -r to include subfolders)",
+        ),
+    ] {
+        assert_eq!(out.status.code(), Some(2), "{input}");
+        assert_eq!(
+            stderr_of(out).trim(),
+            format!("error: {input}: no photos (jpg, jpeg, png, tif, tiff, webp) {place}")
+        );
+    }
+    assert!(!d.path().join("g").join("empty").exists());
     // Braces in globs and in --exclude (globset syntax, as ripgrep and fd take).
     fstop(d.path())
         .args(["in/**/*.{png,jpg}", "-o", "braces"])

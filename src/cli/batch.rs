@@ -28,11 +28,11 @@ use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels, PipelineErro
 use fstop::render::RenderOptions;
 use fstop::scene::Scene;
 
-use super::args::Shard;
 use super::headshot_tiles;
 use super::paths::{FileUse, Role};
 use super::progress::Ui;
 use super::report::{self, FileRecord, JsonLine, LensReport, Status, Summary, Timings};
+use super::shard::Shard;
 use super::signals::Stop;
 use super::validate::{
     BatchSettings, INPUT_EXTENSIONS, NameVars, OUTPUT_EXTENSIONS, RenderSettings, has_extension,
@@ -309,7 +309,7 @@ pub fn expand_inputs(
                 } else {
                     " (use -r to include subfolders)"
                 };
-                warnings.push(format!("{input}: no photos in this folder{hint}"));
+                return Err(no_photos(input, &format!("in this folder{hint}")));
             }
         } else if has_glob_chars(input) {
             let base = glob_base(input);
@@ -337,7 +337,7 @@ pub fn expand_inputs(
                 });
             }
             if matched == 0 {
-                bail!("'{input}' matches no photos (jpg, jpeg, png, tif, tiff, webp)");
+                return Err(no_photos(input, "match this pattern"));
             }
         } else {
             bail!("{input}: {}", not_a_photo_path(path));
@@ -350,6 +350,16 @@ pub fn expand_inputs(
     Ok(sources)
 }
 
+/// A folder or glob that yields no photo: the same usage error either way (exit 2), naming
+/// the input and the extensions looked for. (Photos that `--exclude` leaves out count as
+/// found: that run succeeds with nothing to do.)
+fn no_photos(input: &str, where_: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{input}: no photos ({}) {where_}",
+        INPUT_EXTENSIONS.join(", ")
+    )
+}
+
 /// Keeps the I-th (1-based) of N round-robin slices.
 pub fn shard<T>(items: Vec<T>, shard: Option<Shard>) -> Vec<T> {
     match shard {
@@ -357,7 +367,7 @@ pub fn shard<T>(items: Vec<T>, shard: Option<Shard>) -> Vec<T> {
         Some(s) => items
             .into_iter()
             .enumerate()
-            .filter(|(k, _)| k % s.count == s.index - 1)
+            .filter(|(k, _)| k % s.count() == s.index() - 1)
             .map(|(_, t)| t)
             .collect(),
     }
@@ -981,7 +991,7 @@ impl Collector<'_> {
         let stop = self.stop;
         let mut summary = Summary::count(&records);
         summary.wall_ms = (ms(started) * 10.0).round() / 10.0;
-        summary.shard = self.batch.shard.map(|s| format!("{}/{}", s.index, s.count));
+        summary.shard = self.batch.shard.map(|s| s.to_string());
         summary.stopped_by = if let Some(name) = stop.signal_name() {
             Some(name.to_string())
         } else if self.fatal_error.is_some() {
@@ -1251,17 +1261,14 @@ mod tests {
         let items: Vec<usize> = (0..23).collect();
         let mut all = Vec::new();
         for i in 1..=4 {
-            let part = shard(items.clone(), Some(Shard { index: i, count: 4 }));
+            let part = shard(items.clone(), Shard::new(i, 4));
             assert!(part.len() == 5 || part.len() == 6);
             all.extend(part);
         }
         all.sort();
         assert_eq!(all, items);
         assert_eq!(shard(items.clone(), None), items);
-        assert_eq!(
-            shard(vec![1, 2], Some(Shard { index: 3, count: 3 })),
-            Vec::<i32>::new()
-        );
+        assert_eq!(shard(vec![1, 2], Shard::new(3, 3)), Vec::<i32>::new());
     }
 
     #[test]
@@ -1422,7 +1429,7 @@ mod tests {
         let full = plan(&[s_(d.path())], Some(&out), &s, &b).unwrap();
         let mut seen = Vec::new();
         for i in 1..=3 {
-            b.shard = Some(Shard { index: i, count: 3 });
+            b.shard = Shard::new(i, 3);
             let p = plan(&[s_(d.path())], Some(&out), &s, &b).unwrap();
             for j in p.jobs {
                 assert_eq!(full.jobs[j.index].input, j.input);
