@@ -22,6 +22,7 @@ use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
 
+use crate::focus_point::FocusPoint;
 use crate::io::limits::{MAX_SETTINGS_FILE_BYTES, read_regular_text_file};
 
 /// A value that could not be read as a quantity with a unit.
@@ -121,6 +122,8 @@ pub enum FocusSetting {
     Auto,
     /// At a fixed distance in metres.
     Distance(f64),
+    /// At the depth under a point of the photo (tap-to-focus).
+    At(FocusPoint),
 }
 
 /// `auto` or a distance (`2.5`, `2.5m`, `250cm`).
@@ -138,6 +141,7 @@ impl fmt::Display for FocusSetting {
         match self {
             FocusSetting::Auto => f.write_str("auto"),
             FocusSetting::Distance(m) => write!(f, "{m} m"),
+            FocusSetting::At(p) => write!(f, "at {p}"),
         }
     }
 }

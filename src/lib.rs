@@ -6,8 +6,8 @@
 //!   choose the focus, and build a [`scene::Scene`].
 //! * [`infer`] — ONNX Runtime sessions, the model catalogue, depth and matte estimation.
 //! * [`render`] — the infallible, pure renderer: `render(&Scene, &Lens, &RenderOptions)`.
-//! * [`scene`], [`depth`], [`fill`] — the data the renderer consumes and how depth becomes
-//!   disparity.
+//! * [`scene`], [`depth`], [`fill`], [`focus_point`] — the data the renderer consumes, how
+//!   depth becomes disparity, and the depth under a tapped point.
 //! * [`io`] — decoding, encoding, colour and metadata, depth/matte files, atomic writes.
 //! * [`optics`] — thin-lens physics; depends on nothing.
 //! * [`backdrop`], [`headshot`] — studio backdrops and the headshot check: pure, like the
@@ -20,6 +20,7 @@ pub mod backdrop;
 pub mod config;
 pub mod depth;
 pub mod fill;
+pub mod focus_point;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod headshot;

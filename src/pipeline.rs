@@ -39,6 +39,7 @@ use thiserror::Error;
 
 use crate::config::FocusSetting;
 use crate::depth::{self, DepthKind, DisparityAnchors};
+use crate::focus_point::{self, FocusPoint, FocusPointError};
 use crate::infer::{self, InferError, ModelConfig, ModelSet, WorkingImage};
 use crate::io::{self, DecodeOptions, IoError, Photo};
 use crate::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, OpticsError, OpticsWarning};
@@ -78,6 +79,8 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Scene(#[from] SceneSizeError),
+    #[error(transparent)]
+    FocusPoint(#[from] FocusPointError),
 }
 
 impl PipelineError {
@@ -168,6 +171,8 @@ pub enum FocusSource {
     SubjectSize,
     /// No estimate possible: the default distance (2 m).
     DefaultDistance,
+    /// The depth under a point given with `--focus-at` (tap-to-focus).
+    Point,
 }
 
 impl FocusSource {
@@ -178,6 +183,7 @@ impl FocusSource {
             FocusSource::NearestCentre => "nearest central region",
             FocusSource::SubjectSize => "estimated from the subject's size",
             FocusSource::DefaultDistance => "default distance",
+            FocusSource::Point => "depth at the chosen point",
         }
     }
 }
@@ -611,6 +617,32 @@ impl Analysis {
     }
 }
 
+/// `focus_m` within the focusing range (the nearest a lens of this focal length focuses in
+/// practice, to [`MAX_AUTO_FOCUS_M`]), with a warning when it had to move.
+fn clamp_focus(focus_m: f64, lens: &Lens, warnings: &mut Vec<String>) -> f64 {
+    let nearest = lens.focal_length_mm / 1000.0 * MIN_AUTO_FOCUS_FOCAL_LENGTHS;
+    let clamped = focus_m.clamp(nearest, MAX_AUTO_FOCUS_M);
+    if clamped != focus_m {
+        warnings.push(format!(
+            "the depth to focus at ({focus_m:.3} m) is out of focusing range; focusing at {clamped:.3} m"
+        ));
+    }
+    clamped
+}
+
+/// The map's value under a tapped point (see [`focus_point::value_at`]).
+fn disparity_at(
+    map: &Plane,
+    matte: Option<&Plane>,
+    point: FocusPoint,
+    photo: &Photo,
+) -> Result<f32, PipelineError> {
+    let (w, h) = (photo.color.width, photo.color.height);
+    let at = point.in_photo(w, h)?;
+    focus_point::value_at(map, matte, at, (w, h))
+        .ok_or_else(|| FocusPointError::NoDepth(point.to_string()).into())
+}
+
 /// See [`Analysis::focus`].
 fn focus_depth(
     photo: &Photo,
@@ -630,6 +662,16 @@ fn focus_depth(
                     lens.focus_distance_m = m;
                     FocusSource::Manual
                 }
+                FocusSetting::At(point) => {
+                    let tapped = disparity_at(&d, matte, point, photo)?;
+                    let focus = if tapped.is_finite() && tapped > 0.0 {
+                        1.0 / tapped as f64
+                    } else {
+                        MAX_AUTO_FOCUS_M
+                    };
+                    lens.focus_distance_m = clamp_focus(focus, &lens, &mut warnings);
+                    FocusSource::Point
+                }
                 FocusSetting::Auto => {
                     let source = if matte.is_some() {
                         FocusSource::SubjectDepth
@@ -641,14 +683,7 @@ fn focus_depth(
                         Some(_) => (MAX_AUTO_FOCUS_M, source),
                         None => (DEFAULT_FOCUS_DISTANCE_M, FocusSource::DefaultDistance),
                     };
-                    let nearest = lens.focal_length_mm / 1000.0 * MIN_AUTO_FOCUS_FOCAL_LENGTHS;
-                    let clamped = focus.clamp(nearest, MAX_AUTO_FOCUS_M);
-                    if clamped != focus {
-                        warnings.push(format!(
-                            "the subject's depth ({focus:.3} m) is out of focusing range; focusing at {clamped:.3} m"
-                        ));
-                    }
-                    lens.focus_distance_m = clamped;
+                    lens.focus_distance_m = clamp_focus(focus, &lens, &mut warnings);
                     source
                 }
             };
@@ -663,9 +698,10 @@ fn focus_depth(
             (disparity, source)
         }
         (DepthData::Relative(r), focus) => {
+            // The subject's distance anchors the map; a tapped point is focused after.
             let distance = || match focus {
                 FocusSetting::Distance(m) => (m, FocusSource::Manual),
-                FocusSetting::Auto => match matte
+                FocusSetting::Auto | FocusSetting::At(_) => match matte
                     .and_then(|m| infer::estimate_subject_distance_m(m, &lens))
                     .filter(|d| d.is_finite() && *d > 0.0)
                 {
@@ -703,16 +739,27 @@ fn focus_depth(
                 ..DisparityAnchors::default()
             };
             let mapping = depth::DisparityMapping::new(subject, far, &anchors);
-            // The subject lands on the focus disparity; its relief stays within the depth
-            // of field.
+            let subject_disparity = lens.focus_disparity_per_m() as f32;
+            let source = match focus {
+                FocusSetting::At(point) => {
+                    let tapped = mapping.apply(disparity_at(&r, matte, point, photo)?);
+                    let focus = if tapped.is_finite() && tapped > 0.0 {
+                        1.0 / tapped as f64
+                    } else {
+                        MAX_AUTO_FOCUS_M
+                    };
+                    lens.focus_distance_m = clamp_focus(focus, &lens, &mut warnings);
+                    lens.validate()?;
+                    FocusSource::Point
+                }
+                _ => source,
+            };
+            // The subject lands on its own disparity (the focus, unless a point elsewhere was
+            // chosen); its relief stays within the depth of field.
             let delta = subject_relief_limit(&lens, long_side_px);
-            let disparity = focused_disparity(
-                r,
-                matte,
-                Some(lens.focus_disparity_per_m() as f32),
-                delta,
-                |v| mapping.apply(v),
-            );
+            let disparity = focused_disparity(r, matte, Some(subject_disparity), delta, |v| {
+                mapping.apply(v)
+            });
             (disparity, source)
         }
     };
@@ -818,6 +865,75 @@ mod tests {
         let f = a.focus(&settings).unwrap();
         assert_eq!(f.lens.focus_distance_m, 3.0);
         assert_eq!(f.focus_source, FocusSource::Manual);
+    }
+
+    fn at(text: &str) -> LensSettings {
+        LensSettings {
+            focus: FocusSetting::At(FocusPoint::parse(text).unwrap()),
+            ..LensSettings::default()
+        }
+    }
+
+    #[test]
+    fn a_tapped_point_focuses_at_the_depth_under_it() {
+        // Subject at 1.6 m (disparity 0.625) in the square 6..14, background at 10 m.
+        let (d, m) = scene_planes(0.625, 0.1);
+        let a = analysis(DepthData::Metric(d.clone()), Some(m.clone()));
+        let f = a.focus(&at("10,10")).unwrap();
+        assert!((f.lens.focus_distance_m - 1.6).abs() < 1e-5);
+        assert_eq!(f.focus_source, FocusSource::Point);
+        // The background, in pixels or percent: 10 m; the subject keeps its own disparity.
+        for p in ["2,17", "10%,85%"] {
+            let f = a.focus(&at(p)).unwrap();
+            assert!((f.lens.focus_distance_m - 10.0).abs() < 1e-4, "{p}");
+            assert_eq!(f.disparity_per_m.at(10, 10), 0.625);
+            assert!(f.warnings.is_empty(), "{:?}", f.warnings);
+        }
+        // Outside the photo: an error naming the point.
+        let e = a.focus(&at("25,3")).unwrap_err().to_string();
+        assert!(e.contains("25,3") && e.contains("20×20"), "{e}");
+        // Relative depth, background anchored at 20 m: a tap on it focuses there, and the
+        // subject stays at its own distance.
+        let (r, _) = scene_planes(200.0, 10.0);
+        let a = analysis(DepthData::Relative(r), Some(m));
+        let settings = LensSettings {
+            background_distance_m: 20.0,
+            ..at("1,1")
+        };
+        let f = a.focus(&settings).unwrap();
+        assert!(
+            (f.lens.focus_distance_m - 20.0).abs() < 1e-3,
+            "{}",
+            f.lens.focus_distance_m
+        );
+        assert_eq!(f.focus_source, FocusSource::Point);
+        let auto = a
+            .focus(&LensSettings {
+                background_distance_m: 20.0,
+                ..LensSettings::default()
+            })
+            .unwrap();
+        assert_eq!(
+            f.disparity_per_m.at(10, 10),
+            auto.disparity_per_m.at(10, 10)
+        );
+        // Infinitely far: the far end of the focusing range (as good as infinity).
+        let f = a.focus(&at("1,1")).unwrap();
+        assert_eq!(f.lens.focus_distance_m, MAX_AUTO_FOCUS_M);
+        // Nearer than a lens focuses: the near end, with a warning.
+        let (d, m) = scene_planes(50.0, 0.1);
+        let a = analysis(DepthData::Metric(d), Some(m));
+        let f = a.focus(&at("10,10")).unwrap();
+        assert!(
+            f.lens.focus_distance_m > 0.02,
+            "{}",
+            f.lens.focus_distance_m
+        );
+        assert!(
+            f.warnings
+                .iter()
+                .any(|w| w.contains("out of focusing range"))
+        );
     }
 
     #[test]

@@ -288,13 +288,12 @@ fn config_file_sets_defaults_below_flags() {
         .stderr(predicate::str::contains("typo.toml:1:1"));
 }
 
-#[test]
-fn metric_depth_auto_focus_lands_on_the_subject() {
-    // A .npy float32 metric depth: subject at 1.5 m, background at 8 m.
-    let d = tempfile::tempdir().unwrap();
+/// `p.png` (40×30), its matte `m.png` and a float32 .npy metric depth `depth.npy`: the
+/// subject block at 1.5 m, the background at 8 m.
+fn metric_scene(dir: &Path) {
     let (w, h) = (40usize, 30usize);
-    cli_support::write_photo(&d.path().join("p.png"), w as u32, h as u32, 1);
-    cli_support::write_matte(&d.path().join("m.png"), w as u32, h as u32);
+    cli_support::write_photo(&dir.join("p.png"), w as u32, h as u32, 1);
+    cli_support::write_matte(&dir.join("m.png"), w as u32, h as u32);
     let mut data = Vec::with_capacity(w * h);
     for y in 0..h {
         for x in 0..w {
@@ -314,7 +313,14 @@ fn metric_depth_auto_focus_lands_on_the_subject() {
     for v in data {
         npy.extend(v.to_le_bytes());
     }
-    std::fs::write(d.path().join("depth.npy"), npy).unwrap();
+    std::fs::write(dir.join("depth.npy"), npy).unwrap();
+}
+
+#[test]
+fn metric_depth_auto_focus_lands_on_the_subject() {
+    // A .npy float32 metric depth: subject at 1.5 m, background at 8 m.
+    let d = tempfile::tempdir().unwrap();
+    metric_scene(d.path());
     let out = fstop(d.path())
         .args([
             "p.png",
@@ -334,6 +340,83 @@ fn metric_depth_auto_focus_lands_on_the_subject() {
     assert_eq!(v["lens"]["focus_source"], "subject-depth");
     let focus = v["lens"]["focus_distance_m"].as_f64().unwrap();
     assert!((focus - 1.5).abs() < 0.01, "{focus}");
+}
+
+#[test]
+fn focus_at_a_tapped_point_in_render_and_compare() {
+    let d = tempfile::tempdir().unwrap();
+    metric_scene(d.path());
+    let maps = ["--depth", "depth.npy", "--matte", "m.png"];
+    let focus_at = |point: &str| {
+        let out = fstop(d.path())
+            .args([
+                "p.png",
+                "-o",
+                "o.png",
+                "--overwrite",
+                "--json",
+                "--focus-at",
+                point,
+            ])
+            .args(maps)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{point}: {}", stderr_of(&out));
+        let v: serde_json::Value =
+            serde_json::from_str(stdout_of(&out).lines().next().unwrap()).unwrap();
+        assert_eq!(v["lens"]["focus_source"], "point", "{point}");
+        v["lens"]["focus_distance_m"].as_f64().unwrap()
+    };
+    // The background (8 m), in pixels or percent; the subject (1.5 m).
+    for point in ["2,2", "5%,5%"] {
+        let focus = focus_at(point);
+        assert!((focus - 8.0).abs() < 0.01, "{point}: {focus}");
+    }
+    let focus = focus_at("50%,70%");
+    assert!((focus - 1.5).abs() < 0.01, "{focus}");
+    // Compare focuses every preset there too.
+    let out = fstop(d.path())
+        .args([
+            "compare",
+            "p.png",
+            "--presets",
+            "85mm-f1.8,50mm-f1.4",
+            "-o",
+            "s.png",
+        ])
+        .args(["-v", "--focus-at", "2,2"])
+        .args(maps)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert_eq!(err.matches("depth at the chosen point").count(), 2, "{err}");
+    assert!(err.contains("focus 8.00 m"), "{err}");
+    // A point outside the photo fails that photo, naming it and the point.
+    let out = fstop(d.path())
+        .args(["p.png", "-o", "x.png", "--focus-at", "41,2"])
+        .args(maps)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("p.png") && err.contains("41,2") && err.contains("40×30"),
+        "{err}"
+    );
+    assert!(!d.path().join("x.png").exists());
+    // Malformed, or with --focus: usage errors.
+    for args in [
+        vec!["--focus-at", "left"],
+        vec!["--focus-at", "1,1", "--focus", "2m"],
+    ] {
+        fstop(d.path())
+            .args(["p.png", "-o", "y.png"])
+            .args(args)
+            .args(maps)
+            .assert()
+            .code(2);
+    }
 }
 
 #[test]
