@@ -533,7 +533,7 @@ fn in_namespace(dir: &Path, script: &str) -> std::process::Output {
 #[test]
 fn a_full_disk_fails_that_photo_and_the_batch_goes_on() {
     if !namespaces_work() {
-        eprintln!("skipped: no user namespaces for a tmpfs (tests/cli_batch.rs covers ulimit -f)");
+        skipped("full disk: no user namespaces for a tmpfs (tests/cli_batch.rs covers ulimit -f)");
         return;
     }
     let d = tempfile::tempdir().unwrap();
@@ -607,7 +607,7 @@ fn a_read_only_output_folder_is_one_error_line() {
             .output()
             .unwrap()
     } else {
-        eprintln!("skipped: root without user namespaces cannot make a read-only folder");
+        skipped("read-only folder: root without user namespaces cannot make one");
         return;
     };
     let err = stderr(&out);

@@ -1,6 +1,7 @@
-//! Timing of decode and encode at 12 MP (ignored by default; run with
-//! `cargo test --release --test io_speed -- --ignored --nocapture`).
+//! Timing of decode and encode at 12 MP: `cargo bench --bench io` (prints; no assertion,
+//! benchmarks hold no targets of their own — see scripts/bench.sh for those).
 
+#[path = "../tests/io_support/mod.rs"]
 mod io_support;
 
 use std::time::Instant;
@@ -8,8 +9,11 @@ use std::time::Instant;
 use fstop::io::{DecodeOptions, EncodeOptions, read_photo, write_photo};
 use io_support::*;
 
-#[test]
-#[ignore = "timing; run explicitly"]
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing: both run it.
+    twelve_megapixel_decode_and_encode();
+}
+
 fn twelve_megapixel_decode_and_encode() {
     let dir = tmp();
     let (w, h) = (4000usize, 3000usize);
