@@ -24,6 +24,7 @@ use toml::Spanned;
 
 use crate::focus_point::FocusPoint;
 use crate::io::limits::{MAX_SETTINGS_FILE_BYTES, read_regular_text_file};
+use crate::lens_fields::{LensFields, RawLensFields};
 
 /// A value that could not be read as a quantity with a unit.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -193,7 +194,12 @@ impl TomlLocatedError {
         value: &Spanned<T>,
         message: impl Into<String>,
     ) -> TomlLocatedError {
-        let (line, column) = line_column(text, value.span().start);
+        TomlLocatedError::at(file, text, value.span().start, message)
+    }
+
+    /// At byte offset `start` of `text`.
+    pub fn at(file: &str, text: &str, start: usize, message: impl Into<String>) -> Self {
+        let (line, column) = line_column(text, start);
         TomlLocatedError {
             file: file.to_string(),
             line,
@@ -203,29 +209,73 @@ impl TomlLocatedError {
     }
 }
 
-/// Checks one lens field on its own (on top of the default lens) against the optics ranges;
-/// the error names the allowed range. Used for presets and configuration files.
-pub fn check_lens_field(apply: impl FnOnce(&mut crate::optics::Lens)) -> Result<(), String> {
-    let mut lens = crate::optics::Lens::default();
-    apply(&mut lens);
-    // Keep the focus valid whatever the focal length, so only the field itself is judged.
-    if lens.focal_length_mm.is_finite() {
-        lens.focus_distance_m = (lens.focal_length_mm / 1000.0 * 2.0).max(2.0);
+/// The field names of a struct's `Deserialize` implementation (what serde would accept).
+pub(crate) fn struct_fields<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    /// A deserializer that only records the field list serde hands it.
+    struct Fields<'a>(&'a mut &'static [&'static str]);
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("stop")
+        }
     }
-    lens.validate().map(|_| ()).map_err(|e| e.to_string())
+    impl std::error::Error for Stop {}
+    impl serde::de::Error for Stop {
+        fn custom<M: fmt::Display>(_: M) -> Self {
+            Stop
+        }
+    }
+    impl<'de> serde::Deserializer<'de> for Fields<'_> {
+        type Error = Stop;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            *self.0 = fields;
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Fields(&mut fields));
+    fields
 }
 
-/// Checks the highlight settings' ranges.
-pub fn check_highlights(threshold: Option<f32>, gain: Option<f32>) -> Result<(), String> {
-    if let Some(v) = threshold
-        && !(v.is_finite() && (0.0..=1.0).contains(&v))
-    {
-        return Err(format!("highlight threshold {v} is outside 0–1"));
-    }
-    if let Some(v) = gain
-        && !(v.is_finite() && (0.0..=100.0).contains(&v))
-    {
-        return Err(format!("highlight gain {v} is outside 0–100"));
+/// Refuses a top-level key of TOML `text` that none of the `schemas` (lists of field names)
+/// knows, at the key's line and column, naming the keys allowed (as serde's
+/// `deny_unknown_fields` would, for a file whose schema is split over several structs).
+pub(crate) fn refuse_unknown_keys(
+    file: &str,
+    text: &str,
+    schemas: &[&[&str]],
+) -> Result<(), TomlLocatedError> {
+    let table =
+        toml::de::DeTable::parse(text).map_err(|e| TomlLocatedError::from_toml(file, text, &e))?;
+    let known = || schemas.iter().flat_map(|s| s.iter().copied());
+    for key in table.get_ref().keys() {
+        let name: &str = key.get_ref();
+        if !known().any(|k| k == name) {
+            let expected: Vec<String> = known().map(|k| format!("`{k}`")).collect();
+            return Err(TomlLocatedError::at(
+                file,
+                text,
+                key.span().start,
+                format!(
+                    "unknown field `{name}`, expected one of {}",
+                    expected.join(", ")
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -247,22 +297,12 @@ impl NumberOrText {
     }
 }
 
-/// The raw configuration file. See the module documentation.
+/// The raw configuration file, besides the shared lens fields ([`LensFields`]). See the
+/// module documentation.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawConfig {
     preset: Option<Spanned<String>>,
     description: Option<String>,
-    focal_length_mm: Option<Spanned<f64>>,
-    f_number: Option<Spanned<f64>>,
-    sensor: Option<Spanned<String>>,
-    sensor_width_mm: Option<Spanned<f64>>,
-    blades: Option<Spanned<u32>>,
-    blade_rotation_deg: Option<Spanned<f64>>,
-    blade_curvature: Option<Spanned<f64>>,
-    highlight_threshold: Option<Spanned<f32>>,
-    highlight_gain: Option<Spanned<f32>>,
-    background: Option<Spanned<String>>,
     focus: Option<Spanned<NumberOrText>>,
     background_distance_m: Option<Spanned<NumberOrText>>,
     depth_kind: Option<Spanned<String>>,
@@ -288,17 +328,8 @@ pub struct Config {
     /// The file it came from (for messages).
     pub file: Option<PathBuf>,
     pub preset: Option<String>,
-    pub focal_length_mm: Option<f64>,
-    pub f_number: Option<f64>,
-    /// Sensor name or width (`full-frame`, `aps-c`, `23.5mm`).
-    pub sensor: Option<crate::optics::Sensor>,
-    pub blades: Option<u32>,
-    pub blade_rotation_deg: Option<f64>,
-    pub blade_curvature: Option<f64>,
-    pub highlight_threshold: Option<f32>,
-    pub highlight_gain: Option<f32>,
-    /// What goes behind the subject.
-    pub background: Option<crate::backdrop::Background>,
+    /// Lens, highlight and background fields (as in presets).
+    pub lens: LensFields,
     pub focus: Option<FocusSetting>,
     pub background_distance_m: Option<f64>,
     pub depth_kind: Option<crate::depth::DepthKind>,
@@ -364,8 +395,17 @@ impl Config {
 
     /// Parses configuration text; `file` names it in messages.
     pub fn parse(file: &str, text: &str) -> Result<Config, TomlLocatedError> {
+        refuse_unknown_keys(
+            file,
+            text,
+            &[
+                struct_fields::<RawConfig>(),
+                struct_fields::<RawLensFields>(),
+            ],
+        )?;
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| TomlLocatedError::from_toml(file, text, &e))?;
+        let lens = LensFields::from_toml(file, text)?;
         let at = |span: &dyn Fn() -> std::ops::Range<usize>, message: String| {
             let (line, column) = line_column(text, span().start);
             TomlLocatedError {
@@ -380,23 +420,6 @@ impl Config {
                 $field.map(|v| v.into_inner())
             };
         }
-        let sensor = match (&raw.sensor, &raw.sensor_width_mm) {
-            (Some(_), Some(w)) => {
-                return Err(at(
-                    &|| w.span(),
-                    "give either `sensor` or `sensor_width_mm`, not both".into(),
-                ));
-            }
-            (Some(s), None) => Some(
-                crate::optics::Sensor::parse(s.get_ref())
-                    .map_err(|e| at(&|| s.span(), e.to_string()))?,
-            ),
-            (None, Some(w)) => Some(
-                crate::optics::Sensor::parse(&w.get_ref().to_string())
-                    .map_err(|e| at(&|| w.span(), e.to_string()))?,
-            ),
-            (None, None) => None,
-        };
         let focus = match &raw.focus {
             Some(v) => Some(
                 v.get_ref()
@@ -409,14 +432,6 @@ impl Config {
             Some(v) => Some(
                 v.get_ref()
                     .parse(parse_distance_m)
-                    .map_err(|e| at(&|| v.span(), e.to_string()))?,
-            ),
-            None => None,
-        };
-        let background = match &raw.background {
-            Some(v) => Some(
-                v.get_ref()
-                    .parse::<crate::backdrop::Background>()
                     .map_err(|e| at(&|| v.span(), e.to_string()))?,
             ),
             None => None,
@@ -445,25 +460,6 @@ impl Config {
             })?),
             None => None,
         };
-        macro_rules! lens_field {
-            ($field:ident, |$l:ident, $v:ident| $body:expr) => {
-                if let Some(spanned) = &raw.$field {
-                    let $v = *spanned.get_ref();
-                    check_lens_field(|$l| $body).map_err(|e| at(&|| spanned.span(), e))?;
-                }
-            };
-        }
-        lens_field!(focal_length_mm, |l, v| l.focal_length_mm = v);
-        lens_field!(f_number, |l, v| l.f_number = v);
-        lens_field!(blades, |l, v| l.aperture.blades = v);
-        lens_field!(blade_curvature, |l, v| l.aperture.blade_curvature = v);
-        lens_field!(blade_rotation_deg, |l, v| l.aperture.blade_rotation_deg = v);
-        if let Some(t) = &raw.highlight_threshold {
-            check_highlights(Some(*t.get_ref()), None).map_err(|e| at(&|| t.span(), e))?;
-        }
-        if let Some(g) = &raw.highlight_gain {
-            check_highlights(None, Some(*g.get_ref())).map_err(|e| at(&|| g.span(), e))?;
-        }
         if let Some(v) = &raw.background_distance_m
             && let Ok(b) = v.get_ref().parse(parse_distance_m)
             && (b.is_nan() || b <= 0.0)
@@ -498,15 +494,7 @@ impl Config {
         Ok(Config {
             file: None,
             preset: plain!(raw.preset),
-            focal_length_mm: plain!(raw.focal_length_mm),
-            f_number: plain!(raw.f_number),
-            sensor,
-            blades: plain!(raw.blades),
-            blade_rotation_deg: plain!(raw.blade_rotation_deg),
-            blade_curvature: plain!(raw.blade_curvature),
-            highlight_threshold: plain!(raw.highlight_threshold),
-            highlight_gain: plain!(raw.highlight_gain),
-            background,
+            lens,
             focus,
             background_distance_m,
             depth_kind,
@@ -585,10 +573,10 @@ exclude = ["*_depth.png"]
         )
         .unwrap();
         assert_eq!(c.preset.as_deref(), Some("135mm-f2"));
-        assert_eq!(c.f_number, Some(2.8));
+        assert_eq!(c.lens.f_number, Some(2.8));
         assert_eq!(c.focus, Some(FocusSetting::Distance(2.5)));
         assert_eq!(c.background_distance_m, Some(f64::INFINITY));
-        assert_eq!(c.sensor, Some(crate::optics::Sensor::ApsC));
+        assert_eq!(c.lens.sensor, Some(crate::optics::Sensor::ApsC));
         assert_eq!(c.kernel, Some(crate::render::KernelKind::Reference));
         assert_eq!(c.depth_kind, Some(crate::depth::DepthKind::Metres));
         assert_eq!(c.jobs, Some(3));

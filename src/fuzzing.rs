@@ -34,7 +34,7 @@ pub fn preset_toml(data: &[u8]) {
     match preset::parse("fuzz", FILE, text, PresetSource::BuiltIn) {
         Ok(p) => {
             let mut lens = Lens::default();
-            p.fields.apply_to(&mut lens);
+            p.fields.lens.apply_to_lens(&mut lens);
             if let Err(e) = lens.validate() {
                 panic!("accepted preset gives an invalid lens ({e}): {lens:?}");
             }
@@ -52,24 +52,7 @@ pub fn config_toml(data: &[u8]) {
     match Config::parse(FILE, text) {
         Ok(c) => {
             let mut lens = Lens::default();
-            if let Some(v) = c.focal_length_mm {
-                lens.focal_length_mm = v;
-            }
-            if let Some(v) = c.f_number {
-                lens.f_number = v;
-            }
-            if let Some(v) = c.sensor {
-                lens.sensor = v;
-            }
-            if let Some(v) = c.blades {
-                lens.aperture.blades = v;
-            }
-            if let Some(v) = c.blade_curvature {
-                lens.aperture.blade_curvature = v;
-            }
-            if let Some(v) = c.blade_rotation_deg {
-                lens.aperture.blade_rotation_deg = v;
-            }
+            c.lens.apply_to_lens(&mut lens);
             if let Err(e) = lens.validate() {
                 panic!("accepted configuration gives an invalid lens ({e}): {lens:?}");
             }

@@ -26,6 +26,7 @@ pub mod fuzzing;
 pub mod headshot;
 pub mod infer;
 pub mod io;
+pub mod lens_fields;
 pub mod optics;
 pub mod pipeline;
 pub mod preset;

@@ -25,11 +25,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use thiserror::Error;
-use toml::Spanned;
 
-use crate::config::{TomlLocatedError, line_column};
+use crate::config::{TomlLocatedError, refuse_unknown_keys, struct_fields};
 use crate::io::limits::{MAX_SETTINGS_FILE_BYTES, read_regular_text_file};
-use crate::optics::{ApertureShape, Lens, Sensor};
+use crate::lens_fields::{LensFields, RawLensFields};
 
 /// The preset used when none is chosen.
 pub const DEFAULT_PRESET: &str = "85mm-f1.8";
@@ -63,35 +62,18 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
+/// A preset file's own keys, besides the shared lens fields ([`LensFields`]).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawPreset {
     description: Option<String>,
-    focal_length_mm: Option<Spanned<f64>>,
-    f_number: Option<Spanned<f64>>,
-    sensor: Option<Spanned<String>>,
-    blades: Option<Spanned<u32>>,
-    blade_rotation_deg: Option<Spanned<f64>>,
-    blade_curvature: Option<Spanned<f64>>,
-    highlight_threshold: Option<Spanned<f32>>,
-    highlight_gain: Option<Spanned<f32>>,
-    background: Option<Spanned<String>>,
 }
 
 /// The fields of a preset (all optional).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PresetFields {
     pub description: Option<String>,
-    pub focal_length_mm: Option<f64>,
-    pub f_number: Option<f64>,
-    pub sensor: Option<Sensor>,
-    pub blades: Option<u32>,
-    pub blade_rotation_deg: Option<f64>,
-    pub blade_curvature: Option<f64>,
-    pub highlight_threshold: Option<f32>,
-    pub highlight_gain: Option<f32>,
-    /// What goes behind the subject ([`crate::backdrop::Background`]).
-    pub background: Option<crate::backdrop::Background>,
+    /// Lens, highlight and background fields.
+    pub lens: LensFields,
 }
 
 /// Where a preset came from.
@@ -146,65 +128,19 @@ pub fn parse(
     text: &str,
     source: PresetSource,
 ) -> Result<Preset, PresetError> {
+    refuse_unknown_keys(
+        file,
+        text,
+        &[
+            struct_fields::<RawPreset>(),
+            struct_fields::<RawLensFields>(),
+        ],
+    )?;
     let raw: RawPreset =
         toml::from_str(text).map_err(|e| TomlLocatedError::from_toml(file, text, &e))?;
-    let located = |start: usize, message: String| {
-        let (line, column) = line_column(text, start);
-        PresetError::Invalid(TomlLocatedError {
-            file: file.to_string(),
-            line,
-            column,
-            message,
-        })
-    };
-    let sensor = match &raw.sensor {
-        Some(s) => {
-            Some(Sensor::parse(s.get_ref()).map_err(|e| located(s.span().start, e.to_string()))?)
-        }
-        None => None,
-    };
-    // Check each lens field on its own, so the error points at the offending line.
-    macro_rules! lens_field {
-        ($field:ident, |$l:ident, $v:ident| $body:expr) => {
-            if let Some(spanned) = &raw.$field {
-                let $v = *spanned.get_ref();
-                crate::config::check_lens_field(|$l| $body)
-                    .map_err(|e| located(spanned.span().start, e))?;
-            }
-        };
-    }
-    lens_field!(focal_length_mm, |l, v| l.focal_length_mm = v);
-    lens_field!(f_number, |l, v| l.f_number = v);
-    lens_field!(blades, |l, v| l.aperture.blades = v);
-    lens_field!(blade_curvature, |l, v| l.aperture.blade_curvature = v);
-    lens_field!(blade_rotation_deg, |l, v| l.aperture.blade_rotation_deg = v);
-    if let Some(t) = &raw.highlight_threshold {
-        crate::config::check_highlights(Some(*t.get_ref()), None)
-            .map_err(|e| located(t.span().start, e))?;
-    }
-    if let Some(g) = &raw.highlight_gain {
-        crate::config::check_highlights(None, Some(*g.get_ref()))
-            .map_err(|e| located(g.span().start, e))?;
-    }
-    let background = match &raw.background {
-        Some(b) => Some(
-            b.get_ref()
-                .parse::<crate::backdrop::Background>()
-                .map_err(|e| located(b.span().start, e.to_string()))?,
-        ),
-        None => None,
-    };
     let fields = PresetFields {
         description: raw.description,
-        focal_length_mm: raw.focal_length_mm.map(|v| v.into_inner()),
-        f_number: raw.f_number.map(|v| v.into_inner()),
-        sensor,
-        blades: raw.blades.map(|v| v.into_inner()),
-        blade_rotation_deg: raw.blade_rotation_deg.map(|v| v.into_inner()),
-        blade_curvature: raw.blade_curvature.map(|v| v.into_inner()),
-        highlight_threshold: raw.highlight_threshold.map(|v| v.into_inner()),
-        highlight_gain: raw.highlight_gain.map(|v| v.into_inner()),
-        background,
+        lens: LensFields::from_toml(file, text)?,
     };
     Ok(Preset {
         name: name.to_string(),
@@ -212,31 +148,6 @@ pub fn parse(
         text: text.to_string(),
         fields,
     })
-}
-
-impl PresetFields {
-    /// Applies the fields this preset sets to a lens (others are left as they are).
-    pub fn apply_to(&self, lens: &mut Lens) {
-        if let Some(v) = self.focal_length_mm {
-            lens.focal_length_mm = v;
-        }
-        if let Some(v) = self.f_number {
-            lens.f_number = v;
-        }
-        if let Some(v) = self.sensor {
-            lens.sensor = v;
-        }
-        let a: &mut ApertureShape = &mut lens.aperture;
-        if let Some(v) = self.blades {
-            a.blades = v;
-        }
-        if let Some(v) = self.blade_rotation_deg {
-            a.blade_rotation_deg = v;
-        }
-        if let Some(v) = self.blade_curvature {
-            a.blade_curvature = v;
-        }
-    }
 }
 
 /// The user preset folder: `$XDG_CONFIG_HOME/fstop/presets`, else `~/.config/fstop/presets`.
@@ -416,6 +327,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optics::Lens;
 
     #[test]
     fn misspelt_preset_names_get_a_suggestion() {
@@ -444,11 +356,11 @@ mod tests {
         for p in &presets {
             assert_eq!(p.source, PresetSource::BuiltIn);
             let f = &p.fields;
-            assert!(f.focal_length_mm.is_some(), "{}", p.name);
-            assert!(f.f_number.is_some(), "{}", p.name);
+            assert!(f.lens.focal_length_mm.is_some(), "{}", p.name);
+            assert!(f.lens.f_number.is_some(), "{}", p.name);
             assert!(f.description.is_some(), "{}", p.name);
             let mut lens = Lens::default();
-            f.apply_to(&mut lens);
+            f.lens.apply_to_lens(&mut lens);
             lens.validate().unwrap();
         }
         for required in [
@@ -475,13 +387,13 @@ mod tests {
             if parts.len() == 2 && parts[0].ends_with("mm") && parts[1].starts_with('f') {
                 let fl: f64 = parts[0].trim_end_matches("mm").parse().unwrap();
                 let n: f64 = parts[1][1..].parse().unwrap();
-                assert_eq!(p.fields.focal_length_mm, Some(fl), "{}", p.name);
-                assert_eq!(p.fields.f_number, Some(n), "{}", p.name);
+                assert_eq!(p.fields.lens.focal_length_mm, Some(fl), "{}", p.name);
+                assert_eq!(p.fields.lens.f_number, Some(n), "{}", p.name);
             }
         }
         let v = resolve("vintage-6-blade", None).unwrap();
-        assert_eq!(v.fields.blades, Some(6));
-        assert_eq!(v.fields.blade_curvature, Some(0.0));
+        assert_eq!(v.fields.lens.blades, Some(6));
+        assert_eq!(v.fields.lens.blade_curvature, Some(0.0));
     }
 
     #[test]
@@ -492,7 +404,7 @@ mod tests {
             f_number: 1.0,
             ..Lens::default()
         };
-        p.fields.apply_to(&mut lens);
+        p.fields.lens.apply_to_lens(&mut lens);
         assert_eq!(lens.focal_length_mm, 85.0);
         assert_eq!(lens.f_number, 1.8);
         assert!(lens.aperture.is_circular());
@@ -565,13 +477,14 @@ mod tests {
         .unwrap();
         let all = all(Some(dir.path())).unwrap();
         let p = all.iter().find(|p| p.name == "85mm-f1.8").unwrap();
-        assert_eq!(p.fields.f_number, Some(2.0));
+        assert_eq!(p.fields.lens.f_number, Some(2.0));
         assert!(matches!(p.source, PresetSource::User(_)));
         assert!(all.iter().any(|p| p.name == "tele"));
         assert_eq!(
             resolve("tele", Some(dir.path()))
                 .unwrap()
                 .fields
+                .lens
                 .focal_length_mm,
             Some(200.0)
         );

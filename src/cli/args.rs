@@ -227,12 +227,13 @@ pub struct LensArgs {
     /// default preset]
     #[arg(long, value_name = "0..1", value_parser = parse_fraction)]
     pub blade_curvature: Option<f64>,
-    /// Highlight recovery: display level (0–1) above which a pixel counts as clipped
-    /// [default: 0.9]
+    /// Highlight recovery: display level (0–1) at or above which a pixel counts as clipped
+    /// [default: 0.98, from the default preset]
     #[arg(long, value_name = "X", value_parser = parse_f32)]
     pub highlight_threshold: Option<f32>,
-    /// Highlight recovery gain, 0 (off) – 100: how much brighter than white a clipped light
-    /// really was [default: 4]
+    /// Highlight recovery gain, 0 (off) – 100: how much brighter than white a compact clipped
+    /// light is taken to be where its fringe shows little (1 + gain times the clip level)
+    /// [default: 14, from the default preset]
     #[arg(long, value_name = "X", value_parser = parse_f32)]
     pub highlight_gain: Option<f32>,
     /// Behind the subject: `blur` (the lens), `studio` (lit paper backdrop, tone chosen from

@@ -176,7 +176,7 @@ fn presets(command: &PresetsCommand) -> Result<i32> {
                 .iter()
                 .map(|p| {
                     let f = &p.fields;
-                    let blades = match (f.blades, f.blade_curvature) {
+                    let blades = match (f.lens.blades, f.lens.blade_curvature) {
                         (None, _) => "-".to_string(),
                         (Some(0), _) => "round".to_string(),
                         (Some(n), Some(c)) if c >= 1.0 => format!("{n} (round)"),
@@ -189,8 +189,8 @@ fn presets(command: &PresetsCommand) -> Result<i32> {
                     }
                     [
                         p.name.clone(),
-                        fmt_opt(f.focal_length_mm, " mm", ""),
-                        fmt_opt(f.f_number, "", "f/"),
+                        fmt_opt(f.lens.focal_length_mm, " mm", ""),
+                        fmt_opt(f.lens.f_number, "", "f/"),
                         blades,
                         description,
                     ]

@@ -13,9 +13,10 @@ use fstop::config::{Config, FocusSetting};
 use fstop::depth::DepthKind;
 use fstop::infer::ModelConfig;
 use fstop::io::{DEFAULT_MAX_PIXELS, DecodeOptions, EncodeOptions};
+use fstop::lens_fields::LensFields;
 use fstop::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, Sensor};
 use fstop::pipeline::LensSettings;
-use fstop::preset::{self, DEFAULT_PRESET, Preset, PresetFields};
+use fstop::preset::{self, DEFAULT_PRESET, Preset};
 use fstop::render::{HighlightOptions, KernelKind};
 
 use super::paths::Role;
@@ -69,19 +70,26 @@ pub struct LensChoice {
     pub background: Background,
 }
 
-/// Applies the lens and highlight fields a layer (preset or config file) sets.
-fn apply_fields(fields: &PresetFields, lens: &mut Lens, hl: &mut HighlightOptions) {
-    fields.apply_to(lens);
-    if let Some(t) = fields.highlight_threshold {
-        hl.threshold = t;
-    }
-    if let Some(g) = fields.highlight_gain {
-        hl.gain = g;
-    }
-}
-
-fn apply_preset(p: &Preset, lens: &mut Lens, hl: &mut HighlightOptions) {
-    apply_fields(&p.fields, lens, hl);
+/// The lens, highlight and background fields the command line sets, checked field by field
+/// like a preset's.
+fn flag_fields(flags: &LensArgs) -> Result<LensFields> {
+    let sensor = match flags.sensor_width_mm {
+        Some(w) => Some(Sensor::parse(&format!("{w}mm")).map_err(|e| anyhow!("{e}"))?),
+        None => flags.sensor,
+    };
+    let fields = LensFields {
+        focal_length_mm: flags.focal_length,
+        f_number: flags.f_number,
+        sensor,
+        blades: flags.blades,
+        blade_rotation_deg: flags.blade_rotation,
+        blade_curvature: flags.blade_curvature,
+        highlight_threshold: flags.highlight_threshold,
+        highlight_gain: flags.highlight_gain,
+        background: flags.background,
+    };
+    fields.check()?;
+    Ok(fields)
 }
 
 /// Resolves a preset name or path, user presets included.
@@ -98,9 +106,9 @@ pub fn resolve_lens(
 ) -> Result<LensChoice> {
     let mut lens = Lens::default();
     let mut hl = HighlightOptions::default();
+    let mut background = Background::default();
     let base = find_preset(DEFAULT_PRESET)?;
-    apply_preset(&base, &mut lens, &mut hl);
-    let mut background = base.fields.background.unwrap_or_default();
+    base.fields.lens.apply(&mut lens, &mut hl, &mut background);
     let mut preset_name = base.name;
     let mut files_read: Vec<(PathBuf, Role)> = Vec::new();
     if let Some(f) = &config.file {
@@ -113,62 +121,20 @@ pub fn resolve_lens(
             Some(f) => format!("preset named in {}", f.display()),
             None => "preset named in the configuration".into(),
         })?;
-        apply_preset(&p, &mut lens, &mut hl);
+        p.fields.lens.apply(&mut lens, &mut hl, &mut background);
         files_read.extend(preset_file(&p));
-        background = p.fields.background.unwrap_or(background);
         preset_name = p.name;
     }
-    let config_fields = PresetFields {
-        description: None,
-        focal_length_mm: config.focal_length_mm,
-        f_number: config.f_number,
-        sensor: config.sensor,
-        blades: config.blades,
-        blade_rotation_deg: config.blade_rotation_deg,
-        blade_curvature: config.blade_curvature,
-        highlight_threshold: config.highlight_threshold,
-        highlight_gain: config.highlight_gain,
-        background: config.background,
-    };
-    apply_fields(&config_fields, &mut lens, &mut hl);
-    background = config.background.unwrap_or(background);
+    config.lens.apply(&mut lens, &mut hl, &mut background);
 
     // Command-line layer: --preset, then flags.
     if let Some(name) = preset_arg {
         let p = find_preset(name)?;
-        apply_preset(&p, &mut lens, &mut hl);
+        p.fields.lens.apply(&mut lens, &mut hl, &mut background);
         files_read.extend(preset_file(&p));
-        background = p.fields.background.unwrap_or(background);
         preset_name = p.name;
     }
-    background = flags.background.unwrap_or(background);
-    if let Some(v) = flags.focal_length {
-        lens.focal_length_mm = v;
-    }
-    if let Some(v) = flags.f_number {
-        lens.f_number = v;
-    }
-    if let Some(v) = flags.sensor {
-        lens.sensor = v;
-    }
-    if let Some(w) = flags.sensor_width_mm {
-        lens.sensor = Sensor::parse(&format!("{w}mm")).map_err(|e| anyhow!("{e}"))?;
-    }
-    if let Some(v) = flags.blades {
-        lens.aperture.blades = v;
-    }
-    if let Some(v) = flags.blade_rotation {
-        lens.aperture.blade_rotation_deg = v;
-    }
-    if let Some(v) = flags.blade_curvature {
-        lens.aperture.blade_curvature = v;
-    }
-    if let Some(v) = flags.highlight_threshold {
-        hl.threshold = v;
-    }
-    if let Some(v) = flags.highlight_gain {
-        hl.gain = v;
-    }
+    flag_fields(flags)?.apply(&mut lens, &mut hl, &mut background);
     let focus = flags
         .focus_at
         .map(FocusSetting::At)
