@@ -21,7 +21,7 @@
 use super::aperture::SpanTables;
 use super::coc::{FAR, clamp01};
 use super::defocus::scatter_rows;
-use super::layers::{Source, level_dims};
+use super::layers::{SliceSource, level_dims};
 use crate::fill::push_pull_fill;
 
 /// Coverage below which the far side is taken entirely from its hole fill, and above which
@@ -122,7 +122,7 @@ pub(crate) struct Rgba {
 /// those levels. Between non-empty levels the accumulator is upsampled bilinearly in one step.
 pub(crate) fn cascade(
     side: usize,
-    slices: &mut [Option<Source>],
+    slices: &mut [Option<SliceSource>],
     width: usize,
     height: usize,
     tables: &SpanTables,

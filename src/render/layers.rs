@@ -1,6 +1,6 @@
 //! Layers and slices: the sanitised input, the per-pixel colours each side scatters (boosted
 //! background `B`, boosted subject `F`), and the fast kernel's resolution pyramid of slices,
-//! all gathered in one pass over the photo ([`analyse`]).
+//! all gathered in one pass over the photo ([`decompose`]).
 //!
 //! A *slice* is one (side, level) pair. Level `L`'s source is the `2^L × 2^L` box average of
 //! the premultiplied `(colour·w, w)` of the pixels that belong to it, with their CoC diameter
@@ -132,10 +132,10 @@ pub(crate) const FILL_LEVEL: u32 = 5;
 const FILL_STRIDE: usize = 4;
 
 /// One stored slice source (see [`SrcPx`]).
-pub(crate) type Source = Vec<SrcPx>;
+pub(crate) type SliceSource = Vec<SrcPx>;
 
-/// What the analysis pass over the photo produces.
-pub(crate) struct Analysis {
+/// The scene decomposed for the kernels: what [`decompose`] produces.
+pub(crate) struct Layers {
     pub setup: Setup,
     /// Matte fills, when there is a matte with some subject in it.
     pub fills: Option<MatteFills>,
@@ -143,7 +143,7 @@ pub(crate) struct Analysis {
     /// boosted photo with weight `far·(1 − m)` (the far side, away from the subject).
     pub fill_source: Vec<[f32; 4]>,
     /// `slices[side][L - 1]` for levels `1..=max_level`, `None` where empty (fast kernel).
-    pub slices: [Vec<Option<Source>>; SIDES],
+    pub slices: [Vec<Option<SliceSource>>; SIDES],
     /// Per row, the largest row reach of its level-0 scatter, −1 for none (fast kernel).
     pub row_reach0: Vec<i32>,
 }
@@ -422,41 +422,443 @@ fn plain_fill_source(input: &Input, highlights: &Highlights, out: &mut [[f32; 4]
     }
 }
 
-/// One pass over the photo that gathers everything the kernels need before scattering: CoC
-/// range and level occupancy, the matte fills' box sums (then the fills), the far hole fill's
-/// source, and — with `tables` (fast kernel) — the slice sources of levels ≥ 1 and the level-0
-/// row reaches. Pixels at the matte's edge (0 < m < 1) need the fills to be split into subject
-/// and background colour, so their coarse contributions are added in a second pass over them.
-pub(crate) fn analyse(
+/// Sizes and levels of one decomposition.
+struct Geometry {
+    w: usize,
+    h: usize,
+    split: LevelSplit,
+    /// Coarse levels in use: slices exist for levels `1..=levels`.
+    levels: usize,
+    /// Photo rows per chunk: whole rows at every level in use and at [`FILL_LEVEL`].
+    chunk_rows: usize,
+    /// Level of the matte fills' box sums, and its size.
+    matte_level: u32,
+    mw: usize,
+    mh: usize,
+    /// Size of the hole-fill source ([`FILL_LEVEL`]).
+    fw: usize,
+    fh: usize,
+    /// Width of each level `0..=levels`.
+    widths: Vec<usize>,
+}
+
+impl Geometry {
+    fn new(input: &Input, coc: &CocMap, d0: f32) -> Geometry {
+        let (w, h) = (input.width, input.height);
+        let max_level = LevelSplit::levels_for(d0, max_coc(input, coc));
+        let matte_level = matte_fill_level(w, h);
+        debug_assert!(matte_level <= FILL_LEVEL);
+        let (mw, mh) = level_dims(w, h, matte_level);
+        let (fw, fh) = level_dims(w, h, FILL_LEVEL);
+        Geometry {
+            w,
+            h,
+            split: LevelSplit::new(d0, max_level),
+            levels: max_level as usize,
+            chunk_rows: 1usize << max_level.max(FILL_LEVEL),
+            matte_level,
+            mw,
+            mh,
+            fw,
+            fh,
+            widths: (0..=max_level).map(|l| level_dims(w, h, l).0).collect(),
+        }
+    }
+
+    fn chunks(&self) -> usize {
+        self.h.div_ceil(self.chunk_rows)
+    }
+
+    /// Level-`l` rows per chunk.
+    fn rows_at(&self, l: u32) -> usize {
+        self.chunk_rows >> l
+    }
+
+    /// Photo rows of chunk `ci`.
+    fn rows_of(&self, ci: usize) -> std::ops::Range<usize> {
+        let y0 = ci * self.chunk_rows;
+        y0..(y0 + self.chunk_rows).min(self.h)
+    }
+
+    /// The level of slice `k` (slices are stored side by side, levels `1..=levels` each).
+    fn level_of_slice(&self, k: usize) -> u32 {
+        (k % self.levels.max(1)) as u32 + 1
+    }
+}
+
+/// One chunk of photo rows' share of the buffers the first pass writes.
+struct Chunk<'b> {
+    fill: &'b mut [[f32; 4]],
+    reach: &'b mut [i32],
+    slices: Vec<ChunkSlice<'b>>,
+}
+
+/// The current photo row, sanitised: signed CoC, matte and colour (highlight-raised once the
+/// matte sums have read it, see [`first_pass`]).
+struct Row {
+    coc: Vec<f32>,
+    matte: Vec<f32>,
+    rgb: [Vec<f32>; 3],
+}
+
+impl Row {
+    fn new(w: usize) -> Row {
+        Row {
+            coc: vec![0.0; w],
+            matte: vec![0.0; w],
+            rgb: std::array::from_fn(|_| vec![0.0; w]),
+        }
+    }
+
+    /// Loads photo row `y`.
+    fn load(&mut self, input: &Input, coc: &CocMap, y: usize) {
+        let w = input.width;
+        let row = y * w..(y + 1) * w;
+        // Plain indexed loops over equal-length slices: no bounds checks, vectorised.
+        let (cr, mr) = (&mut self.coc[..w], &mut self.matte[..w]);
+        let disparity = &input.disparity[row.clone()];
+        for x in 0..w {
+            cr[x] = coc.signed(disparity[x]);
+        }
+        match &input.matte {
+            Some(matte) => {
+                let matte = &matte[row.clone()];
+                for x in 0..w {
+                    mr[x] = sane_matte(matte[x]);
+                }
+            }
+            None => mr.fill(0.0),
+        }
+        let [rr, gr, br] = &mut self.rgb;
+        let (rr, gr, br) = (&mut rr[..w], &mut gr[..w], &mut br[..w]);
+        let (r_in, g_in, b_in) = (
+            &input.color[0][row.clone()],
+            &input.color[1][row.clone()],
+            &input.color[2][row],
+        );
+        for x in 0..w {
+            rr[x] = sane(r_in[x]);
+            gr[x] = sane(g_in[x]);
+            br[x] = sane(b_in[x]);
+        }
+    }
+
+    #[inline]
+    fn rgb(&self, x: usize) -> [f32; 3] {
+        [self.rgb[0][x], self.rgb[1][x], self.rgb[2][x]]
+    }
+}
+
+/// Adds the row to its row of matte fill box sums (boxes `2^level` pixels wide); the row's
+/// largest matte value.
+fn add_matte_sums(sums_row: &mut [FillSums], row: &Row, level: u32) -> f32 {
+    let n = 1usize << level;
+    let w = row.coc.len();
+    let (cr, mr) = (&row.coc, &row.matte);
+    let mut max_m = 0.0f32;
+    for (x1, s) in sums_row.iter_mut().enumerate() {
+        let mut acc: FillSums = [0.0f32; 15];
+        for x in x1 * n..(x1 * n + n).min(w) {
+            max_m = max_m.max(mr[x]);
+            let near = membership(mr[x], cr[x])[NEAR];
+            accumulate(&mut acc, row.rgb(x), mr[x], cr[x], near);
+        }
+        for (dst, src) in s.iter_mut().zip(acc) {
+            *dst += src;
+        }
+    }
+    max_m
+}
+
+/// Adds photo row `y` to the far hole-fill source (a last resort, and smooth: every
+/// [`FILL_STRIDE`]-th pixel of every `FILL_STRIDE`-th row is plenty), weighted by
+/// [`fill_weight`].
+fn add_fill_source(fill_row: &mut [[f32; 4]], row: &Row, y: usize) {
+    if !y.is_multiple_of(FILL_STRIDE) {
+        return;
+    }
+    let fscale = 1usize << FILL_LEVEL;
+    let w = row.coc.len();
+    for (fx, p) in fill_row.iter_mut().enumerate() {
+        let mut acc = [0.0f32; 4];
+        for x in (fx * fscale..(fx * fscale + fscale).min(w)).step_by(FILL_STRIDE) {
+            let wt = fill_weight(row.matte[x], row.coc[x]);
+            acc[0] += row.rgb[0][x] * wt;
+            acc[1] += row.rgb[1][x] * wt;
+            acc[2] += row.rgb[2][x] * wt;
+            acc[3] += wt;
+        }
+        for (dst, src) in p.iter_mut().zip(acc) {
+            *dst += src;
+        }
+    }
+}
+
+/// What adding a row to the coarse slices left for later.
+struct CoarseRow {
+    /// Largest blur of the row's bright sparse sources (scattered at level 0), −1 for none.
+    sparse_d: f32,
+    /// Whether the row has matte-edge pixels, added in the second pass.
+    deferred: bool,
+}
+
+/// Adds photo row `y` (colours raised) to the coarse slices: pixels blurred beyond `d0`,
+/// except bright sparse sources (level 0) and, with a matte, matte-edge pixels (deferred).
+fn add_coarse(
+    writer: &mut SliceWriter,
+    row: &Row,
+    y: usize,
+    d0: f32,
+    highlights: &Highlights,
+    with_matte: bool,
+) -> CoarseRow {
+    writer.start_row(y);
+    let mut out = CoarseRow {
+        sparse_d: -1.0,
+        deferred: false,
+    };
+    for (x, (&c, &m)) in row.coc.iter().zip(&row.matte).enumerate() {
+        let d = c.abs();
+        if d <= d0 {
+            continue;
+        }
+        let b = row.rgb(x);
+        if m <= 0.0 && c <= FAR_SPARSE_COC && highlights.is_sparse(x, y, b, d) {
+            // Scattered at level 0 (see `Highlights::is_sparse`).
+            out.sparse_d = out.sparse_d.max(d);
+            continue;
+        }
+        if with_matte && m > 0.0 && m < 1.0 {
+            out.deferred = true;
+            continue;
+        }
+        let memb = membership(m, c);
+        writer.add(&Pixel {
+            x,
+            y,
+            d,
+            d_subject: d,
+            memb,
+            colours: (b, b),
+        });
+    }
+    writer.end_row();
+    out
+}
+
+/// How far the row's level-0 scatter reaches (rows), −1 for none. Reach grows with the
+/// diameter: the row's largest level-0 diameter decides, bright sparse sources (`sparse_d`)
+/// included. A matte-edge pixel's subject share is blurred by the subject's own CoC, at most
+/// its own (see [`subject_coc`]), which may put it at level 0 whatever its own.
+fn level0_reach(row: &Row, sparse_d: f32, level0_limit: f32, tables: &SpanTables) -> i32 {
+    let edge_d = level0_limit * 0.999;
+    let d_max = row
+        .coc
+        .iter()
+        .zip(&row.matte)
+        .map(|(c, &m)| {
+            let d = c.abs();
+            if d >= level0_limit && m > 0.0 && m < 1.0 {
+                edge_d
+            } else {
+                d
+            }
+        })
+        .filter(|&d| d >= 1.0 && d < level0_limit)
+        .fold(sparse_d, f32::max);
+    if d_max >= 1.0 {
+        tables.get(d_max, 0.0).reach
+    } else {
+        -1
+    }
+}
+
+/// Fill-source sums of the chunk whose rows are `rows` → averages over each box's sampled
+/// pixels (see [`add_fill_source`]).
+fn average_fill_source(fill: &mut [[f32; 4]], rows: std::ops::Range<usize>, w: usize, h: usize) {
+    let fscale = 1usize << FILL_LEVEL;
+    let fw = w.div_ceil(fscale);
+    let y0 = rows.start;
+    let box_rows = (rows.end - y0).div_ceil(fscale);
+    let samples = |start: usize, len: usize| {
+        (start + len).div_ceil(FILL_STRIDE) - start.div_ceil(FILL_STRIDE)
+    };
+    for (k, p) in fill.iter_mut().enumerate().take(box_rows * fw) {
+        let (fx, fyy) = (k % fw, k / fw);
+        let by = y0 + fyy * fscale;
+        let bh = (h - by).min(fscale);
+        let bw = (w - fx * fscale).min(fscale);
+        let n = samples(fx * fscale, bw) * samples(by, bh);
+        let inv = 1.0 / n.max(1) as f32;
+        for v in p.iter_mut() {
+            *v *= inv;
+        }
+    }
+}
+
+/// What the first pass found in a chunk.
+struct Found {
+    max_m: f32,
+    deferred: bool,
+}
+
+/// The first pass over chunk `ci`: matte fill sums, the hole-fill source and — with `tables`
+/// (fast kernel) — the coarse slices and the level-0 row reaches.
+#[allow(clippy::too_many_arguments)]
+fn first_pass(
+    chunk: &mut Chunk,
+    sums: &mut [FillSums],
+    ci: usize,
+    g: &Geometry,
+    input: &Input,
+    coc: &CocMap,
+    highlights: &Highlights,
+    tables: Option<&SpanTables>,
+) -> Found {
+    let (w, fw) = (g.w, g.fw);
+    let rows = g.rows_of(ci);
+    let y0 = rows.start;
+    let with_matte = input.matte.is_some();
+    let (d0, level0_limit) = (g.split.d0(), g.split.level0_limit());
+    let mut found = Found {
+        max_m: 0.0,
+        deferred: false,
+    };
+    let mut row = Row::new(w);
+    let mut writer = SliceWriter::new(&mut chunk.slices, &g.widths, g.split, y0);
+    for y in rows.clone() {
+        row.load(input, coc, y);
+        if with_matte {
+            let n = 1usize << g.matte_level;
+            let sums_row = &mut sums[((y - y0) >> g.matte_level) * g.mw..][..w.div_ceil(n)];
+            found.max_m = found
+                .max_m
+                .max(add_matte_sums(sums_row, &row, g.matte_level));
+        }
+        // From here on the row's colours are highlight-raised.
+        if highlights.is_active() {
+            let [rr, gr, br] = &mut row.rgb;
+            highlights.raise_row(y, &mut rr[..w], &mut gr[..w], &mut br[..w]);
+        }
+        add_fill_source(
+            &mut chunk.fill[((y - y0) >> FILL_LEVEL) * fw..][..fw],
+            &row,
+            y,
+        );
+        let Some(tables) = tables else {
+            continue;
+        };
+        let coarse = add_coarse(&mut writer, &row, y, d0, highlights, with_matte);
+        found.deferred |= coarse.deferred;
+        chunk.reach[y - y0] = level0_reach(&row, coarse.sparse_d, level0_limit, tables);
+    }
+    average_fill_source(chunk.fill, rows, w, g.h);
+    found
+}
+
+/// The second pass over chunk `ci`: the coarse contributions of matte-edge pixels, now that
+/// the fills can split them into subject and background colour.
+fn add_matte_edges(
+    chunk: &mut Chunk,
+    ci: usize,
+    g: &Geometry,
+    input: &Input,
+    coc: &CocMap,
+    highlights: &Highlights,
+    fills: &MatteFills,
+) {
+    let w = g.w;
+    let d0 = g.split.d0();
+    let rows = g.rows_of(ci);
+    let mut writer = SliceWriter::new(&mut chunk.slices, &g.widths, g.split, rows.start);
+    for y in rows {
+        writer.start_row(y);
+        for x in 0..w {
+            let i = y * w + x;
+            let m = input.matte(i);
+            if !(m > 0.0 && m < 1.0) {
+                continue;
+            }
+            let c = coc.signed(input.disparity[i]);
+            let d = c.abs();
+            if d <= d0 {
+                continue;
+            }
+            let colours = pixel_colours(input, Some(fills), highlights, Light::Boosted, x, y, m);
+            let memb = membership(m, c);
+            writer.add(&Pixel {
+                x,
+                y,
+                d,
+                d_subject: subject_coc(Some(fills), x, y, m, c).abs(),
+                memb,
+                colours,
+            });
+        }
+        writer.end_row();
+    }
+}
+
+/// Chunk `ci`'s slice sums → averages over each level pixel's box of existing pixels (CoC in
+/// level pixels, light centroid within the box); per slice, whether the chunk touched it.
+fn average_slices(chunk: Chunk, ci: usize, g: &Geometry) -> Vec<bool> {
+    let (w, h) = (g.w, g.h);
+    let y0 = ci * g.chunk_rows;
+    let mut touched = Vec::with_capacity(chunk.slices.len());
+    for (k, mut slice) in chunk.slices.into_iter().enumerate() {
+        touched.push(slice.touched());
+        let l = g.level_of_slice(k);
+        let s = 1usize << l;
+        let scale = 1.0 / s as f32;
+        for (r, row) in slice.ready_rows() {
+            let ly = r + (y0 >> l);
+            let rows_in = (h - ly * s).min(s);
+            for (lx, p) in row.iter_mut().enumerate() {
+                if p[3] <= 0.0 {
+                    continue;
+                }
+                let count = ((w - lx * s).min(s) * rows_in) as f32;
+                let inv_w = 1.0 / p[3];
+                let inv_lum = 1.0 / p[7];
+                p[4] *= inv_w * scale;
+                p[5] = (p[5] * inv_lum * scale - 0.5).clamp(-0.5, 0.5);
+                p[6] = (p[6] * inv_lum * scale - 0.5).clamp(-0.5, 0.5);
+                p[7] = 0.0;
+                let inv = 1.0 / count;
+                for v in &mut p[..4] {
+                    *v *= inv;
+                }
+            }
+        }
+    }
+    touched
+}
+
+/// Decomposes the scene for the kernels in one pass over the photo (two where the matte has
+/// soft edges): CoC range and level occupancy ([`Geometry`]), the matte fills' box sums (then
+/// the fills), the far hole fill's source, and — with `tables` (fast kernel) — the slice
+/// sources of levels ≥ 1 and the level-0 row reaches. Pixels at the matte's edge (0 < m < 1)
+/// need the fills to be split into subject and background colour, so their coarse
+/// contributions are added in a second pass over them ([`add_matte_edges`]).
+pub(crate) fn decompose(
     input: &Input,
     coc: CocMap,
     highlights: Highlights,
     d0: f32,
     tables: Option<&SpanTables>,
-) -> Analysis {
-    let (w, h) = (input.width, input.height);
-    let max_level = LevelSplit::levels_for(d0, max_coc(input, &coc));
-    let split = LevelSplit::new(d0, max_level);
-    let level0_limit = split.level0_limit();
-    let chunk_level = max_level.max(FILL_LEVEL);
-    let chunk_rows = 1usize << chunk_level;
-    let matte_level = matte_fill_level(w, h);
-    let fscale = 1usize << FILL_LEVEL;
-    let (mw, mh) = level_dims(w, h, matte_level);
-    let (fw, fh) = level_dims(w, h, FILL_LEVEL);
+) -> Layers {
+    let g = Geometry::new(input, &coc, d0);
+    let (w, h, levels) = (g.w, g.h, g.levels);
     let with_matte = input.matte.is_some();
     let with_slices = tables.is_some();
-    let levels = max_level as usize;
-    let widths: Vec<usize> = (0..=max_level).map(|l| level_dims(w, h, l).0).collect();
-    debug_assert!(matte_level <= FILL_LEVEL);
 
-    let mut sums: Vec<FillSums> = vec![[0.0; 15]; if with_matte { mw * mh } else { 0 }];
-    let mut fill_source = vec![[0.0f32; 4]; fw * fh];
+    let mut sums: Vec<FillSums> = vec![[0.0; 15]; if with_matte { g.mw * g.mh } else { 0 }];
+    let mut fill_source = vec![[0.0f32; 4]; g.fw * g.fh];
     let mut row_reach0 = vec![-1i32; if with_slices { h } else { 0 }];
     // All slices are allocated zeroed (untouched pages cost nothing); empty ones are dropped.
-    let mut slices: Vec<Source> = if with_slices {
+    let mut slices: Vec<SliceSource> = if with_slices {
         (0..SIDES)
-            .flat_map(|_| 1..=max_level)
+            .flat_map(|_| 1..=levels as u32)
             .map(|l| {
                 let (lw, lh) = level_dims(w, h, l);
                 vec![[0.0f32; 8]; lw * lh]
@@ -467,290 +869,72 @@ pub(crate) fn analyse(
     };
 
     // Regroup every buffer chunk by chunk of `chunk_rows` photo rows.
-    struct Job<'b> {
-        fill: &'b mut [[f32; 4]],
-        reach: &'b mut [i32],
-        slices: Vec<ChunkSlice<'b>>,
-    }
-    let chunks = h.div_ceil(chunk_rows);
-    let mut jobs: Vec<Job> = (0..chunks)
-        .map(|_| Job {
+    let mut chunks: Vec<Chunk> = (0..g.chunks())
+        .map(|_| Chunk {
             fill: Default::default(),
             reach: Default::default(),
             slices: Vec::new(),
         })
         .collect();
-    let rows_at = |l: u32| chunk_rows >> l;
     let mut sum_chunks: Vec<&mut [FillSums]> = sums
-        .chunks_mut((rows_at(matte_level) * mw).max(1))
+        .chunks_mut((g.rows_at(g.matte_level) * g.mw).max(1))
         .collect();
-    sum_chunks.resize_with(chunks, Default::default);
-    for (job, c) in jobs
+    sum_chunks.resize_with(chunks.len(), Default::default);
+    for (chunk, c) in chunks
         .iter_mut()
-        .zip(fill_source.chunks_mut(rows_at(FILL_LEVEL) * fw))
+        .zip(fill_source.chunks_mut(g.rows_at(FILL_LEVEL) * g.fw))
     {
-        job.fill = c;
+        chunk.fill = c;
     }
-    for (job, c) in jobs.iter_mut().zip(row_reach0.chunks_mut(chunk_rows)) {
-        job.reach = c;
+    for (chunk, c) in chunks.iter_mut().zip(row_reach0.chunks_mut(g.chunk_rows)) {
+        chunk.reach = c;
     }
     for (k, src) in slices.iter_mut().enumerate() {
-        let l = (k % levels.max(1)) as u32 + 1;
-        for (job, c) in jobs
-            .iter_mut()
-            .zip(src.chunks_mut(rows_at(l) * widths[l as usize]))
-        {
-            job.slices.push(ChunkSlice::new(c, widths[l as usize]));
+        let l = g.level_of_slice(k);
+        let lw = g.widths[l as usize];
+        for (chunk, c) in chunks.iter_mut().zip(src.chunks_mut(g.rows_at(l) * lw)) {
+            chunk.slices.push(ChunkSlice::new(c, lw));
         }
     }
 
-    struct Found {
-        max_m: f32,
-        deferred: bool,
-    }
-    let ml = matte_level;
-    let found: Vec<Found> = jobs
+    let found: Vec<Found> = chunks
         .par_iter_mut()
         .zip(sum_chunks)
         .enumerate()
-        .map(|(ci, (job, job_sums))| {
-            let y0 = ci * chunk_rows;
-            let mut max_m = 0.0f32;
-            let mut deferred = false;
-            let mut coc_row = vec![0.0f32; w];
-            let mut matte_row = vec![0.0f32; w];
-            let mut rgb_row: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0f32; w]);
-            let mut writer = SliceWriter::new(&mut job.slices, &widths, split, y0);
-            for y in y0..(y0 + chunk_rows).min(h) {
-                let row = y * w..(y + 1) * w;
-                // Plain indexed loops over equal-length slices: no bounds checks, vectorised.
-                let (cr, mr) = (&mut coc_row[..w], &mut matte_row[..w]);
-                let disparity = &input.disparity[row.clone()];
-                for x in 0..w {
-                    cr[x] = coc.signed(disparity[x]);
-                }
-                match &input.matte {
-                    Some(matte) => {
-                        let matte = &matte[row.clone()];
-                        for x in 0..w {
-                            mr[x] = sane_matte(matte[x]);
-                        }
-                    }
-                    None => mr.fill(0.0),
-                }
-                let [rr, gr, br] = &mut rgb_row;
-                let (rr, gr, br) = (&mut rr[..w], &mut gr[..w], &mut br[..w]);
-                let (r_in, g_in, b_in) = (
-                    &input.color[0][row.clone()],
-                    &input.color[1][row.clone()],
-                    &input.color[2][row],
-                );
-                for x in 0..w {
-                    rr[x] = sane(r_in[x]);
-                    gr[x] = sane(g_in[x]);
-                    br[x] = sane(b_in[x]);
-                }
-                if with_matte {
-                    let n = 1usize << ml;
-                    let sums_row = &mut job_sums[((y - y0) >> ml) * mw..][..w.div_ceil(n)];
-                    for (x1, s) in sums_row.iter_mut().enumerate() {
-                        let mut acc: FillSums = [0.0f32; 15];
-                        for x in x1 * n..(x1 * n + n).min(w) {
-                            max_m = max_m.max(mr[x]);
-                            let near = membership(mr[x], cr[x])[NEAR];
-                            accumulate(&mut acc, [rr[x], gr[x], br[x]], mr[x], cr[x], near);
-                        }
-                        for (dst, src) in s.iter_mut().zip(acc) {
-                            *dst += src;
-                        }
-                    }
-                }
-                // From here on the row's colours are highlight-raised.
-                if highlights.is_active() {
-                    highlights.raise_row(y, rr, gr, br);
-                }
-                // Far hole-fill source (a last resort, and smooth): every 4th pixel of every
-                // 4th row is plenty.
-                let fill_row = &mut job.fill[((y - y0) >> FILL_LEVEL) * fw..][..fw];
-                for (fx, p) in fill_row.iter_mut().enumerate() {
-                    if y % FILL_STRIDE != 0 {
-                        break;
-                    }
-                    let mut acc = [0.0f32; 4];
-                    for x in (fx * fscale..(fx * fscale + fscale).min(w)).step_by(FILL_STRIDE) {
-                        let wt = fill_weight(mr[x], cr[x]);
-                        acc[0] += rr[x] * wt;
-                        acc[1] += gr[x] * wt;
-                        acc[2] += br[x] * wt;
-                        acc[3] += wt;
-                    }
-                    for (dst, src) in p.iter_mut().zip(acc) {
-                        *dst += src;
-                    }
-                }
-                let Some(tables) = tables else {
-                    continue;
-                };
-                // Coarse slices.
-                writer.start_row(y);
-                let mut sparse_d = -1.0f32;
-                for (x, (&c, &m)) in coc_row.iter().zip(&matte_row).enumerate() {
-                    let d = c.abs();
-                    if d <= d0 {
-                        continue;
-                    }
-                    let b = [rgb_row[0][x], rgb_row[1][x], rgb_row[2][x]];
-                    if m <= 0.0 && c <= FAR_SPARSE_COC && highlights.is_sparse(x, y, b, d) {
-                        // Scattered at level 0 (see `Highlights::is_sparse`).
-                        sparse_d = sparse_d.max(d);
-                        continue;
-                    }
-                    if with_matte && m > 0.0 && m < 1.0 {
-                        deferred = true;
-                        continue;
-                    }
-                    let memb = membership(m, c);
-                    writer.add(&Pixel {
-                        x,
-                        y,
-                        d,
-                        d_subject: d,
-                        memb,
-                        colours: (b, b),
-                    });
-                }
-                writer.end_row();
-                // Reach grows with the diameter: the row's largest level-0 diameter decides. A
-                // matte-edge pixel's subject share is blurred by the subject's own CoC, at most
-                // its own (see `subject_coc`), which may put it at level 0 whatever its own.
-                let edge_d = level0_limit * 0.999;
-                let d_max = coc_row
-                    .iter()
-                    .zip(&matte_row)
-                    .map(|(c, &m)| {
-                        let d = c.abs();
-                        if d >= level0_limit && m > 0.0 && m < 1.0 {
-                            edge_d
-                        } else {
-                            d
-                        }
-                    })
-                    .filter(|&d| d >= 1.0 && d < level0_limit)
-                    .fold(sparse_d, f32::max);
-                job.reach[y - y0] = if d_max >= 1.0 {
-                    tables.get(d_max, 0.0).reach
-                } else {
-                    -1
-                };
-            }
-            // Fill-source sums → averages over each box's sampled pixels.
-            let rows = ((y0 + chunk_rows).min(h) - y0).div_ceil(fscale);
-            let samples = |start: usize, len: usize| {
-                (start + len).div_ceil(FILL_STRIDE) - start.div_ceil(FILL_STRIDE)
-            };
-            for (k, p) in job.fill.iter_mut().enumerate().take(rows * fw) {
-                let (fx, fyy) = (k % fw, k / fw);
-                let by = y0 + fyy * fscale;
-                let bh = (h - by).min(fscale);
-                let bw = (w - fx * fscale).min(fscale);
-                let n = samples(fx * fscale, bw) * samples(by, bh);
-                let inv = 1.0 / n.max(1) as f32;
-                for v in p.iter_mut() {
-                    *v *= inv;
-                }
-            }
-            Found { max_m, deferred }
+        .map(|(ci, (chunk, sums))| {
+            first_pass(chunk, sums, ci, &g, input, &coc, &highlights, tables)
         })
         .collect();
 
     let max_m = found.iter().fold(0.0f32, |a, f| a.max(f.max_m));
-    let fills = (with_matte && max_m > 0.0).then(|| MatteFills::new(&sums, mw, mh, ml));
+    let fills =
+        (with_matte && max_m > 0.0).then(|| MatteFills::new(&sums, g.mw, g.mh, g.matte_level));
     drop(sums);
 
     if let Some(fills) = fills.as_ref().filter(|_| found.iter().any(|f| f.deferred)) {
-        // Second pass: coarse contributions of matte-edge pixels, now that B and F are known.
-        jobs.par_iter_mut()
+        chunks
+            .par_iter_mut()
             .zip(&found)
             .enumerate()
             .filter(|(_, (_, f))| f.deferred)
-            .for_each(|(ci, (job, _))| {
-                let y0 = ci * chunk_rows;
-                let mut writer = SliceWriter::new(&mut job.slices, &widths, split, y0);
-                for y in y0..(y0 + chunk_rows).min(h) {
-                    writer.start_row(y);
-                    for x in 0..w {
-                        let i = y * w + x;
-                        let m = input.matte(i);
-                        if !(m > 0.0 && m < 1.0) {
-                            continue;
-                        }
-                        let c = coc.signed(input.disparity[i]);
-                        let d = c.abs();
-                        if d <= d0 {
-                            continue;
-                        }
-                        let colours =
-                            pixel_colours(input, Some(fills), &highlights, Light::Boosted, x, y, m);
-                        let memb = membership(m, c);
-                        writer.add(&Pixel {
-                            x,
-                            y,
-                            d,
-                            d_subject: subject_coc(Some(fills), x, y, m, c).abs(),
-                            memb,
-                            colours,
-                        });
-                    }
-                    writer.end_row();
-                }
+            .for_each(|(ci, (chunk, _))| {
+                add_matte_edges(chunk, ci, &g, input, &coc, &highlights, fills);
             });
     }
 
-    // Slice sums → averages over each level pixel's box of existing pixels; note which
-    // (chunk, slice) pairs hold anything.
-    let touched: Vec<Vec<bool>> = jobs
+    let touched: Vec<Vec<bool>> = chunks
         .into_par_iter()
         .enumerate()
-        .map(|(ci, job)| {
-            let y0 = ci * chunk_rows;
-            let mut touched = Vec::with_capacity(job.slices.len());
-            for (k, mut slice) in job.slices.into_iter().enumerate() {
-                touched.push(slice.touched());
-                let l = (k % levels) as u32 + 1;
-                let s = 1usize << l;
-                let scale = 1.0 / s as f32;
-                for (r, row) in slice.ready_rows() {
-                    let ly = r + (y0 >> l);
-                    let rows_in = (h - ly * s).min(s);
-                    for (lx, p) in row.iter_mut().enumerate() {
-                        if p[3] <= 0.0 {
-                            continue;
-                        }
-                        let count = ((w - lx * s).min(s) * rows_in) as f32;
-                        let inv_w = 1.0 / p[3];
-                        let inv_lum = 1.0 / p[7];
-                        p[4] *= inv_w * scale;
-                        p[5] = (p[5] * inv_lum * scale - 0.5).clamp(-0.5, 0.5);
-                        p[6] = (p[6] * inv_lum * scale - 0.5).clamp(-0.5, 0.5);
-                        p[7] = 0.0;
-                        let inv = 1.0 / count;
-                        for v in &mut p[..4] {
-                            *v *= inv;
-                        }
-                    }
-                }
-            }
-            touched
-        })
+        .map(|(ci, chunk)| average_slices(chunk, ci, &g))
         .collect();
 
     if fill_source.iter().all(|p| p[3] <= 0.0) {
         // No far side at all (everything is subject or in front of the focus): fill from the
         // whole photo, as push-pull does when nothing has weight.
-        plain_fill_source(input, &highlights, &mut fill_source, fw);
+        plain_fill_source(input, &highlights, &mut fill_source, g.fw);
     }
     let mut slice_iter = slices.into_iter();
-    let slices: [Vec<Option<Source>>; SIDES] = std::array::from_fn(|side| {
+    let slices: [Vec<Option<SliceSource>>; SIDES] = std::array::from_fn(|side| {
         (0..levels)
             .map(|li| {
                 let src = slice_iter.next()?;
@@ -759,11 +943,11 @@ pub(crate) fn analyse(
             })
             .collect()
     });
-    Analysis {
+    Layers {
         setup: Setup {
             coc,
             highlights,
-            split,
+            split: g.split,
         },
         fills,
         fill_source,
@@ -934,5 +1118,144 @@ fn into_colours(mut planes: Vec<Vec<f32>>) -> Colours {
     Colours {
         background: [r, g, b],
         subject,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optics::Lens;
+    use crate::scene::LinearRgb;
+
+    /// A `w × h` row source: colour `rgb`, matte `m`, signed CoC `c` everywhere.
+    fn row(w: usize, rgb: [f32; 3], m: f32, c: f32) -> Row {
+        let mut r = Row::new(w);
+        r.coc.fill(c);
+        r.matte.fill(m);
+        for (ch, v) in r.rgb.iter_mut().zip(rgb) {
+            ch.fill(v);
+        }
+        r
+    }
+
+    #[test]
+    fn a_row_is_loaded_sanitised() {
+        let mut color = LinearRgb::filled(3, 2, [0.5; 3]);
+        color.r[3] = f32::NAN;
+        let mut disparity = Plane::filled(3, 2, 0.5);
+        disparity.data[4] = f32::INFINITY;
+        let mut matte = Plane::filled(3, 2, 1.0);
+        matte.data[5] = 7.0;
+        let scene = Scene::new(color, disparity, Some(matte)).unwrap();
+        let input = Input::new(&scene).unwrap();
+        let coc = CocMap::new(&Lens::default(), 3, 2);
+        let mut r = Row::new(3);
+        r.load(&input, &coc, 1);
+        assert_eq!(r.rgb[0], vec![0.0, 0.5, 0.5], "NaN colour counts as black");
+        assert_eq!(r.coc[1], 0.0, "non-finite disparity is the focus plane");
+        assert_eq!(r.matte[2], 1.0, "matte clamped to 0..1");
+    }
+
+    #[test]
+    fn the_fill_source_samples_every_fourth_pixel_of_every_fourth_row() {
+        let fscale = 1usize << FILL_LEVEL;
+        let w = fscale + 8;
+        let (fw, h) = (w.div_ceil(fscale), fscale);
+        let mut fill = vec![[0.0f32; 4]; fw];
+        // Far background (matte 0, behind the focus): full weight.
+        let r = row(w, [0.2, 0.4, 0.6], 0.0, -20.0);
+        for y in 0..h {
+            add_fill_source(&mut fill, &r, y);
+        }
+        average_fill_source(&mut fill, 0..h, w, h);
+        // Every box, the partial last one too, averages back to the colour with weight 1.
+        for p in &fill {
+            for (v, want) in p.iter().zip([0.2, 0.4, 0.6, 1.0]) {
+                assert!((v - want).abs() < 1e-6, "{p:?}");
+            }
+        }
+        // Only rows that are multiples of the stride are read.
+        let mut once = vec![[0.0f32; 4]; fw];
+        add_fill_source(&mut once, &r, 1);
+        assert_eq!(once[0], [0.0; 4]);
+    }
+
+    #[test]
+    fn matte_sums_report_the_largest_matte() {
+        let level = 2;
+        let w: usize = 10;
+        let mut sums = vec![[0.0f32; 15]; w.div_ceil(1 << level)];
+        let mut r = row(w, [0.5; 3], 0.25, 0.0);
+        r.matte[7] = 0.75;
+        assert_eq!(add_matte_sums(&mut sums, &r, level), 0.75);
+        assert!(sums.iter().all(|s| s.iter().any(|&v| v != 0.0)));
+    }
+
+    #[test]
+    fn level0_reach_counts_sparse_lights_and_matte_edges() {
+        let shape = super::super::aperture::UnitShape::new(&Default::default());
+        let tables = SpanTables::new(&shape, 64.0);
+        let limit = 25.0;
+        // In focus: nothing reaches.
+        assert_eq!(
+            level0_reach(&row(8, [0.5; 3], 0.0, 0.2), -1.0, limit, &tables),
+            -1
+        );
+        // A 10 px blur reaches about 5 rows.
+        let ten = level0_reach(&row(8, [0.5; 3], 0.0, 10.0), -1.0, limit, &tables);
+        assert!((4..=6).contains(&ten), "{ten}");
+        // Beyond the level-0 limit a plain pixel is on the coarse levels, but a matte-edge
+        // pixel's subject share may still be at level 0, and so is a bright sparse light.
+        assert_eq!(
+            level0_reach(&row(8, [0.5; 3], 0.0, 40.0), -1.0, limit, &tables),
+            -1
+        );
+        let edge = level0_reach(&row(8, [0.5; 3], 0.5, 40.0), -1.0, limit, &tables);
+        assert!(edge >= ten, "{edge}");
+        let sparse = level0_reach(&row(8, [0.5; 3], 0.0, 40.0), 60.0, limit, &tables);
+        assert!(sparse > edge, "{sparse}");
+    }
+
+    #[test]
+    fn decompose_puts_blur_on_the_levels_it_needs() {
+        let (w, h) = (64, 48);
+        // A sensor narrow enough for a ~70 px background disc at 64 px.
+        let lens = Lens {
+            sensor: crate::optics::Sensor::Custom { width_mm: 2.0 },
+            ..Lens::default()
+        };
+        let coc = CocMap::new(&lens, w, h);
+        let shape = super::super::aperture::UnitShape::new(&lens.aperture);
+        let tables = SpanTables::new(&shape, 64.0);
+        let highlights = |input: &Input| Highlights::new(&Default::default(), input);
+        // All in focus: no coarse slice, no reach.
+        let focus = lens.focus_disparity_per_m() as f32;
+        let sharp = Scene::new(
+            LinearRgb::filled(w, h, [0.3; 3]),
+            Plane::filled(w, h, focus),
+            None,
+        )
+        .unwrap();
+        let input = Input::new(&sharp).unwrap();
+        let layers = decompose(&input, coc, highlights(&input), 12.0, Some(&tables));
+        assert!(layers.slices.iter().flatten().all(Option::is_none));
+        assert!(layers.row_reach0.iter().all(|&r| r == -1));
+        assert!(layers.fills.is_none());
+        // A far background: the far side has coarse slices, the others none.
+        let far = Scene::new(
+            LinearRgb::filled(w, h, [0.3; 3]),
+            Plane::filled(w, h, 0.0),
+            None,
+        )
+        .unwrap();
+        let input = Input::new(&far).unwrap();
+        let layers = decompose(&input, coc, highlights(&input), 12.0, Some(&tables));
+        assert!(layers.slices[FAR].iter().any(Option::is_some));
+        assert!(layers.slices[SUBJECT].iter().all(Option::is_none));
+        assert!(layers.slices[NEAR].iter().all(Option::is_none));
+        // The reference kernel asks for no slices at all.
+        let layers = decompose(&input, coc, highlights(&input), 12.0, None);
+        assert!(layers.slices.iter().flatten().all(Option::is_none));
+        assert!(layers.row_reach0.is_empty());
     }
 }

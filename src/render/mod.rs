@@ -70,7 +70,7 @@ use self::composite::{
 use self::defocus::{Ring, SrcPx, Step, prefix_sum, roll, strip_rows};
 use self::highlights::{Highlights, SPARSE_MAX_D};
 use self::layers::{
-    Analysis, FAR_SPARSE_COC, FILL_LEVEL, Input, Light, Setup, analyse, hidden_subject, level_dims,
+    FAR_SPARSE_COC, FILL_LEVEL, Input, Layers, Light, Setup, decompose, hidden_subject, level_dims,
     pixel_colours, subject_coc,
 };
 use self::matting::MatteFills;
@@ -196,12 +196,12 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
             let tables: [SpanTables; SIDES] =
                 std::array::from_fn(|side| SpanTables::new(&shapes[side], max_d));
             // Reach is the same for a shape and its half-turn, so any side's tables will do.
-            let analysis = analyse(&input, coc, highlights, d0, Some(&tables[FAR]));
-            render_fast(&input, analysis, &tables)
+            let layers = decompose(&input, coc, highlights, d0, Some(&tables[FAR]));
+            render_fast(&input, layers, &tables)
         }
         KernelKind::Reference => {
-            let analysis = analyse(&input, coc, highlights, d0, None);
-            reference::render(&input, &analysis, &shapes)
+            let layers = decompose(&input, coc, highlights, d0, None);
+            reference::render(&input, &layers, &shapes)
         }
     }
 }
@@ -226,19 +226,19 @@ fn side_shapes(aperture: &ApertureShape) -> [UnitShape; SIDES] {
 
 /// The fast kernel: pyramid pass, coarse scatters and cascades, then one strip-parallel
 /// full-resolution pass that scatters level 0 and composites everything.
-fn render_fast(input: &Input, mut analysis: Analysis, tables: &[SpanTables; SIDES]) -> LinearRgb {
+fn render_fast(input: &Input, mut layers: Layers, tables: &[SpanTables; SIDES]) -> LinearRgb {
     let (w, h) = (input.width, input.height);
     let mut coarse: Vec<Option<Rgba>> = Vec::with_capacity(SIDES);
     for (side, side_tables) in tables.iter().enumerate() {
-        coarse.push(cascade(side, &mut analysis.slices[side], w, h, side_tables));
+        coarse.push(cascade(side, &mut layers.slices[side], w, h, side_tables));
     }
     let (fw, fh) = level_dims(w, h, FILL_LEVEL);
-    let fill = hole_fill(&analysis.fill_source, fw, fh);
+    let fill = hole_fill(&layers.fill_source, fw, fh);
     Level0 {
         input,
-        setup: &analysis.setup,
-        fills: analysis.fills.as_ref(),
-        row_reach: &analysis.row_reach0,
+        setup: &layers.setup,
+        fills: layers.fills.as_ref(),
+        row_reach: &layers.row_reach0,
         coarse: &coarse,
         fill: &fill,
         fill_dims: (fw, fh),

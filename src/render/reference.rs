@@ -11,7 +11,7 @@ use super::coc::{FAR, NEAR, SIDES, SUBJECT, membership};
 use super::composite::{Acc, bilinear, combine, finish, hole_fill, normalise, tap};
 use super::defocus::reflect;
 use super::layers::{
-    Analysis, Colours, FILL_LEVEL, Input, Light, colours, hidden_subject, level_dims, level_share,
+    Colours, FILL_LEVEL, Input, Layers, Light, colours, hidden_subject, level_dims, level_share,
     pixel_colours, subject_coc,
 };
 use crate::scene::LinearRgb;
@@ -20,9 +20,9 @@ use crate::scene::LinearRgb;
 const SUPERSAMPLING: usize = 8;
 
 /// Renders with the reference kernel.
-pub(crate) fn render(input: &Input, analysis: &Analysis, shapes: &[UnitShape; SIDES]) -> LinearRgb {
-    let setup = &analysis.setup;
-    let fills = analysis.fills.as_ref();
+pub(crate) fn render(input: &Input, layers: &Layers, shapes: &[UnitShape; SIDES]) -> LinearRgb {
+    let setup = &layers.setup;
+    let fills = layers.fills.as_ref();
     let (w, h) = (input.width, input.height);
     let n = w * h;
     let colours = colours(input, fills, setup);
@@ -31,7 +31,7 @@ pub(crate) fn render(input: &Input, analysis: &Analysis, shapes: &[UnitShape; SI
         let mut kernels: HashMap<u32, Vec<(i32, i32, f64)>> = HashMap::new();
         let mut acc: Vec<Acc> = vec![[0.0; 5]; n];
         for level in (0..=setup.split.max_level()).rev() {
-            let slice = scatter_slice(input, analysis, &colours, shape, side, level, &mut kernels);
+            let slice = scatter_slice(input, layers, &colours, shape, side, level, &mut kernels);
             for (a, s) in acc.iter_mut().zip(slice) {
                 *a = combine(side, normalise(s), *a);
             }
@@ -40,7 +40,7 @@ pub(crate) fn render(input: &Input, analysis: &Analysis, shapes: &[UnitShape; SI
     }
     // The same hole fill as the fast kernel (it is part of the compositing, not of the blur).
     let (fw, fh) = level_dims(w, h, FILL_LEVEL);
-    let fill = hole_fill(&analysis.fill_source, fw, fh);
+    let fill = hole_fill(&layers.fill_source, fw, fh);
     let scale = 1usize << FILL_LEVEL;
     let mut out = LinearRgb::filled(w, h, [0.0; 3]);
     #[allow(clippy::needless_range_loop)]
@@ -63,7 +63,7 @@ pub(crate) fn render(input: &Input, analysis: &Analysis, shapes: &[UnitShape; SI
 /// Scatters one (side, level) slice at full resolution: raw sums `[r·w, g·w, b·w, w]`.
 fn scatter_slice(
     input: &Input,
-    analysis: &Analysis,
+    layers: &Layers,
     colours: &Colours,
     shape: &UnitShape,
     side: usize,
@@ -71,7 +71,7 @@ fn scatter_slice(
     kernels: &mut HashMap<u32, Vec<(i32, i32, f64)>>,
 ) -> Vec<[f32; 4]> {
     let (w, h) = (input.width, input.height);
-    let (setup, fills) = (&analysis.setup, analysis.fills.as_ref());
+    let (setup, fills) = (&layers.setup, layers.fills.as_ref());
     let mut sum = vec![[0.0f64; 4]; w * h];
     for y in 0..h {
         for x in 0..w {
