@@ -435,11 +435,25 @@ fn every_fuzz_entry_point_is_smoke_tested_and_has_a_target() {
 /// shape made a multi-line message (and a huge header a huge one).
 #[test]
 fn npy_errors_quote_header_text_on_one_short_line() {
+    use fstop::io::{ArrayFileError, ArrayFormat};
     let e = fstop::io::parse_npy(&npy("|u1", false, "(PF\n2, 3)", &[0; 6], 1)).unwrap_err();
-    assert_eq!(e, "corrupt .npy header (shape (PF\\n2, 3))");
+    assert_eq!(
+        e,
+        ArrayFileError::CorruptHeader {
+            format: ArrayFormat::Npy,
+            what: Some("shape (PF\\n2, 3)".into()),
+        }
+    );
+    assert_eq!(e.to_string(), "corrupt .npy header (shape (PF\\n2, 3))");
     let long = format!("({})", "7, ".repeat(5000));
     let e = fstop::io::parse_npy(&npy("<f4", false, &long, &[0; 6], 2)).unwrap_err();
-    assert!(e.len() < 200 && e.contains('…'), "{e}");
+    let text = e.to_string();
+    assert!(matches!(e, ArrayFileError::NotTwoDimensional(_)), "{e}");
+    assert!(text.len() < 200 && text.contains('…'), "{e}");
     let e = fstop::io::parse_npy(&npy("<\nf4", false, "(1, 1)", &[0; 4], 1)).unwrap_err();
-    assert!(e.starts_with("unsupported .npy dtype '<\\nf4'"), "{e}");
+    assert_eq!(e, ArrayFileError::UnsupportedDtype("<\\nf4".into()));
+    assert!(
+        e.to_string().starts_with("unsupported .npy dtype '<\\nf4'"),
+        "{e}"
+    );
 }

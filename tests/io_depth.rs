@@ -7,7 +7,9 @@ mod io_support;
 
 use fstop::Plane;
 use fstop::depth::DepthKind;
-use fstop::io::{parse_npy, parse_pfm, read_depth, read_matte, write_plane_png16};
+use fstop::io::{
+    ArrayFileError, ArrayFormat, parse_npy, parse_pfm, read_depth, read_matte, write_plane_png16,
+};
 use io_support::*;
 
 /// A `.npy` file: `descr`, `fortran`, `shape` and raw little-endian data; format version 1 or 2.
@@ -128,22 +130,43 @@ fn npy_refusals_are_clear() {
         ("<c8", "'<c8'"),
     ] {
         let e = parse_npy(&npy(descr, false, &[H, W], &four, 1)).unwrap_err();
-        assert!(
-            e.contains("unsupported .npy dtype") && e.contains(what),
-            "{e}"
-        );
-        assert!(e.contains("float32"), "names what is accepted: {e}");
+        assert_eq!(e, ArrayFileError::UnsupportedDtype(descr.into()));
+        let text = e.to_string();
+        assert!(text.contains(what), "{text}");
+        assert!(text.contains("float32"), "names what is accepted: {text}");
     }
     for shape in [vec![H, W, 3], vec![W], vec![2, 2, 2, 2], vec![]] {
         let e = parse_npy(&npy("<f4", false, &shape, &four, 1)).unwrap_err();
-        assert!(e.contains("not a 2-D map"), "{shape:?}: {e}");
+        assert!(
+            matches!(e, ArrayFileError::NotTwoDimensional(_)),
+            "{shape:?}: {e}"
+        );
+        assert!(e.to_string().contains("not a 2-D map"), "{shape:?}: {e}");
     }
     let e = parse_npy(&npy("<f4", false, &[H, W], &four[..10], 1)).unwrap_err();
-    assert!(e.contains("truncated"), "{e}");
+    assert_eq!(
+        e,
+        ArrayFileError::TruncatedData {
+            format: ArrayFormat::Npy,
+            got: 10,
+            expected: 4 * W * H,
+            width: W,
+            height: H,
+            dtype: " <f4".into(),
+        }
+    );
     let e = parse_npy(&npy("<f4", false, &[100_000, 100_000], &four, 1)).unwrap_err();
-    assert!(e.contains("over the limit"), "{e}");
+    assert!(matches!(e, ArrayFileError::TooLarge { .. }), "{e}");
+    assert!(e.to_string().contains("over the limit"), "{e}");
     let e = parse_npy(&npy("<f4", false, &[0, 5], &four, 1)).unwrap_err();
-    assert!(e.contains("no values"), "{e}");
+    assert_eq!(
+        e,
+        ArrayFileError::Empty {
+            width: 5,
+            height: 0
+        }
+    );
+    assert_eq!(parse_npy(b"not numpy").unwrap_err(), ArrayFileError::NotNpy);
     // Through read_depth the file is named.
     let p = write(dir.path(), "bad.npy", &npy(">f8", false, &[H, W], &four, 1));
     let e = read_depth(&p, None).unwrap_err().to_string();
@@ -194,13 +217,33 @@ fn pfm_gray_colour_endianness_and_row_order() {
     // Refusals.
     let good = pfm("Pf", W, H, "-1", &rows, 1);
     let e = parse_pfm(&good[..good.len() - 3]).unwrap_err();
-    assert!(e.contains("truncated"), "{e}");
+    assert!(
+        matches!(
+            e,
+            ArrayFileError::TruncatedData {
+                format: ArrayFormat::Pfm,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("truncated"), "{e}");
+    let corrupt = |what: &str| ArrayFileError::CorruptHeader {
+        format: ArrayFormat::Pfm,
+        what: Some(what.into()),
+    };
     let e = parse_pfm(b"Pf\n3 2\n0\n").unwrap_err();
-    assert!(e.contains("scale"), "{e}");
+    assert_eq!(e, corrupt("scale must be non-zero"));
     let e = parse_pfm(b"Pf\nthree 2\n-1\n").unwrap_err();
-    assert!(e.contains("width"), "{e}");
+    assert_eq!(e, corrupt("width"));
+    assert_eq!(e.to_string(), "corrupt PFM header (width)");
     let e = parse_pfm(b"Pf\n100000 100000\n-1\n").unwrap_err();
-    assert!(e.contains("over the limit"), "{e}");
+    assert!(matches!(e, ArrayFileError::TooLarge { .. }), "{e}");
+    assert_eq!(parse_pfm(b"P6\n").unwrap_err(), ArrayFileError::NotPfm);
+    assert_eq!(
+        parse_pfm(b"Pf\n3").unwrap_err(),
+        ArrayFileError::TruncatedHeader(ArrayFormat::Pfm)
+    );
 }
 
 #[test]

@@ -25,6 +25,79 @@ use crate::scene::Plane;
 
 const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 
+/// An array file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrayFormat {
+    Npy,
+    Pfm,
+}
+
+impl std::fmt::Display for ArrayFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ArrayFormat::Npy => ".npy",
+            ArrayFormat::Pfm => "PFM",
+        })
+    }
+}
+
+/// Why a `.npy` or `.pfm` array could not be read. Messages quote at most 40 characters of
+/// the file's header text, escaped, so they stay one short line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArrayFileError {
+    #[error("not a NumPy .npy file (bad magic)")]
+    NotNpy,
+    #[error("not a PFM file (expected 'Pf' or 'PF')")]
+    NotPfm,
+    #[error("truncated {0} header")]
+    TruncatedHeader(ArrayFormat),
+    /// The header is there but cannot be read; `what` names the part, when one is to blame.
+    #[error("corrupt {format} header{}", what.as_ref().map(|w| format!(" ({w})")).unwrap_or_default())]
+    CorruptHeader {
+        format: ArrayFormat,
+        what: Option<String>,
+    },
+    #[error("unsupported .npy format version {0}")]
+    NpyVersion(u8),
+    #[error(
+        "array shape ({0}) is not a 2-D map (expected (height, width), (height, width, 1) or \
+         (1, height, width))"
+    )]
+    NotTwoDimensional(String),
+    #[error(
+        "unsupported .npy dtype '{0}': fstop reads little-endian float32, float64, uint8 or \
+         uint16 ('<f4', '<f8', '|u1', '<u2')"
+    )]
+    UnsupportedDtype(String),
+    #[error("array is {width}×{height}, over the limit of {limit} pixels")]
+    TooLarge {
+        width: usize,
+        height: usize,
+        limit: u64,
+    },
+    #[error("array is {width}×{height}: it has no values")]
+    Empty { width: usize, height: usize },
+    /// Fewer data bytes than the header promises (`dtype` is the .npy one, empty for PFM).
+    #[error(
+        "truncated {format} data ({got} bytes, {expected} expected for {width}×{height}{dtype})"
+    )]
+    TruncatedData {
+        format: ArrayFormat,
+        got: usize,
+        expected: usize,
+        width: usize,
+        height: usize,
+        dtype: String,
+    },
+}
+
+fn corrupt(format: ArrayFormat, what: &str) -> ArrayFileError {
+    ArrayFileError::CorruptHeader {
+        format,
+        what: Some(what.to_string()),
+    }
+}
+
 /// What kind of file a depth or matte file is, from its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PlaneFile {
@@ -45,82 +118,71 @@ fn plane_file_kind(bytes: &[u8]) -> PlaneFile {
     }
 }
 
-fn check_size(width: usize, height: usize) -> Result<usize, String> {
+fn check_size(width: usize, height: usize) -> Result<usize, ArrayFileError> {
     let n = width
         .checked_mul(height)
         .filter(|&n| (n as u64) <= DEFAULT_MAX_PIXELS)
-        .ok_or_else(|| {
-            format!("array is {width}×{height}, over the limit of {DEFAULT_MAX_PIXELS} pixels")
+        .ok_or(ArrayFileError::TooLarge {
+            width,
+            height,
+            limit: DEFAULT_MAX_PIXELS,
         })?;
     if n == 0 {
-        return Err(format!("array is {width}×{height}: it has no values"));
+        return Err(ArrayFileError::Empty { width, height });
     }
     Ok(n)
 }
 
 /// Parses a NumPy `.npy` file into a plane (values as stored).
-pub fn parse_npy(bytes: &[u8]) -> Result<Plane, String> {
+pub fn parse_npy(bytes: &[u8]) -> Result<Plane, ArrayFileError> {
     if !bytes.starts_with(NPY_MAGIC) {
-        return Err("not a NumPy .npy file (bad magic)".into());
+        return Err(ArrayFileError::NotNpy);
     }
-    let major = *bytes.get(6).ok_or("truncated .npy header")?;
+    let truncated = || ArrayFileError::TruncatedHeader(ArrayFormat::Npy);
+    let major = *bytes.get(6).ok_or_else(truncated)?;
     let (header_len, header_start): (usize, usize) = match major {
         1 => (
-            u16::from_le_bytes(
-                bytes
-                    .get(8..10)
-                    .ok_or("truncated .npy header")?
-                    .try_into()
-                    .unwrap(),
-            ) as usize,
+            u16::from_le_bytes(bytes.get(8..10).ok_or_else(truncated)?.try_into().unwrap())
+                as usize,
             10,
         ),
         2 | 3 => (
-            u32::from_le_bytes(
-                bytes
-                    .get(8..12)
-                    .ok_or("truncated .npy header")?
-                    .try_into()
-                    .unwrap(),
-            ) as usize,
+            u32::from_le_bytes(bytes.get(8..12).ok_or_else(truncated)?.try_into().unwrap())
+                as usize,
             12,
         ),
-        v => return Err(format!("unsupported .npy format version {v}")),
+        v => return Err(ArrayFileError::NpyVersion(v)),
     };
     let header_end = header_start
         .checked_add(header_len)
         .filter(|&e| e <= bytes.len())
-        .ok_or("truncated .npy header")?;
+        .ok_or_else(truncated)?;
     let header = std::str::from_utf8(&bytes[header_start..header_end])
-        .map_err(|_| "corrupt .npy header (not text)")?;
+        .map_err(|_| corrupt(ArrayFormat::Npy, "not text"))?;
     let descr = dict_value(header, "descr")
         .and_then(|v| v.strip_prefix('\'').or_else(|| v.strip_prefix('"')))
         .and_then(|v| v.split(['\'', '"']).next())
-        .ok_or("corrupt .npy header (no 'descr')")?;
+        .ok_or_else(|| corrupt(ArrayFormat::Npy, "no 'descr'"))?;
     let fortran = match dict_value(header, "fortran_order") {
         Some(v) if v.starts_with("True") => true,
         Some(v) if v.starts_with("False") => false,
-        _ => return Err("corrupt .npy header (no 'fortran_order')".into()),
+        _ => return Err(corrupt(ArrayFormat::Npy, "no 'fortran_order'")),
     };
     let shape_text = dict_value(header, "shape")
         .and_then(|v| v.strip_prefix('('))
         .and_then(|v| v.split(')').next())
-        .ok_or("corrupt .npy header (no 'shape')")?;
+        .ok_or_else(|| corrupt(ArrayFormat::Npy, "no 'shape'"))?;
     let shape: Vec<usize> = shape_text
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| s.trim_end_matches('L').parse::<usize>())
         .collect::<Result<_, _>>()
-        .map_err(|_| format!("corrupt .npy header (shape ({}))", echo(shape_text)))?;
+        .map_err(|_| corrupt(ArrayFormat::Npy, &format!("shape ({})", echo(shape_text))))?;
     let (height, width) = match shape.as_slice() {
         [h, w] | [h, w, 1] | [1, h, w] => (*h, *w),
         _ => {
-            return Err(format!(
-                "array shape ({}) is not a 2-D map (expected (height, width), \
-                 (height, width, 1) or (1, height, width))",
-                echo(shape_text)
-            ));
+            return Err(ArrayFileError::NotTwoDimensional(echo(shape_text)));
         }
     };
     #[derive(Clone, Copy)]
@@ -136,11 +198,7 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Plane, String> {
         "|u1" | "<u1" | "u1" => Dtype::U1,
         "<u2" => Dtype::U2,
         other => {
-            return Err(format!(
-                "unsupported .npy dtype '{}': fstop reads little-endian float32, float64, \
-                 uint8 or uint16 ('<f4', '<f8', '|u1', '<u2')",
-                echo(other)
-            ));
+            return Err(ArrayFileError::UnsupportedDtype(echo(other)));
         }
     };
     let item = match dtype {
@@ -152,11 +210,14 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Plane, String> {
     let n = check_size(width, height)?;
     let data = &bytes[header_end..];
     if data.len() < n * item {
-        return Err(format!(
-            "truncated .npy data ({} bytes, {} expected for {width}×{height} {descr})",
-            data.len(),
-            n * item
-        ));
+        return Err(ArrayFileError::TruncatedData {
+            format: ArrayFormat::Npy,
+            got: data.len(),
+            expected: n * item,
+            width,
+            height,
+            dtype: format!(" {descr}"),
+        });
     }
     let value = |i: usize| -> f32 {
         let b = &data[i * item..(i + 1) * item];
@@ -201,14 +262,14 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// Parses a `.pfm` file into a plane (the first channel of `PF` colour files).
-pub fn parse_pfm(bytes: &[u8]) -> Result<Plane, String> {
+pub fn parse_pfm(bytes: &[u8]) -> Result<Plane, ArrayFileError> {
     let channels = match bytes.get(0..2) {
         Some(b"Pf") => 1,
         Some(b"PF") => 3,
-        _ => return Err("not a PFM file (expected 'Pf' or 'PF')".into()),
+        _ => return Err(ArrayFileError::NotPfm),
     };
     let mut pos = 2;
-    let mut token = || -> Result<&str, String> {
+    let mut token = || -> Result<&str, ArrayFileError> {
         while bytes.get(pos).is_some_and(|b| b.is_ascii_whitespace()) {
             pos += 1;
         }
@@ -220,23 +281,30 @@ pub fn parse_pfm(bytes: &[u8]) -> Result<Plane, String> {
             pos += 1;
         }
         if pos == start {
-            return Err("truncated PFM header".into());
+            return Err(ArrayFileError::TruncatedHeader(ArrayFormat::Pfm));
         }
-        std::str::from_utf8(&bytes[start..pos]).map_err(|_| "corrupt PFM header".to_string())
+        std::str::from_utf8(&bytes[start..pos]).map_err(|_| ArrayFileError::CorruptHeader {
+            format: ArrayFormat::Pfm,
+            what: None,
+        })
     };
-    let width: usize = token()?.parse().map_err(|_| "corrupt PFM header (width)")?;
+    let width: usize = token()?
+        .parse()
+        .map_err(|_| corrupt(ArrayFormat::Pfm, "width"))?;
     let height: usize = token()?
         .parse()
-        .map_err(|_| "corrupt PFM header (height)")?;
-    let scale: f32 = token()?.parse().map_err(|_| "corrupt PFM header (scale)")?;
+        .map_err(|_| corrupt(ArrayFormat::Pfm, "height"))?;
+    let scale: f32 = token()?
+        .parse()
+        .map_err(|_| corrupt(ArrayFormat::Pfm, "scale"))?;
     if scale == 0.0 || !scale.is_finite() {
-        return Err("corrupt PFM header (scale must be non-zero)".into());
+        return Err(corrupt(ArrayFormat::Pfm, "scale must be non-zero"));
     }
     let little_endian = scale < 0.0;
     let n = check_size(width, height)?;
     // Exactly one whitespace byte ends the header; tolerate "\r\n" when the sizes say so.
     if !bytes.get(pos).is_some_and(|b| b.is_ascii_whitespace()) {
-        return Err("truncated PFM header".into());
+        return Err(ArrayFileError::TruncatedHeader(ArrayFormat::Pfm));
     }
     pos += 1;
     let expected = n * channels * 4;
@@ -245,10 +313,14 @@ pub fn parse_pfm(bytes: &[u8]) -> Result<Plane, String> {
         data = &data[1..];
     }
     if data.len() < expected {
-        return Err(format!(
-            "truncated PFM data ({} bytes, {expected} expected for {width}×{height})",
-            data.len()
-        ));
+        return Err(ArrayFileError::TruncatedData {
+            format: ArrayFormat::Pfm,
+            got: data.len(),
+            expected,
+            width,
+            height,
+            dtype: String::new(),
+        });
     }
     let mut out = vec![0.0f32; n];
     for file_row in 0..height {
@@ -354,11 +426,11 @@ pub(crate) fn read_depth_bytes(
 ) -> Result<(Plane, DepthKind), IoError> {
     let (plane, default_kind) = match plane_file_kind(bytes) {
         PlaneFile::Npy => (
-            parse_npy(bytes).map_err(|m| decode_err(path, m))?,
+            parse_npy(bytes).map_err(|e| decode_err(path, e.to_string()))?,
             DepthKind::Metres,
         ),
         PlaneFile::Pfm => (
-            parse_pfm(bytes).map_err(|m| decode_err(path, m))?,
+            parse_pfm(bytes).map_err(|e| decode_err(path, e.to_string()))?,
             DepthKind::Metres,
         ),
         PlaneFile::Image => {
@@ -390,8 +462,12 @@ pub(crate) fn read_matte_bytes(path: &Path, bytes: &[u8]) -> Result<Plane, IoErr
         p
     };
     match plane_file_kind(bytes) {
-        PlaneFile::Npy => Ok(clamp(parse_npy(bytes).map_err(|m| decode_err(path, m))?)),
-        PlaneFile::Pfm => Ok(clamp(parse_pfm(bytes).map_err(|m| decode_err(path, m))?)),
+        PlaneFile::Npy => Ok(clamp(
+            parse_npy(bytes).map_err(|e| decode_err(path, e.to_string()))?,
+        )),
+        PlaneFile::Pfm => Ok(clamp(
+            parse_pfm(bytes).map_err(|e| decode_err(path, e.to_string()))?,
+        )),
         PlaneFile::Image => {
             let decoded = decode_image_bytes(path, bytes, DEFAULT_MAX_PIXELS)?;
             image_plane(path, &decoded.image, ImagePlane::Matte)

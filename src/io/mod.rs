@@ -33,7 +33,7 @@ pub(crate) mod meta_bounds;
 pub mod metadata;
 
 pub use atomic::{remove_in_flight_temp_files, write_atomically};
-pub use depthfile::{parse_npy, parse_pfm};
+pub use depthfile::{ArrayFileError, ArrayFormat, parse_npy, parse_pfm};
 pub use encode::EncodeWarning;
 
 use crate::depth::DepthKind;
