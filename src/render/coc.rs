@@ -3,15 +3,67 @@
 
 use crate::optics::Lens;
 
-/// Index of the far side: non-subject pixels behind, at or just in front of the focus plane.
-pub(crate) const FAR: usize = 0;
-/// Index of the subject side: the matte.
-pub(crate) const SUBJECT: usize = 1;
-/// Index of the near side: non-subject pixels in front of the focus plane by more than ~1 px.
-#[allow(dead_code)]
-pub(crate) const NEAR: usize = 2;
+/// Which layer of the scene a pixel's light belongs to. The picture is composited
+/// `near over (subject over far)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// Non-subject pixels behind, at or just in front of the focus plane.
+    Far,
+    /// The matte.
+    Subject,
+    /// Non-subject pixels in front of the focus plane by more than ~1 px.
+    Near,
+}
+
 /// Number of sides.
 pub(crate) const SIDES: usize = 3;
+
+impl Side {
+    /// Every side, in storage order.
+    pub(crate) const ALL: [Side; SIDES] = [Side::Far, Side::Subject, Side::Near];
+
+    /// Position in storage order (for slot arithmetic in flat buffers).
+    #[inline(always)]
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One value per side, indexed by [`Side`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct PerSide<T>(pub [T; SIDES]);
+
+impl<T> PerSide<T> {
+    /// `f` of each side, in storage order.
+    pub(crate) fn from_fn(mut f: impl FnMut(Side) -> T) -> PerSide<T> {
+        PerSide(std::array::from_fn(|i| f(Side::ALL[i])))
+    }
+
+    /// `(side, value)` in storage order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Side, &T)> {
+        Side::ALL.into_iter().zip(&self.0)
+    }
+
+    /// `(side, value)` in storage order, mutably.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (Side, &mut T)> {
+        Side::ALL.into_iter().zip(&mut self.0)
+    }
+}
+
+impl<T> std::ops::Index<Side> for PerSide<T> {
+    type Output = T;
+    #[inline(always)]
+    fn index(&self, side: Side) -> &T {
+        &self.0[side.index()]
+    }
+}
+
+impl<T> std::ops::IndexMut<Side> for PerSide<T> {
+    #[inline(always)]
+    fn index_mut(&mut self, side: Side) -> &mut T {
+        &mut self.0[side.index()]
+    }
+}
 
 /// Signed CoC diameter in pixels from disparity: `lens.signed_coc_px(disparity, width)`,
 /// precomputed as an affine map. Non-finite disparity is treated as the focus plane, and the
@@ -94,10 +146,10 @@ pub(crate) fn sane_matte(m: f32) -> f32 {
 /// Non-subject weight `1 − m` goes to the near side in proportion to
 /// `smoothstep(0.5, 1.5, c)`, the rest to the far side.
 #[inline]
-pub(crate) fn membership(m: f32, c: f32) -> [f32; SIDES] {
+pub(crate) fn membership(m: f32, c: f32) -> PerSide<f32> {
     let u = 1.0 - m;
     let near = u * smoothstep(0.5, 1.5, c);
-    [u - near, m, near]
+    PerSide([u - near, m, near])
 }
 
 /// Weight of a pixel in the far side's hole fill: far-side membership times `1 − m`, so the
@@ -208,13 +260,13 @@ mod tests {
     fn membership_sums_to_one() {
         for m in [0.0, 0.3, 1.0] {
             for c in [-50.0, 0.0, 1.0, 3.0] {
-                let w = membership(m, c);
+                let w = membership(m, c).0;
                 assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-6);
                 assert!(w.iter().all(|&x| x >= 0.0));
             }
         }
-        assert_eq!(membership(0.0, 0.0), [1.0, 0.0, 0.0]);
-        assert_eq!(membership(0.0, 5.0), [0.0, 0.0, 1.0]);
+        assert_eq!(membership(0.0, 0.0).0, [1.0, 0.0, 0.0]);
+        assert_eq!(membership(0.0, 5.0).0, [0.0, 0.0, 1.0]);
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! coarse levels together is a fraction of one full-resolution pass.
 
 use super::aperture::SpanTables;
-use super::coc::{FAR, clamp01};
+use super::coc::{Side, clamp01};
 use super::defocus::scatter_rows;
 use super::layers::{SliceSource, level_dims};
 use crate::fill::push_pull_fill;
@@ -64,9 +64,9 @@ pub(crate) type Acc = [f32; 5];
 
 /// Combines a level's normalised slice `s` with the accumulated coarser levels `acc`.
 #[inline]
-pub(crate) fn combine(side: usize, s: [f32; 4], acc: Acc) -> Acc {
+pub(crate) fn combine(side: Side, s: [f32; 4], acc: Acc) -> Acc {
     let back = [acc[0], acc[1], acc[2], acc[3]];
-    if side == FAR {
+    if side == Side::Far {
         let o = over(s, back);
         [o[0], o[1], o[2], o[3], o[3]]
     } else {
@@ -121,7 +121,7 @@ pub(crate) struct Rgba {
 /// into one accumulator at the finest non-empty level; `None` when the side has nothing at
 /// those levels. Between non-empty levels the accumulator is upsampled bilinearly in one step.
 pub(crate) fn cascade(
-    side: usize,
+    side: Side,
     slices: &mut [Option<SliceSource>],
     width: usize,
     height: usize,

@@ -14,9 +14,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use super::aperture::SpanTables;
-use super::coc::{
-    CocMap, FAR, LevelSplit, NEAR, SIDES, SUBJECT, fill_weight, membership, sane_matte,
-};
+use super::coc::{CocMap, LevelSplit, PerSide, SIDES, Side, fill_weight, membership, sane_matte};
 use super::defocus::SrcPx;
 use super::highlights::Highlights;
 use super::matting::{FillSums, MatteFills, accumulate, matte_fill_level, sane};
@@ -143,7 +141,7 @@ pub(crate) struct Layers {
     /// boosted photo with weight `far·(1 − m)` (the far side, away from the subject).
     pub fill_source: Vec<[f32; 4]>,
     /// `slices[side][L - 1]` for levels `1..=max_level`, `None` where empty (fast kernel).
-    pub slices: [Vec<Option<SliceSource>>; SIDES],
+    pub slices: PerSide<Vec<Option<SliceSource>>>,
     /// Per row, the largest row reach of its level-0 scatter, −1 for none (fast kernel).
     pub row_reach0: Vec<i32>,
 }
@@ -280,7 +278,7 @@ struct Pixel {
     d: f32,
     /// The subject share's own CoC diameter (see [`subject_coc`]).
     d_subject: f32,
-    memb: [f32; SIDES],
+    memb: PerSide<f32>,
     colours: ([f32; 3], [f32; 3]),
 }
 
@@ -337,14 +335,18 @@ impl<'a, 'b> SliceWriter<'a, 'b> {
         if p.d_subject == p.d {
             self.add_sides(p, p.memb, p.d);
         } else {
-            self.add_sides(p, [p.memb[0], 0.0, p.memb[2]], p.d);
-            self.add_sides(p, [0.0, p.memb[1], 0.0], p.d_subject);
+            let mut others = p.memb;
+            others[Side::Subject] = 0.0;
+            let mut subject = PerSide::default();
+            subject[Side::Subject] = p.memb[Side::Subject];
+            self.add_sides(p, others, p.d);
+            self.add_sides(p, subject, p.d_subject);
         }
     }
 
     /// Adds the sides' shares `memb` of a pixel with blur diameter `d`.
     #[inline(always)]
-    fn add_sides(&mut self, p: &Pixel, memb: [f32; SIDES], d: f32) {
+    fn add_sides(&mut self, p: &Pixel, memb: PerSide<f32>, d: f32) {
         let (l, t) = self.split.split(d);
         if l >= 1 && t < 1.0 {
             self.add_to_level(p, memb, d, l, 1.0 - t);
@@ -355,7 +357,7 @@ impl<'a, 'b> SliceWriter<'a, 'b> {
     }
 
     #[inline(always)]
-    fn add_to_level(&mut self, p: &Pixel, memb: [f32; SIDES], d: f32, level: u32, share: f32) {
+    fn add_to_level(&mut self, p: &Pixel, memb: PerSide<f32>, d: f32, level: u32, share: f32) {
         let levels = self.widths.len() - 1;
         let lu = level as usize;
         let li = self.row_base[lu] + (p.x >> level);
@@ -363,12 +365,12 @@ impl<'a, 'b> SliceWriter<'a, 'b> {
         let mask = (1u32 << level) - 1;
         let px = ((p.x as u32 & mask) as i32) as f32 + 0.5;
         let py = ((p.y as u32 & mask) as i32) as f32 + 0.5;
-        for (side, &mw) in memb.iter().enumerate() {
+        for (side, &mw) in memb.iter() {
             let ws = mw * share;
             if ws <= 0.0 {
                 continue;
             }
-            let col = if side == SUBJECT {
+            let col = if side == Side::Subject {
                 p.colours.1
             } else {
                 p.colours.0
@@ -377,7 +379,7 @@ impl<'a, 'b> SliceWriter<'a, 'b> {
             // follows the light itself, so a point light's disc lands where the light is (a
             // faint floor keeps black boxes centred); on the subject and near sides, whose
             // coverage is their transparency, it follows the weight so coverage stays whole.
-            let lum = if side == FAR {
+            let lum = if side == Side::Far {
                 ws * (col[0] + col[1] + col[2] + 1e-3)
             } else {
                 ws
@@ -392,9 +394,9 @@ impl<'a, 'b> SliceWriter<'a, 'b> {
                 py * lum,
                 lum,
             ];
-            let k = side * levels + lu - 1;
-            self.runs
-                .add(side * 2 + (lu & 1), (k, li, self.row[lu]), v, self.slices);
+            let k = side.index() * levels + lu - 1;
+            let slot = side.index() * 2 + (lu & 1);
+            self.runs.add(slot, (k, li, self.row[lu]), v, self.slices);
         }
     }
 }
@@ -560,7 +562,7 @@ fn add_matte_sums(sums_row: &mut [FillSums], row: &Row, level: u32) -> f32 {
         let mut acc: FillSums = [0.0f32; 15];
         for x in x1 * n..(x1 * n + n).min(w) {
             max_m = max_m.max(mr[x]);
-            let near = membership(mr[x], cr[x])[NEAR];
+            let near = membership(mr[x], cr[x])[Side::Near];
             accumulate(&mut acc, row.rgb(x), mr[x], cr[x], near);
         }
         for (dst, src) in s.iter_mut().zip(acc) {
@@ -934,11 +936,11 @@ pub(crate) fn decompose(
         plain_fill_source(input, &highlights, &mut fill_source, g.fw);
     }
     let mut slice_iter = slices.into_iter();
-    let slices: [Vec<Option<SliceSource>>; SIDES] = std::array::from_fn(|side| {
+    let slices = PerSide::from_fn(|side| {
         (0..levels)
             .map(|li| {
                 let src = slice_iter.next()?;
-                let k = side * levels + li;
+                let k = side.index() * levels + li;
                 touched.iter().any(|t| t[k]).then_some(src)
             })
             .collect()
@@ -1071,7 +1073,7 @@ pub(crate) fn hidden_subject(
     c: f32,
 ) -> Option<(f32, [f32; 3])> {
     let fills = fills?;
-    let near = membership(m, c)[NEAR];
+    let near = membership(m, c)[Side::Near];
     if near <= 0.0 {
         return None;
     }
@@ -1238,7 +1240,7 @@ mod tests {
         .unwrap();
         let input = Input::new(&sharp).unwrap();
         let layers = decompose(&input, coc, highlights(&input), 12.0, Some(&tables));
-        assert!(layers.slices.iter().flatten().all(Option::is_none));
+        assert!(layers.slices.0.iter().flatten().all(Option::is_none));
         assert!(layers.row_reach0.iter().all(|&r| r == -1));
         assert!(layers.fills.is_none());
         // A far background: the far side has coarse slices, the others none.
@@ -1250,12 +1252,12 @@ mod tests {
         .unwrap();
         let input = Input::new(&far).unwrap();
         let layers = decompose(&input, coc, highlights(&input), 12.0, Some(&tables));
-        assert!(layers.slices[FAR].iter().any(Option::is_some));
-        assert!(layers.slices[SUBJECT].iter().all(Option::is_none));
-        assert!(layers.slices[NEAR].iter().all(Option::is_none));
+        assert!(layers.slices[Side::Far].iter().any(Option::is_some));
+        assert!(layers.slices[Side::Subject].iter().all(Option::is_none));
+        assert!(layers.slices[Side::Near].iter().all(Option::is_none));
         // The reference kernel asks for no slices at all.
         let layers = decompose(&input, coc, highlights(&input), 12.0, None);
-        assert!(layers.slices.iter().flatten().all(Option::is_none));
+        assert!(layers.slices.0.iter().flatten().all(Option::is_none));
         assert!(layers.row_reach0.is_empty());
     }
 }

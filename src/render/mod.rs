@@ -63,7 +63,7 @@ mod reference;
 use rayon::prelude::*;
 
 use self::aperture::{SpanTables, UnitShape};
-use self::coc::{CocMap, FAR, NEAR, SIDES, SUBJECT, membership};
+use self::coc::{CocMap, PerSide, Side, membership};
 use self::composite::{
     Acc, Rgba, bilinear, cascade, combine, finish, hole_fill, normalise, tap, taps,
 };
@@ -193,10 +193,9 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
             } else {
                 2.0 * d0 + 1.0
             };
-            let tables: [SpanTables; SIDES] =
-                std::array::from_fn(|side| SpanTables::new(&shapes[side], max_d));
+            let tables = PerSide::from_fn(|side| SpanTables::new(&shapes[side], max_d));
             // Reach is the same for a shape and its half-turn, so any side's tables will do.
-            let layers = decompose(&input, coc, highlights, d0, Some(&tables[FAR]));
+            let layers = decompose(&input, coc, highlights, d0, Some(&tables[Side::Far]));
             render_fast(&input, layers, &tables)
         }
         KernelKind::Reference => {
@@ -210,13 +209,13 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
 /// the axis before the sensor, light from in front does not, so foreground discs show the
 /// aperture turned half a revolution relative to background discs (visible with odd blade
 /// counts).
-fn side_shapes(aperture: &ApertureShape) -> [UnitShape; SIDES] {
+fn side_shapes(aperture: &ApertureShape) -> PerSide<UnitShape> {
     let turned = ApertureShape {
         blade_rotation_deg: aperture.blade_rotation_deg + 180.0,
         ..*aperture
     };
-    std::array::from_fn(|side| {
-        if side == NEAR {
+    PerSide::from_fn(|side| {
+        if side == Side::Near {
             UnitShape::new(&turned)
         } else {
             UnitShape::new(aperture)
@@ -226,12 +225,10 @@ fn side_shapes(aperture: &ApertureShape) -> [UnitShape; SIDES] {
 
 /// The fast kernel: pyramid pass, coarse scatters and cascades, then one strip-parallel
 /// full-resolution pass that scatters level 0 and composites everything.
-fn render_fast(input: &Input, mut layers: Layers, tables: &[SpanTables; SIDES]) -> LinearRgb {
+fn render_fast(input: &Input, mut layers: Layers, tables: &PerSide<SpanTables>) -> LinearRgb {
     let (w, h) = (input.width, input.height);
-    let mut coarse: Vec<Option<Rgba>> = Vec::with_capacity(SIDES);
-    for (side, side_tables) in tables.iter().enumerate() {
-        coarse.push(cascade(side, &mut layers.slices[side], w, h, side_tables));
-    }
+    let coarse =
+        PerSide::from_fn(|side| cascade(side, &mut layers.slices[side], w, h, &tables[side]));
     let (fw, fh) = level_dims(w, h, FILL_LEVEL);
     let fill = hole_fill(&layers.fill_source, fw, fh);
     Level0 {
@@ -253,26 +250,26 @@ struct Level0<'a> {
     setup: &'a Setup,
     fills: Option<&'a MatteFills>,
     row_reach: &'a [i32],
-    coarse: &'a [Option<Rgba>],
+    coarse: &'a PerSide<Option<Rgba>>,
     fill: &'a [[f32; 3]],
     fill_dims: (usize, usize),
-    tables: &'a [SpanTables; SIDES],
+    tables: &'a PerSide<SpanTables>,
 }
 
 /// Per-thread scratch of the full-resolution pass.
 #[derive(Default)]
 struct Scratch {
-    rings: [Ring; SIDES],
+    rings: PerSide<Ring>,
     /// Per side, the current source row's pixels that scatter: `(x, source pixel)`.
-    rows: [Vec<(usize, SrcPx)>; SIDES],
+    rows: PerSide<Vec<(usize, SrcPx)>>,
     /// Per side, the coarse accumulator's two rows blended vertically for the current row.
-    vertical: [Vec<Acc>; SIDES],
+    vertical: PerSide<Vec<Acc>>,
     /// Per side, the current row's level-0 sums.
-    sums: [Vec<[f32; 4]>; SIDES],
+    sums: PerSide<Vec<[f32; 4]>>,
     /// The current row's signed CoC.
     coc: Vec<f32>,
     /// Per side, the current row's premultiplied colour and coverage.
-    px: [Vec<Acc>; SIDES],
+    px: PerSide<Vec<Acc>>,
 }
 
 #[inline]
@@ -299,10 +296,10 @@ struct OutStrip<'o> {
 
 impl Level0<'_> {
     /// The level-0 pixels of row `y` that scatter (blur of at least one pixel), per side.
-    fn source_row(&self, y: usize, rows: &mut [Vec<(usize, SrcPx)>; SIDES]) {
+    fn source_row(&self, y: usize, rows: &mut PerSide<Vec<(usize, SrcPx)>>) {
         let w = self.input.width;
         let split = &self.setup.split;
-        for row in rows.iter_mut() {
+        for (_, row) in rows.iter_mut() {
             row.clear();
         }
         // A blur's share at level 0; below a pixel the light stays on its own pixel
@@ -348,8 +345,8 @@ impl Level0<'_> {
                 y,
                 m,
             );
-            for (side, row) in rows.iter_mut().enumerate() {
-                let (share, d, col) = if side == SUBJECT {
+            for (side, row) in rows.iter_mut() {
+                let (share, d, col) = if side == Side::Subject {
                     (share_s, d_s, f)
                 } else {
                     (share, d, b)
@@ -368,14 +365,14 @@ impl Level0<'_> {
     /// Row `y`: level-0 sums of every side (difference-line prefix sums plus the pixels whose
     /// blur is below one pixel, which stay on their own pixel). Per side, whether the row has
     /// any (its sums are only written when it does).
-    fn level0_row(&self, y: usize, s: &mut Scratch, present: [bool; SIDES]) -> [bool; SIDES] {
+    fn level0_row(&self, y: usize, s: &mut Scratch, present: PerSide<bool>) -> PerSide<bool> {
         let w = self.input.width;
         let row_d = &self.input.disparity[y * w..(y + 1) * w];
         s.coc.clear();
         s.coc
             .extend(row_d.iter().map(|&d| self.setup.coc.signed(d)));
-        let mut live = [false; SIDES];
-        for side in 0..SIDES {
+        let mut live = PerSide::<bool>::default();
+        for side in Side::ALL {
             let line = if present[side] {
                 s.rings[side].line(y)
             } else {
@@ -418,7 +415,7 @@ impl Level0<'_> {
                 y,
                 m,
             );
-            let mut add = |side: usize, col: [f32; 3], wt: f32| {
+            let mut add = |side: Side, col: [f32; 3], wt: f32| {
                 if !live[side] {
                     s.sums[side].clear();
                     s.sums[side].resize(w, [0.0; 4]);
@@ -430,8 +427,8 @@ impl Level0<'_> {
                 sums[2] += col[2] * wt;
                 sums[3] += wt;
             };
-            for (side, &wt) in memb.iter().enumerate() {
-                let (own, col) = if side == SUBJECT {
+            for (side, &wt) in memb.iter() {
+                let (own, col) = if side == Side::Subject {
                     (d_s < 1.0, f)
                 } else {
                     (d < 1.0, b)
@@ -441,7 +438,7 @@ impl Level0<'_> {
                 }
             }
             if let Some((wt, col)) = hidden {
-                add(SUBJECT, col, wt);
+                add(Side::Subject, col, wt);
             }
         }
         live
@@ -454,8 +451,8 @@ impl Level0<'_> {
         &self,
         y: usize,
         s: &mut Scratch,
-        present: [bool; SIDES],
-        coarse_taps: &[Option<Taps>],
+        present: PerSide<bool>,
+        coarse_taps: &PerSide<Option<Taps>>,
         fill_taps: &[(u32, u32, f32)],
         out: &mut OutStrip,
     ) {
@@ -465,7 +462,7 @@ impl Level0<'_> {
         // Each side's colour for the row: level 0 combined with the coarse accumulator (its
         // two rows blended once, then lerped along x). A side with neither is transparent.
         let mut live = own;
-        for side in 0..SIDES {
+        for side in Side::ALL {
             let coarse = self.coarse[side].as_ref().zip(coarse_taps[side].as_ref());
             if !own[side] && coarse.is_none() {
                 continue;
@@ -502,13 +499,13 @@ impl Level0<'_> {
         let tyf = tap(y, fh, 1 << FILL_LEVEL);
         let o = (y - out.s0) * w;
         let at =
-            |side: usize, x: usize| -> Acc { if live[side] { s.px[side][x] } else { [0.0; 5] } };
+            |side: Side, x: usize| -> Acc { if live[side] { s.px[side][x] } else { [0.0; 5] } };
         for x in 0..w {
             let m = self.input.matte(y * w + x);
             let rgb = finish(
-                || at(FAR, x),
-                at(SUBJECT, x),
-                at(NEAR, x),
+                || at(Side::Far, x),
+                at(Side::Subject, x),
+                at(Side::Near, x),
                 m,
                 || bilinear(self.fill, fw, fill_taps[x], tyf),
             );
@@ -524,13 +521,13 @@ impl Level0<'_> {
         let reach = self.row_reach;
         let max_reach = reach.iter().copied().max().unwrap_or(-1).max(0) as usize;
         // The subject side only exists with a matte.
-        let present = [true, self.fills.is_some(), true];
+        let present = PerSide([true, self.fills.is_some(), true]);
         let fill_taps = taps(w, self.fill_dims.0, 1 << FILL_LEVEL);
-        let coarse_taps: Vec<Option<Taps>> = self
-            .coarse
-            .iter()
-            .map(|c| c.as_ref().map(|c| taps(w, c.width, 1 << c.level)))
-            .collect();
+        let coarse_taps = PerSide::from_fn(|side| {
+            self.coarse[side]
+                .as_ref()
+                .map(|c| taps(w, c.width, 1 << c.level))
+        });
         let strip = strip_rows(h, max_reach);
         let LinearRgb { r, g, b, .. } = &mut out;
         r.par_chunks_mut(strip * w)
@@ -541,14 +538,14 @@ impl Level0<'_> {
                 let s0 = si * strip;
                 let s1 = (s0 + strip).min(h);
                 let mut out = OutStrip { s0, r, g, b };
-                for ring in &mut s.rings {
+                for (_, ring) in s.rings.iter_mut() {
                     ring.reset(w, max_reach);
                 }
                 roll(h, (s0, s1), reach, max_reach, |step| match step {
                     Step::Splat { ys, window } => {
                         self.source_row(ys, &mut s.rows);
                         for ((ring, row), tables) in
-                            s.rings.iter_mut().zip(&s.rows).zip(self.tables)
+                            s.rings.0.iter_mut().zip(&s.rows.0).zip(&self.tables.0)
                         {
                             if !row.is_empty() {
                                 let row = row.iter().map(|(x, p)| (*x, p));
@@ -558,7 +555,7 @@ impl Level0<'_> {
                     }
                     Step::Finish(y) => {
                         self.composite_row(y, s, present, &coarse_taps, &fill_taps, &mut out);
-                        for ring in &mut s.rings {
+                        for (_, ring) in s.rings.iter_mut() {
                             ring.clear(y);
                         }
                     }

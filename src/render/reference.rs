@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use super::aperture::{UnitShape, coverage};
-use super::coc::{FAR, NEAR, SIDES, SUBJECT, membership};
+use super::coc::{PerSide, Side, membership};
 use super::composite::{Acc, bilinear, combine, finish, hole_fill, normalise, tap};
 use super::defocus::reflect;
 use super::layers::{
@@ -20,24 +20,24 @@ use crate::scene::LinearRgb;
 const SUPERSAMPLING: usize = 8;
 
 /// Renders with the reference kernel.
-pub(crate) fn render(input: &Input, layers: &Layers, shapes: &[UnitShape; SIDES]) -> LinearRgb {
+pub(crate) fn render(input: &Input, layers: &Layers, shapes: &PerSide<UnitShape>) -> LinearRgb {
     let setup = &layers.setup;
     let fills = layers.fills.as_ref();
     let (w, h) = (input.width, input.height);
     let n = w * h;
     let colours = colours(input, fills, setup);
-    let mut sides: Vec<Vec<Acc>> = Vec::with_capacity(SIDES);
-    for (side, shape) in shapes.iter().enumerate() {
+    let sides: PerSide<Vec<Acc>> = PerSide::from_fn(|side| {
         let mut kernels: HashMap<u32, Vec<(i32, i32, f64)>> = HashMap::new();
         let mut acc: Vec<Acc> = vec![[0.0; 5]; n];
         for level in (0..=setup.split.max_level()).rev() {
+            let shape = &shapes[side];
             let slice = scatter_slice(input, layers, &colours, shape, side, level, &mut kernels);
             for (a, s) in acc.iter_mut().zip(slice) {
                 *a = combine(side, normalise(s), *a);
             }
         }
-        sides.push(acc);
-    }
+        acc
+    });
     // The same hole fill as the fast kernel (it is part of the compositing, not of the blur).
     let (fw, fh) = level_dims(w, h, FILL_LEVEL);
     let fill = hole_fill(&layers.fill_source, fw, fh);
@@ -47,9 +47,9 @@ pub(crate) fn render(input: &Input, layers: &Layers, shapes: &[UnitShape; SIDES]
     for i in 0..n {
         let (x, y) = (i % w, i / w);
         let rgb = finish(
-            || sides[FAR][i],
-            sides[SUBJECT][i],
-            sides[NEAR][i],
+            || sides[Side::Far][i],
+            sides[Side::Subject][i],
+            sides[Side::Near][i],
             input.matte(i),
             || bilinear(&fill, fw, tap(x, fw, scale), tap(y, fh, scale)),
         );
@@ -66,7 +66,7 @@ fn scatter_slice(
     layers: &Layers,
     colours: &Colours,
     shape: &UnitShape,
-    side: usize,
+    side: Side,
     level: u32,
     kernels: &mut HashMap<u32, Vec<(i32, i32, f64)>>,
 ) -> Vec<[f32; 4]> {
@@ -78,7 +78,7 @@ fn scatter_slice(
             let i = y * w + x;
             let m = input.matte(i);
             let c = setup.coc.signed(input.disparity[i]);
-            if side == SUBJECT
+            if side == Side::Subject
                 && level == 0
                 && let Some((wt, col)) = hidden_subject(fills, x, y, m, c)
             {
@@ -88,12 +88,12 @@ fn scatter_slice(
                 }
                 dst[3] += f64::from(wt);
             }
-            let d = if side == SUBJECT {
+            let d = if side == Side::Subject {
                 subject_coc(fills, x, y, m, c).abs()
             } else {
                 c.abs()
             };
-            let planes = match (&colours.subject, side == SUBJECT) {
+            let planes = match (&colours.subject, side == Side::Subject) {
                 (Some(f), true) => f,
                 _ => &colours.background,
             };
@@ -102,7 +102,7 @@ fn scatter_slice(
                 // Light blurred by less than a pixel shows on its own pixel as the photo has it.
                 let (b, f) =
                     pixel_colours(input, fills, &setup.highlights, Light::AsRecorded, x, y, m);
-                rgb = if side == SUBJECT && colours.subject.is_some() {
+                rgb = if side == Side::Subject && colours.subject.is_some() {
                     f
                 } else {
                     b
