@@ -109,8 +109,9 @@ pub(crate) fn bilinear<const N: usize>(
     })
 }
 
-/// A side's accumulator image at some level.
-pub(crate) struct Rgba {
+/// A side's accumulated coarse levels, as an image at the finest of them: one [`Acc`] per
+/// level pixel.
+pub(crate) struct LevelImage {
     pub level: u32,
     pub width: usize,
     pub height: usize,
@@ -126,8 +127,8 @@ pub(crate) fn cascade(
     width: usize,
     height: usize,
     tables: &SpanTables,
-) -> Option<Rgba> {
-    let mut acc: Option<Rgba> = None;
+) -> Option<LevelImage> {
+    let mut acc: Option<LevelImage> = None;
     for li in (0..slices.len()).rev() {
         let Some(src) = slices[li].take() else {
             continue;
@@ -149,7 +150,7 @@ pub(crate) fn cascade(
             }
         });
         drop(src);
-        acc = Some(Rgba {
+        acc = Some(LevelImage {
             level,
             width: lw,
             height: lh,

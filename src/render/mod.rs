@@ -65,7 +65,7 @@ use rayon::prelude::*;
 use self::aperture::{SpanTables, UnitShape};
 use self::coc::{CocMap, PerSide, Side, membership};
 use self::composite::{
-    Acc, Rgba, bilinear, cascade, combine, finish, hole_fill, normalise, tap, taps,
+    Acc, LevelImage, bilinear, cascade, combine, finish, hole_fill, normalise, tap, taps,
 };
 use self::defocus::{Ring, SrcPx, Step, prefix_sum, roll, strip_rows};
 use self::highlights::{Highlights, SPARSE_MAX_D};
@@ -250,7 +250,7 @@ struct Level0<'a> {
     setup: &'a Setup,
     fills: Option<&'a MatteFills>,
     row_reach: &'a [i32],
-    coarse: &'a PerSide<Option<Rgba>>,
+    coarse: &'a PerSide<Option<LevelImage>>,
     fill: &'a [[f32; 3]],
     fill_dims: (usize, usize),
     tables: &'a PerSide<SpanTables>,
