@@ -428,3 +428,99 @@ fn a_missing_runtime_names_fstop_setup_and_its_folder() {
     );
     assert!(!tmp.path().join("p-bokeh.png").exists());
 }
+
+/// `fstop setup` with the built-in catalogue, its packages rebuilt offline from the files
+/// `scripts/setup.sh` installed in this checkout (so every sha256 is the real one): the
+/// runtime it unpacks loads and renders (Linux x86-64, where CI runs).
+#[test]
+fn fstop_setup_with_the_real_catalogue_installs_a_runtime_that_loads() {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        return;
+    }
+    let catalog = Catalog::builtin().unwrap();
+    let installed = repo().join("models");
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+
+    // The runtime wheel, named and laid out like PyPI's.
+    let rt = &catalog.runtime;
+    let build = rt.build_for("linux-x86_64").unwrap();
+    let lib = std::fs::read(installed.join("runtime").join(&build.file))
+        .expect("run `bash scripts/setup.sh` first");
+    write_zip(
+        &cache.join(format!(
+            "onnxruntime-{}-cp312-cp312-{}.whl",
+            rt.version, build.platform
+        )),
+        &[(build.member.clone(), lib)],
+    );
+    // The model packages: one wheel per PyPI package, one npm tarball per npm package.
+    let mut wheels: std::collections::BTreeMap<String, Vec<(String, Vec<u8>)>> = Default::default();
+    for d in catalog.model.values() {
+        let (Some(registry), Some(package), Some(member), Some(file)) = (
+            d.source.registry.as_deref(),
+            d.source.package.as_deref(),
+            d.source.member.as_deref(),
+            d.file.as_deref(),
+        ) else {
+            continue;
+        };
+        let bytes = std::fs::read(installed.join("weights").join(file)).unwrap();
+        match registry {
+            "pypi" => wheels
+                .entry(package.to_string())
+                .or_default()
+                .push((member.to_string(), bytes)),
+            "npm" => {
+                let (name, version) = package.rsplit_once('@').unwrap();
+                let tgz = cache.join(format!("{}-{version}.tgz", name.replace('/', "-")));
+                let src = tmp.path().join("npm-member");
+                std::fs::write(&src, bytes).unwrap();
+                let script = "import sys, tarfile\n\
+                              with tarfile.open(sys.argv[1], 'w:gz') as t: t.add(sys.argv[2], sys.argv[3])\n";
+                let out = python(&[
+                    "-c",
+                    script,
+                    tgz.to_str().unwrap(),
+                    src.to_str().unwrap(),
+                    member,
+                ]);
+                assert!(out.status.success(), "{}", text(&out));
+            }
+            other => panic!("registry {other}"),
+        }
+    }
+    for (package, members) in &wheels {
+        let (name, version) = package.split_once("==").unwrap();
+        let stem = name.replace(['-', '.'], "_");
+        write_zip(
+            &cache.join(format!("{stem}-{version}-py3-none-any.whl")),
+            members,
+        );
+    }
+
+    let data = tmp.path().join("data");
+    let out = fstop(tmp.path())
+        .args(["setup", "--cache-dir"])
+        .arg(&cache)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(data.join("runtime/libonnxruntime.so").is_symlink());
+
+    let photo = tmp.path().join("p.png");
+    write_photo(&photo, 96, 72, 2);
+    let out = fstop(tmp.path())
+        .arg(&photo)
+        .args(["-o", "out.png", "--ort-lib"])
+        .arg(data.join("runtime"))
+        .arg("--model-dir")
+        .arg(data.join("weights"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(tmp.path().join("out.png").is_file());
+}

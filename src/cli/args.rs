@@ -614,5 +614,24 @@ mod tests {
         }
         let top = Cli::command().render_long_help().to_string();
         assert!(top.contains("Exit codes") && top.contains("130"));
+        let setup = Cli::command()
+            .find_subcommand_mut("setup")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for needle in [
+            "--data-dir",
+            "[default: $FSTOP_DATA_DIR, else",
+            "~/.local/share/fstop",
+            "--check",
+            "macOS arm64",
+            "Exit codes",
+        ] {
+            assert!(setup.contains(needle), "setup --help lacks {needle}");
+        }
+        assert!(
+            !setup.contains("--catalog"),
+            "the test-only option is hidden"
+        );
     }
 }
