@@ -130,7 +130,7 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
             check::run(c, &config, &ui, &stop)
         }
         Command::Presets(p) => presets(p),
-        Command::Setup(s) => setup::run(s),
+        Command::Setup(s) => setup::run(s, cli.global.quiet),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "fstop", &mut buf);

@@ -63,8 +63,9 @@ pub fn data_dir(args: &SetupArgs, env: &SearchEnv) -> Result<PathBuf> {
 }
 
 /// Runs the set-up; the exit code is 0 when everything is installed (or, with `--check`,
-/// verified), 1 when something is missing or failed (each problem one line on stderr).
-pub fn run(args: &SetupArgs) -> Result<i32> {
+/// verified), 1 when something is missing or failed (each problem one line on stderr). `quiet`
+/// (`-q`) leaves out the progress lines.
+pub fn run(args: &SetupArgs, quiet: bool) -> Result<i32> {
     let env = SearchEnv::from_process(None);
     let data = data_dir(args, &env)?;
     let Some(python) = find_python() else {
@@ -103,6 +104,9 @@ pub fn run(args: &SetupArgs) -> Result<i32> {
     }
     if args.check {
         cmd.arg("--verify-only");
+    }
+    if quiet {
+        cmd.stdout(std::process::Stdio::null());
     }
     let status = cmd
         .status()
