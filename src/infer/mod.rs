@@ -1,7 +1,7 @@
 //! ONNX inference: runtime discovery, model catalogue, depth and matte estimation.
 //!
-//! * [`runtime`] finds ONNX Runtime's shared library (installed by `scripts/setup.sh`) and
-//!   initialises it once per process.
+//! * [`runtime`] finds ONNX Runtime's shared library (installed by `fstop setup` or
+//!   `scripts/setup.sh`) and initialises it once per process.
 //! * [`catalog`] is the model catalogue (`models/catalog.toml`, embedded) and the descriptors
 //!   of user-supplied models.
 //! * [`session`] loads a model and checks it against its descriptor.
@@ -97,7 +97,7 @@ impl Default for ModelConfig {
 impl ModelConfig {
     /// Directories searched for catalogue models' weights, in order: `--model-dir`,
     /// `$FSTOP_DATA_DIR/weights`, the repository's `models/weights`,
-    /// `$XDG_DATA_HOME/fstop/weights`, next to the executable.
+    /// the user data folder's `weights` (`fstop setup`), next to the executable.
     pub fn weight_dirs(&self) -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = self.model_dir.iter().cloned().collect();
         dirs.extend(SearchEnv::from_process(None).data_dirs("weights"));

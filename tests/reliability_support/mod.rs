@@ -1065,14 +1065,14 @@ pub fn cases(root: &Path) -> Vec<Case> {
         "ONNX Runtime library missing (--ort-lib)",
         pd(vec![]),
         args(&["--ort-lib", "/nonexistent/libonnxruntime.so"]),
-        fails(2, &["/nonexistent/libonnxruntime.so", "setup.sh"]),
+        fails(2, &["/nonexistent/libonnxruntime.so", "run `fstop setup`"]),
     );
     b.case(
         "model",
         "--ort-lib is not a shared library",
         pd(vec![("libonnxruntime.so", b"not a library".to_vec())]),
         args(&["--ort-lib", "libonnxruntime.so"]),
-        fails(2, &["libonnxruntime.so", "setup.sh"]),
+        fails(2, &["libonnxruntime.so", "`fstop setup"]),
     );
     {
         let c = b.case(
