@@ -559,15 +559,13 @@ fn add_matte_sums(sums_row: &mut [FillSums], row: &Row, level: u32) -> f32 {
     let (cr, mr) = (&row.coc, &row.matte);
     let mut max_m = 0.0f32;
     for (x1, s) in sums_row.iter_mut().enumerate() {
-        let mut acc: FillSums = [0.0f32; 15];
+        let mut acc = FillSums::default();
         for x in x1 * n..(x1 * n + n).min(w) {
             max_m = max_m.max(mr[x]);
             let near = membership(mr[x], cr[x])[Side::Near];
             accumulate(&mut acc, row.rgb(x), mr[x], cr[x], near);
         }
-        for (dst, src) in s.iter_mut().zip(acc) {
-            *dst += src;
-        }
+        *s += acc;
     }
     max_m
 }
@@ -854,7 +852,8 @@ pub(crate) fn decompose(
     let with_matte = input.matte.is_some();
     let with_slices = tables.is_some();
 
-    let mut sums: Vec<FillSums> = vec![[0.0; 15]; if with_matte { g.mw * g.mh } else { 0 }];
+    let mut sums: Vec<FillSums> =
+        vec![FillSums::default(); if with_matte { g.mw * g.mh } else { 0 }];
     let mut fill_source = vec![[0.0f32; 4]; g.fw * g.fh];
     let mut row_reach0 = vec![-1i32; if with_slices { h } else { 0 }];
     // All slices are allocated zeroed (untouched pages cost nothing); empty ones are dropped.
@@ -1186,11 +1185,11 @@ mod tests {
     fn matte_sums_report_the_largest_matte() {
         let level = 2;
         let w: usize = 10;
-        let mut sums = vec![[0.0f32; 15]; w.div_ceil(1 << level)];
+        let mut sums = vec![FillSums::default(); w.div_ceil(1 << level)];
         let mut r = row(w, [0.5; 3], 0.25, 0.0);
         r.matte[7] = 0.75;
         assert_eq!(add_matte_sums(&mut sums, &r, level), 0.75);
-        assert!(sums.iter().all(|s| s.iter().any(|&v| v != 0.0)));
+        assert!(sums.iter().all(|s| *s != FillSums::default()));
     }
 
     #[test]

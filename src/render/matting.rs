@@ -45,10 +45,46 @@ pub(crate) fn matte_fill_level(width: usize, height: usize) -> u32 {
     (long / 256).max(1).ilog2().min(4)
 }
 
-/// Per fill pixel: `[bg r·w, g·w, b·w, w, fg r·w, g·w, b·w, w, plain r, g, b, count,
-/// fg CoC·w, m·u, u]` sums over its box of photo pixels (plain: unweighted, for when no pixel
-/// is confident at all; `u` the pixel's weight off the near side, see [`accumulate`]).
-pub(crate) type FillSums = [f32; 15];
+/// Per fill pixel, sums over its box of photo pixels (see [`accumulate`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct FillSums {
+    /// Confident background: `[r·w, g·w, b·w, w]`.
+    pub background: [f32; 4],
+    /// Confident subject: `[r·w, g·w, b·w, w]`.
+    pub subject: [f32; 4],
+    /// Unweighted `[r, g, b, count]`, for when no pixel is confident at all.
+    pub plain: [f32; 4],
+    /// The subject's signed CoC times its weight.
+    pub subject_coc: f32,
+    /// `m·u` and `u`, `u` the pixel's weight off the near side: the matte behind occluders.
+    pub matte_off_near: f32,
+    pub off_near: f32,
+}
+
+impl std::ops::AddAssign for FillSums {
+    #[inline]
+    fn add_assign(&mut self, o: FillSums) {
+        for c in 0..4 {
+            self.background[c] += o.background[c];
+            self.subject[c] += o.subject[c];
+            self.plain[c] += o.plain[c];
+        }
+        self.subject_coc += o.subject_coc;
+        self.matte_off_near += o.matte_off_near;
+        self.off_near += o.off_near;
+    }
+}
+
+impl FillSums {
+    /// The `[r·w, g·w, b·w, w]` sums of the background (`0`) or subject (`1`) estimate.
+    fn side(&self, side: usize) -> &[f32; 4] {
+        if side == 0 {
+            &self.background
+        } else {
+            &self.subject
+        }
+    }
+}
 
 /// Adds photo pixel colour `rgb` (sane) of matte `m` (sane), signed CoC `c` and near-side
 /// membership `near` to a fill pixel's sums.
@@ -57,29 +93,29 @@ pub(crate) fn accumulate(s: &mut FillSums, rgb: [f32; 3], m: f32, c: f32, near: 
     let v = [rgb[0], rgb[1], rgb[2], 1.0];
     // Most pixels are pure background or pure subject (weights 1 and 0).
     if m <= 0.0 {
-        for c in 0..4 {
-            s[c] += v[c];
+        for k in 0..4 {
+            s.background[k] += v[k];
         }
     } else if m >= 1.0 {
-        for c in 0..4 {
-            s[4 + c] += v[c];
+        for k in 0..4 {
+            s.subject[k] += v[k];
         }
-        s[12] += c;
+        s.subject_coc += c;
     } else {
         let (wb, wf) = (background_weight(m), subject_weight(m));
-        for c in 0..4 {
-            s[c] += v[c] * wb;
-            s[4 + c] += v[c] * wf;
+        for k in 0..4 {
+            s.background[k] += v[k] * wb;
+            s.subject[k] += v[k] * wf;
         }
-        s[12] += c * wf;
+        s.subject_coc += c * wf;
     }
-    for c in 0..4 {
-        s[8 + c] += v[c];
+    for k in 0..4 {
+        s.plain[k] += v[k];
     }
     // The matte of what is not near-side occluder: filled in behind the occluders.
     let u = 1.0 - near;
-    s[13] += m * u;
-    s[14] += u;
+    s.matte_off_near += m * u;
+    s.off_near += u;
 }
 
 /// Reduced-resolution push-pull fills of confident background and subject colour.
@@ -110,28 +146,29 @@ impl MatteFills {
         let mut confident = [false; 2];
         for (i, s) in sums.iter().enumerate() {
             for side in 0..2 {
-                let w = s[4 * side + 3];
+                let sums = s.side(side);
+                let w = sums[3];
                 confident[side] |= w > 0.0;
                 for c in 0..3 {
-                    planes[3 * side + c][i] = if w > 0.0 { s[4 * side + c] / w } else { 0.0 };
+                    planes[3 * side + c][i] = if w > 0.0 { sums[c] / w } else { 0.0 };
                 }
                 // As push-pull's own push: a box's weight saturates at 1.
                 planes[8 + side][i] = w.min(1.0);
             }
-            if s[7] > 0.0 {
-                planes[6][i] = s[12] / s[7];
+            if s.subject[3] > 0.0 {
+                planes[6][i] = s.subject_coc / s.subject[3];
             }
-            if s[14] > 0.0 {
-                planes[7][i] = s[13] / s[14];
+            if s.off_near > 0.0 {
+                planes[7][i] = s.matte_off_near / s.off_near;
             }
-            planes[10][i] = s[14].min(1.0);
+            planes[10][i] = s.off_near.min(1.0);
         }
         for side in 0..2 {
             if !confident[side] {
                 // No confident pixel at all: keep the plain image (push-pull leaves it).
                 for c in 0..3 {
                     for (i, s) in sums.iter().enumerate() {
-                        planes[3 * side + c][i] = s[8 + c] / s[11].max(1.0);
+                        planes[3 * side + c][i] = s.plain[c] / s.plain[3].max(1.0);
                     }
                 }
             }
@@ -267,7 +304,7 @@ pub fn subject_colours(color: &LinearRgb, matte: &Plane) -> LinearRgb {
     }
     let level = matte_fill_level(w, h);
     let (fw, fh) = (w.div_ceil(1 << level), h.div_ceil(1 << level));
-    let mut sums: Vec<FillSums> = vec![[0.0; 15]; fw * fh];
+    let mut sums: Vec<FillSums> = vec![FillSums::default(); fw * fh];
     for y in 0..h {
         for x in 0..w {
             let i = y * w + x;
@@ -333,7 +370,7 @@ mod tests {
         }
         const SCALE: usize = 2;
         let (fw, fh) = (w.div_ceil(SCALE), h.div_ceil(SCALE));
-        let mut sums = vec![[0.0f32; 15]; fw * fh];
+        let mut sums = vec![FillSums::default(); fw * fh];
         for y in 0..h {
             for x in 0..w {
                 let i = y * w + x;
