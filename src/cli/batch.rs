@@ -9,6 +9,8 @@
 //!   (or depth/matte file) of another input is left out: it is a previous run's result.
 //! * Refused before any work (exit 2): an output equal to an input, two inputs with the same
 //!   output, an output format fstop cannot write.
+//! * An output that exists already is skipped when up to date, rendered again when stale, and
+//!   never replaced when fstop did not make it (unless `--overwrite`): see [`rerun`].
 //! * Workers (`--jobs`) each load the models once and hold one photo at a time; results are
 //!   collected on the main thread, which prints, writes JSON and the report. A panic in one
 //!   photo is caught and reported as that photo's failure.
@@ -23,6 +25,7 @@ use std::time::Instant;
 use anyhow::{Result, anyhow, bail};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
+use fstop::io::fingerprint::Fingerprint;
 use fstop::io::{self, Photo};
 use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels, PipelineError};
 use fstop::render::RenderOptions;
@@ -32,7 +35,8 @@ use super::args::Shard;
 use super::headshot_tiles;
 use super::paths::{FileUse, Role};
 use super::progress::Ui;
-use super::report::{self, FileRecord, JsonLine, LensReport, Status, Summary, Timings};
+use super::report::{self, FileRecord, JsonLine, LensReport, Reason, Status, Summary, Timings};
+use super::rerun::{self, Decision, Replace};
 use super::signals::Stop;
 use super::validate::{
     BatchSettings, INPUT_EXTENSIONS, NameVars, OUTPUT_EXTENSIONS, RenderSettings, has_extension,
@@ -59,8 +63,8 @@ pub struct Job {
     pub matte: Option<PathBuf>,
     pub save_depth: Option<PathBuf>,
     pub save_matte: Option<PathBuf>,
-    /// The output exists and will not be replaced.
-    pub skip: bool,
+    /// What may happen to a file already at `output` ([`rerun`]).
+    pub replace: Replace,
 }
 
 /// What a run will do.
@@ -464,7 +468,7 @@ pub fn plan(
             matte: settings.common.matte.as_ref().map(|t| t.expand(&s.path)),
             save_depth: settings.save_depth.as_ref().map(|t| t.expand(&s.path)),
             save_matte: settings.save_matte.as_ref().map(|t| t.expand(&s.path)),
-            skip: false,
+            replace: Replace::Stale,
         });
     }
 
@@ -511,10 +515,13 @@ pub fn plan(
         j.index = k;
     }
     let mut jobs = shard(jobs, batch.shard);
-    if !single {
-        for j in &mut jobs {
-            j.skip = !batch.overwrite && j.output.is_file();
-        }
+    let replace = match (batch.overwrite, single) {
+        (true, _) => Replace::Any,
+        (false, true) => Replace::Own,
+        (false, false) => Replace::Stale,
+    };
+    for j in &mut jobs {
+        j.replace = replace;
     }
     Ok(Plan {
         single,
@@ -630,6 +637,55 @@ fn process(
 ) -> Result<(), JobError> {
     let t_total = Instant::now();
     check(stop)?;
+    let t = Instant::now();
+    let max_pixels = settings.common.decode.max_pixels;
+    let input = io::read_image_file(&job.input, max_pixels)?;
+    let read_ms = ms(t);
+    // The depth and matte files count in the fingerprint by their bytes.
+    let map_bytes = |p: &Option<PathBuf>| {
+        p.as_deref()
+            .map(|p| io::read_image_file(p, max_pixels))
+            .transpose()
+    };
+    let (depth_bytes, matte_bytes) = (map_bytes(&job.depth)?, map_bytes(&job.matte)?);
+    let format = io::encode::output_format(&job.output)?;
+    let fingerprint = Fingerprint::new(
+        &input,
+        &rerun::settings_json(
+            settings,
+            depth_bytes.as_deref(),
+            matte_bytes.as_deref(),
+            format,
+        ),
+    );
+    drop((depth_bytes, matte_bytes));
+    let saved_maps: Vec<&Path> = [&job.save_depth, &job.save_matte]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
+    match rerun::decide(
+        &job.output,
+        job.replace,
+        &fingerprint,
+        &saved_maps,
+        max_pixels,
+    ) {
+        Decision::Render(reason) => record.reason = Some(reason),
+        Decision::Skip => {
+            record.status = Status::Skipped;
+            record.reason = Some(Reason::UpToDate);
+            return Ok(());
+        }
+        Decision::Refuse(message) => {
+            record.reason = Some(Reason::NotMadeByFstop);
+            return Err(JobError::Failed {
+                message,
+                fatal: false,
+            });
+        }
+    }
+    check(stop)?;
     let options = AnalysisOptions {
         depth: job.depth.as_ref().map(|p| DepthFile {
             path: p.clone(),
@@ -638,7 +694,9 @@ fn process(
         matte: job.matte.clone(),
         decode: settings.common.decode,
     };
-    let analysis = pipeline::analyze(&job.input, &options, models)?;
+    let mut analysis = pipeline::analyze_bytes(&job.input, &input, &options, models)?;
+    drop(input);
+    analysis.timings.decode_ms += read_ms;
     // Fault injection for the tests (debug builds only): panic while processing a chosen file.
     if cfg!(debug_assertions)
         && let Some(pattern) = std::env::var_os("FSTOP_DEBUG_PANIC_ON")
@@ -691,10 +749,11 @@ fn process(
     let Photo {
         color,
         alpha,
-        metadata,
+        mut metadata,
         bits_per_channel,
         ..
     } = photo;
+    metadata.xmp = Some(fingerprint.add_to_xmp(metadata.xmp.as_deref()));
     let scene = Scene::new(color, focused.disparity_per_m, matte).map_err(PipelineError::from)?;
     check(stop)?;
     let t = Instant::now();
@@ -828,6 +887,9 @@ fn process_catching(
         }
     }
     if record.status != Status::Rendered {
+        if record.status != Status::Skipped && record.reason != Some(Reason::NotMadeByFstop) {
+            record.reason = None;
+        }
         record.lens = None;
         record.timings_ms = None;
         record.headshot = None;
@@ -885,23 +947,6 @@ impl Collector<'_> {
         }
     }
 
-    fn skipped(&mut self, job: &Job) {
-        let r = FileRecord::bare(
-            job.index,
-            &job.input,
-            &job.output,
-            Status::Skipped,
-            &self.settings.lens.preset_name,
-        );
-        self.ui.info(format!(
-            "skipped {} ({} exists)",
-            job.input.display(),
-            job.output.display()
-        ));
-        self.emit_json(&JsonLine::File(&r));
-        self.store(r);
-    }
-
     fn finished(&mut self, mut record: FileRecord, fatal: bool) {
         if fatal {
             // The set-up is broken (models or runtime): stop and report it once, at the end.
@@ -916,6 +961,24 @@ impl Collector<'_> {
         }
         for w in &record.warnings {
             self.ui.warn(format!("{}: {w}", record.input));
+        }
+        match (record.status, record.reason) {
+            (Status::Skipped, _) => self.ui.info(format!(
+                "skipped {} ({} is up to date)",
+                record.input, record.output
+            )),
+            (
+                Status::Rendered,
+                Some(
+                    r @ (Reason::InputChanged | Reason::SettingsChanged | Reason::SavedMapMissing),
+                ),
+            ) => self.ui.info(format!(
+                "rendering {} again: {} ({} was stale)",
+                record.input,
+                r.describe(),
+                record.output
+            )),
+            _ => {}
         }
         if record.status == Status::Rendered
             && let Some(l) = &record.lens
@@ -1020,6 +1083,9 @@ impl Collector<'_> {
                 "interrupted by {name}; finished outputs are complete, nothing partial was left"
             ));
         }
+        if let Some(line) = stale_line(&records) {
+            ui.note(line);
+        }
         if self.plan.single {
             ui.info(summary.line());
         } else {
@@ -1027,6 +1093,44 @@ impl Collector<'_> {
         }
         summary.exit_code
     }
+}
+
+/// "3 outputs were stale and rendered again (settings changed: 2, input changed: 1)", or
+/// nothing when none was.
+fn stale_line(records: &[FileRecord]) -> Option<String> {
+    let stale = [
+        Reason::SettingsChanged,
+        Reason::InputChanged,
+        Reason::SavedMapMissing,
+    ];
+    let counts: Vec<(Reason, usize)> = stale
+        .iter()
+        .map(|&r| {
+            let n = records
+                .iter()
+                .filter(|x| x.status == Status::Rendered && x.reason == Some(r))
+                .count();
+            (r, n)
+        })
+        .filter(|&(_, n)| n > 0)
+        .collect();
+    let total: usize = counts.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return None;
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(r, n)| format!("{}: {n}", r.describe()))
+        .collect();
+    let (noun, verb) = if total == 1 {
+        ("output", "was")
+    } else {
+        ("outputs", "were")
+    };
+    Some(format!(
+        "{total} existing {noun} {verb} stale and rendered again ({})",
+        parts.join(", ")
+    ))
 }
 
 /// Clears the temporary files that killed runs left in the folders this run writes to.
@@ -1088,12 +1192,7 @@ pub fn run(
         fatal_error: None,
         fail_fast_hit: false,
     };
-    for job in plan.jobs.iter().filter(|j| j.skip) {
-        collector.skipped(job);
-    }
-    let todo: Vec<usize> = (0..plan.jobs.len())
-        .filter(|&i| !plan.jobs[i].skip)
-        .collect();
+    let todo: Vec<usize> = (0..plan.jobs.len()).collect();
     if !plan.single {
         collector.ui.begin_batch(todo.len());
     }
@@ -1302,7 +1401,7 @@ mod tests {
         let p = plan(&[s_(&root.join("in/a.jpg"))], None, &s, &b).unwrap();
         assert!(p.single);
         assert_eq!(p.jobs[0].output, root.join("in/a-bokeh.jpg"));
-        // Single, explicit output that exists: replaced, not skipped.
+        // Single, explicit output that exists: fstop's own output is replaced.
         touch(&root.join("x.jpg"));
         let p = plan(
             &[s_(&root.join("in/a.jpg"))],
@@ -1311,7 +1410,7 @@ mod tests {
             &b,
         )
         .unwrap();
-        assert!(p.single && !p.jobs[0].skip);
+        assert!(p.single && p.jobs[0].replace == Replace::Own);
         // Output equal to input is refused.
         let e = plan(
             &[s_(&root.join("in/a.jpg"))],
@@ -1350,13 +1449,12 @@ mod tests {
             p.jobs.iter().map(|j| j.index).collect::<Vec<_>>(),
             vec![0, 1, 2]
         );
-        // Existing outputs are skipped unless --overwrite.
-        touch(&out.join("c-bokeh.jpg"));
+        // Existing outputs are checked by the workers ([`rerun`]); --overwrite replaces any.
         let p = plan(&[s_(&root.join("in"))], Some(&out), &s, &b).unwrap();
-        assert_eq!(p.jobs.iter().filter(|j| j.skip).count(), 1);
+        assert!(p.jobs.iter().all(|j| j.replace == Replace::Stale));
         b.overwrite = true;
         let p = plan(&[s_(&root.join("in"))], Some(&out), &s, &b).unwrap();
-        assert_eq!(p.jobs.iter().filter(|j| j.skip).count(), 0);
+        assert!(p.jobs.iter().all(|j| j.replace == Replace::Any));
         // A template that maps an input onto itself is refused.
         b.name = NameTemplate::parse("{stem}.{ext}").unwrap();
         let e = plan(&[s_(&root.join("in"))], None, &s, &b)
@@ -1390,7 +1488,6 @@ mod tests {
         let p = plan(&[s_(root)], None, &s, &b).unwrap();
         assert_eq!(p.jobs.len(), 1);
         assert!(p.jobs[0].input.ends_with("a.jpg"));
-        assert!(p.jobs[0].skip);
         assert_eq!(p.left_out.len(), 2);
         assert_eq!(
             p.jobs[0].depth.as_deref(),

@@ -257,13 +257,8 @@ pub(crate) struct DecodedImage {
     pub warnings: Vec<String>,
 }
 
-/// Decodes an image file: sniff, limit check on the header, decode, orientation.
-pub(crate) fn decode_image(path: &Path, max_pixels: u64) -> Result<DecodedImage, IoError> {
-    let bytes = read_file(path, max_pixels)?;
-    decode_image_bytes(path, &bytes, max_pixels)
-}
-
-/// [`decode_image`] on the file's bytes, already read (`path` only names it in messages).
+/// Decodes an image file's bytes, already read (`path` only names it in messages): sniff,
+/// limit check on the header, decode, orientation.
 pub(crate) fn decode_image_bytes(
     path: &Path,
     bytes: &[u8],
@@ -431,9 +426,50 @@ pub(crate) fn decode_image_bytes(
     })
 }
 
+/// The XMP packet of an image file's bytes, read from its header (JPEG, PNG) or first
+/// directory (TIFF) or chunks (WebP) without decoding the pixels; bounded like [`read_photo`].
+pub(crate) fn xmp_only(path: &Path, bytes: &[u8]) -> Result<Option<Vec<u8>>, IoError> {
+    let format = sniff(path, bytes)?;
+    let corrupt = |e: image::ImageError| {
+        decode_err(
+            path,
+            format!("corrupt or truncated {} data ({e})", format.name()),
+        )
+    };
+    let xmp = match format {
+        InputFormat::WebP => webp_metadata(bytes).xmp,
+        InputFormat::Tiff => match tiff_metadata(bytes) {
+            Some(own) => own.xmp,
+            None => TiffDecoder::new(Cursor::new(bytes))
+                .map_err(corrupt)?
+                .xmp_metadata()
+                .map_err(corrupt)?,
+        },
+        InputFormat::Jpeg => JpegDecoder::new(Cursor::new(&guard_jpeg(bytes).bytes[..]))
+            .map_err(corrupt)?
+            .xmp_metadata()
+            .map_err(corrupt)?,
+        InputFormat::Png => PngDecoder::new(Cursor::new(&guard_png(bytes).bytes[..]))
+            .map_err(corrupt)?
+            .xmp_metadata()
+            .map_err(corrupt)?,
+    };
+    Ok(xmp.filter(|x| x.len() <= MAX_XMP_BYTES))
+}
+
 /// Reads a photo (see [`super::read_photo`]).
 pub(crate) fn read_photo(path: &Path, options: &DecodeOptions) -> Result<Photo, IoError> {
-    let decoded = decode_image(path, options.max_pixels)?;
+    let bytes = read_file(path, options.max_pixels)?;
+    read_photo_bytes(path, &bytes, options)
+}
+
+/// [`read_photo`] on the file's bytes, already read (`path` only names it in messages).
+pub(crate) fn read_photo_bytes(
+    path: &Path,
+    bytes: &[u8],
+    options: &DecodeOptions,
+) -> Result<Photo, IoError> {
+    let decoded = decode_image_bytes(path, bytes, options.max_pixels)?;
     let DecodedImage {
         image,
         icc_profile,

@@ -27,6 +27,7 @@ pub mod colour;
 pub mod decode;
 pub mod depthfile;
 pub mod encode;
+pub mod fingerprint;
 pub mod jpeg;
 pub mod limits;
 pub(crate) mod meta_bounds;
@@ -159,6 +160,22 @@ impl Default for EncodeOptions {
 /// header, before decoding.
 pub fn read_photo(path: &Path, options: &DecodeOptions) -> Result<Photo, IoError> {
     decode::read_photo(path, options)
+}
+
+/// [`read_photo`] on a photo's bytes already in memory (read from standard input, or by
+/// [`read_image_file`]); `name` only names it in messages. The format is sniffed from the bytes.
+pub fn read_photo_bytes(
+    name: &Path,
+    bytes: &[u8],
+    options: &DecodeOptions,
+) -> Result<Photo, IoError> {
+    decode::read_photo_bytes(name, bytes, options)
+}
+
+/// The bytes of a photo, depth or matte file, read as [`read_photo`] reads them: only a
+/// regular file, of at most [`limits::max_image_file_bytes`]`(max_pixels)` bytes.
+pub fn read_image_file(path: &Path, max_pixels: u64) -> Result<Vec<u8>, IoError> {
+    decode::read_file(path, max_pixels)
 }
 
 /// Writes a photo atomically; the format comes from the extension (`.jpg`/`.jpeg`, `.png`,
