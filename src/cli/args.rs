@@ -16,6 +16,7 @@ Shorthand:
   fstop photo.jpg                  same as `fstop render photo.jpg` (writes photo-bokeh.jpg)
   fstop photo.jpg -o out.jpg       same as `fstop render photo.jpg -o out.jpg`
   fstop photos/ -r -o out/         batch: every photo under photos/, mirrored into out/
+  fstop - -o - < in.jpg > out.jpg  a pipe: standard input to standard output (--format)
 
 Exit codes:
   0    every photo rendered (or skipped because its output is up to date)
@@ -299,6 +300,16 @@ pub struct AnalysisArgs {
     pub max_pixels: Option<u64>,
 }
 
+/// `--format`: what `-o -` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    #[value(alias = "jpeg")]
+    Jpg,
+    Png,
+    #[value(alias = "tif")]
+    Tiff,
+}
+
 /// Encoding and extra outputs.
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Output")]
@@ -317,6 +328,10 @@ pub struct OutputArgs {
     /// batch mode
     #[arg(long, value_name = "FILE")]
     pub save_matte: Option<String>,
+    /// Format written to standard output with `-o -`: jpg, png or tiff [default: the input's
+    /// format, sniffed from its bytes; jpg for WebP]. A file's format comes from its extension
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
     /// Print a JSON object of milliseconds per stage (decode, depth, matte, render, encode,
     /// total) on stdout; one line per photo in batch mode
     #[arg(long)]
@@ -365,12 +380,13 @@ pub struct BatchArgs {
 /// `fstop render`.
 #[derive(Debug, Args, Clone)]
 pub struct RenderArgs {
-    /// Photos: files, folders (with -r, recursively) or globs ('photos/**/*.jpg').
-    /// Formats: jpg, png, tif, webp
+    /// Photos: files, folders (with -r, recursively) or globs ('photos/**/*.jpg'), or `-`
+    /// for one photo on standard input (then with -o FILE or -o -). Formats: jpg, png, tif,
+    /// webp
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
-    /// Output file (one photo) or folder (batch) [default: {stem}-bokeh.{ext} next to each
-    /// input]
+    /// Output file (one photo), `-` for standard output (one photo; see --format), or folder
+    /// (batch) [default: {stem}-bokeh.{ext} next to each input]
     #[arg(short, long, value_name = "OUTPUT")]
     pub output: Option<PathBuf>,
     #[command(flatten)]

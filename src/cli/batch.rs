@@ -25,6 +25,8 @@ use std::time::Instant;
 use anyhow::{Result, anyhow, bail};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
+use fstop::io::decode::InputFormat;
+use fstop::io::encode::OutputFormat;
 use fstop::io::fingerprint::Fingerprint;
 use fstop::io::{self, Photo};
 use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels, PipelineError};
@@ -39,7 +41,8 @@ use super::report::{self, FileRecord, JsonLine, LensReport, Reason, Status, Summ
 use super::rerun::{self, Decision, Replace};
 use super::signals::Stop;
 use super::validate::{
-    BatchSettings, INPUT_EXTENSIONS, NameVars, OUTPUT_EXTENSIONS, RenderSettings, has_extension,
+    BatchSettings, INPUT_EXTENSIONS, NameVars, OUTPUT_EXTENSIONS, PathTemplate, RenderSettings,
+    has_extension,
 };
 
 /// A photo found among the inputs.
@@ -372,6 +375,90 @@ fn ends_with_separator(p: &Path) -> bool {
     s.ends_with('/') || s.ends_with(std::path::MAIN_SEPARATOR)
 }
 
+/// `-` as INPUT (standard input) or as `-o` (standard output). A file named `-` is `./-`.
+pub const STDIO: &str = "-";
+
+/// True for the `-` path: standard input or output.
+pub fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == STDIO
+}
+
+/// Refuses what pipes cannot do (exit 2): `-` with other inputs, without `-o`, with a folder,
+/// a shard or templates; `-o -` with several photos, `--json` or `--timings` (stdout carries the
+/// image), or a terminal; `--format` without `-o -`.
+fn check_stdio(
+    inputs: &[String],
+    output: Option<&Path>,
+    settings: &RenderSettings,
+    batch: &BatchSettings,
+) -> Result<()> {
+    use std::io::IsTerminal;
+    let stdin = inputs.iter().any(|i| i == STDIO);
+    let stdout = output.is_some_and(is_stdio);
+    if stdin {
+        if inputs.len() > 1 {
+            bail!("'-' (standard input) is one photo; it cannot be combined with other inputs");
+        }
+        match output {
+            None => bail!(
+                "a photo from standard input ('-') needs -o FILE, or -o - for standard output"
+            ),
+            Some(o) if !stdout && (o.is_dir() || ends_with_separator(o)) => bail!(
+                "-o {}: a photo from standard input has no name to use in a folder; give -o \
+                 FILE or -o -",
+                o.display()
+            ),
+            _ => {}
+        }
+        if batch.shard.is_some() {
+            bail!("--shard splits a list of files; it does not apply to '-' (standard input)");
+        }
+        for (template, option) in [
+            (settings.common.depth.as_ref().map(|d| &d.0), "--depth"),
+            (settings.common.matte.as_ref(), "--matte"),
+            (settings.save_depth.as_ref(), "--save-depth"),
+            (settings.save_matte.as_ref(), "--save-matte"),
+        ] {
+            if template.is_some_and(PathTemplate::is_template) {
+                bail!(
+                    "{option}: a template needs an input file's name; with '-' (standard \
+                     input) give a plain path"
+                );
+            }
+        }
+        if std::io::stdin().is_terminal() {
+            bail!("'-': standard input is a terminal; pipe or redirect a photo into fstop");
+        }
+    }
+    if stdout {
+        let one = inputs.len() == 1 && (stdin || Path::new(&inputs[0]).is_file());
+        if !one || batch.shard.is_some() {
+            bail!("-o - (standard output) takes one photo: give one INPUT file or '-'");
+        }
+        if batch.json {
+            bail!(
+                "--json prints on standard output, which carries the image with -o -; use \
+                 --report FILE"
+            );
+        }
+        if settings.timings {
+            bail!(
+                "--timings prints on standard output, which carries the image with -o -; use \
+                 --report FILE (it has the timings)"
+            );
+        }
+        if std::io::stdout().is_terminal() {
+            bail!("-o -: standard output is a terminal; redirect it to a file or a pipe");
+        }
+    } else if settings.stdout_format.is_some() {
+        bail!(
+            "--format only applies to -o - (standard output); a file's format comes from its \
+             extension"
+        );
+    }
+    Ok(())
+}
+
 /// Plans a `render` run: single photo or batch (see the module documentation).
 pub fn plan(
     inputs: &[String],
@@ -379,6 +466,7 @@ pub fn plan(
     settings: &RenderSettings,
     batch: &BatchSettings,
 ) -> Result<Plan> {
+    check_stdio(inputs, output, settings, batch)?;
     let vars = NameVars {
         preset: settings.lens.preset_name.clone(),
         f_number: settings.lens.settings.lens.f_number,
@@ -386,7 +474,7 @@ pub fn plan(
     };
     let output_is_dir = output.is_some_and(|o| o.is_dir() || ends_with_separator(o));
     let single = inputs.len() == 1
-        && Path::new(&inputs[0]).is_file()
+        && (inputs[0] == STDIO || Path::new(&inputs[0]).is_file())
         && !output_is_dir
         && batch.shard.is_none();
     let mut warnings = Vec::new();
@@ -502,7 +590,7 @@ pub fn plan(
 
     // Refuse what would destroy an input or collide.
     for j in &jobs {
-        if !has_extension(&j.output, OUTPUT_EXTENSIONS) {
+        if !is_stdio(&j.output) && !has_extension(&j.output, OUTPUT_EXTENSIONS) {
             bail!(
                 "{}: cannot write this format (output must end in .jpg, .jpeg, .png, .tif or .tiff)",
                 j.output.display()
@@ -539,7 +627,9 @@ pub fn file_use(jobs: &[Job], settings: &RenderSettings, batch: &BatchSettings) 
         files.read(path, *role);
     }
     for j in jobs {
-        files.read(&j.input, Role::Photo);
+        if !is_stdio(&j.input) {
+            files.read(&j.input, Role::Photo);
+        }
         if let Some(p) = &j.depth {
             files.read(p, Role::DepthFile);
         }
@@ -548,7 +638,9 @@ pub fn file_use(jobs: &[Job], settings: &RenderSettings, batch: &BatchSettings) 
         }
     }
     for j in jobs {
-        files.write(&j.output, Role::Output);
+        if !is_stdio(&j.output) {
+            files.write(&j.output, Role::Output);
+        }
         if let Some(p) = &j.save_depth {
             files.write(p, Role::SavedDepth);
         }
@@ -639,7 +731,11 @@ fn process(
     check(stop)?;
     let t = Instant::now();
     let max_pixels = settings.common.decode.max_pixels;
-    let input = io::read_image_file(&job.input, max_pixels)?;
+    let input = if is_stdio(&job.input) {
+        io::read_image_stdin(max_pixels)?
+    } else {
+        io::read_image_file(&job.input, max_pixels)?
+    };
     let read_ms = ms(t);
     // The depth and matte files count in the fingerprint by their bytes.
     let map_bytes = |p: &Option<PathBuf>| {
@@ -648,7 +744,15 @@ fn process(
             .transpose()
     };
     let (depth_bytes, matte_bytes) = (map_bytes(&job.depth)?, map_bytes(&job.matte)?);
-    let format = io::encode::output_format(&job.output)?;
+    let format = match (is_stdio(&job.output), settings.stdout_format) {
+        (true, Some(format)) => format,
+        (true, None) => match io::decode::sniff(&job.input, &input)? {
+            InputFormat::Jpeg | InputFormat::WebP => OutputFormat::Jpeg,
+            InputFormat::Png => OutputFormat::Png,
+            InputFormat::Tiff => OutputFormat::Tiff,
+        },
+        (false, _) => io::encode::output_format(&job.output)?,
+    };
     let fingerprint = Fingerprint::new(
         &input,
         &rerun::settings_json(
@@ -664,13 +768,18 @@ fn process(
         .flatten()
         .map(PathBuf::as_path)
         .collect();
-    match rerun::decide(
-        &job.output,
-        job.replace,
-        &fingerprint,
-        &saved_maps,
-        max_pixels,
-    ) {
+    let decision = if is_stdio(&job.output) {
+        Decision::Render(Reason::New)
+    } else {
+        rerun::decide(
+            &job.output,
+            job.replace,
+            &fingerprint,
+            &saved_maps,
+            max_pixels,
+        )
+    };
+    match decision {
         Decision::Render(reason) => record.reason = Some(reason),
         Decision::Skip => {
             record.status = Status::Skipped;
@@ -775,15 +884,28 @@ fn process(
     drop(scene);
     check(stop)?;
     let t = Instant::now();
-    create_parent(&job.output)?;
-    let left_out = io::write_photo(
-        &job.output,
-        &image,
-        alpha.as_ref(),
-        &metadata,
-        bits_per_channel,
-        &settings.common.encode,
-    )?;
+    let left_out = if is_stdio(&job.output) {
+        let (bytes, left_out) = io::encode_photo(
+            format,
+            &image,
+            alpha.as_ref(),
+            &metadata,
+            bits_per_channel,
+            &settings.common.encode,
+        )?;
+        write_stdout(&bytes)?;
+        left_out
+    } else {
+        create_parent(&job.output)?;
+        io::write_photo(
+            &job.output,
+            &image,
+            alpha.as_ref(),
+            &metadata,
+            bits_per_channel,
+            &settings.common.encode,
+        )?
+    };
     record
         .warnings
         .extend(left_out.iter().map(ToString::to_string));
@@ -801,6 +923,27 @@ fn process(
         .rounded(),
     );
     Ok(())
+}
+
+/// The error of a photo whose standard output was closed before it was written (`| head -c`):
+/// a failure, but not printed.
+const STDOUT_CLOSED: &str = "standard output was closed before the image was written";
+
+/// Writes an encoded image to standard output.
+fn write_stdout(bytes: &[u8]) -> Result<(), JobError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(JobError::Failed {
+            message: STDOUT_CLOSED.into(),
+            fatal: false,
+        }),
+        Err(e) => Err(JobError::Failed {
+            message: format!("cannot write to standard output: {e}"),
+            fatal: false,
+        }),
+    }
 }
 
 fn create_parent(path: &Path) -> Result<(), JobError> {
@@ -1004,7 +1147,9 @@ impl Collector<'_> {
                 ));
             }
         }
-        self.ui.finished(&record);
+        if record.error.as_deref() != Some(STDOUT_CLOSED) {
+            self.ui.finished(&record);
+        }
         if record.status == Status::Failed && self.batch.fail_fast {
             self.fail_fast_hit = true;
             self.stop.halt();
@@ -1137,7 +1282,7 @@ fn stale_line(records: &[FileRecord]) -> Option<String> {
 fn remove_abandoned_temp_files(plan: &Plan, batch: &BatchSettings) -> Vec<PathBuf> {
     let written = plan.jobs.iter().flat_map(|j| {
         [
-            Some(&j.output),
+            Some(&j.output).filter(|o| !is_stdio(o)),
             j.save_depth.as_ref(),
             j.save_matte.as_ref(),
         ]

@@ -12,6 +12,7 @@ use fstop::backdrop::Background;
 use fstop::config::{Config, FocusSetting};
 use fstop::depth::DepthKind;
 use fstop::infer::ModelConfig;
+use fstop::io::encode::OutputFormat;
 use fstop::io::{DEFAULT_MAX_PIXELS, DecodeOptions, EncodeOptions};
 use fstop::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, Sensor};
 use fstop::pipeline::LensSettings;
@@ -21,7 +22,8 @@ use fstop::render::{HighlightOptions, KernelKind};
 use super::paths::Role;
 
 use super::args::{
-    AnalysisArgs, BatchArgs, DepthKindArg, GlobalArgs, KernelArg, LensArgs, OutputArgs, Shard,
+    AnalysisArgs, BatchArgs, DepthKindArg, FormatArg, GlobalArgs, KernelArg, LensArgs, OutputArgs,
+    Shard,
 };
 
 /// Input extensions fstop reads (case-insensitive).
@@ -483,6 +485,8 @@ pub struct RenderSettings {
     pub save_depth: Option<PathTemplate>,
     pub save_matte: Option<PathTemplate>,
     pub timings: bool,
+    /// `--format`: what `-o -` writes (default: the input's format).
+    pub stdout_format: Option<OutputFormat>,
 }
 
 /// Batch options.
@@ -529,6 +533,11 @@ pub fn render_settings(
             .map(|t| PathTemplate::parse(t, "--save-matte"))
             .transpose()?,
         timings: out.timings,
+        stdout_format: out.format.map(|f| match f {
+            FormatArg::Jpg => OutputFormat::Jpeg,
+            FormatArg::Png => OutputFormat::Png,
+            FormatArg::Tiff => OutputFormat::Tiff,
+        }),
     })
 }
 

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use super::colour::{Transfer, decide_icc};
 use super::limits::{
     MAX_EXIF_BYTES, MAX_ICC_BYTES, MAX_XMP_BYTES, ReadFileError, max_image_file_bytes,
-    read_regular_file,
+    read_regular_file, read_stream,
 };
 use super::meta_bounds::{Guarded, bounded, guard_jpeg, guard_png, tiff_metadata, webp_metadata};
 use super::metadata::{
@@ -66,16 +66,26 @@ pub(crate) fn one_line(s: String) -> String {
 /// [`max_image_file_bytes`]`(max_pixels)` bytes, naming it on failure; folders, FIFOs and
 /// devices are refused unread.
 pub(crate) fn read_file(path: &Path, max_pixels: u64) -> Result<Vec<u8>, IoError> {
-    read_regular_file(path, max_image_file_bytes(max_pixels), "an image file").map_err(
-        |e| match e {
-            ReadFileError::Io(source) => IoError::Os {
-                path: path.to_path_buf(),
-                action: "cannot read".into(),
-                source,
-            },
-            other => decode_err(path, other.to_string()),
+    read_regular_file(path, max_image_file_bytes(max_pixels), "an image file")
+        .map_err(|e| read_error(path, e))
+}
+
+/// Reads a photo from standard input, bounded as [`read_file`]; messages name it `-`.
+pub(crate) fn read_stdin(max_pixels: u64) -> Result<Vec<u8>, IoError> {
+    let limit = max_image_file_bytes(max_pixels);
+    read_stream(std::io::stdin().lock(), limit, "an image")
+        .map_err(|e| read_error(Path::new("-"), e))
+}
+
+fn read_error(path: &Path, e: ReadFileError) -> IoError {
+    match e {
+        ReadFileError::Io(source) => IoError::Os {
+            path: path.to_path_buf(),
+            action: "cannot read".into(),
+            source,
         },
-    )
+        other => decode_err(path, other.to_string()),
+    }
 }
 
 /// Identifies the format from the content (never from the extension).
