@@ -719,6 +719,58 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
 
+/// What a job's output will be: its format, the fingerprint it will carry, and what to do
+/// with a file already at its path ([`rerun`]). `input` is the photo's bytes.
+fn output_decision(
+    job: &Job,
+    settings: &RenderSettings,
+    input: &[u8],
+) -> Result<(OutputFormat, Fingerprint, Decision), JobError> {
+    let max_pixels = settings.common.decode.max_pixels;
+    // The depth and matte files count in the fingerprint by their bytes.
+    let map_bytes = |p: &Option<PathBuf>| {
+        p.as_deref()
+            .map(|p| io::read_image_file(p, max_pixels))
+            .transpose()
+    };
+    let (depth_bytes, matte_bytes) = (map_bytes(&job.depth)?, map_bytes(&job.matte)?);
+    let format = match (is_stdio(&job.output), settings.stdout_format) {
+        (true, Some(format)) => format,
+        (true, None) => match io::decode::sniff(&job.input, input)? {
+            InputFormat::Jpeg | InputFormat::WebP => OutputFormat::Jpeg,
+            InputFormat::Png => OutputFormat::Png,
+            InputFormat::Tiff => OutputFormat::Tiff,
+        },
+        (false, _) => io::encode::output_format(&job.output)?,
+    };
+    let fingerprint = Fingerprint::new(
+        input,
+        &rerun::settings_json(
+            settings,
+            depth_bytes.as_deref(),
+            matte_bytes.as_deref(),
+            format,
+        ),
+    );
+    let saved_maps: Vec<&Path> = [&job.save_depth, &job.save_matte]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
+    let decision = if is_stdio(&job.output) {
+        Decision::Render(Reason::New)
+    } else {
+        rerun::decide(
+            &job.output,
+            job.replace,
+            &fingerprint,
+            &saved_maps,
+            max_pixels,
+        )
+    };
+    Ok((format, fingerprint, decision))
+}
+
 /// Renders one photo; fills `record` with what was used.
 fn process(
     job: &Job,
@@ -737,48 +789,7 @@ fn process(
         io::read_image_file(&job.input, max_pixels)?
     };
     let read_ms = ms(t);
-    // The depth and matte files count in the fingerprint by their bytes.
-    let map_bytes = |p: &Option<PathBuf>| {
-        p.as_deref()
-            .map(|p| io::read_image_file(p, max_pixels))
-            .transpose()
-    };
-    let (depth_bytes, matte_bytes) = (map_bytes(&job.depth)?, map_bytes(&job.matte)?);
-    let format = match (is_stdio(&job.output), settings.stdout_format) {
-        (true, Some(format)) => format,
-        (true, None) => match io::decode::sniff(&job.input, &input)? {
-            InputFormat::Jpeg | InputFormat::WebP => OutputFormat::Jpeg,
-            InputFormat::Png => OutputFormat::Png,
-            InputFormat::Tiff => OutputFormat::Tiff,
-        },
-        (false, _) => io::encode::output_format(&job.output)?,
-    };
-    let fingerprint = Fingerprint::new(
-        &input,
-        &rerun::settings_json(
-            settings,
-            depth_bytes.as_deref(),
-            matte_bytes.as_deref(),
-            format,
-        ),
-    );
-    drop((depth_bytes, matte_bytes));
-    let saved_maps: Vec<&Path> = [&job.save_depth, &job.save_matte]
-        .into_iter()
-        .flatten()
-        .map(PathBuf::as_path)
-        .collect();
-    let decision = if is_stdio(&job.output) {
-        Decision::Render(Reason::New)
-    } else {
-        rerun::decide(
-            &job.output,
-            job.replace,
-            &fingerprint,
-            &saved_maps,
-            max_pixels,
-        )
-    };
+    let (format, fingerprint, decision) = output_decision(job, settings, &input)?;
     match decision {
         Decision::Render(reason) => record.reason = Some(reason),
         Decision::Skip => {
