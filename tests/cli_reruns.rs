@@ -229,3 +229,32 @@ fn a_missing_saved_map_renders_again() {
     let (_, _, lines) = batch(root, &["--save-depth", "maps/{stem}.png"]);
     assert_eq!(reasons(&lines), ["skipped up-to-date"]);
 }
+
+#[test]
+fn a_jpeg_keeps_its_fingerprint_when_the_photo_s_xmp_is_too_large_for_it() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    photos(root, 1);
+    // Re-encode p00 as a PNG with 70 KB of XMP (a JPEG holds 64 KiB).
+    let path = root.join("photos/p00.png");
+    let rgb = image::open(&path).unwrap().to_rgb8();
+    let mut bytes = Vec::new();
+    let mut enc = png::Encoder::new(&mut bytes, rgb.width(), rgb.height());
+    enc.set_color(png::ColorType::Rgb);
+    let xmp = format!(
+        "<x:xmpmeta><rdf:RDF><rdf:Description>{}</rdf:Description></rdf:RDF></x:xmpmeta>",
+        "x".repeat(70_000)
+    );
+    enc.add_itxt_chunk("XML:com.adobe.xmp".into(), xmp).unwrap();
+    let mut w = enc.write_header().unwrap();
+    w.write_image_data(rgb.as_raw()).unwrap();
+    w.finish().unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    let (code, err, lines) = batch(root, &["--name", "{stem}.jpg"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("over the 65504 a JPEG holds"), "{err}");
+    assert_eq!(reasons(&lines), ["rendered new"]);
+    let (code, err, lines) = batch(root, &["--name", "{stem}.jpg"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(reasons(&lines), ["skipped up-to-date"]);
+}

@@ -873,7 +873,11 @@ fn process(
         bits_per_channel,
         ..
     } = photo;
-    metadata.xmp = Some(fingerprint.add_to_xmp(metadata.xmp.as_deref()));
+    let (xmp, left_out) = fingerprint.output_xmp(metadata.xmp.as_deref(), format);
+    metadata.xmp = Some(xmp);
+    record
+        .warnings
+        .extend(left_out.iter().map(ToString::to_string));
     let scene = Scene::new(color, focused.disparity_per_m, matte).map_err(PipelineError::from)?;
     check(stop)?;
     let t = Instant::now();

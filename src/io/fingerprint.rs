@@ -9,8 +9,9 @@
 //! The description is added next to the photo's own XMP (a fresh packet when the photo has
 //! none, or XMP that is not a readable packet); a fingerprint already in the photo (an fstop
 //! output rendered again) is replaced. JPEG, PNG and TIFF outputs all carry XMP
-//! ([`super::encode`]); a JPEG whose XMP is over 64 KiB drops it with a warning, fingerprint
-//! included. What "the settings" are is the caller's choice (the CLI hashes the effective
+//! ([`super::encode`]); when the photo's XMP is too large for a JPEG (64 KiB) it is left out
+//! with the encoder's warning and the fingerprint goes alone ([`Fingerprint::output_xmp`]).
+//! What "the settings" are is the caller's choice (the CLI hashes the effective
 //! settings that change pixels, see `cli::fingerprint`).
 
 use std::path::Path;
@@ -18,6 +19,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::IoError;
+use super::encode::{EncodeWarning, JPEG_MAX_XMP_BYTES, OutputFormat};
 
 /// The XMP namespace of fstop's own properties.
 pub const XMP_NAMESPACE: &str = "urn:fstop:xmp:1/";
@@ -106,6 +108,29 @@ impl Fingerprint {
     }
 }
 
+impl Fingerprint {
+    /// The XMP to write into an output of `format`: [`Fingerprint::add_to_xmp`], or, when that
+    /// is more than a JPEG holds, the fingerprint alone with the warning the encoder gives for
+    /// XMP it leaves out (the photo's XMP would be dropped anyway; the fingerprint is kept so
+    /// a re-run still knows the file).
+    pub fn output_xmp(
+        &self,
+        xmp: Option<&[u8]>,
+        format: OutputFormat,
+    ) -> (Vec<u8>, Option<EncodeWarning>) {
+        let with = self.add_to_xmp(xmp);
+        match xmp {
+            Some(theirs) if format == OutputFormat::Jpeg && with.len() > JPEG_MAX_XMP_BYTES => (
+                self.add_to_xmp(None),
+                Some(EncodeWarning::XmpTooLargeForJpeg {
+                    bytes: theirs.len(),
+                }),
+            ),
+            _ => (with, None),
+        }
+    }
+}
+
 /// A minimal XMP packet holding `description`.
 fn packet(description: &str) -> Vec<u8> {
     format!(
@@ -174,5 +199,22 @@ mod tests {
             Fingerprint::from_xmp(b"fstop:Fingerprint=\"input:x settings:y\""),
             None
         );
+    }
+
+    #[test]
+    fn xmp_too_large_for_a_jpeg_leaves_the_fingerprint_alone() {
+        let f = Fingerprint::new(b"photo", "s");
+        let big = format!(
+            "<x:xmpmeta><rdf:RDF>{}</rdf:RDF></x:xmpmeta>",
+            "x".repeat(JPEG_MAX_XMP_BYTES)
+        );
+        let (xmp, warning) = f.output_xmp(Some(big.as_bytes()), OutputFormat::Jpeg);
+        assert_eq!(xmp, f.add_to_xmp(None));
+        assert_eq!(
+            warning,
+            Some(EncodeWarning::XmpTooLargeForJpeg { bytes: big.len() })
+        );
+        let (xmp, warning) = f.output_xmp(Some(big.as_bytes()), OutputFormat::Png);
+        assert_eq!((xmp, warning), (f.add_to_xmp(Some(big.as_bytes())), None));
     }
 }
