@@ -354,6 +354,37 @@ pub fn analyze(
     options: &AnalysisOptions,
     models: &mut LazyModels,
 ) -> Result<Analysis, PipelineError> {
+    analyze_decoded(
+        path,
+        || io::read_photo(path, &options.decode),
+        options,
+        models,
+    )
+}
+
+/// [`analyze`] on a photo's bytes already in memory (a file read by the caller, or standard
+/// input); `name` only names it in messages.
+pub fn analyze_bytes(
+    name: &Path,
+    bytes: &[u8],
+    options: &AnalysisOptions,
+    models: &mut LazyModels,
+) -> Result<Analysis, PipelineError> {
+    analyze_decoded(
+        name,
+        || io::read_photo_bytes(name, bytes, &options.decode),
+        options,
+        models,
+    )
+}
+
+/// [`analyze`] with the photo from `decode` (run while the models load).
+fn analyze_decoded(
+    path: &Path,
+    decode: impl FnOnce() -> Result<Photo, IoError>,
+    options: &AnalysisOptions,
+    models: &mut LazyModels,
+) -> Result<Analysis, PipelineError> {
     let mut timings = AnalysisTimings::default();
     // The first photo that needs the models loads them while it is being decoded (loading is
     // mostly single-threaded, and so is most of decoding).
@@ -367,7 +398,7 @@ pub fn analyze(
             })
         });
         let t = Instant::now();
-        let photo = io::read_photo(path, &options.decode);
+        let photo = decode();
         // The models' working image too, while they may still be loading.
         let working = match &photo {
             Ok(p) if options.depth.is_none() && !p.color.is_empty() => {

@@ -19,14 +19,16 @@ Shorthand:
   fstop photo.jpg                  same as `fstop render photo.jpg` (writes photo-bokeh.jpg)
   fstop photo.jpg -o out.jpg       same as `fstop render photo.jpg -o out.jpg`
   fstop photos/ -r -o out/         batch: every photo under photos/, mirrored into out/
+  fstop - -o - < in.jpg > out.jpg  a pipe: standard input to standard output (--format)
 
 Exit codes:
-  0    every photo rendered (or skipped because its output exists)
-  1    one or more photos failed (each failure is one line on stderr naming the file)
+  0    every photo rendered (or skipped because its output is up to date)
+  1    one or more photos failed (each failure is one line on stderr naming the file;
+       a file fstop did not make at an output path is a failure unless --overwrite)
   2    usage or configuration error (bad option, bad lens value, unknown preset,
        invalid config or preset file, models or runtime missing); nothing was rendered
   130  interrupted by SIGINT (Ctrl-C); 143: terminated by SIGTERM. Finished outputs are
-       complete, nothing partial is left; the next run skips what exists.
+       complete, nothing partial is left; the next run skips what is up to date.
 
 Configuration: --config FILE, else ./fstop.toml when present, holds defaults for any option
 (keys are the long option names with '_', e.g. f_number = 2.8; see `fstop man`). Precedence,
@@ -35,10 +37,15 @@ weakest first: built-in defaults, the config file's preset, the config file's va
 
 const RENDER_AFTER_HELP: &str = "\
 Single photo or batch:
-  One INPUT file and -o FILE (or no -o) renders one photo; the output is replaced if it
-  exists. Several INPUTs, a folder, a glob, or -o naming a folder is a batch: outputs go
+  One INPUT file and -o FILE (or no -o) renders one photo; an output fstop made is
+  replaced. Several INPUTs, a folder, a glob, or -o naming a folder is a batch: outputs go
   to OUTDIR (or next to each input without -o), folder structure mirrored, named by
-  --name; existing outputs are skipped unless --overwrite.
+  --name.
+
+Re-runs:
+  Outputs carry a fingerprint (input bytes and settings) in their XMP. A batch skips an
+  output that is up to date and renders a stale one again (settings or input changed).
+  A file fstop did not make is never replaced (that photo fails) unless --overwrite.
 
 Exit codes:
   0 all rendered or skipped, 1 one or more files failed, 2 usage or configuration error,
@@ -298,6 +305,16 @@ pub struct AnalysisArgs {
     pub max_pixels: Option<u64>,
 }
 
+/// `--format`: what `-o -` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    #[value(alias = "jpeg")]
+    Jpg,
+    Png,
+    #[value(alias = "tif")]
+    Tiff,
+}
+
 /// Encoding and extra outputs.
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Output")]
@@ -316,6 +333,10 @@ pub struct OutputArgs {
     /// batch mode
     #[arg(long, value_name = "FILE")]
     pub save_matte: Option<String>,
+    /// Format written to standard output with `-o -`: jpg, png or tiff [default: the input's
+    /// format, sniffed from its bytes; jpg for WebP]. A file's format comes from its extension
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
     /// Print a JSON object of milliseconds per stage (decode, depth, matte, render, encode,
     /// total) on stdout; one line per photo in batch mode
     #[arg(long)]
@@ -334,7 +355,8 @@ pub struct BatchArgs {
     /// [default: {stem}-bokeh.{ext}]
     #[arg(long, value_name = "TEMPLATE")]
     pub name: Option<String>,
-    /// Replace existing outputs instead of skipping them (batch mode)
+    /// Replace existing outputs whatever they are: up to date (otherwise skipped in a batch)
+    /// or not made by fstop (otherwise refused)
     #[arg(long)]
     pub overwrite: bool,
     /// Photos processed at once (each worker loads the models once and holds one photo in
@@ -365,12 +387,13 @@ pub struct BatchArgs {
 /// `fstop render`.
 #[derive(Debug, Args, Clone)]
 pub struct RenderArgs {
-    /// Photos: files, folders (with -r, recursively) or globs ('photos/**/*.jpg').
-    /// Formats: jpg, png, tif, webp
+    /// Photos: files, folders (with -r, recursively) or globs ('photos/**/*.jpg'), or `-`
+    /// for one photo on standard input (then with -o FILE or -o -). Formats: jpg, png, tif,
+    /// webp
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
-    /// Output file (one photo) or folder (batch) [default: {stem}-bokeh.{ext} next to each
-    /// input]
+    /// Output file (one photo), `-` for standard output (one photo; see --format), or folder
+    /// (batch) [default: {stem}-bokeh.{ext} next to each input]
     #[arg(short, long, value_name = "OUTPUT")]
     pub output: Option<PathBuf>,
     #[command(flatten)]

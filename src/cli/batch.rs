@@ -9,6 +9,8 @@
 //!   (or depth/matte file) of another input is left out: it is a previous run's result.
 //! * Refused before any work (exit 2): an output equal to an input, two inputs with the same
 //!   output, an output format fstop cannot write.
+//! * An output that exists already is skipped when up to date, rendered again when stale, and
+//!   never replaced when fstop did not make it (unless `--overwrite`): see [`rerun`].
 //! * Workers (`--jobs`) each load the models once and hold one photo at a time; results are
 //!   collected on the main thread, which prints, writes JSON and the report. A panic in one
 //!   photo is caught and reported as that photo's failure.
@@ -23,6 +25,9 @@ use std::time::Instant;
 use anyhow::{Result, anyhow, bail};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
+use fstop::io::decode::InputFormat;
+use fstop::io::encode::OutputFormat;
+use fstop::io::fingerprint::Fingerprint;
 use fstop::io::{self, Photo};
 use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels, PipelineError};
 use fstop::render::RenderOptions;
@@ -31,11 +36,13 @@ use fstop::scene::Scene;
 use super::headshot_tiles;
 use super::paths::{FileUse, Role};
 use super::progress::Ui;
-use super::report::{self, FileRecord, JsonLine, LensReport, Status, Summary, Timings};
+use super::report::{self, FileRecord, JsonLine, LensReport, Reason, Status, Summary, Timings};
+use super::rerun::{self, Decision, Replace};
 use super::shard::Shard;
 use super::signals::Stop;
 use super::validate::{
-    BatchSettings, INPUT_EXTENSIONS, NameVars, OUTPUT_EXTENSIONS, RenderSettings, has_extension,
+    BatchSettings, INPUT_EXTENSIONS, NameVars, OUTPUT_EXTENSIONS, PathTemplate, RenderSettings,
+    has_extension,
 };
 
 /// A photo found among the inputs.
@@ -59,8 +66,8 @@ pub struct Job {
     pub matte: Option<PathBuf>,
     pub save_depth: Option<PathBuf>,
     pub save_matte: Option<PathBuf>,
-    /// The output exists and will not be replaced.
-    pub skip: bool,
+    /// What may happen to a file already at `output` ([`rerun`]).
+    pub replace: Replace,
 }
 
 /// What a run will do.
@@ -378,6 +385,90 @@ fn ends_with_separator(p: &Path) -> bool {
     s.ends_with('/') || s.ends_with(std::path::MAIN_SEPARATOR)
 }
 
+/// `-` as INPUT (standard input) or as `-o` (standard output). A file named `-` is `./-`.
+pub const STDIO: &str = "-";
+
+/// True for the `-` path: standard input or output.
+pub fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == STDIO
+}
+
+/// Refuses what pipes cannot do (exit 2): `-` with other inputs, without `-o`, with a folder,
+/// a shard or templates; `-o -` with several photos, `--json` or `--timings` (stdout carries the
+/// image), or a terminal; `--format` without `-o -`.
+fn check_stdio(
+    inputs: &[String],
+    output: Option<&Path>,
+    settings: &RenderSettings,
+    batch: &BatchSettings,
+) -> Result<()> {
+    use std::io::IsTerminal;
+    let stdin = inputs.iter().any(|i| i == STDIO);
+    let stdout = output.is_some_and(is_stdio);
+    if stdin {
+        if inputs.len() > 1 {
+            bail!("'-' (standard input) is one photo; it cannot be combined with other inputs");
+        }
+        match output {
+            None => bail!(
+                "a photo from standard input ('-') needs -o FILE, or -o - for standard output"
+            ),
+            Some(o) if !stdout && (o.is_dir() || ends_with_separator(o)) => bail!(
+                "-o {}: a photo from standard input has no name to use in a folder; give -o \
+                 FILE or -o -",
+                o.display()
+            ),
+            _ => {}
+        }
+        if batch.shard.is_some() {
+            bail!("--shard splits a list of files; it does not apply to '-' (standard input)");
+        }
+        for (template, option) in [
+            (settings.common.depth.as_ref().map(|d| &d.0), "--depth"),
+            (settings.common.matte.as_ref(), "--matte"),
+            (settings.save_depth.as_ref(), "--save-depth"),
+            (settings.save_matte.as_ref(), "--save-matte"),
+        ] {
+            if template.is_some_and(PathTemplate::is_template) {
+                bail!(
+                    "{option}: a template needs an input file's name; with '-' (standard \
+                     input) give a plain path"
+                );
+            }
+        }
+        if std::io::stdin().is_terminal() {
+            bail!("'-': standard input is a terminal; pipe or redirect a photo into fstop");
+        }
+    }
+    if stdout {
+        let one = inputs.len() == 1 && (stdin || Path::new(&inputs[0]).is_file());
+        if !one || batch.shard.is_some() {
+            bail!("-o - (standard output) takes one photo: give one INPUT file or '-'");
+        }
+        if batch.json {
+            bail!(
+                "--json prints on standard output, which carries the image with -o -; use \
+                 --report FILE"
+            );
+        }
+        if settings.timings {
+            bail!(
+                "--timings prints on standard output, which carries the image with -o -; use \
+                 --report FILE (it has the timings)"
+            );
+        }
+        if std::io::stdout().is_terminal() {
+            bail!("-o -: standard output is a terminal; redirect it to a file or a pipe");
+        }
+    } else if settings.stdout_format.is_some() {
+        bail!(
+            "--format only applies to -o - (standard output); a file's format comes from its \
+             extension"
+        );
+    }
+    Ok(())
+}
+
 /// Plans a `render` run: single photo or batch (see the module documentation).
 pub fn plan(
     inputs: &[String],
@@ -385,6 +476,7 @@ pub fn plan(
     settings: &RenderSettings,
     batch: &BatchSettings,
 ) -> Result<Plan> {
+    check_stdio(inputs, output, settings, batch)?;
     let vars = NameVars {
         preset: settings.lens.preset_name.clone(),
         f_number: settings.lens.settings.lens.f_number,
@@ -392,7 +484,7 @@ pub fn plan(
     };
     let output_is_dir = output.is_some_and(|o| o.is_dir() || ends_with_separator(o));
     let single = inputs.len() == 1
-        && Path::new(&inputs[0]).is_file()
+        && (inputs[0] == STDIO || Path::new(&inputs[0]).is_file())
         && !output_is_dir
         && batch.shard.is_none();
     let mut warnings = Vec::new();
@@ -474,7 +566,7 @@ pub fn plan(
             matte: settings.common.matte.as_ref().map(|t| t.expand(&s.path)),
             save_depth: settings.save_depth.as_ref().map(|t| t.expand(&s.path)),
             save_matte: settings.save_matte.as_ref().map(|t| t.expand(&s.path)),
-            skip: false,
+            replace: Replace::Stale,
         });
     }
 
@@ -508,7 +600,7 @@ pub fn plan(
 
     // Refuse what would destroy an input or collide.
     for j in &jobs {
-        if !has_extension(&j.output, OUTPUT_EXTENSIONS) {
+        if !is_stdio(&j.output) && !has_extension(&j.output, OUTPUT_EXTENSIONS) {
             bail!(
                 "{}: cannot write this format (output must end in .jpg, .jpeg, .png, .tif or .tiff)",
                 j.output.display()
@@ -521,10 +613,13 @@ pub fn plan(
         j.index = k;
     }
     let mut jobs = shard(jobs, batch.shard);
-    if !single {
-        for j in &mut jobs {
-            j.skip = !batch.overwrite && j.output.is_file();
-        }
+    let replace = match (batch.overwrite, single) {
+        (true, _) => Replace::Any,
+        (false, true) => Replace::Own,
+        (false, false) => Replace::Stale,
+    };
+    for j in &mut jobs {
+        j.replace = replace;
     }
     Ok(Plan {
         single,
@@ -542,7 +637,9 @@ pub fn file_use(jobs: &[Job], settings: &RenderSettings, batch: &BatchSettings) 
         files.read(path, *role);
     }
     for j in jobs {
-        files.read(&j.input, Role::Photo);
+        if !is_stdio(&j.input) {
+            files.read(&j.input, Role::Photo);
+        }
         if let Some(p) = &j.depth {
             files.read(p, Role::DepthFile);
         }
@@ -551,7 +648,9 @@ pub fn file_use(jobs: &[Job], settings: &RenderSettings, batch: &BatchSettings) 
         }
     }
     for j in jobs {
-        files.write(&j.output, Role::Output);
+        if !is_stdio(&j.output) {
+            files.write(&j.output, Role::Output);
+        }
         if let Some(p) = &j.save_depth {
             files.write(p, Role::SavedDepth);
         }
@@ -630,6 +729,58 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
 
+/// What a job's output will be: its format, the fingerprint it will carry, and what to do
+/// with a file already at its path ([`rerun`]). `input` is the photo's bytes.
+fn output_decision(
+    job: &Job,
+    settings: &RenderSettings,
+    input: &[u8],
+) -> Result<(OutputFormat, Fingerprint, Decision), JobError> {
+    let max_pixels = settings.common.decode.max_pixels;
+    // The depth and matte files count in the fingerprint by their bytes.
+    let map_bytes = |p: &Option<PathBuf>| {
+        p.as_deref()
+            .map(|p| io::read_image_file(p, max_pixels))
+            .transpose()
+    };
+    let (depth_bytes, matte_bytes) = (map_bytes(&job.depth)?, map_bytes(&job.matte)?);
+    let format = match (is_stdio(&job.output), settings.stdout_format) {
+        (true, Some(format)) => format,
+        (true, None) => match io::decode::sniff(&job.input, input)? {
+            InputFormat::Jpeg | InputFormat::WebP => OutputFormat::Jpeg,
+            InputFormat::Png => OutputFormat::Png,
+            InputFormat::Tiff => OutputFormat::Tiff,
+        },
+        (false, _) => io::encode::output_format(&job.output)?,
+    };
+    let fingerprint = Fingerprint::new(
+        input,
+        &rerun::settings_json(
+            settings,
+            depth_bytes.as_deref(),
+            matte_bytes.as_deref(),
+            format,
+        ),
+    );
+    let saved_maps: Vec<&Path> = [&job.save_depth, &job.save_matte]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
+    let decision = if is_stdio(&job.output) {
+        Decision::Render(Reason::New)
+    } else {
+        rerun::decide(
+            &job.output,
+            job.replace,
+            &fingerprint,
+            &saved_maps,
+            max_pixels,
+        )
+    };
+    Ok((format, fingerprint, decision))
+}
+
 /// Renders one photo; fills `record` with what was used.
 fn process(
     job: &Job,
@@ -640,6 +791,31 @@ fn process(
 ) -> Result<(), JobError> {
     let t_total = Instant::now();
     check(stop)?;
+    let t = Instant::now();
+    let max_pixels = settings.common.decode.max_pixels;
+    let input = if is_stdio(&job.input) {
+        io::read_image_stdin(max_pixels)?
+    } else {
+        io::read_image_file(&job.input, max_pixels)?
+    };
+    let read_ms = ms(t);
+    let (format, fingerprint, decision) = output_decision(job, settings, &input)?;
+    match decision {
+        Decision::Render(reason) => record.reason = Some(reason),
+        Decision::Skip => {
+            record.status = Status::Skipped;
+            record.reason = Some(Reason::UpToDate);
+            return Ok(());
+        }
+        Decision::Refuse(message) => {
+            record.reason = Some(Reason::NotMadeByFstop);
+            return Err(JobError::Failed {
+                message,
+                fatal: false,
+            });
+        }
+    }
+    check(stop)?;
     let options = AnalysisOptions {
         depth: job.depth.as_ref().map(|p| DepthFile {
             path: p.clone(),
@@ -648,7 +824,9 @@ fn process(
         matte: job.matte.clone(),
         decode: settings.common.decode,
     };
-    let analysis = pipeline::analyze(&job.input, &options, models)?;
+    let mut analysis = pipeline::analyze_bytes(&job.input, &input, &options, models)?;
+    drop(input);
+    analysis.timings.decode_ms += read_ms;
     // Fault injection for the tests (debug builds only): panic while processing a chosen file.
     if cfg!(debug_assertions)
         && let Some(pattern) = std::env::var_os("FSTOP_DEBUG_PANIC_ON")
@@ -701,10 +879,15 @@ fn process(
     let Photo {
         color,
         alpha,
-        metadata,
+        mut metadata,
         bits_per_channel,
         ..
     } = photo;
+    let (xmp, left_out) = fingerprint.output_xmp(metadata.xmp.as_deref(), format);
+    metadata.xmp = Some(xmp);
+    record
+        .warnings
+        .extend(left_out.iter().map(ToString::to_string));
     let scene = Scene::new(color, focused.disparity_per_m, matte).map_err(PipelineError::from)?;
     check(stop)?;
     let t = Instant::now();
@@ -726,15 +909,28 @@ fn process(
     drop(scene);
     check(stop)?;
     let t = Instant::now();
-    create_parent(&job.output)?;
-    let left_out = io::write_photo(
-        &job.output,
-        &image,
-        alpha.as_ref(),
-        &metadata,
-        bits_per_channel,
-        &settings.common.encode,
-    )?;
+    let left_out = if is_stdio(&job.output) {
+        let (bytes, left_out) = io::encode_photo(
+            format,
+            &image,
+            alpha.as_ref(),
+            &metadata,
+            bits_per_channel,
+            &settings.common.encode,
+        )?;
+        write_stdout(&bytes)?;
+        left_out
+    } else {
+        create_parent(&job.output)?;
+        io::write_photo(
+            &job.output,
+            &image,
+            alpha.as_ref(),
+            &metadata,
+            bits_per_channel,
+            &settings.common.encode,
+        )?
+    };
     record
         .warnings
         .extend(left_out.iter().map(ToString::to_string));
@@ -752,6 +948,27 @@ fn process(
         .rounded(),
     );
     Ok(())
+}
+
+/// The error of a photo whose standard output was closed before it was written (`| head -c`):
+/// a failure, but not printed.
+const STDOUT_CLOSED: &str = "standard output was closed before the image was written";
+
+/// Writes an encoded image to standard output.
+fn write_stdout(bytes: &[u8]) -> Result<(), JobError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(JobError::Failed {
+            message: STDOUT_CLOSED.into(),
+            fatal: false,
+        }),
+        Err(e) => Err(JobError::Failed {
+            message: format!("cannot write to standard output: {e}"),
+            fatal: false,
+        }),
+    }
 }
 
 fn create_parent(path: &Path) -> Result<(), JobError> {
@@ -838,6 +1055,9 @@ fn process_catching(
         }
     }
     if record.status != Status::Rendered {
+        if record.status != Status::Skipped && record.reason != Some(Reason::NotMadeByFstop) {
+            record.reason = None;
+        }
         record.lens = None;
         record.timings_ms = None;
         record.headshot = None;
@@ -895,23 +1115,6 @@ impl Collector<'_> {
         }
     }
 
-    fn skipped(&mut self, job: &Job) {
-        let r = FileRecord::bare(
-            job.index,
-            &job.input,
-            &job.output,
-            Status::Skipped,
-            &self.settings.lens.preset_name,
-        );
-        self.ui.info(format!(
-            "skipped {} ({} exists)",
-            job.input.display(),
-            job.output.display()
-        ));
-        self.emit_json(&JsonLine::File(&r));
-        self.store(r);
-    }
-
     fn finished(&mut self, mut record: FileRecord, fatal: bool) {
         if fatal {
             // The set-up is broken (models or runtime): stop and report it once, at the end.
@@ -926,6 +1129,24 @@ impl Collector<'_> {
         }
         for w in &record.warnings {
             self.ui.warn(format!("{}: {w}", record.input));
+        }
+        match (record.status, record.reason) {
+            (Status::Skipped, _) => self.ui.info(format!(
+                "skipped {} ({} is up to date)",
+                record.input, record.output
+            )),
+            (
+                Status::Rendered,
+                Some(
+                    r @ (Reason::InputChanged | Reason::SettingsChanged | Reason::SavedMapMissing),
+                ),
+            ) => self.ui.info(format!(
+                "rendering {} again: {} ({} was stale)",
+                record.input,
+                r.describe(),
+                record.output
+            )),
+            _ => {}
         }
         if record.status == Status::Rendered
             && let Some(l) = &record.lens
@@ -951,7 +1172,9 @@ impl Collector<'_> {
                 ));
             }
         }
-        self.ui.finished(&record);
+        if record.error.as_deref() != Some(STDOUT_CLOSED) {
+            self.ui.finished(&record);
+        }
         if record.status == Status::Failed && self.batch.fail_fast {
             self.fail_fast_hit = true;
             self.stop.halt();
@@ -1030,6 +1253,9 @@ impl Collector<'_> {
                 "interrupted by {name}; finished outputs are complete, nothing partial was left"
             ));
         }
+        if let Some(line) = stale_line(&records) {
+            ui.note(line);
+        }
         if self.plan.single {
             ui.info(summary.line());
         } else {
@@ -1039,11 +1265,49 @@ impl Collector<'_> {
     }
 }
 
+/// "3 outputs were stale and rendered again (settings changed: 2, input changed: 1)", or
+/// nothing when none was.
+fn stale_line(records: &[FileRecord]) -> Option<String> {
+    let stale = [
+        Reason::SettingsChanged,
+        Reason::InputChanged,
+        Reason::SavedMapMissing,
+    ];
+    let counts: Vec<(Reason, usize)> = stale
+        .iter()
+        .map(|&r| {
+            let n = records
+                .iter()
+                .filter(|x| x.status == Status::Rendered && x.reason == Some(r))
+                .count();
+            (r, n)
+        })
+        .filter(|&(_, n)| n > 0)
+        .collect();
+    let total: usize = counts.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return None;
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(r, n)| format!("{}: {n}", r.describe()))
+        .collect();
+    let (noun, verb) = if total == 1 {
+        ("output", "was")
+    } else {
+        ("outputs", "were")
+    };
+    Some(format!(
+        "{total} existing {noun} {verb} stale and rendered again ({})",
+        parts.join(", ")
+    ))
+}
+
 /// Clears the temporary files that killed runs left in the folders this run writes to.
 fn remove_abandoned_temp_files(plan: &Plan, batch: &BatchSettings) -> Vec<PathBuf> {
     let written = plan.jobs.iter().flat_map(|j| {
         [
-            Some(&j.output),
+            Some(&j.output).filter(|o| !is_stdio(o)),
             j.save_depth.as_ref(),
             j.save_matte.as_ref(),
         ]
@@ -1098,12 +1362,7 @@ pub fn run(
         fatal_error: None,
         fail_fast_hit: false,
     };
-    for job in plan.jobs.iter().filter(|j| j.skip) {
-        collector.skipped(job);
-    }
-    let todo: Vec<usize> = (0..plan.jobs.len())
-        .filter(|&i| !plan.jobs[i].skip)
-        .collect();
+    let todo: Vec<usize> = (0..plan.jobs.len()).collect();
     if !plan.single {
         collector.ui.begin_batch(todo.len());
     }
@@ -1309,7 +1568,7 @@ mod tests {
         let p = plan(&[s_(&root.join("in/a.jpg"))], None, &s, &b).unwrap();
         assert!(p.single);
         assert_eq!(p.jobs[0].output, root.join("in/a-bokeh.jpg"));
-        // Single, explicit output that exists: replaced, not skipped.
+        // Single, explicit output that exists: fstop's own output is replaced.
         touch(&root.join("x.jpg"));
         let p = plan(
             &[s_(&root.join("in/a.jpg"))],
@@ -1318,7 +1577,7 @@ mod tests {
             &b,
         )
         .unwrap();
-        assert!(p.single && !p.jobs[0].skip);
+        assert!(p.single && p.jobs[0].replace == Replace::Own);
         // Output equal to input is refused.
         let e = plan(
             &[s_(&root.join("in/a.jpg"))],
@@ -1357,13 +1616,12 @@ mod tests {
             p.jobs.iter().map(|j| j.index).collect::<Vec<_>>(),
             vec![0, 1, 2]
         );
-        // Existing outputs are skipped unless --overwrite.
-        touch(&out.join("c-bokeh.jpg"));
+        // Existing outputs are checked by the workers ([`rerun`]); --overwrite replaces any.
         let p = plan(&[s_(&root.join("in"))], Some(&out), &s, &b).unwrap();
-        assert_eq!(p.jobs.iter().filter(|j| j.skip).count(), 1);
+        assert!(p.jobs.iter().all(|j| j.replace == Replace::Stale));
         b.overwrite = true;
         let p = plan(&[s_(&root.join("in"))], Some(&out), &s, &b).unwrap();
-        assert_eq!(p.jobs.iter().filter(|j| j.skip).count(), 0);
+        assert!(p.jobs.iter().all(|j| j.replace == Replace::Any));
         // A template that maps an input onto itself is refused.
         b.name = NameTemplate::parse("{stem}.{ext}").unwrap();
         let e = plan(&[s_(&root.join("in"))], None, &s, &b)
@@ -1397,7 +1655,6 @@ mod tests {
         let p = plan(&[s_(root)], None, &s, &b).unwrap();
         assert_eq!(p.jobs.len(), 1);
         assert!(p.jobs[0].input.ends_with("a.jpg"));
-        assert!(p.jobs[0].skip);
         assert_eq!(p.left_out.len(), 2);
         assert_eq!(
             p.jobs[0].depth.as_deref(),

@@ -10,6 +10,7 @@ pub mod headshot_tiles;
 pub mod paths;
 pub mod progress;
 pub mod report;
+pub mod rerun;
 pub mod setup;
 pub mod shard;
 pub mod signals;

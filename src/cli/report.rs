@@ -16,13 +16,52 @@ use fstop::render::HighlightOptions;
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Rendered,
-    /// The output existed (and `--overwrite` was not given).
+    /// The output is up to date (made by fstop from the same input and settings).
     Skipped,
     Failed,
     /// Abandoned part-way because of SIGINT/SIGTERM; nothing was written.
     Interrupted,
     /// Never started (interrupted, `--fail-fast` or a fatal error stopped the batch first).
     NotStarted,
+}
+
+/// Why a photo was rendered, skipped or refused, given what was at its output path before
+/// (the table is in `rerun.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// No output existed.
+    New,
+    /// fstop's output, made from the same input bytes and settings: skipped.
+    UpToDate,
+    /// fstop's output, made from other input bytes: rendered again.
+    InputChanged,
+    /// fstop's output, made with other settings: rendered again.
+    SettingsChanged,
+    /// Up to date, but a `--save-depth`/`--save-matte` file asked for is missing.
+    SavedMapMissing,
+    /// One photo: fstop's own output at the path is replaced.
+    Replaced,
+    /// `--overwrite` replaced an existing file.
+    Overwrite,
+    /// A file fstop did not make is at the output path: refused, left untouched.
+    NotMadeByFstop,
+}
+
+impl Reason {
+    /// In words, for log lines.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reason::New => "new",
+            Reason::UpToDate => "up to date",
+            Reason::InputChanged => "input changed",
+            Reason::SettingsChanged => "settings changed",
+            Reason::SavedMapMissing => "saved depth or matte missing",
+            Reason::Replaced => "replaced",
+            Reason::Overwrite => "--overwrite",
+            Reason::NotMadeByFstop => "not made by fstop",
+        }
+    }
 }
 
 /// The lens actually used for a photo (focus included).
@@ -104,6 +143,9 @@ pub struct FileRecord {
     pub input: String,
     pub output: String,
     pub status: Status,
+    /// Why, given the file that was at `output` before (see [`Reason`]); null when the photo
+    /// never got that far.
+    pub reason: Option<Reason>,
     pub error: Option<String>,
     /// The preset the lens started from.
     pub preset: String,
@@ -135,6 +177,7 @@ impl FileRecord {
             input: input.display().to_string(),
             output: output.display().to_string(),
             status,
+            reason: None,
             error: None,
             preset: preset.to_string(),
             lens: None,

@@ -12,6 +12,7 @@ use fstop::backdrop::Background;
 use fstop::config::{Config, FocusSetting};
 use fstop::depth::DepthKind;
 use fstop::infer::ModelConfig;
+use fstop::io::encode::OutputFormat;
 use fstop::io::{DEFAULT_MAX_PIXELS, DecodeOptions, EncodeOptions};
 use fstop::lens_fields::LensFields;
 use fstop::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, Sensor};
@@ -23,7 +24,7 @@ use super::paths::Role;
 use super::shard::Shard;
 
 use super::args::{
-    AnalysisArgs, BatchArgs, DepthKindArg, GlobalArgs, KernelArg, LensArgs, OutputArgs,
+    AnalysisArgs, BatchArgs, DepthKindArg, FormatArg, GlobalArgs, KernelArg, LensArgs, OutputArgs,
 };
 
 /// Input extensions fstop reads (case-insensitive).
@@ -457,6 +458,8 @@ pub struct RenderSettings {
     pub save_depth: Option<PathTemplate>,
     pub save_matte: Option<PathTemplate>,
     pub timings: bool,
+    /// `--format`: what `-o -` writes (default: the input's format).
+    pub stdout_format: Option<OutputFormat>,
 }
 
 /// Batch options.
@@ -503,6 +506,11 @@ pub fn render_settings(
             .map(|t| PathTemplate::parse(t, "--save-matte"))
             .transpose()?,
         timings: out.timings,
+        stdout_format: out.format.map(|f| match f {
+            FormatArg::Jpg => OutputFormat::Jpeg,
+            FormatArg::Png => OutputFormat::Png,
+            FormatArg::Tiff => OutputFormat::Tiff,
+        }),
     })
 }
 

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use super::colour::{Transfer, decide_icc};
 use super::limits::{
     MAX_EXIF_BYTES, MAX_ICC_BYTES, MAX_XMP_BYTES, ReadFileError, max_image_file_bytes,
-    read_regular_file,
+    read_regular_file, read_stream,
 };
 use super::meta_bounds::{Guarded, bounded, guard_jpeg, guard_png, tiff_metadata, webp_metadata};
 use super::metadata::{
@@ -66,16 +66,26 @@ pub(crate) fn one_line(s: String) -> String {
 /// [`max_image_file_bytes`]`(max_pixels)` bytes, naming it on failure; folders, FIFOs and
 /// devices are refused unread.
 pub(crate) fn read_file(path: &Path, max_pixels: u64) -> Result<Vec<u8>, IoError> {
-    read_regular_file(path, max_image_file_bytes(max_pixels), "an image file").map_err(
-        |e| match e {
-            ReadFileError::Io(source) => IoError::Os {
-                path: path.to_path_buf(),
-                action: "cannot read".into(),
-                source,
-            },
-            other => decode_err(path, other.to_string()),
+    read_regular_file(path, max_image_file_bytes(max_pixels), "an image file")
+        .map_err(|e| read_error(path, e))
+}
+
+/// Reads a photo from standard input, bounded as [`read_file`]; messages name it `-`.
+pub(crate) fn read_stdin(max_pixels: u64) -> Result<Vec<u8>, IoError> {
+    let limit = max_image_file_bytes(max_pixels);
+    read_stream(std::io::stdin().lock(), limit, "an image")
+        .map_err(|e| read_error(Path::new("-"), e))
+}
+
+fn read_error(path: &Path, e: ReadFileError) -> IoError {
+    match e {
+        ReadFileError::Io(source) => IoError::Os {
+            path: path.to_path_buf(),
+            action: "cannot read".into(),
+            source,
         },
-    )
+        other => decode_err(path, other.to_string()),
+    }
 }
 
 /// Identifies the format from the content (never from the extension).
@@ -257,13 +267,8 @@ pub(crate) struct DecodedImage {
     pub warnings: Vec<String>,
 }
 
-/// Decodes an image file: sniff, limit check on the header, decode, orientation.
-pub(crate) fn decode_image(path: &Path, max_pixels: u64) -> Result<DecodedImage, IoError> {
-    let bytes = read_file(path, max_pixels)?;
-    decode_image_bytes(path, &bytes, max_pixels)
-}
-
-/// [`decode_image`] on the file's bytes, already read (`path` only names it in messages).
+/// Decodes an image file's bytes, already read (`path` only names it in messages): sniff,
+/// limit check on the header, decode, orientation.
 pub(crate) fn decode_image_bytes(
     path: &Path,
     bytes: &[u8],
@@ -431,9 +436,50 @@ pub(crate) fn decode_image_bytes(
     })
 }
 
+/// The XMP packet of an image file's bytes, read from its header (JPEG, PNG) or first
+/// directory (TIFF) or chunks (WebP) without decoding the pixels; bounded like [`read_photo`].
+pub(crate) fn xmp_only(path: &Path, bytes: &[u8]) -> Result<Option<Vec<u8>>, IoError> {
+    let format = sniff(path, bytes)?;
+    let corrupt = |e: image::ImageError| {
+        decode_err(
+            path,
+            format!("corrupt or truncated {} data ({e})", format.name()),
+        )
+    };
+    let xmp = match format {
+        InputFormat::WebP => webp_metadata(bytes).xmp,
+        InputFormat::Tiff => match tiff_metadata(bytes) {
+            Some(own) => own.xmp,
+            None => TiffDecoder::new(Cursor::new(bytes))
+                .map_err(corrupt)?
+                .xmp_metadata()
+                .map_err(corrupt)?,
+        },
+        InputFormat::Jpeg => JpegDecoder::new(Cursor::new(&guard_jpeg(bytes).bytes[..]))
+            .map_err(corrupt)?
+            .xmp_metadata()
+            .map_err(corrupt)?,
+        InputFormat::Png => PngDecoder::new(Cursor::new(&guard_png(bytes).bytes[..]))
+            .map_err(corrupt)?
+            .xmp_metadata()
+            .map_err(corrupt)?,
+    };
+    Ok(xmp.filter(|x| x.len() <= MAX_XMP_BYTES))
+}
+
 /// Reads a photo (see [`super::read_photo`]).
 pub(crate) fn read_photo(path: &Path, options: &DecodeOptions) -> Result<Photo, IoError> {
-    let decoded = decode_image(path, options.max_pixels)?;
+    let bytes = read_file(path, options.max_pixels)?;
+    read_photo_bytes(path, &bytes, options)
+}
+
+/// [`read_photo`] on the file's bytes, already read (`path` only names it in messages).
+pub(crate) fn read_photo_bytes(
+    path: &Path,
+    bytes: &[u8],
+    options: &DecodeOptions,
+) -> Result<Photo, IoError> {
+    let decoded = decode_image_bytes(path, bytes, options.max_pixels)?;
     let DecodedImage {
         image,
         icc_profile,

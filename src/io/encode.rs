@@ -12,8 +12,7 @@
 //! | TIFF | 8/16-bit RGB or RGBA, Deflate | tag 34675 | IFD0 descriptive tags + Exif and GPS IFDs (no maker note) | tag 700 |
 
 use std::borrow::Cow;
-use std::fs::File;
-use std::io::BufWriter;
+use std::io::{Cursor, Seek, Write};
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -237,6 +236,13 @@ fn prepare_metadata(
     (meta, warnings)
 }
 
+/// Where an encoder writes: a file being written atomically, or memory.
+pub(crate) trait WriteSeek: Write + Seek {}
+impl<T: Write + Seek> WriteSeek for T {}
+
+/// The encoder for one photo, handed to a sink that gives it somewhere to write.
+type Encoder<'a> = dyn FnMut(&mut dyn WriteSeek) -> Result<(), IoError> + 'a;
+
 /// Writes a photo (see [`super::write_photo`]); returns the metadata left out.
 pub(crate) fn write_photo(
     path: &Path,
@@ -247,6 +253,57 @@ pub(crate) fn write_photo(
     options: &EncodeOptions,
 ) -> Result<Vec<EncodeWarning>, IoError> {
     let format = output_format(path)?;
+    let sink = |encode: &mut Encoder<'_>| write_atomically(path, |out| encode(out));
+    encode(
+        path,
+        format,
+        color,
+        alpha,
+        metadata,
+        bits_per_channel,
+        options,
+        sink,
+    )
+}
+
+/// Encodes a photo into memory (see [`super::encode_photo`]).
+pub(crate) fn encode_photo(
+    format: OutputFormat,
+    color: &LinearRgb,
+    alpha: Option<&Plane>,
+    metadata: &Metadata,
+    bits_per_channel: u8,
+    options: &EncodeOptions,
+) -> Result<(Vec<u8>, Vec<EncodeWarning>), IoError> {
+    let mut buf = Cursor::new(Vec::new());
+    let sink = |encode: &mut Encoder<'_>| encode(&mut buf);
+    let name = Path::new("-");
+    let warnings = encode(
+        name,
+        format,
+        color,
+        alpha,
+        metadata,
+        bits_per_channel,
+        options,
+        sink,
+    )?;
+    Ok((buf.into_inner(), warnings))
+}
+
+/// Checks, quantises and encodes a photo as `format`, writing through `sink`; `path` names
+/// it in messages.
+#[allow(clippy::too_many_arguments)]
+fn encode(
+    path: &Path,
+    format: OutputFormat,
+    color: &LinearRgb,
+    alpha: Option<&Plane>,
+    metadata: &Metadata,
+    bits_per_channel: u8,
+    options: &EncodeOptions,
+    sink: impl FnOnce(&mut Encoder<'_>) -> Result<(), IoError>,
+) -> Result<Vec<EncodeWarning>, IoError> {
     let (w, h) = (color.width, color.height);
     if w == 0 || h == 0 {
         return Err(encode_err(
@@ -286,9 +343,9 @@ pub(crate) fn write_photo(
                 ));
             }
             let rgb = quantize8(color, None, &tables, options.dither);
-            write_atomically(path, |out| {
+            sink(&mut |out| {
                 write_jpeg(
-                    out,
+                    &mut &mut *out,
                     &rgb,
                     w as u16,
                     h as u16,
@@ -306,7 +363,7 @@ pub(crate) fn write_photo(
             } else {
                 Cow::Owned(quantize8(color, alpha, &tables, options.dither))
             };
-            write_atomically(path, |out| {
+            sink(&mut |out| {
                 write_png(
                     out,
                     &data,
@@ -325,7 +382,7 @@ pub(crate) fn write_photo(
             } else {
                 TiffSamples::U8(quantize8(color, alpha, &tables, options.dither))
             };
-            write_atomically(path, |out| {
+            sink(&mut |out| {
                 write_tiff(out, &samples, w as u32, h as u32, alpha.is_some(), &meta)
                     .map_err(|m| encode_err(path, m))
             })?;
@@ -335,7 +392,7 @@ pub(crate) fn write_photo(
 }
 
 fn write_png(
-    out: &mut BufWriter<File>,
+    out: &mut dyn WriteSeek,
     data: &[u8],
     w: u32,
     h: u32,
@@ -379,7 +436,7 @@ enum TiffSamples {
 }
 
 fn write_tiff(
-    out: &mut BufWriter<File>,
+    out: &mut dyn WriteSeek,
     samples: &TiffSamples,
     w: u32,
     h: u32,

@@ -127,6 +127,28 @@ pub fn read_regular_file(
     Ok(bytes)
 }
 
+/// Reads a stream (standard input) to its end, refusing more than `limit` bytes (`what` names
+/// the kind of data in the message). The read itself is bounded: nothing past the limit is
+/// kept.
+pub fn read_stream(
+    reader: impl Read,
+    limit: u64,
+    what: &'static str,
+) -> Result<Vec<u8>, ReadFileError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadFileError::TooLarge {
+            bytes: bytes.len() as u64,
+            limit,
+            what,
+        });
+    }
+    Ok(bytes)
+}
+
 /// [`read_regular_file`] for text (UTF-8).
 pub fn read_regular_text_file(
     path: &Path,
@@ -181,6 +203,16 @@ mod tests {
             let e = read_regular_file(&fifo, 1 << 20, "a test file").unwrap_err();
             assert_eq!(e.to_string(), "is a named pipe (FIFO), not a regular file");
         }
+    }
+
+    #[test]
+    fn streams_are_read_up_to_the_limit() {
+        assert_eq!(read_stream(&b"12345"[..], 5, "a test").unwrap(), b"12345");
+        let e = read_stream(&b"123456789"[..], 5, "a test").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "is 6 bytes, over the limit of 5 bytes for a test"
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //!   ([`metadata`]). The pixel limit is checked on the header before any pixel buffer exists.
 //! * [`write_photo`] — JPEG, PNG or TIFF by extension; linear → the photo's transfer curves →
 //!   8-bit with deterministic dither, or 16-bit; ICC, EXIF (orientation 1, no thumbnail) and XMP
-//!   written back ([`encode`] has the table); atomic ([`atomic`]). JPEG is encoded in parallel
+//!   written back ([`encode`] has the table); atomic ([`atomic`]). [`encode_photo`] gives the
+//!   same bytes in memory (standard output). [`read_photo_bytes`] reads a photo already in
+//!   memory (standard input): the format is always sniffed from the bytes. JPEG is encoded in parallel
 //!   strips joined by restart markers ([`jpeg`]).
 //! * [`read_depth`], [`read_matte`], [`write_plane_png16`] — depth and matte files
 //!   ([`depthfile`]).
@@ -27,6 +29,7 @@ pub mod colour;
 pub mod decode;
 pub mod depthfile;
 pub mod encode;
+pub mod fingerprint;
 pub mod jpeg;
 pub mod limits;
 pub(crate) mod meta_bounds;
@@ -161,6 +164,28 @@ pub fn read_photo(path: &Path, options: &DecodeOptions) -> Result<Photo, IoError
     decode::read_photo(path, options)
 }
 
+/// [`read_photo`] on a photo's bytes already in memory (read from standard input, or by
+/// [`read_image_file`]); `name` only names it in messages. The format is sniffed from the bytes.
+pub fn read_photo_bytes(
+    name: &Path,
+    bytes: &[u8],
+    options: &DecodeOptions,
+) -> Result<Photo, IoError> {
+    decode::read_photo_bytes(name, bytes, options)
+}
+
+/// The bytes of a photo, depth or matte file, read as [`read_photo`] reads them: only a
+/// regular file, of at most [`limits::max_image_file_bytes`]`(max_pixels)` bytes.
+pub fn read_image_file(path: &Path, max_pixels: u64) -> Result<Vec<u8>, IoError> {
+    decode::read_file(path, max_pixels)
+}
+
+/// The bytes of a photo on standard input, bounded as [`read_image_file`] (messages name it
+/// `-`).
+pub fn read_image_stdin(max_pixels: u64) -> Result<Vec<u8>, IoError> {
+    decode::read_stdin(max_pixels)
+}
+
 /// Writes a photo atomically; the format comes from the extension (`.jpg`/`.jpeg`, `.png`,
 /// `.tif`/`.tiff`, any case). `metadata` is written back (ICC only if usable, EXIF with
 /// orientation 1 and no thumbnail, XMP); the colour is encoded through the ICC profile's curves.
@@ -176,6 +201,19 @@ pub fn write_photo(
     options: &EncodeOptions,
 ) -> Result<Vec<EncodeWarning>, IoError> {
     encode::write_photo(path, color, alpha, metadata, bits_per_channel, options)
+}
+
+/// [`write_photo`] into memory, as `format`: the bytes of the file it would write (for standard
+/// output). Messages name the photo `-`.
+pub fn encode_photo(
+    format: encode::OutputFormat,
+    color: &LinearRgb,
+    alpha: Option<&Plane>,
+    metadata: &Metadata,
+    bits_per_channel: u8,
+    options: &EncodeOptions,
+) -> Result<(Vec<u8>, Vec<EncodeWarning>), IoError> {
+    encode::encode_photo(format, color, alpha, metadata, bits_per_channel, options)
 }
 
 /// Reads a depth file: `.npy`/`.pfm` (values as stored; default kind metres) or a grayscale
