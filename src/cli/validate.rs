@@ -12,7 +12,7 @@ use fstop::backdrop::Background;
 use fstop::config::{Config, FocusSetting};
 use fstop::depth::DepthKind;
 use fstop::infer::ModelConfig;
-use fstop::io::{DEFAULT_MAX_PIXELS, DecodeOptions, EncodeOptions};
+use fstop::io::{DEFAULT_MAX_PIXELS, DecodeOptions, EncodeOptions, StripMetadata};
 use fstop::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, Sensor};
 use fstop::pipeline::LensSettings;
 use fstop::preset::{self, DEFAULT_PRESET, Preset, PresetFields};
@@ -23,6 +23,7 @@ use super::shard::Shard;
 
 use super::args::{
     AnalysisArgs, BatchArgs, DepthKindArg, GlobalArgs, KernelArg, LensArgs, OutputArgs,
+    StripMetadataArg,
 };
 
 /// Input extensions fstop reads (case-insensitive).
@@ -523,9 +524,16 @@ pub fn render_settings(
     out: &OutputArgs,
     config: &Config,
 ) -> Result<RenderSettings> {
+    let mut common = common_settings(analysis, out.jpeg_quality, out.kernel, config)?;
+    common.encode.strip_metadata = match out.strip_metadata {
+        Some(StripMetadataArg::None) => StripMetadata::None,
+        Some(StripMetadataArg::Gps) => StripMetadata::Gps,
+        Some(StripMetadataArg::All) => StripMetadata::All,
+        None => config.strip_metadata.unwrap_or_default(),
+    };
     Ok(RenderSettings {
         lens: resolve_lens(preset_arg, lens, config)?,
-        common: common_settings(analysis, out.jpeg_quality, out.kernel, config)?,
+        common,
         save_depth: out
             .save_depth
             .as_deref()
