@@ -118,6 +118,21 @@ fn namespace_of<'a>(resolved: &'a ResolveResult<'_>, name: &'a str) -> Option<&'
     }
 }
 
+/// The reason for a parse error: one line of at most 160 characters without control
+/// characters (the reader's message quotes the packet).
+fn malformed(e: impl std::fmt::Display) -> String {
+    let text = format!("not well-formed XML: {e}");
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let line = words.join(" ");
+    match line.char_indices().nth(159) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line,
+    }
+}
+
 /// Where `part` (a slice of `whole`) starts in `whole`.
 fn offset_in(whole: &str, part: &str) -> Option<usize> {
     let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
@@ -147,7 +162,25 @@ struct Open {
 /// The XMP packet cleaned (see the module documentation), or why it cannot be read.
 pub fn clean_xmp(xmp: &[u8], clean: XmpClean) -> Result<Vec<u8>, String> {
     let text = std::str::from_utf8(xmp).map_err(|_| "not UTF-8".to_string())?;
-    let malformed = |e: &dyn std::fmt::Display| format!("not well-formed XML: {e}");
+    // The reader skips a leading byte order mark without counting it in its positions: parse
+    // what follows the marks, and put them back.
+    let body = text.trim_start_matches('\u{feff}');
+    let (bom, text) = text.split_at(text.len() - body.len());
+    let out = clean_once(text, clean)?;
+    // What was written must read back the same, with nothing left to remove.
+    if out != text && clean_once(&out, clean).as_deref() != Ok(out.as_str()) {
+        return Err("it cannot be cleaned reliably".into());
+    }
+    Ok([bom, &out].concat().into_bytes())
+}
+
+/// A character that cannot be part of an element or attribute name.
+fn bad_name_char(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || "\"'<>=&/?!;,()[]{}".contains(c)
+}
+
+/// One cleaning pass over a packet without a leading byte order mark.
+fn clean_once(text: &str, clean: XmpClean) -> Result<String, String> {
     let mut reader = NsReader::from_str(text);
     reader.resolver_mut().set_max_namespace_bindings(4096);
     let mut edits: Vec<Edit> = Vec::new();
@@ -155,12 +188,15 @@ pub fn clean_xmp(xmp: &[u8], clean: XmpClean) -> Result<Vec<u8>, String> {
     let mut depth = 0usize;
     loop {
         let start = reader.buffer_position() as usize;
-        let event = reader.read_event().map_err(|e| malformed(&e))?;
+        let event = reader.read_event().map_err(malformed)?;
         let end = reader.buffer_position() as usize;
         match event {
             Event::Start(_) if open.is_some() => depth += 1,
             Event::Empty(_) if open.is_some() => {}
             Event::Start(ref e) | Event::Empty(ref e) => {
+                if e.name().0.contains(bad_name_char) {
+                    return Err(malformed(format!("bad element name '{}'", e.name().0)));
+                }
                 let is_start = matches!(event, Event::Start(_));
                 let (resolved, local) = reader.resolver().resolve_element(e.name());
                 let act = action(namespace_of(&resolved, e.name().0), local.as_ref(), clean);
@@ -221,7 +257,7 @@ pub fn clean_xmp(xmp: &[u8], clean: XmpClean) -> Result<Vec<u8>, String> {
             });
         }
     }
-    Ok(apply(text, edits).into_bytes())
+    Ok(apply(text, edits))
 }
 
 /// Edits for the attributes of one start tag: properties in attribute form and namespace
@@ -234,8 +270,11 @@ fn attribute_edits(
     edits: &mut Vec<Edit>,
 ) -> Result<(), String> {
     for attr in tag.attributes() {
-        let attr = attr.map_err(|e| format!("not well-formed XML: {e}"))?;
+        let attr = attr.map_err(malformed)?;
         let key: QName<'_> = attr.key;
+        if key.0.contains(bad_name_char) {
+            return Err(malformed(format!("bad attribute name '{}'", key.0)));
+        }
         let act = if key.as_namespace_binding().is_some() {
             if DROPPED_NAMESPACES.contains(&normalised(&attr.value)) {
                 Action::Drop
@@ -254,10 +293,17 @@ fn attribute_edits(
             .ok_or("an attribute could not be located")?;
         edits.push(match act {
             Action::Replace(with) => Edit { range: value, with },
-            _ => Edit {
-                range: back_over_whitespace(text, key_at)..value.end + 1,
-                with: "",
-            },
+            _ => {
+                // The attribute and the space before it go; a space stays when the next
+                // attribute followed without one (the reader allows that).
+                let end = value.end + 1;
+                let glued = !text[end..]
+                    .starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/');
+                Edit {
+                    range: back_over_whitespace(text, key_at)..end,
+                    with: if glued { " " } else { "" },
+                }
+            }
         });
     }
     Ok(())
@@ -520,6 +566,38 @@ mod tests {
                                                                 
 <?xpacket end=\"w\"?>";
         assert_eq!(cleaned(plain, true), plain);
+    }
+
+    #[test]
+    fn element_form_items_and_a_byte_order_mark() {
+        // Items written as elements inside `rdf:li`, two prefixes for the camera namespace,
+        // and a byte order mark before the packet (the reader does not count it).
+        let xmp = "\u{feff}<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">
+ <rdf:Description rdf:about=\"\" xmlns:GCamera=\"http://ns.google.com/photos/1.0/camera/\"
+   xmlns:Camera=\"http://ns.google.com/photos/1.0/camera/\" xmlns:Container=\"http://ns.google.com/photos/1.0/container/\"
+   xmlns:Item=\"http://ns.google.com/photos/1.0/container/item/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"
+   GCamera:MotionPhoto=\"1\" Camera:MotionPhoto=\"1\" GCamera:MicroVideoOffset=\"812345\" dc:title=\"Zoë\">
+  <Container:Directory>
+   <rdf:Seq>
+    <rdf:li rdf:parseType=\"Resource\">
+     <Container:Item rdf:parseType=\"Resource\"><Item:Mime>image/jpeg</Item:Mime><Item:Semantic>Primary</Item:Semantic></Container:Item>
+    </rdf:li>
+    <rdf:li rdf:parseType=\"Resource\">
+     <Item:Mime>video/mp4</Item:Mime><Item:Semantic>MotionPhoto</Item:Semantic><Item:Length>812345</Item:Length>
+    </rdf:li>
+   </rdf:Seq>
+  </Container:Directory>
+ </rdf:Description>
+</rdf:RDF></x:xmpmeta>";
+        let out = cleaned(xmp, false);
+        assert!(out.starts_with("\u{feff}<x:xmpmeta"), "{out}");
+        for gone in ["Container", "Item", "Motion", "MicroVideo", "812345"] {
+            assert!(!out.contains(gone), "{gone} left in:\n{out}");
+        }
+        assert!(
+            out.contains("dc:title=\"Zoë\">\n </rdf:Description>"),
+            "{out}"
+        );
     }
 
     #[test]
