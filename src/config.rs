@@ -311,6 +311,7 @@ struct RawConfig {
     ort_lib: Option<PathBuf>,
     model_dir: Option<PathBuf>,
     jpeg_quality: Option<Spanned<u8>>,
+    strip_metadata: Option<Spanned<String>>,
     max_pixels: Option<Spanned<u64>>,
     kernel: Option<Spanned<String>>,
     jobs: Option<Spanned<usize>>,
@@ -338,6 +339,8 @@ pub struct Config {
     pub ort_lib: Option<PathBuf>,
     pub model_dir: Option<PathBuf>,
     pub jpeg_quality: Option<u8>,
+    /// `none`, `gps` or `all`.
+    pub strip_metadata: Option<crate::io::StripMetadata>,
     pub max_pixels: Option<u64>,
     pub kernel: Option<crate::render::KernelKind>,
     pub jobs: Option<usize>,
@@ -366,6 +369,17 @@ pub fn parse_depth_kind(text: &str) -> Option<crate::depth::DepthKind> {
     match text.trim().to_ascii_lowercase().as_str() {
         "metres" | "meters" | "metric" | "m" => Some(crate::depth::DepthKind::Metres),
         "disparity" | "relative" => Some(crate::depth::DepthKind::Disparity),
+        _ => None,
+    }
+}
+
+/// Parses a `strip_metadata` value: `none`, `gps` or `all`.
+pub fn parse_strip_metadata(text: &str) -> Option<crate::io::StripMetadata> {
+    use crate::io::StripMetadata;
+    match text.trim().to_ascii_lowercase().as_str() {
+        "none" => Some(StripMetadata::None),
+        "gps" => Some(StripMetadata::Gps),
+        "all" => Some(StripMetadata::All),
         _ => None,
     }
 }
@@ -460,6 +474,18 @@ impl Config {
             })?),
             None => None,
         };
+        let strip_metadata = match &raw.strip_metadata {
+            Some(v) => Some(parse_strip_metadata(v.get_ref()).ok_or_else(|| {
+                at(
+                    &|| v.span(),
+                    format!(
+                        "unknown strip_metadata '{}' (expected none, gps or all)",
+                        v.get_ref()
+                    ),
+                )
+            })?),
+            None => None,
+        };
         if let Some(v) = &raw.background_distance_m
             && let Ok(b) = v.get_ref().parse(parse_distance_m)
             && (b.is_nan() || b <= 0.0)
@@ -503,6 +529,7 @@ impl Config {
             ort_lib: raw.ort_lib,
             model_dir: raw.model_dir,
             jpeg_quality: plain!(raw.jpeg_quality),
+            strip_metadata,
             max_pixels: plain!(raw.max_pixels),
             kernel,
             jobs: plain!(raw.jobs),
@@ -564,6 +591,7 @@ focus = "250cm"
 background_distance_m = "inf"
 sensor = "aps-c"
 kernel = "reference"
+strip_metadata = "gps"
 depth_kind = "metres"
 jobs = 3
 name = "{stem}.{ext}"
@@ -578,6 +606,7 @@ exclude = ["*_depth.png"]
         assert_eq!(c.background_distance_m, Some(f64::INFINITY));
         assert_eq!(c.lens.sensor, Some(crate::optics::Sensor::ApsC));
         assert_eq!(c.kernel, Some(crate::render::KernelKind::Reference));
+        assert_eq!(c.strip_metadata, Some(crate::io::StripMetadata::Gps));
         assert_eq!(c.depth_kind, Some(crate::depth::DepthKind::Metres));
         assert_eq!(c.jobs, Some(3));
         assert_eq!(c.overwrite, Some(true));

@@ -117,14 +117,31 @@ pub fn depth_file(data: &[u8]) {
     }
 }
 
+/// An XMP packet (`fstop::io::xmp::clean_xmp`, with and without GPS stripping). A cleaned
+/// packet is readable and cleans to itself; a refusal is a one-line reason.
+pub fn xmp(data: &[u8]) {
+    use crate::io::xmp::{XmpClean, clean_xmp};
+    for clean in [XmpClean::default(), XmpClean { strip_gps: true }] {
+        match clean_xmp(data, clean) {
+            Ok(out) => {
+                let again = clean_xmp(&out, clean)
+                    .unwrap_or_else(|e| panic!("a cleaned packet is unreadable ({e})"));
+                assert!(again == out, "cleaning twice changes the packet");
+            }
+            Err(e) => assert!(!e.contains('\n'), "multi-line reason: {e:?}"),
+        }
+    }
+}
+
 /// A fuzz entry point.
 pub type Target = fn(&[u8]);
 
 /// Every entry point, by name (for the smoke test and the fuzz targets).
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("preset_toml", preset_toml),
     ("config_toml", config_toml),
     ("npy", npy),
     ("pfm", pfm),
     ("depth_file", depth_file),
+    ("xmp", xmp),
 ];

@@ -393,12 +393,37 @@ fn depth_and_matte_files_survive_random_and_mutated_bytes() {
     );
 }
 
+/// XMP packets: attribute and element form, a container directory, GPS, an orientation.
+fn xmp_seeds() -> Vec<Vec<u8>> {
+    let rdf = r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">"#;
+    [
+        r#"<rdf:Description rdf:about="" xmlns:GDepth="http://ns.google.com/photos/1.0/depthmap/" xmlns:exif="http://ns.adobe.com/exif/1.0/" GDepth:Near="1.5" exif:GPSLatitude="51,30N" exif:FNumber="9/5"/>"#,
+        r#"<rdf:Description xmlns:Container="http://ns.google.com/photos/1.0/container/" xmlns:Item="http://ns.google.com/photos/1.0/container/item/"><Container:Directory><rdf:Seq><rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="video/mp4" Item:Length="42"/></rdf:li></rdf:Seq></Container:Directory></rdf:Description>"#,
+        "<rdf:Description xmlns:tiff='http://ns.adobe.com/tiff/1.0/'><tiff:Orientation>6</tiff:Orientation><dc:creator>A &amp; B</dc:creator></rdf:Description>",
+    ]
+    .iter()
+    .map(|d| format!("\u{feff}<?xpacket begin=\"\u{feff}\"?>{rdf}\n{d}\n</rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>").into_bytes())
+    .collect()
+}
+
+#[test]
+fn xmp_survives_random_and_mutated_text() {
+    run("xmp", fuzzing::xmp, &xmp_seeds(), true, iterations(20000));
+}
+
 #[test]
 fn every_fuzz_entry_point_is_smoke_tested_and_has_a_target() {
     let names: Vec<&str> = fuzzing::TARGETS.iter().map(|(n, _)| *n).collect();
     assert_eq!(
         names,
-        ["preset_toml", "config_toml", "npy", "pfm", "depth_file"]
+        [
+            "preset_toml",
+            "config_toml",
+            "npy",
+            "pfm",
+            "depth_file",
+            "xmp"
+        ]
     );
     // The fuzz crate has a target per entry point, each calling it.
     for name in names {
@@ -409,6 +434,9 @@ fn every_fuzz_entry_point_is_smoke_tested_and_has_a_target() {
         );
     }
     // And the seeds themselves are accepted (the mutations start from valid inputs).
+    for s in xmp_seeds() {
+        assert!(fstop::io::xmp::clean_xmp(&s, Default::default()).is_ok());
+    }
     for s in npy_seeds() {
         assert!(fstop::io::parse_npy(&s).is_ok());
     }

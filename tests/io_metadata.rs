@@ -1,7 +1,10 @@
 //! Metadata round trips: EXIF orientation 1–8 applied and reset, other EXIF fields and XMP kept,
 //! thumbnails dropped, ICC profiles honoured and written back, corrupt ICC and bad orientation
-//! values handled with warnings, CMYK JPEG.
+//! values handled with warnings, CMYK JPEG; and through the CLI: what points at data fstop
+//! drops (depth map, motion-photo video, extended XMP) never reaches the output, and
+//! `--strip-metadata gps|all`.
 
+mod cli_support;
 mod io_support;
 
 use fstop::io::{DecodeOptions, EncodeOptions, Metadata, read_photo, write_photo};
@@ -459,4 +462,202 @@ fn cmyk_jpeg_decodes_to_rgb() {
     )
     .unwrap();
     assert_eq!(raw_decode(&out).color(), image::ColorType::Rgb8);
+}
+
+/// EXIF with Artist and a GPS directory (latitude 51°30'26.37"), as kamadak-exif writes it.
+fn exif_with_gps() -> Vec<u8> {
+    use exif::{Field, In, Rational, Tag, Value};
+    let fields = [
+        Field {
+            tag: Tag::Artist,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![b"Ada Lovelace".to_vec()]),
+        },
+        Field {
+            tag: Tag::GPSLatitudeRef,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![b"N".to_vec()]),
+        },
+        Field {
+            tag: Tag::GPSLatitude,
+            ifd_num: In::PRIMARY,
+            value: Value::Rational(vec![
+                Rational::from((51, 1)),
+                Rational::from((30, 1)),
+                Rational::from((2637, 100)),
+            ]),
+        },
+    ];
+    let mut writer = exif::experimental::Writer::new();
+    for f in &fields {
+        writer.push_field(f);
+    }
+    let mut out = std::io::Cursor::new(Vec::new());
+    writer.write(&mut out, false).unwrap();
+    out.into_inner()
+}
+
+/// A portrait-mode motion photo's XMP: depth map, the container directory of the appended
+/// video, the extended-XMP link, GPS and a creator.
+const PHONE_XMP: &str = r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+ <rdf:Description rdf:about="" xmlns:GDepth="http://ns.google.com/photos/1.0/depthmap/"
+   xmlns:GCamera="http://ns.google.com/photos/1.0/camera/" xmlns:Container="http://ns.google.com/photos/1.0/container/"
+   xmlns:Item="http://ns.google.com/photos/1.0/container/item/" xmlns:xmpNote="http://ns.adobe.com/xmp/note/"
+   xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/"
+   GDepth:Format="RangeInverse" GDepth:Near="11.5" GDepth:Far="48" GDepth:Mime="image/png"
+   GCamera:MotionPhoto="1" GCamera:MotionPhotoVersion="1" xmpNote:HasExtendedXMP="5E1F0A3B9C7D4E2F8A6B1C3D5E7F9A1B"
+   exif:GPSLatitude="51,30.4395N">
+  <Container:Directory><rdf:Seq>
+   <rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/jpeg" Item:Semantic="Primary"/></rdf:li>
+   <rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="video/mp4" Item:Semantic="MotionPhoto" Item:Length="24"/></rdf:li>
+  </rdf:Seq></Container:Directory>
+  <dc:creator><rdf:Seq><rdf:li>fstop-xmp-creator</rdf:li></rdf:Seq></dc:creator>
+ </rdf:Description>
+</rdf:RDF></x:xmpmeta>"#;
+
+/// The APP1 segments of a JPEG with this namespace header.
+fn app1_with(jpeg: &[u8], header: &[u8]) -> usize {
+    let mut n = 0;
+    let mut pos = 2;
+    while let Some(&[0xFF, marker, hi, lo]) = jpeg.get(pos..pos + 4) {
+        if marker == 0xDA {
+            break;
+        }
+        let len = usize::from(u16::from_be_bytes([hi, lo]));
+        if marker == 0xE1 && jpeg[pos + 4..].starts_with(header) {
+            n += 1;
+        }
+        pos += 2 + len;
+    }
+    n
+}
+
+#[test]
+fn cli_drops_what_points_at_dropped_data_and_strips_gps_or_all_on_request() {
+    use cli_support::{fstop, stderr_of, write_disparity, write_matte};
+    let dir = tmp();
+    let (w, h) = (96usize, 64usize);
+    write_disparity(&dir.path().join("d.png"), w as u32, h as u32);
+    write_matte(&dir.path().join("m.png"), w as u32, h as u32);
+    let icc = gamma18_profile();
+    let mut jpg = jpeg_bytes(
+        &quadrant_image(w, h),
+        w as u16,
+        h as u16,
+        95,
+        Some(&exif_with_gps()),
+        Some(PHONE_XMP.as_bytes()),
+        Some(&icc),
+    );
+    // An extended-XMP segment right after SOI (the depth map's data) and a "video" after EOI.
+    let mut ext = b"http://ns.adobe.com/xmp/extension/\0".to_vec();
+    ext.extend_from_slice(b"5E1F0A3B9C7D4E2F8A6B1C3D5E7F9A1B");
+    ext.extend_from_slice(&[0, 0, 0, 22, 0, 0, 0, 0]);
+    ext.extend_from_slice(b"<GDepth:Data>EXTENDED");
+    let mut seg = vec![0xFF, 0xE1];
+    seg.extend_from_slice(&((ext.len() + 2) as u16).to_be_bytes());
+    seg.extend_from_slice(&ext);
+    jpg.splice(2..2, seg);
+    jpg.extend_from_slice(b"\0\0\0\x18ftypmp42MOTION-VIDEO");
+    write(dir.path(), "phone.jpg", &jpg);
+
+    let render = |out: &str, strip: Option<&str>| {
+        let mut cmd = fstop(dir.path());
+        cmd.args([
+            "render",
+            "phone.jpg",
+            "-o",
+            out,
+            "--depth",
+            "d.png",
+            "--matte",
+            "m.png",
+        ]);
+        if let Some(s) = strip {
+            cmd.args(["--strip-metadata", s]);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+        assert!(o.stderr.is_empty(), "{}", stderr_of(&o));
+        std::fs::read(dir.path().join(out)).unwrap()
+    };
+    let gps_fields = |file: &str| {
+        let e = exif_of_file(&dir.path().join(file));
+        let n = e
+            .fields()
+            .filter(|f| f.tag.context() == exif::Context::Gps)
+            .count();
+        (n, field_string(&e, exif::Tag::Artist))
+    };
+    let artist = Some("\"Ada Lovelace\"".to_string());
+    let icc_of = |bytes: &[u8]| {
+        use image::ImageDecoder;
+        image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(bytes))
+            .unwrap()
+            .icc_profile()
+            .unwrap()
+    };
+    let xmp_header = b"http://ns.adobe.com/xap/1.0/\0";
+
+    // Default: EXIF (with GPS) and XMP kept, less what points at data fstop does not write.
+    let out = render("out.jpg", None);
+    assert_eq!(gps_fields("out.jpg"), (2, artist.clone()));
+    assert_eq!(app1_with(&out, xmp_header), 1);
+    assert_eq!(app1_with(&out, b"http://ns.adobe.com/xmp/extension/"), 0);
+    for gone in [
+        &b"GDepth"[..],
+        b"Container",
+        b"MotionPhoto",
+        b"HasExtendedXMP",
+        b"EXTENDED",
+        b"MOTION-VIDEO",
+    ] {
+        assert!(!contains(&out, gone), "{}", String::from_utf8_lossy(gone));
+    }
+    assert!(
+        out.ends_with(&[0xFF, 0xD9]),
+        "nothing after the end of the image"
+    );
+    assert!(contains(&out, b"fstop-xmp-creator") && contains(&out, b"exif:GPSLatitude"));
+    assert_eq!(icc_of(&out).as_deref(), Some(icc.as_slice()));
+
+    // gps: no GPS directory, no XMP GPS; the rest stays.
+    let out = render("gps.jpg", Some("gps"));
+    assert_eq!(gps_fields("gps.jpg"), (0, artist));
+    assert!(!contains(&out, b"GPS") && contains(&out, b"fstop-xmp-creator"));
+    assert_eq!(icc_of(&out).as_deref(), Some(icc.as_slice()));
+
+    // all: no EXIF, no XMP, the ICC profile stays; the photo is still upright and coloured.
+    let out = render("all.png", Some("all"));
+    assert!(!contains(&out, b"eXIf") && !contains(&out, b"XML:com.adobe.xmp"));
+    assert!(!contains(&out, b"Ada Lovelace") && !contains(&out, b"fstop-xmp-creator"));
+    let all = read(&dir.path().join("all.png"));
+    assert_eq!(all.metadata.icc_profile.as_deref(), Some(icc.as_slice()));
+    assert_eq!((all.metadata.exif, all.metadata.xmp), (None, None));
+    let out = render("all.jpg", Some("all"));
+    assert_eq!(
+        app1_with(&out, b"Exif\0\0") + app1_with(&out, xmp_header),
+        0
+    );
+    assert_eq!(icc_of(&out).as_deref(), Some(icc.as_slice()));
+
+    // A bad value is a usage error naming the choices.
+    let o = fstop(dir.path())
+        .args([
+            "render",
+            "phone.jpg",
+            "-o",
+            "x.jpg",
+            "--strip-metadata",
+            "exif",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr_of(&o).contains("[possible values: none, gps, all]"),
+        "{}",
+        stderr_of(&o)
+    );
+    assert!(!dir.path().join("x.jpg").exists());
 }

@@ -163,6 +163,17 @@ pub enum KernelArg {
     Reference,
 }
 
+/// Photo metadata to leave out of the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StripMetadataArg {
+    /// Keep EXIF and XMP
+    None,
+    /// Leave out the location (EXIF GPS directory, XMP exif:GPS*)
+    Gps,
+    /// Write no EXIF and no XMP (the ICC profile stays)
+    All,
+}
+
 fn value_parser_result<T>(r: Result<T, config::UnitError>) -> Result<T, String> {
     r.map_err(|e| e.to_string())
 }
@@ -325,6 +336,11 @@ pub struct OutputArgs {
     /// Defocus kernel [default: fast]
     #[arg(long, value_enum)]
     pub kernel: Option<KernelArg>,
+    /// Leave photo metadata out of the output: gps (the EXIF GPS directory and XMP exif:GPS*)
+    /// or all (no EXIF, no XMP; the ICC profile stays). Depth maps, motion-photo videos and
+    /// extended XMP are never carried [default: none]
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub strip_metadata: Option<StripMetadataArg>,
     /// Also write the disparity used as a 16-bit PNG (brighter = nearer; feed it back with
     /// --depth); a template in batch mode
     #[arg(long, value_name = "FILE")]

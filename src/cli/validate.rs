@@ -13,7 +13,7 @@ use fstop::config::{Config, FocusSetting};
 use fstop::depth::DepthKind;
 use fstop::infer::ModelConfig;
 use fstop::io::encode::OutputFormat;
-use fstop::io::{DEFAULT_MAX_PIXELS, DecodeOptions, EncodeOptions};
+use fstop::io::{DEFAULT_MAX_PIXELS, DecodeOptions, EncodeOptions, StripMetadata};
 use fstop::lens_fields::LensFields;
 use fstop::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, Sensor};
 use fstop::pipeline::LensSettings;
@@ -25,6 +25,7 @@ use super::shard::Shard;
 
 use super::args::{
     AnalysisArgs, BatchArgs, DepthKindArg, FormatArg, GlobalArgs, KernelArg, LensArgs, OutputArgs,
+    StripMetadataArg,
 };
 
 /// Input extensions fstop reads (case-insensitive).
@@ -492,9 +493,16 @@ pub fn render_settings(
     out: &OutputArgs,
     config: &Config,
 ) -> Result<RenderSettings> {
+    let mut common = common_settings(analysis, out.jpeg_quality, out.kernel, config)?;
+    common.encode.strip_metadata = match out.strip_metadata {
+        Some(StripMetadataArg::None) => StripMetadata::None,
+        Some(StripMetadataArg::Gps) => StripMetadata::Gps,
+        Some(StripMetadataArg::All) => StripMetadata::All,
+        None => config.strip_metadata.unwrap_or_default(),
+    };
     Ok(RenderSettings {
         lens: resolve_lens(preset_arg, lens, config)?,
-        common: common_settings(analysis, out.jpeg_quality, out.kernel, config)?,
+        common,
         save_depth: out
             .save_depth
             .as_deref()

@@ -3,8 +3,9 @@
 //! Models were trained on 8-bit sRGB images, so the photo is downsampled in linear light
 //! (area averaging: physically right and alias-free), encoded to sRGB, rounded to the 8-bit grid
 //! (`k/255`), scaled per [`Range`], normalised with the descriptor's mean/std and laid out as
-//! NCHW (or NHWC).
+//! an NCHW (or NHWC) [`ndarray`] array, which ONNX Runtime takes as it is.
 
+use ndarray::{Array4, Axis, s};
 use rayon::prelude::*;
 
 use super::catalog::{InputSpec, Layout, Range};
@@ -13,9 +14,8 @@ use crate::scene::{LinearRgb, Plane};
 /// A tensor ready for [`super::session::ModelSession::run`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelInput {
-    pub data: Vec<f32>,
-    /// `[1, 3, H, W]` or `[1, H, W, 3]`.
-    pub shape: [usize; 4],
+    /// `[1, 3, H, W]` or `[1, H, W, 3]`, in standard (row-major, contiguous) layout.
+    pub tensor: Array4<f32>,
     pub width: usize,
     pub height: usize,
 }
@@ -110,41 +110,34 @@ pub fn prepare(image: &LinearRgb, spec: &InputSpec) -> ModelInput {
     } else {
         image.resized(mw, mh)
     };
-    let n = mw * mh;
-    let mut planes: Vec<Vec<f32>> = sized
-        .channels()
-        .iter()
-        .map(|c| c.iter().map(|&v| srgb_8bit(v)).collect())
-        .collect();
+    // NCHW: one plane per channel, on the 8-bit sRGB grid.
+    let mut tensor = Array4::<f32>::zeros((1, 3, mh, mw));
+    for (c, src) in sized.channels().iter().enumerate() {
+        let mut plane = tensor.slice_mut(s![0, c, .., ..]);
+        for (t, &v) in plane.iter_mut().zip(src.iter()) {
+            *t = srgb_8bit(v);
+        }
+    }
     let scale = match spec.range {
         Range::Unit => 1.0,
         Range::ImageMax => {
-            let max = planes
-                .iter()
-                .flat_map(|p| p.iter())
-                .fold(0.0f32, |m, &v| m.max(v));
+            let max = tensor.fold(0.0f32, |m, &v| m.max(v));
             if max > 1e-6 { 1.0 / max } else { 1.0 }
         }
     };
-    for (c, p) in planes.iter_mut().enumerate() {
+    for (c, mut plane) in tensor.axis_iter_mut(Axis(1)).enumerate() {
         let (mean, std) = (spec.mean[c], spec.std[c]);
-        for v in p.iter_mut() {
-            *v = (*v * scale - mean) / std;
-        }
+        plane.mapv_inplace(|v| (v * scale - mean) / std);
     }
-    let (data, shape) = match spec.layout {
-        Layout::Nchw => (planes.concat(), [1, 3, mh, mw]),
-        Layout::Nhwc => {
-            let mut d = Vec::with_capacity(3 * n);
-            for ((r, g), b) in planes[0].iter().zip(&planes[1]).zip(&planes[2]) {
-                d.extend([*r, *g, *b]);
-            }
-            (d, [1, mh, mw, 3])
-        }
+    let tensor = match spec.layout {
+        Layout::Nchw => tensor,
+        Layout::Nhwc => tensor
+            .permuted_axes([0, 2, 3, 1])
+            .as_standard_layout()
+            .into_owned(),
     };
     ModelInput {
-        data,
-        shape,
+        tensor,
         width: mw,
         height: mh,
     }
@@ -212,15 +205,20 @@ mod tests {
             std: [0.5; 3],
         };
         let t = prepare(&img, &spec);
-        assert_eq!(t.shape, [1, 3, 4, 8]);
-        assert_eq!(t.data[0], 1.0); // r of pixel 0: (1 - 0.5) / 0.5
-        assert_eq!(t.data[1], -1.0);
-        assert!((t.data[32] - (128.0 / 255.0 - 0.5) / 0.5).abs() < 1e-6);
-        assert_eq!(t.data[64], 1.0);
+        assert_eq!(t.tensor.shape(), [1, 3, 4, 8]);
+        let data = t.tensor.as_slice().expect("standard layout");
+        assert_eq!(data[0], 1.0); // r of pixel 0: (1 - 0.5) / 0.5
+        assert_eq!(data[1], -1.0);
+        assert!((data[32] - (128.0 / 255.0 - 0.5) / 0.5).abs() < 1e-6);
+        assert_eq!(data[64], 1.0);
+        let nchw = t.tensor;
         spec.layout = Layout::Nhwc;
         let t = prepare(&img, &spec);
-        assert_eq!(t.shape, [1, 4, 8, 3]);
-        assert_eq!(&t.data[..3], &[1.0, (128.0 / 255.0 - 0.5) / 0.5, 1.0]);
+        assert_eq!(t.tensor.shape(), [1, 4, 8, 3]);
+        let data = t.tensor.as_slice().expect("standard layout");
+        assert_eq!(&data[..3], &[1.0, (128.0 / 255.0 - 0.5) / 0.5, 1.0]);
+        // The same values, bit for bit, in the other order.
+        assert_eq!(t.tensor, nchw.permuted_axes([0, 2, 3, 1]));
         // image-max: the brightest value becomes 1.
         let dim = LinearRgb::filled(2, 2, [0.215_860_5; 3]);
         spec.range = Range::ImageMax;
@@ -231,7 +229,7 @@ mod tests {
             long_side: 4,
         };
         let t = prepare(&dim, &spec);
-        assert_eq!(t.shape, [1, 4, 4, 3]);
-        assert!(t.data.iter().all(|&v| (v - 1.0).abs() < 1e-6));
+        assert_eq!(t.tensor.shape(), [1, 4, 4, 3]);
+        assert!(t.tensor.iter().all(|&v| (v - 1.0).abs() < 1e-6));
     }
 }

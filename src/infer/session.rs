@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ndarray::{Axis, Ix2};
 use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, ValueType};
@@ -107,8 +108,8 @@ impl ModelSession {
                 self.path.display()
             ))
         };
-        let tensor = TensorRef::from_array_view((input.shape, input.data.as_slice()))
-            .map_err(|e| run_err(e.to_string()))?;
+        let tensor =
+            TensorRef::from_array_view(&input.tensor).map_err(|e| run_err(e.to_string()))?;
         let outputs = self
             .session
             .run(ort::inputs![self.input_name.as_str() => tensor])
@@ -116,16 +117,17 @@ impl ModelSession {
         let value = outputs
             .get(self.output_name.as_str())
             .ok_or_else(|| run_err(format!("no output named '{}'", self.output_name)))?;
-        let (shape, data) = value
-            .try_extract_tensor::<f32>()
+        let output = value
+            .try_extract_array::<f32>()
             .map_err(|e| run_err(e.to_string()))?;
-        let dims: Vec<i64> = shape.iter().copied().collect();
+        let dims = output.shape();
         let rank = self.descriptor.output.rank;
         let ok = dims.len() == rank
             && dims.iter().all(|&d| d > 0)
             && (rank == 3 || dims[1] == 1)
             && dims[0] >= 1;
         if !ok {
+            let dims: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
             return Err(run_err(format!(
                 "output '{}' has shape {}, expected {}",
                 self.output_name,
@@ -133,9 +135,16 @@ impl ModelSession {
                 self.descriptor.expected_output()
             )));
         }
-        let h = dims[rank - 2] as usize;
-        let w = dims[rank - 1] as usize;
-        Ok(Plane::from_vec(w, h, data[..w * h].to_vec()))
+        // Batch 0 (and channel 0 of a rank-4 output).
+        let mut map = output.index_axis(Axis(0), 0);
+        if rank == 4 {
+            map = map.index_axis_move(Axis(0), 0);
+        }
+        let map = map
+            .into_dimensionality::<Ix2>()
+            .map_err(|e| run_err(e.to_string()))?;
+        let (h, w) = map.dim();
+        Ok(Plane::from_vec(w, h, map.iter().copied().collect()))
     }
 }
 

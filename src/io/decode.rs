@@ -18,9 +18,8 @@ use super::limits::{
     read_regular_file, read_stream,
 };
 use super::meta_bounds::{Guarded, bounded, guard_jpeg, guard_png, tiff_metadata, webp_metadata};
-use super::metadata::{
-    exif_from_tiff_file, exif_orientation, sanitize_exif, sanitize_xmp, strip_exif_prefix,
-};
+use super::metadata::{exif_from_tiff_file, exif_orientation, sanitize_exif, strip_exif_prefix};
+use super::xmp::{XmpClean, clean_xmp};
 use super::{DecodeOptions, IoError, Metadata, Photo};
 use crate::scene::{LinearRgb, Plane};
 
@@ -260,7 +259,7 @@ pub(crate) struct DecodedImage {
     pub icc_profile: Option<Vec<u8>>,
     /// Sanitised EXIF (orientation 1, no thumbnail).
     pub exif: Option<Vec<u8>>,
-    /// Sanitised XMP.
+    /// Cleaned XMP (see [`super::xmp`]).
     pub xmp: Option<Vec<u8>>,
     /// True for a CMYK/YCCK JPEG (converted to RGB by the decoder).
     pub cmyk: bool,
@@ -425,7 +424,16 @@ pub(crate) fn decode_image_bytes(
             }
         }),
     };
-    let xmp = raw_xmp.filter(|x| !x.is_empty()).map(|x| sanitize_xmp(&x));
+    let xmp =
+        raw_xmp
+            .filter(|x| !x.is_empty())
+            .and_then(|x| match clean_xmp(&x, XmpClean::default()) {
+                Ok(clean) => Some(clean),
+                Err(why) => {
+                    warnings.push(format!("unreadable XMP data ({why}); not written back"));
+                    None
+                }
+            });
     Ok(DecodedImage {
         image,
         icc_profile,

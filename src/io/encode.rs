@@ -21,8 +21,9 @@ use super::atomic::write_atomically;
 use super::colour::{DITHER_TILE, EncodeTables, Transfer, decide_icc, dither_tile};
 use super::decode::one_line;
 use super::jpeg::write_jpeg;
-use super::metadata::{RawField, TiffIfd, exif_fields_for_tiff, sanitize_exif, sanitize_xmp};
-use super::{EncodeOptions, IoError, Metadata};
+use super::metadata::{RawField, TiffIfd, exif_fields_for_tiff, sanitize_exif, strip_gps};
+use super::xmp::{XmpClean, clean_xmp};
+use super::{EncodeOptions, IoError, Metadata, StripMetadata};
 use crate::scene::{LinearRgb, Plane};
 
 /// Largest EXIF block a JPEG holds: one `APP1` segment (65533 bytes of payload) less the
@@ -51,10 +52,10 @@ pub enum EncodeWarning {
          is written in sRGB without it (write a PNG or TIFF to keep it)"
     )]
     IccTooLargeForJpeg { bytes: usize },
-    #[error("XMP data is not UTF-8; not written to the PNG output")]
-    XmpNotUtf8ForPng,
     #[error("unreadable EXIF data ({0}); not written to the output")]
     ExifUnreadable(String),
+    #[error("unreadable XMP data ({0}); not written to the output")]
+    XmpUnreadable(String),
 }
 
 /// The output formats fstop writes.
@@ -168,10 +169,12 @@ pub(super) struct OutputMetadata {
     pub(super) xmp: Option<Vec<u8>>,
 }
 
-/// Metadata as it will be written to `format`, and what had to be left out.
+/// Metadata as it will be written to `format`, less what `strip` leaves out, and what had to be
+/// left out.
 fn prepare_metadata(
     metadata: &Metadata,
     format: OutputFormat,
+    strip: StripMetadata,
 ) -> (OutputMetadata, Vec<EncodeWarning>) {
     let mut warnings = Vec::new();
     let jpeg = format == OutputFormat::Jpeg;
@@ -189,16 +192,22 @@ fn prepare_metadata(
         }
         _ => (Transfer::srgb(), None),
     };
+    let keep = strip != StripMetadata::All;
+    let strip_gps_too = strip == StripMetadata::Gps;
     // Defensive: the caller may hand us EXIF that was not read by `read_photo`.
     let exif = metadata
         .exif
         .as_deref()
-        .filter(|e| !e.is_empty())
-        .and_then(|e| match sanitize_exif(e) {
-            Ok(clean) => Some(clean),
-            Err(why) => {
-                warnings.push(EncodeWarning::ExifUnreadable(why));
-                None
+        .filter(|e| keep && !e.is_empty())
+        .and_then(|e| {
+            let clean =
+                sanitize_exif(e).and_then(|e| if strip_gps_too { strip_gps(&e) } else { Ok(e) });
+            match clean {
+                Ok(clean) => Some(clean),
+                Err(why) => {
+                    warnings.push(EncodeWarning::ExifUnreadable(why));
+                    None
+                }
             }
         })
         .filter(|e| {
@@ -208,22 +217,24 @@ fn prepare_metadata(
             }
             fits
         });
+    let clean = XmpClean {
+        strip_gps: strip_gps_too,
+    };
     let xmp = metadata
         .xmp
         .as_deref()
-        .filter(|x| !x.is_empty())
-        .map(sanitize_xmp)
+        .filter(|x| keep && !x.is_empty())
+        .and_then(|x| match clean_xmp(x, clean) {
+            Ok(x) => Some(x),
+            Err(why) => {
+                warnings.push(EncodeWarning::XmpUnreadable(why));
+                None
+            }
+        })
         .filter(|x| {
-            let fits = match format {
-                OutputFormat::Jpeg => x.len() <= JPEG_MAX_XMP_BYTES,
-                OutputFormat::Png => std::str::from_utf8(x).is_ok(),
-                OutputFormat::Tiff => true,
-            };
+            let fits = !jpeg || x.len() <= JPEG_MAX_XMP_BYTES;
             if !fits {
-                warnings.push(match format {
-                    OutputFormat::Png => EncodeWarning::XmpNotUtf8ForPng,
-                    _ => EncodeWarning::XmpTooLargeForJpeg { bytes: x.len() },
-                });
+                warnings.push(EncodeWarning::XmpTooLargeForJpeg { bytes: x.len() });
             }
             fits
         });
@@ -331,7 +342,7 @@ fn encode(
     if u32::try_from(w).is_err() || u32::try_from(h).is_err() {
         return Err(encode_err(path, format!("image is {w}×{h}: too large")));
     }
-    let (meta, warnings) = prepare_metadata(metadata, format);
+    let (meta, warnings) = prepare_metadata(metadata, format, options.strip_metadata);
     let tables = meta.transfer.encode_tables();
     let sixteen = bits_per_channel > 8;
     match format {
@@ -547,7 +558,7 @@ mod tests {
             exif: Some(exif.clone()),
             xmp: Some(vec![b'x'; JPEG_MAX_XMP_BYTES + 1]),
         };
-        let (out, warnings) = prepare_metadata(&meta, OutputFormat::Jpeg);
+        let (out, warnings) = prepare_metadata(&meta, OutputFormat::Jpeg, StripMetadata::None);
         assert_eq!((out.icc, out.exif, out.xmp), (None, None, None));
         assert_eq!(
             warnings,
@@ -570,7 +581,7 @@ mod tests {
             exif: Some(exif),
             xmp: Some(vec![b'x'; JPEG_MAX_XMP_BYTES]),
         };
-        let (out, warnings) = prepare_metadata(&meta, OutputFormat::Jpeg);
+        let (out, warnings) = prepare_metadata(&meta, OutputFormat::Jpeg, StripMetadata::None);
         assert!(warnings.is_empty(), "{warnings:?}");
         assert!(out.exif.is_some() && out.xmp.is_some());
         // PNG holds any size but only UTF-8 XMP.
@@ -579,14 +590,124 @@ mod tests {
             exif: Some(vec![0; 10]),
             xmp: Some(vec![0xFF, 0xFE]),
         };
-        let (out, warnings) = prepare_metadata(&meta, OutputFormat::Png);
+        let (out, warnings) = prepare_metadata(&meta, OutputFormat::Png, StripMetadata::None);
         assert_eq!(out.xmp, None);
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(matches!(warnings[0], EncodeWarning::ExifUnreadable(_)));
-        assert_eq!(warnings[1], EncodeWarning::XmpNotUtf8ForPng);
         assert_eq!(
             warnings[1].to_string(),
-            "XMP data is not UTF-8; not written to the PNG output"
+            "unreadable XMP data (not UTF-8); not written to the output"
         );
+    }
+
+    /// EXIF with Artist, Orientation and a GPS directory (latitude, longitude), as kamadak-exif
+    /// writes it.
+    pub(crate) fn exif_with_gps(little_endian: bool) -> Vec<u8> {
+        use exif::{Field, In, Rational, Tag, Value};
+        let dms = |d: u32, m: u32, s: u32| {
+            Value::Rational(vec![
+                Rational::from((d, 1)),
+                Rational::from((m, 1)),
+                Rational::from((s, 100)),
+            ])
+        };
+        let fields = [
+            Field {
+                tag: Tag::Artist,
+                ifd_num: In::PRIMARY,
+                value: Value::Ascii(vec![b"Ada Lovelace".to_vec()]),
+            },
+            Field {
+                tag: Tag::Orientation,
+                ifd_num: In::PRIMARY,
+                value: Value::Short(vec![6]),
+            },
+            Field {
+                tag: Tag::GPSLatitudeRef,
+                ifd_num: In::PRIMARY,
+                value: Value::Ascii(vec![b"N".to_vec()]),
+            },
+            Field {
+                tag: Tag::GPSLatitude,
+                ifd_num: In::PRIMARY,
+                value: dms(51, 30, 2637),
+            },
+            Field {
+                tag: Tag::GPSLongitude,
+                ifd_num: In::PRIMARY,
+                value: dms(0, 7, 3921),
+            },
+        ];
+        let mut writer = exif::experimental::Writer::new();
+        for f in &fields {
+            writer.push_field(f);
+        }
+        let mut out = std::io::Cursor::new(Vec::new());
+        writer.write(&mut out, little_endian).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn strip_metadata_gps_and_all() {
+        const XMP: &str = r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="51,30.44N" exif:ExposureTime="1/125"/></rdf:RDF></x:xmpmeta>"#;
+        for le in [true, false] {
+            let meta = Metadata {
+                icc_profile: None,
+                exif: Some(exif_with_gps(le)),
+                xmp: Some(XMP.as_bytes().to_vec()),
+            };
+            let gps_fields = |exif: &[u8]| {
+                let parsed = exif::Reader::new().read_raw(exif.to_vec()).unwrap();
+                let n = parsed
+                    .fields()
+                    .filter(|f| f.tag.context() == exif::Context::Gps)
+                    .count();
+                let artist = parsed
+                    .get_field(exif::Tag::Artist, exif::In::PRIMARY)
+                    .map(|f| f.display_value().to_string());
+                (n, artist)
+            };
+            let (kept, warnings) = prepare_metadata(&meta, OutputFormat::Jpeg, StripMetadata::None);
+            assert!(warnings.is_empty(), "{warnings:?}");
+            assert_eq!(
+                gps_fields(kept.exif.as_ref().unwrap()),
+                (3, Some("\"Ada Lovelace\"".into()))
+            );
+            assert!(
+                String::from_utf8(kept.xmp.unwrap())
+                    .unwrap()
+                    .contains("GPSLatitude")
+            );
+
+            let (gps, warnings) = prepare_metadata(&meta, OutputFormat::Tiff, StripMetadata::Gps);
+            assert!(warnings.is_empty(), "{warnings:?}");
+            let exif = gps.exif.unwrap();
+            assert_eq!(gps_fields(&exif), (0, Some("\"Ada Lovelace\"".into())));
+            assert!(
+                !exif
+                    .windows(4)
+                    .any(|w| w == 2637u32.to_le_bytes() || w == 2637u32.to_be_bytes())
+            );
+            assert!(
+                exif_fields_for_tiff(&exif)
+                    .iter()
+                    .all(|f| f.ifd != TiffIfd::Gps)
+            );
+            let xmp = String::from_utf8(gps.xmp.unwrap()).unwrap();
+            assert!(
+                !xmp.contains("GPS") && xmp.contains(r#"exif:ExposureTime="1/125""#),
+                "{xmp}"
+            );
+
+            let icc = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+            let meta = Metadata {
+                icc_profile: Some(icc.clone()),
+                ..meta
+            };
+            let (all, warnings) = prepare_metadata(&meta, OutputFormat::Png, StripMetadata::All);
+            assert!(warnings.is_empty(), "{warnings:?}");
+            assert_eq!((all.exif, all.xmp), (None, None));
+            assert_eq!(all.icc, Some(icc));
+        }
     }
 }

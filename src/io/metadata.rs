@@ -1,5 +1,5 @@
 //! Metadata: EXIF orientation, EXIF clean-up (orientation reset to 1, embedded thumbnail
-//! removed), XMP clean-up, and turning a TIFF's own tags into an EXIF block.
+//! removed, GPS removed on request), and turning a TIFF's own tags into an EXIF block.
 //!
 //! EXIF is kept as raw bytes (a TIFF structure without the `Exif\0\0` prefix) and patched in
 //! place, so every other field — maker notes included — survives byte for byte:
@@ -9,8 +9,8 @@
 //!   zeroed — and cut off when they sit at the end of the block, as cameras put them — so the
 //!   unblurred photo cannot reappear as a thumbnail.
 //!
-//! XMP gets the same treatment: `tiff:Orientation` is set to 1 and `xmpGImg:image` thumbnails are
-//! emptied.
+//! With `--strip-metadata gps` the GPS directory is unlinked from IFD0 and erased the same way
+//! ([`strip_gps`]). XMP is cleaned in [`super::xmp`].
 
 use std::io::Cursor;
 
@@ -111,13 +111,13 @@ impl<'a> TiffView<'a> {
         }
     }
 
-    /// Integer values (SHORT or LONG) of `e`.
+    /// Integer values (SHORT, LONG or IFD) of `e`.
     fn uints(&self, e: &Entry) -> Option<Vec<u32>> {
         let (start, _) = self.value_range(e)?;
         (0..e.count as usize)
             .map(|i| match e.typ {
                 3 => self.u16_at(start + 2 * i).map(u32::from),
-                4 => self.u32_at(start + 4 * i),
+                4 | 13 => self.u32_at(start + 4 * i),
                 _ => None,
             })
             .collect()
@@ -247,33 +247,101 @@ pub fn sanitize_exif(exif: &[u8]) -> Result<Vec<u8>, String> {
                 }
             }
         }
-        let mut ranges: Vec<(usize, usize)> = erase
-            .into_iter()
-            .filter_map(|(start, len)| {
-                let end = start.checked_add(len)?.min(out.len());
-                (start >= protected_end && start < end).then_some((start, end))
-            })
-            .collect();
-        for &(start, end) in &ranges {
-            out[start..end].fill(0);
+        erase_ranges(&mut out, erase, protected_end);
+    }
+    Ok(out)
+}
+
+/// Zeroes the byte ranges `(start, len)` of `out` that lie after `protected_end` (the header
+/// and IFD0, never erased), and cuts them off when they form the tail of the block (allowing
+/// alignment gaps of a few zero bytes).
+fn erase_ranges(out: &mut Vec<u8>, erase: Vec<(usize, usize)>, protected_end: usize) {
+    let mut ranges: Vec<(usize, usize)> = erase
+        .into_iter()
+        .filter_map(|(start, len)| {
+            let end = start.checked_add(len)?.min(out.len());
+            (start >= protected_end && start < end).then_some((start, end))
+        })
+        .collect();
+    for &(start, end) in &ranges {
+        out[start..end].fill(0);
+    }
+    // Cut the erased data off when it forms the tail of the block (allowing alignment gaps
+    // of a few zero bytes).
+    ranges.sort_unstable();
+    let mut end = out.len();
+    loop {
+        let before = end;
+        for &(s, e) in ranges.iter().rev() {
+            if s < end && e + 3 >= end && out[e.min(end)..end].iter().all(|&b| b == 0) {
+                end = s;
+            }
         }
-        // Cut the erased data off when it forms the tail of the block (allowing alignment gaps
-        // of a few zero bytes).
-        ranges.sort_unstable();
-        let mut end = out.len();
-        loop {
-            let before = end;
-            for &(s, e) in ranges.iter().rev() {
-                if s < end && e + 3 >= end && out[e.min(end)..end].iter().all(|&b| b == 0) {
-                    end = s;
+        if end == before {
+            break;
+        }
+    }
+    out.truncate(end.max(protected_end));
+}
+
+/// The GPS directory pointer.
+const TAG_GPS_IFD: u16 = 0x8825;
+
+/// Returns a copy of `exif` without GPS data: the IFD0 entry that links the GPS directory is
+/// removed and the directory and its values are zeroed (and cut off when they end the block).
+/// A block without GPS comes back unchanged.
+pub fn strip_gps(exif: &[u8]) -> Result<Vec<u8>, String> {
+    let exif = strip_exif_prefix(exif);
+    let view = TiffView::new(exif)?;
+    let ifd0 = view
+        .ifd0_offset()
+        .ok_or("EXIF block is too short for its header")?;
+    let (entries, next_pos) = view
+        .ifd(ifd0)
+        .ok_or("EXIF block has a broken first directory")?;
+    let (gps, kept): (Vec<Entry>, Vec<Entry>) =
+        entries.into_iter().partition(|e| e.tag == TAG_GPS_IFD);
+    if gps.is_empty() {
+        return Ok(exif.to_vec());
+    }
+    let mut out = exif.to_vec();
+    // IFD0 again without the GPS entries: count, the kept entries, the next-IFD link, zeros.
+    let mut ifd = Vec::with_capacity(next_pos + 4 - ifd0);
+    let count = kept.len() as u16;
+    ifd.extend_from_slice(&if view.little_endian {
+        count.to_le_bytes()
+    } else {
+        count.to_be_bytes()
+    });
+    for e in &kept {
+        ifd.extend_from_slice(&exif[e.pos..e.pos + 12]);
+    }
+    ifd.extend_from_slice(&exif[next_pos..next_pos + 4]);
+    ifd.resize(next_pos + 4 - ifd0, 0);
+    out[ifd0..next_pos + 4].copy_from_slice(&ifd);
+    let mut erase = Vec::new();
+    for e in &gps {
+        let Some(dir) = view.uints(e).and_then(|v| v.first().copied()) else {
+            continue;
+        };
+        if let Some((entries_gps, next_gps)) = view.ifd(dir as usize) {
+            erase.push((dir as usize, next_gps + 4 - dir as usize));
+            for g in &entries_gps {
+                if let Some((start, len)) = view.value_range(g)
+                    && len > 4
+                {
+                    erase.push((start, len));
                 }
             }
-            if end == before {
-                break;
-            }
         }
-        out.truncate(end.max(protected_end));
     }
+    // The GPS directory may lie anywhere after the header, before IFD0 too; IFD0 is kept.
+    let ifd0_range = ifd0..next_pos + 4;
+    erase.retain(|&(start, len)| {
+        let end = start.saturating_add(len);
+        end <= ifd0_range.start || start >= ifd0_range.end
+    });
+    erase_ranges(&mut out, erase, 8);
     Ok(out)
 }
 
@@ -286,42 +354,6 @@ pub fn exif_has_thumbnail(exif: &[u8]) -> bool {
         .and_then(|o| view.ifd(o))
         .and_then(|(_, next)| view.u32_at(next))
         .is_some_and(|o| o != 0)
-}
-
-/// Sets `tiff:Orientation` to 1 and empties embedded `xmpGImg:image` thumbnails.
-pub fn sanitize_xmp(xmp: &[u8]) -> Vec<u8> {
-    let Ok(text) = std::str::from_utf8(xmp) else {
-        return xmp.to_vec();
-    };
-    let mut s = text.to_string();
-    // Attribute form: tiff:Orientation="6"
-    s = replace_delimited(&s, "tiff:Orientation=\"", "\"", |_| "1".into());
-    s = replace_delimited(&s, "tiff:Orientation='", "'", |_| "1".into());
-    // Element form: <tiff:Orientation>6</tiff:Orientation>
-    s = replace_delimited(&s, "<tiff:Orientation>", "</tiff:Orientation>", |_| {
-        "1".into()
-    });
-    s = replace_delimited(&s, "xmpGImg:image=\"", "\"", |_| String::new());
-    s = replace_delimited(&s, "<xmpGImg:image>", "</xmpGImg:image>", |_| String::new());
-    s.into_bytes()
-}
-
-/// Replaces the text between every `open` … `close` pair.
-fn replace_delimited(s: &str, open: &str, close: &str, f: impl Fn(&str) -> String) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find(open) {
-        let after = &rest[i + open.len()..];
-        let Some(j) = after.find(close) else {
-            break;
-        };
-        out.push_str(&rest[..i + open.len()]);
-        out.push_str(&f(&after[..j]));
-        out.push_str(close);
-        rest = &after[j + close.len()..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The TIFF IFD0 tags that describe the photo (not the image structure) and are carried into
@@ -590,20 +622,6 @@ pub(crate) mod tests {
         let n = exif.len();
         exif[n - 40..n - 36].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(sanitize_exif(&exif).is_ok());
-    }
-
-    #[test]
-    fn xmp_orientation_and_thumbnails() {
-        let xmp = br#"<x:xmpmeta><rdf:Description tiff:Orientation="8" xmp:CreatorTool="cam">
-            <xmp:Thumbnails><rdf:Alt><rdf:li><xmpGImg:image>/9j/4AAQSkZJRg==</xmpGImg:image>
-            </rdf:li></rdf:Alt></xmp:Thumbnails><tiff:Orientation>6</tiff:Orientation>
-            </rdf:Description></x:xmpmeta>"#;
-        let out = String::from_utf8(sanitize_xmp(xmp)).unwrap();
-        assert!(out.contains(r#"tiff:Orientation="1""#));
-        assert!(out.contains("<tiff:Orientation>1</tiff:Orientation>"));
-        assert!(out.contains("<xmpGImg:image></xmpGImg:image>"));
-        assert!(!out.contains("/9j/"));
-        assert!(out.contains("xmp:CreatorTool=\"cam\""));
     }
 
     #[test]

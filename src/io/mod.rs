@@ -6,9 +6,11 @@
 //!   ([`metadata`]). The pixel limit is checked on the header before any pixel buffer exists.
 //! * [`write_photo`] — JPEG, PNG or TIFF by extension; linear → the photo's transfer curves →
 //!   8-bit with deterministic dither, or 16-bit; ICC, EXIF (orientation 1, no thumbnail) and XMP
-//!   written back ([`encode`] has the table); atomic ([`atomic`]). [`encode_photo`] gives the
-//!   same bytes in memory (standard output). [`read_photo_bytes`] reads a photo already in
-//!   memory (standard input): the format is always sniffed from the bytes. JPEG is encoded in parallel
+//!   (cleaned of what points at dropped data, [`xmp`]) written back, GPS or all EXIF/XMP left out
+//!   on request ([`StripMetadata`]); [`encode`] has the table; atomic ([`atomic`]).
+//!   [`encode_photo`] gives the same bytes in memory (standard output). [`read_photo_bytes`]
+//!   reads a photo already in memory (standard input): the format is always sniffed from the
+//!   bytes. JPEG is encoded in parallel
 //!   strips joined by restart markers ([`jpeg`]).
 //! * [`read_depth`], [`read_matte`], [`write_plane_png16`] — depth and matte files
 //!   ([`depthfile`]).
@@ -34,6 +36,7 @@ pub mod jpeg;
 pub mod limits;
 pub(crate) mod meta_bounds;
 pub mod metadata;
+pub mod xmp;
 
 pub use atomic::{remove_in_flight_temp_files, write_atomically};
 pub use depthfile::{ArrayFileError, ArrayFormat, parse_npy, parse_pfm};
@@ -99,7 +102,7 @@ pub struct Metadata {
     pub icc_profile: Option<Vec<u8>>,
     /// Raw EXIF (TIFF structure, no `Exif\0\0` prefix), orientation reset to 1, thumbnail dropped.
     pub exif: Option<Vec<u8>>,
-    /// Raw XMP packet.
+    /// XMP packet, cleaned ([`xmp`]).
     pub xmp: Option<Vec<u8>>,
 }
 
@@ -143,6 +146,8 @@ pub struct EncodeOptions {
     /// file is 4–5 % smaller but the encode is about 3× slower. Either way the output is the
     /// same for any thread count.
     pub jpeg_optimize_huffman: bool,
+    /// Photo metadata left out of the output (default: none).
+    pub strip_metadata: StripMetadata,
 }
 
 impl Default for EncodeOptions {
@@ -151,8 +156,24 @@ impl Default for EncodeOptions {
             jpeg_quality: 92,
             dither: true,
             jpeg_optimize_huffman: false,
+            strip_metadata: StripMetadata::None,
         }
     }
+}
+
+/// Photo metadata to leave out of an output (`--strip-metadata`). Whatever is chosen, EXIF and
+/// XMP are written cleaned: orientation 1, no thumbnail, nothing that points at data fstop does
+/// not write (depth maps, motion-photo videos, extended XMP; see [`xmp`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StripMetadata {
+    /// Keep EXIF and XMP.
+    #[default]
+    None,
+    /// Leave out the location: the EXIF GPS directory and the XMP `exif:GPS*` properties.
+    Gps,
+    /// Write no EXIF and no XMP. The ICC profile stays: the colours depend on it (and the
+    /// orientation is already applied to the pixels).
+    All,
 }
 
 /// Reads a photo: decoded by content (JPEG, PNG, TIFF, WebP), turned upright by its EXIF
@@ -188,7 +209,8 @@ pub fn read_image_stdin(max_pixels: u64) -> Result<Vec<u8>, IoError> {
 
 /// Writes a photo atomically; the format comes from the extension (`.jpg`/`.jpeg`, `.png`,
 /// `.tif`/`.tiff`, any case). `metadata` is written back (ICC only if usable, EXIF with
-/// orientation 1 and no thumbnail, XMP); the colour is encoded through the ICC profile's curves.
+/// orientation 1 and no thumbnail, XMP cleaned, less what `options.strip_metadata` leaves out);
+/// the colour is encoded through the ICC profile's curves.
 /// `bits_per_channel > 8` writes 16-bit PNG/TIFF (JPEG is always 8-bit). Alpha is written to
 /// PNG and TIFF and dropped for JPEG. Returns the metadata that the format cannot hold and
 /// was left out ([`EncodeWarning`]: EXIF or XMP over a JPEG's 64 KiB segment…).
