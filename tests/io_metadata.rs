@@ -627,19 +627,39 @@ fn cli_drops_what_points_at_dropped_data_and_strips_gps_or_all_on_request() {
     assert!(!contains(&out, b"GPS") && contains(&out, b"fstop-xmp-creator"));
     assert_eq!(icc_of(&out).as_deref(), Some(icc.as_slice()));
 
-    // all: no EXIF, no XMP, the ICC profile stays; the photo is still upright and coloured.
+    // all: no EXIF and none of the photo's XMP, the ICC profile stays; the only XMP left is
+    // fstop's own fingerprint (so a re-run knows the file), nothing from the photo.
+    let only_fingerprint = |xmp: &str| {
+        assert!(xmp.contains("fstop:Fingerprint"), "{xmp}");
+        for photo_only in [
+            "fstop-xmp-creator",
+            "GPS",
+            "Ada Lovelace",
+            "GDepth",
+            "tiff:",
+        ] {
+            assert!(!xmp.contains(photo_only), "{photo_only} in {xmp}");
+        }
+    };
     let out = render("all.png", Some("all"));
-    assert!(!contains(&out, b"eXIf") && !contains(&out, b"XML:com.adobe.xmp"));
+    assert!(!contains(&out, b"eXIf"));
     assert!(!contains(&out, b"Ada Lovelace") && !contains(&out, b"fstop-xmp-creator"));
     let all = read(&dir.path().join("all.png"));
     assert_eq!(all.metadata.icc_profile.as_deref(), Some(icc.as_slice()));
-    assert_eq!((all.metadata.exif, all.metadata.xmp), (None, None));
+    assert_eq!(all.metadata.exif, None);
+    only_fingerprint(&String::from_utf8_lossy(
+        all.metadata.xmp.as_deref().unwrap(),
+    ));
     let out = render("all.jpg", Some("all"));
-    assert_eq!(
-        app1_with(&out, b"Exif\0\0") + app1_with(&out, xmp_header),
-        0
-    );
+    assert_eq!(app1_with(&out, b"Exif\0\0"), 0);
+    assert_eq!(app1_with(&out, xmp_header), 1);
+    let all = read(&dir.path().join("all.jpg"));
+    only_fingerprint(&String::from_utf8_lossy(
+        all.metadata.xmp.as_deref().unwrap(),
+    ));
     assert_eq!(icc_of(&out).as_deref(), Some(icc.as_slice()));
+    // …and a second run knows its own output (a file without the fingerprint is refused).
+    assert_eq!(render("all.jpg", Some("all")), out);
 
     // A bad value is a usage error naming the choices.
     let o = fstop(dir.path())

@@ -28,7 +28,7 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use fstop::io::decode::InputFormat;
 use fstop::io::encode::OutputFormat;
 use fstop::io::fingerprint::Fingerprint;
-use fstop::io::{self, Photo};
+use fstop::io::{self, Photo, StripMetadata};
 use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels, PipelineError};
 use fstop::render::RenderOptions;
 use fstop::scene::Scene;
@@ -883,6 +883,14 @@ fn process(
         bits_per_channel,
         ..
     } = photo;
+    // `--strip-metadata all` writes none of the photo's EXIF or XMP, but the output keeps
+    // fstop's own fingerprint (two hashes, nothing about the photo), or the next run could not
+    // tell it from a file fstop did not make.
+    let mut encode = settings.common.encode.clone();
+    if encode.strip_metadata == StripMetadata::All {
+        (metadata.exif, metadata.xmp) = (None, None);
+        encode.strip_metadata = StripMetadata::None;
+    }
     let (xmp, left_out) = fingerprint.output_xmp(metadata.xmp.as_deref(), format);
     metadata.xmp = Some(xmp);
     record
@@ -916,7 +924,7 @@ fn process(
             alpha.as_ref(),
             &metadata,
             bits_per_channel,
-            &settings.common.encode,
+            &encode,
         )?;
         write_stdout(&bytes)?;
         left_out
@@ -928,7 +936,7 @@ fn process(
             alpha.as_ref(),
             &metadata,
             bits_per_channel,
-            &settings.common.encode,
+            &encode,
         )?
     };
     record
