@@ -51,3 +51,19 @@ sys.exit(1 if wrong else 0)
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The fuzz crate's lock file (shipped for reproducible fuzzing) matches the dependencies: a
+/// stale one would make `cargo fuzz` rewrite it, or list crates fstop no longer uses.
+#[test]
+fn the_fuzz_lock_file_is_current() {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz"))
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "fuzz/Cargo.lock is stale (run `cargo update --workspace` in fuzz/):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
