@@ -886,7 +886,7 @@ fn process(
     // `--strip-metadata all` writes none of the photo's EXIF or XMP, but the output keeps
     // fstop's own fingerprint (two hashes, nothing about the photo), or the next run could not
     // tell it from a file fstop did not make.
-    let mut encode = settings.common.encode.clone();
+    let mut encode = settings.common.encode;
     if encode.strip_metadata == StripMetadata::All {
         (metadata.exif, metadata.xmp) = (None, None);
         encode.strip_metadata = StripMetadata::None;

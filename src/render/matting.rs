@@ -91,27 +91,24 @@ impl FillSums {
 #[inline]
 pub(crate) fn accumulate(s: &mut FillSums, rgb: [f32; 3], m: f32, c: f32, near: f32) {
     let v = [rgb[0], rgb[1], rgb[2], 1.0];
+    let add = |sums: &mut [f32; 4], weight: f32| {
+        for (dst, x) in sums.iter_mut().zip(v) {
+            *dst += x * weight;
+        }
+    };
     // Most pixels are pure background or pure subject (weights 1 and 0).
     if m <= 0.0 {
-        for k in 0..4 {
-            s.background[k] += v[k];
-        }
+        add(&mut s.background, 1.0);
     } else if m >= 1.0 {
-        for k in 0..4 {
-            s.subject[k] += v[k];
-        }
+        add(&mut s.subject, 1.0);
         s.subject_coc += c;
     } else {
         let (wb, wf) = (background_weight(m), subject_weight(m));
-        for k in 0..4 {
-            s.background[k] += v[k] * wb;
-            s.subject[k] += v[k] * wf;
-        }
+        add(&mut s.background, wb);
+        add(&mut s.subject, wf);
         s.subject_coc += c * wf;
     }
-    for k in 0..4 {
-        s.plain[k] += v[k];
-    }
+    add(&mut s.plain, 1.0);
     // The matte of what is not near-side occluder: filled in behind the occluders.
     let u = 1.0 - near;
     s.matte_off_near += m * u;
