@@ -679,3 +679,43 @@ fn max_pixels_refuses_big_photos_before_decoding() {
     assert!(err.contains("3072") && err.contains("1000"), "{err}");
     assert!(!d.path().join("o.png").exists());
 }
+
+/// On a terminal, errors are coloured unless `NO_COLOR` is set; off a terminal never (the
+/// reliability tests check every stderr for escape codes). `script` gives the terminal.
+#[test]
+fn no_color_turns_colour_off_on_a_terminal() {
+    let has_script = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_script {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: NO_COLOR on a terminal: no `script`"
+        );
+        return;
+    }
+    let on_a_terminal = |no_color: bool| {
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qec"])
+            .arg(format!("{} --bogus", env!("CARGO_BIN_EXE_fstop")))
+            .arg("/dev/null")
+            .env_remove("NO_COLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_a_terminal(false);
+    assert!(
+        coloured.contains("--bogus") && coloured.contains('\u{1b}'),
+        "{coloured:?}"
+    );
+    let plain = on_a_terminal(true);
+    assert!(
+        plain.contains("--bogus") && !plain.contains('\u{1b}'),
+        "{plain:?}"
+    );
+}

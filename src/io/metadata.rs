@@ -176,10 +176,9 @@ pub fn strip_exif_prefix(exif: &[u8]) -> &[u8] {
     exif.strip_prefix(b"Exif\0\0").unwrap_or(exif)
 }
 
-/// Returns a copy of `exif` with Orientation set to 1 and the thumbnail directory (IFD1) and
-/// its data removed. Every other byte is kept.
-pub fn sanitize_exif(exif: &[u8]) -> Result<Vec<u8>, String> {
-    let exif = strip_exif_prefix(exif);
+/// The TIFF view of an EXIF block (without its `Exif\0\0` prefix), the offset of its first
+/// directory, that directory's entries and the position of its link to the next directory.
+fn first_directory(exif: &[u8]) -> Result<(TiffView<'_>, usize, Vec<Entry>, usize), String> {
     let view = TiffView::new(exif)?;
     let ifd0 = view
         .ifd0_offset()
@@ -187,6 +186,14 @@ pub fn sanitize_exif(exif: &[u8]) -> Result<Vec<u8>, String> {
     let (entries, next_pos) = view
         .ifd(ifd0)
         .ok_or("EXIF block has a broken first directory")?;
+    Ok((view, ifd0, entries, next_pos))
+}
+
+/// Returns a copy of `exif` with Orientation set to 1 and the thumbnail directory (IFD1) and
+/// its data removed. Every other byte is kept.
+pub fn sanitize_exif(exif: &[u8]) -> Result<Vec<u8>, String> {
+    let exif = strip_exif_prefix(exif);
+    let (view, _, entries, next_pos) = first_directory(exif)?;
     let little_endian = view.little_endian;
     let mut out = exif.to_vec();
     let put16 = |out: &mut Vec<u8>, pos: usize, v: u16| {
@@ -292,13 +299,7 @@ const TAG_GPS_IFD: u16 = 0x8825;
 /// A block without GPS comes back unchanged.
 pub fn strip_gps(exif: &[u8]) -> Result<Vec<u8>, String> {
     let exif = strip_exif_prefix(exif);
-    let view = TiffView::new(exif)?;
-    let ifd0 = view
-        .ifd0_offset()
-        .ok_or("EXIF block is too short for its header")?;
-    let (entries, next_pos) = view
-        .ifd(ifd0)
-        .ok_or("EXIF block has a broken first directory")?;
+    let (view, ifd0, entries, next_pos) = first_directory(exif)?;
     let (gps, kept): (Vec<Entry>, Vec<Entry>) =
         entries.into_iter().partition(|e| e.tag == TAG_GPS_IFD);
     if gps.is_empty() {
