@@ -47,7 +47,7 @@ use super::validate::{
 
 /// A photo found among the inputs.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Source {
+pub struct InputPhoto {
     pub path: PathBuf,
     /// Folder below the INPUT folder or glob base (mirrored under OUTDIR).
     pub rel_dir: PathBuf,
@@ -57,7 +57,7 @@ pub struct Source {
 
 /// One photo to process.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Job {
+pub struct PhotoJob {
     /// Position in the sorted list, before sharding (0-based).
     pub index: usize,
     pub input: PathBuf,
@@ -75,7 +75,7 @@ pub struct Job {
 pub struct Plan {
     /// One photo to an explicit or default file name (not a batch).
     pub single: bool,
-    pub jobs: Vec<Job>,
+    pub jobs: Vec<PhotoJob>,
     /// Files left out because they are other inputs' outputs, depth or matte files.
     pub left_out: Vec<PathBuf>,
     /// Non-fatal problems found while listing (unreadable folders…).
@@ -253,13 +253,13 @@ pub fn expand_inputs(
     exclude: &GlobSet,
     skip_dir: Option<&Path>,
     warnings: &mut Vec<String>,
-) -> Result<Vec<Source>> {
+) -> Result<Vec<InputPhoto>> {
     let mut sources = Vec::new();
     for input in inputs {
         let path = Path::new(input);
         if path.is_file() {
             if !excluded(path, exclude) {
-                sources.push(Source {
+                sources.push(InputPhoto {
                     path: path.to_path_buf(),
                     rel_dir: PathBuf::new(),
                     explicit: true,
@@ -304,7 +304,7 @@ pub fn expand_inputs(
                     .and_then(|d| d.strip_prefix(path).ok())
                     .unwrap_or(Path::new(""))
                     .to_path_buf();
-                sources.push(Source {
+                sources.push(InputPhoto {
                     path: p.to_path_buf(),
                     rel_dir,
                     explicit: false,
@@ -337,7 +337,7 @@ pub fn expand_inputs(
                     .and_then(|d| d.strip_prefix(&base).ok())
                     .unwrap_or(Path::new(""))
                     .to_path_buf();
-                sources.push(Source {
+                sources.push(InputPhoto {
                     path: p,
                     rel_dir,
                     explicit: false,
@@ -496,7 +496,7 @@ pub fn plan(
     };
     let skip_dir = out_dir.as_deref().filter(|d| d.is_dir()).map(canonical);
     let sources = if single {
-        vec![Source {
+        vec![InputPhoto {
             path: PathBuf::from(&inputs[0]),
             rel_dir: PathBuf::new(),
             explicit: true,
@@ -533,7 +533,7 @@ pub fn plan(
         }
     }
 
-    let output_for = |s: &Source| -> Result<PathBuf> {
+    let output_for = |s: &InputPhoto| -> Result<PathBuf> {
         if let (true, Some(o)) = (single, output) {
             return Ok(o.to_path_buf());
         }
@@ -552,9 +552,9 @@ pub fn plan(
         })
     };
 
-    let mut jobs: Vec<Job> = Vec::with_capacity(sources.len());
+    let mut jobs: Vec<PhotoJob> = Vec::with_capacity(sources.len());
     for s in &sources {
-        jobs.push(Job {
+        jobs.push(PhotoJob {
             index: 0,
             input: s.path.clone(),
             output: output_for(s)?,
@@ -631,7 +631,7 @@ pub fn plan(
 
 /// Every file the planned run reads (photos, depth and matte files, the configuration and
 /// preset files) and writes (outputs, saved maps, the report), for [`FileUse::check`].
-pub fn file_use(jobs: &[Job], settings: &RenderSettings, batch: &BatchSettings) -> FileUse {
+pub fn file_use(jobs: &[PhotoJob], settings: &RenderSettings, batch: &BatchSettings) -> FileUse {
     let mut files = FileUse::default();
     for (path, role) in &settings.lens.files_read {
         files.read(path, *role);
@@ -732,7 +732,7 @@ fn ms(t: Instant) -> f64 {
 /// What a job's output will be: its format, the fingerprint it will carry, and what to do
 /// with a file already at its path ([`rerun`]). `input` is the photo's bytes.
 fn output_decision(
-    job: &Job,
+    job: &PhotoJob,
     settings: &RenderSettings,
     input: &[u8],
 ) -> Result<(OutputFormat, Fingerprint, Decision), JobError> {
@@ -783,7 +783,7 @@ fn output_decision(
 
 /// Renders one photo; fills `record` with what was used.
 fn process(
-    job: &Job,
+    job: &PhotoJob,
     settings: &RenderSettings,
     models: &mut LazyModels,
     stop: &Stop,
@@ -1027,7 +1027,7 @@ pub fn install_panic_hook(verbose: bool) {
 
 /// Processes one job, catching panics.
 fn process_catching(
-    job: &Job,
+    job: &PhotoJob,
     settings: &RenderSettings,
     models: &mut LazyModels,
     stop: &Stop,

@@ -47,7 +47,7 @@ pub struct Catalog {
 pub struct RuntimeEntry {
     pub version: String,
     /// The package every build comes from (a wheel per platform).
-    pub source: Source,
+    pub source: PackageSource,
     /// Builds by platform, keyed like [`host_platform`] (`linux-x86_64`, `macos-aarch64`, …).
     pub build: BTreeMap<String, RuntimeBuild>,
 }
@@ -82,7 +82,7 @@ pub fn host_platform() -> String {
 /// Where a file comes from.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Source {
+pub struct PackageSource {
     /// `pypi` or `npm`; absent when no registry ships it.
     pub registry: Option<String>,
     /// Pinned package (`name==version` on PyPI, `name@version` on npm).
@@ -108,7 +108,7 @@ pub struct ModelDescriptor {
     pub bytes: Option<u64>,
     pub sha256: Option<String>,
     #[serde(default)]
-    pub source: Source,
+    pub source: PackageSource,
     pub input: InputSpec,
     pub output: OutputSpec,
 }
