@@ -598,6 +598,51 @@ fn an_in_focus_highlight_near_the_clip_level_stays_as_recorded() {
     }
 }
 
+/// A clipped light seen through the subject's soft edge, where the subject's own colour is
+/// brighter than the pixel in one channel: the pixel's split into subject and background must
+/// still add up to the photo, so in focus it comes back unchanged (a proptest case once gave
+/// 0.004 → 0.22 in that channel).
+#[test]
+fn a_clipped_light_behind_a_soft_edge_keeps_its_colour_in_focus() {
+    let (w, h) = (40, 30);
+    let mut color = LinearRgb::filled(w, h, [0.1, 0.1, 0.1]);
+    let disparity = Plane::filled(w, h, 0.3);
+    let mut matte = Plane::filled(w, h, 0.0);
+    for y in 8..22 {
+        for x in 20..34 {
+            color.set(x, y, [0.5, 0.6, 0.5]);
+            matte.data[y * w + x] = 1.0;
+        }
+    }
+    // The edge pixel: half subject, and a magenta light clipped in red and blue behind it.
+    let (ex, ey) = (19, 15);
+    color.set(ex, ey, [0.99, 0.01, 0.99]);
+    matte.data[ey * w + ex] = 0.5;
+    let scene = Scene::new(color, disparity, Some(matte)).unwrap();
+    let sharp = Lens {
+        f_number: 1e9,
+        ..lens(w, 40.0, ApertureShape::default())
+    };
+    for kernel in [KernelKind::Fast, KernelKind::Reference] {
+        let out = render(
+            &scene,
+            &sharp,
+            &RenderOptions {
+                kernel,
+                ..RenderOptions::default()
+            },
+        );
+        let i = ey * w + ex;
+        let got = [out.r[i], out.g[i], out.b[i]];
+        for (c, want) in [0.99f32, 0.01, 0.99].into_iter().enumerate() {
+            assert!(
+                (got[c] - want).abs() < 1e-4,
+                "{kernel:?}: edge pixel became {got:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn subject_colour_does_not_smear_into_the_bokeh() {
     // A saturated red subject on a green background at infinity: the blurred background next

@@ -996,7 +996,11 @@ pub(crate) fn pixel_colours(
                 // A clipped light seen through the subject's edge (behind a wisp of hair) is
                 // background: the subject keeps its own filled colour, the light's energy goes
                 // to the background share.
-                let f = fills.subject_fill(x, y);
+                // The pixel is `m·F + (1 − m)·B`: where the fill is brighter than the pixel
+                // allows, the subject takes all of the pixel's light in that channel (B = 0), so
+                // the two shares still add up to what the photo recorded.
+                let fill = fills.subject_fill(x, y);
+                let f: [f32; 3] = std::array::from_fn(|c| fill[c].min(rgb[c] / m));
                 let u = 1.0 / (1.0 - m);
                 let b = std::array::from_fn(|c| ((rgb[c] - m * f[c]) * u).max(0.0));
                 return (raise(b), f);
