@@ -33,6 +33,7 @@ use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels, PipelineErro
 use fstop::render::RenderOptions;
 use fstop::scene::Scene;
 
+use super::exit::Exit;
 use super::headshot_tiles;
 use super::paths::{FileUse, Role};
 use super::progress::Ui;
@@ -1207,7 +1208,7 @@ impl Collector<'_> {
     }
 
     /// Fills in what never ran, writes the report and the summary; returns the exit code.
-    fn finish(self, started: Instant) -> i32 {
+    fn finish(self, started: Instant) -> Exit {
         let preset = &self.settings.lens.preset_name;
         let records: Vec<FileRecord> = self
             .records
@@ -1232,15 +1233,16 @@ impl Collector<'_> {
         } else {
             None
         };
-        summary.exit_code = if let Some(code) = stop.exit_code() {
-            code
+        let mut exit = if let Some(exit) = stop.exit() {
+            exit
         } else if self.fatal_error.is_some() {
-            super::EXIT_USAGE
+            Exit::Usage
         } else if summary.failed > 0 {
-            super::EXIT_FAILED
+            Exit::Failed
         } else {
-            super::EXIT_OK
+            Exit::Ok
         };
+        summary.exit_code = exit.code();
         let ui = self.ui;
         if let Some(e) = &self.fatal_error {
             ui.error(e);
@@ -1249,7 +1251,8 @@ impl Collector<'_> {
             && let Err(e) = report::write_report(path, &summary, &records)
         {
             ui.error(super::error_message(&e));
-            summary.exit_code = summary.exit_code.max(super::EXIT_FAILED);
+            exit = exit.max(Exit::Failed);
+            summary.exit_code = exit.code();
         }
         if self.batch.json && self.stdout_open {
             let text = serde_json::to_string(&JsonLine::Summary(&summary)).expect("serialise");
@@ -1269,7 +1272,7 @@ impl Collector<'_> {
         } else {
             ui.note(summary.line());
         }
-        summary.exit_code
+        exit
     }
 }
 
@@ -1342,7 +1345,7 @@ pub fn run(
     batch: &BatchSettings,
     ui: &mut Ui,
     stop: &Stop,
-) -> i32 {
+) -> Exit {
     let started = Instant::now();
     for w in &plan.warnings {
         ui.warn(w);

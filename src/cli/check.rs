@@ -19,6 +19,7 @@ use fstop::pipeline::{self, AnalysisOptions, LazyModels};
 use fstop::scene::{LinearRgb, Plane};
 
 use super::args::{AnalysisArgs, CheckArgs};
+use super::exit::Exit;
 use super::progress::Ui;
 use super::signals::Stop;
 use super::validate::{PathTemplate, common_settings};
@@ -68,7 +69,7 @@ fn load(
 }
 
 /// Runs `fstop check`; returns the exit code.
-pub fn run(args: &CheckArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<i32> {
+pub fn run(args: &CheckArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<Exit> {
     let analysis = AnalysisArgs {
         matte: args.matte.clone(),
         matte_model: args.matte_model.clone(),
@@ -93,11 +94,11 @@ pub fn run(args: &CheckArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<i3
         decode: common.decode,
     };
     let mut models = LazyModels::new(common.models.clone());
-    let mut code = super::EXIT_OK;
+    let mut code = Exit::Ok;
     let mut out = std::io::stdout().lock();
     for input in &args.inputs {
-        if let Some(c) = stop.exit_code() {
-            return Ok(c);
+        if let Some(exit) = stop.exit() {
+            return Ok(exit);
         }
         let name = input.display().to_string();
         let (result, error) = match load(input, common.matte.as_ref(), &options, &mut models) {
@@ -109,7 +110,7 @@ pub fn run(args: &CheckArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<i3
             Err(e) => (None, Some(e)),
         };
         if error.is_some() {
-            code = super::EXIT_FAILED;
+            code = Exit::Failed;
         }
         if args.json {
             let line = CheckLine {

@@ -18,6 +18,7 @@ use fstop::render::{self, RenderOptions};
 use fstop::scene::{LinearRgb, Scene};
 
 use super::args::CompareArgs;
+use super::exit::Exit;
 use super::headshot_tiles;
 use super::paths::{FileUse, Role};
 use super::progress::Ui;
@@ -133,7 +134,7 @@ pub fn compose_sheet(tiles: &[Tile], columns: usize) -> LinearRgb {
 }
 
 /// Runs `fstop compare`; returns the exit code.
-pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<i32> {
+pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<Exit> {
     let names: Vec<String> = if args.presets.is_empty() {
         DEFAULT_PRESETS.iter().map(|s| s.to_string()).collect()
     } else {
@@ -203,7 +204,7 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
             let msg = e.to_string();
             let prefix = format!("{}: ", input.display());
             fail(&msg.strip_prefix(&prefix).unwrap_or(&msg));
-            return Ok(1);
+            return Ok(Exit::Failed);
         }
     };
     for w in &analysis.warnings {
@@ -235,7 +236,7 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
             Ok(f) => f,
             Err(e) => {
                 fail(&format!("{}: {e}", choice.preset_name));
-                return Ok(1);
+                return Ok(Exit::Failed);
             }
         };
         let disparity = focused.disparity_per_m.resized(tile_w, tile_h);
@@ -290,9 +291,9 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
             ),
         });
     }
-    if let Some(code) = stop.exit_code() {
+    if let Some(exit) = stop.exit() {
         ui.error("interrupted; no sheet written");
-        return Ok(code);
+        return Ok(exit);
     }
     let columns = args
         .columns
@@ -318,7 +319,7 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
         &common.encode,
     ) {
         ui.error(e);
-        return Ok(1);
+        return Ok(Exit::Failed);
     }
     ui.info(format!(
         "wrote {} ({}×{}, {} presets)",
@@ -327,7 +328,7 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
         sheet.height,
         tiles.len()
     ));
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 #[cfg(test)]

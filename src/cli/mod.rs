@@ -6,6 +6,7 @@ pub mod args;
 pub mod batch;
 pub mod check;
 pub mod compare;
+pub mod exit;
 pub mod headshot_tiles;
 pub mod paths;
 pub mod progress;
@@ -27,12 +28,7 @@ use fstop::backdrop::Background;
 use progress::{Ui, Verbosity};
 use signals::Stop;
 
-/// Exit code: every photo rendered or skipped.
-pub const EXIT_OK: i32 = 0;
-/// Exit code: one or more photos failed.
-pub const EXIT_FAILED: i32 = 1;
-/// Exit code: usage or configuration error.
-pub const EXIT_USAGE: i32 = 2;
+pub use exit::Exit;
 
 fn init_tracing(verbosity: Verbosity) {
     use tracing_subscriber::EnvFilter;
@@ -77,13 +73,13 @@ where
 }
 
 /// Parses `argv` and runs the command.
-pub fn run(argv: Vec<OsString>) -> Result<i32> {
+pub fn run(argv: Vec<OsString>) -> Result<Exit> {
     let argv = args::insert_default_subcommand(argv);
     let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return Ok(e.exit_code());
+            return Ok(Exit::from_clap(e.exit_code()));
         }
     };
     let verbosity = if cli.global.quiet {
@@ -136,7 +132,7 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
             let mut buf = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "fstop", &mut buf);
             write_stdout(&buf)?;
-            Ok(EXIT_OK)
+            Ok(Exit::Ok)
         }
         Command::Man { subcommand } => {
             let cmd = Cli::command();
@@ -156,7 +152,7 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
             let mut buf = Vec::new();
             clap_mangen::Man::new(page).render(&mut buf)?;
             write_stdout(&buf)?;
-            Ok(EXIT_OK)
+            Ok(Exit::Ok)
         }
     }
 }
@@ -167,7 +163,7 @@ fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
     out.flush()
 }
 
-fn presets(command: &PresetsCommand) -> Result<i32> {
+fn presets(command: &PresetsCommand) -> Result<Exit> {
     let user_dir = fstop::preset::user_dir();
     match command {
         PresetsCommand::List => {
@@ -224,7 +220,7 @@ fn presets(command: &PresetsCommand) -> Result<i32> {
                 line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
             }
             write_stdout(out.as_bytes())?;
-            Ok(EXIT_OK)
+            Ok(Exit::Ok)
         }
         PresetsCommand::Show { name } => {
             let p = fstop::preset::resolve(name, user_dir.as_deref())?;
@@ -234,14 +230,14 @@ fn presets(command: &PresetsCommand) -> Result<i32> {
                 text.push('\n');
             }
             write_stdout(text.as_bytes())?;
-            Ok(EXIT_OK)
+            Ok(Exit::Ok)
         }
         PresetsCommand::Dir => {
             match user_dir {
                 Some(d) => write_stdout(format!("{}\n", d.display()).as_bytes())?,
                 None => bail!("no user preset folder: neither XDG_CONFIG_HOME nor HOME is set"),
             }
-            Ok(EXIT_OK)
+            Ok(Exit::Ok)
         }
     }
 }

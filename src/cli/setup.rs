@@ -15,8 +15,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use fstop::infer::catalog::{CATALOG_TOML, host_platform};
 use fstop::infer::runtime::SearchEnv;
 
+use super::Exit;
 use super::args::SetupArgs;
-use super::{EXIT_FAILED, EXIT_OK};
 
 /// The set-up script, as shipped in `scripts/`.
 const SCRIPT: &str = include_str!("../../scripts/fetch_models.py");
@@ -65,7 +65,7 @@ pub fn data_dir(args: &SetupArgs, env: &SearchEnv) -> Result<PathBuf> {
 /// Runs the set-up; the exit code is 0 when everything is installed (or, with `--check`,
 /// verified), 1 when something is missing or failed (each problem one line on stderr). `quiet`
 /// (`-q`) leaves out the progress lines.
-pub fn run(args: &SetupArgs, quiet: bool) -> Result<i32> {
+pub fn run(args: &SetupArgs, quiet: bool) -> Result<Exit> {
     let env = SearchEnv::from_process(None);
     let data = data_dir(args, &env)?;
     let Some(python) = find_python() else {
@@ -112,8 +112,8 @@ pub fn run(args: &SetupArgs, quiet: bool) -> Result<i32> {
         .status()
         .with_context(|| format!("running the set-up script with {python}"))?;
     Ok(match status.code() {
-        Some(0) => EXIT_OK,
-        Some(130) => 130,
-        _ => EXIT_FAILED,
+        Some(0) => Exit::Ok,
+        Some(130) => Exit::Signal(2),
+        _ => Exit::Failed,
     })
 }

@@ -83,9 +83,9 @@ impl Stop {
         })
     }
 
-    /// 130 for SIGINT, 143 for SIGTERM.
-    pub fn exit_code(&self) -> Option<i32> {
-        self.signal().map(|s| 128 + s)
+    /// The exit status of an interrupted run (130 for SIGINT, 143 for SIGTERM).
+    pub fn exit(&self) -> Option<super::Exit> {
+        self.signal().map(super::Exit::Signal)
     }
 }
 
@@ -99,6 +99,6 @@ mod tests {
         assert!(!s.requested());
         s.halt();
         assert!(s.requested());
-        assert_eq!(s.exit_code(), None);
+        assert_eq!(s.exit(), None);
     }
 }
