@@ -34,9 +34,9 @@
 //!   `v + w·r(v)·max(0, E_c − v)`, `r(v) = ((v − v_lo)/(1 − v_lo))²` clamped to 0..1: channels
 //!   below the clip level are what the photo says and stay.
 //! * **Sparse sources** (compact blobs, `w ≥ ½`, on the far side) are scattered at full
-//!   resolution at any blur up to [`SPARSE_MAX_D`] (96 px), so their discs keep the optical
-//!   edge; larger discs stay on the coarse levels (a wider ring of level-0 lines cost more than
-//!   the 15 % the 12 MP render may grow).
+//!   resolution at any blur, so their discs keep the optical edge: those blurred beyond the
+//!   level-0 limit are listed once and splatted strip by strip
+//!   ([`super::layers::SparseLights`]), so they do not widen the full-resolution pass's ring.
 //!
 //! Measured on the ray-traced night scene (`tests/physics.rs`,
 //! `highlight_recovery_reads_energy_and_colour_from_the_fringe`): 15 lights of 5–50×, 2–4.5
@@ -54,9 +54,6 @@ use super::HighlightOptions;
 use super::coc::smoothstep;
 use super::layers::Input;
 
-/// Largest blur diameter (px) at which a bright sparse source is still scattered at full
-/// resolution (beyond, the coarse levels do: at 384 px the 12 MP render took ~60 % longer).
-pub(crate) const SPARSE_MAX_D: f32 = 96.0;
 /// The fringe may read a source up to this many times the prior `1 + gain`.
 const CAP_OVER_PRIOR: f32 = 4.0;
 /// Fringe pixels' worth of excess at which the fringe and the prior are trusted equally.
@@ -136,8 +133,6 @@ pub(crate) struct Highlights {
     row_start: Vec<u32>,
     runs: Vec<Run>,
     blobs: Vec<ClippedBlob>,
-    /// Largest blur scattered at full resolution (0 when no blob is compact).
-    sparse_max_d: f32,
 }
 
 /// Union-find root with path halving.
@@ -159,7 +154,6 @@ impl Highlights {
             row_start: Vec::new(),
             runs: Vec::new(),
             blobs: Vec::new(),
-            sparse_max_d: 0.0,
         }
     }
 
@@ -211,7 +205,6 @@ impl Highlights {
                 row_start,
                 runs,
                 blobs: Vec::new(),
-                sparse_max_d: 0.0,
             };
         }
         // Union 8-connected runs of neighbouring rows.
@@ -283,18 +276,13 @@ impl Highlights {
                 blob
             })
             .collect();
-        let mut out = Highlights {
+        Highlights {
             active: true,
             v_lo,
             row_start,
             runs,
             blobs,
-            sparse_max_d: 0.0,
-        };
-        if out.has_sparse() {
-            out.sparse_max_d = SPARSE_MAX_D;
         }
-        out
     }
 
     /// True when highlights are raised at all.
@@ -367,21 +355,15 @@ impl Highlights {
         }
     }
 
-    /// True when some blob is compact enough to be scattered at full resolution.
-    pub(crate) fn has_sparse(&self) -> bool {
-        self.active && self.blobs.iter().any(|b| b.compact >= 0.5)
-    }
-
     /// True when pixel `(x, y)` of colour `rgb` (photo or raised) and blur diameter `d`
     /// belongs to a compact blob: a bright sparse source (a light, a specular), scattered at
-    /// full resolution at any blur up to [`SPARSE_MAX_D`] so its disc keeps the edge the
-    /// optics give rather than the coarse levels' upsampled one.
+    /// full resolution at any blur so its disc keeps the edge the optics give rather than the
+    /// coarse levels' upsampled one.
     #[inline]
     pub(crate) fn is_sparse(&self, x: usize, y: usize, rgb: [f32; 3], d: f32) -> bool {
         // (NaN fails the comparisons, so it is not sparse.)
         let bright = brightest(rgb) >= self.v_lo;
-        let small = d <= self.sparse_max_d;
-        if !self.active || !bright || !small {
+        if !self.active || !bright || !(d >= 0.0) {
             return false;
         }
         let row = self.row(y);

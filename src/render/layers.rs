@@ -144,6 +144,19 @@ pub(crate) struct Layers {
     pub slices: PerSide<Vec<Option<SliceSource>>>,
     /// Per row, the largest row reach of its level-0 scatter, −1 for none (fast kernel).
     pub row_reach0: Vec<i32>,
+    /// Bright sparse sources blurred beyond `d0`, in row order (fast kernel): scattered at
+    /// full resolution apart from the rows' ring, so they do not widen it.
+    pub sparse: Vec<SparsePixel>,
+}
+
+/// A bright sparse source (see [`Highlights::is_sparse`]) on the far side whose blur is beyond
+/// the level-0 limit `d0`. The full-resolution pass scatters these strip by strip with their
+/// exact aperture at any blur, so their discs keep a crisp edge without widening the ring of
+/// lines every row's ordinary level-0 scatter goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SparsePixel {
+    pub x: u32,
+    pub y: u32,
 }
 
 /// The largest |CoC| in the image (a cheap pass over the disparity alone).
@@ -594,16 +607,9 @@ fn add_fill_source(fill_row: &mut [[f32; 4]], row: &Row, y: usize) {
     }
 }
 
-/// What adding a row to the coarse slices left for later.
-struct CoarseRow {
-    /// Largest blur of the row's bright sparse sources (scattered at level 0), −1 for none.
-    sparse_d: f32,
-    /// Whether the row has matte-edge pixels, added in the second pass.
-    deferred: bool,
-}
-
 /// Adds photo row `y` (colours raised) to the coarse slices: pixels blurred beyond `d0`,
-/// except bright sparse sources (level 0) and, with a matte, matte-edge pixels (deferred).
+/// except bright sparse sources (listed in `sparse`, scattered at level 0) and, with a matte,
+/// matte-edge pixels (left for the second pass; the return value says whether there were any).
 fn add_coarse(
     writer: &mut SliceWriter,
     row: &Row,
@@ -611,12 +617,10 @@ fn add_coarse(
     d0: f32,
     highlights: &Highlights,
     with_matte: bool,
-) -> CoarseRow {
+    sparse: &mut Vec<SparsePixel>,
+) -> bool {
     writer.start_row(y);
-    let mut out = CoarseRow {
-        sparse_d: -1.0,
-        deferred: false,
-    };
+    let mut deferred = false;
     for (x, (&c, &m)) in row.coc.iter().zip(&row.matte).enumerate() {
         let d = c.abs();
         if d <= d0 {
@@ -625,11 +629,14 @@ fn add_coarse(
         let b = row.rgb(x);
         if m <= 0.0 && c <= FAR_SPARSE_COC && highlights.is_sparse(x, y, b, d) {
             // Scattered at level 0 (see `Highlights::is_sparse`).
-            out.sparse_d = out.sparse_d.max(d);
+            sparse.push(SparsePixel {
+                x: x as u32,
+                y: y as u32,
+            });
             continue;
         }
         if with_matte && m > 0.0 && m < 1.0 {
-            out.deferred = true;
+            deferred = true;
             continue;
         }
         let memb = membership(m, c);
@@ -643,14 +650,15 @@ fn add_coarse(
         });
     }
     writer.end_row();
-    out
+    deferred
 }
 
 /// How far the row's level-0 scatter reaches (rows), −1 for none. Reach grows with the
-/// diameter: the row's largest level-0 diameter decides, bright sparse sources (`sparse_d`)
-/// included. A matte-edge pixel's subject share is blurred by the subject's own CoC, at most
-/// its own (see [`subject_coc`]), which may put it at level 0 whatever its own.
-fn level0_reach(row: &Row, sparse_d: f32, level0_limit: f32, tables: &SpanTables) -> i32 {
+/// diameter: the row's largest level-0 diameter decides (bright sparse sources blurred beyond
+/// `d0` are splatted apart, see [`SparsePixel`]). A matte-edge pixel's subject share is blurred
+/// by the subject's own CoC, at most its own (see [`subject_coc`]), which may put it at level 0
+/// whatever its own.
+fn level0_reach(row: &Row, level0_limit: f32, tables: &SpanTables) -> i32 {
     let edge_d = level0_limit * 0.999;
     let d_max = row
         .coc
@@ -665,7 +673,7 @@ fn level0_reach(row: &Row, sparse_d: f32, level0_limit: f32, tables: &SpanTables
             }
         })
         .filter(|&d| d >= 1.0 && d < level0_limit)
-        .fold(sparse_d, f32::max);
+        .fold(-1.0, f32::max);
     if d_max >= 1.0 {
         tables.get(d_max, 0.0).reach
     } else {
@@ -700,6 +708,8 @@ fn average_fill_source(fill: &mut [[f32; 4]], rows: std::ops::Range<usize>, w: u
 struct Found {
     max_m: f32,
     deferred: bool,
+    /// Bright sparse sources blurred beyond `d0`, in row order.
+    sparse: Vec<SparsePixel>,
 }
 
 /// The first pass over chunk `ci`: matte fill sums, the hole-fill source and — with `tables`
@@ -723,6 +733,7 @@ fn first_pass(
     let mut found = Found {
         max_m: 0.0,
         deferred: false,
+        sparse: Vec::new(),
     };
     let mut row = Row::new(w);
     let mut writer = SliceWriter::new(&mut chunk.slices, &g.widths, g.split, y0);
@@ -748,9 +759,16 @@ fn first_pass(
         let Some(tables) = tables else {
             continue;
         };
-        let coarse = add_coarse(&mut writer, &row, y, d0, highlights, with_matte);
-        found.deferred |= coarse.deferred;
-        chunk.reach[y - y0] = level0_reach(&row, coarse.sparse_d, level0_limit, tables);
+        found.deferred |= add_coarse(
+            &mut writer,
+            &row,
+            y,
+            d0,
+            highlights,
+            with_matte,
+            &mut found.sparse,
+        );
+        chunk.reach[y - y0] = level0_reach(&row, level0_limit, tables);
     }
     average_fill_source(chunk.fill, rows, w, g.h);
     found
@@ -908,6 +926,10 @@ pub(crate) fn decompose(
         .collect();
 
     let max_m = found.iter().fold(0.0f32, |a, f| a.max(f.max_m));
+    let sparse: Vec<SparsePixel> = found
+        .iter()
+        .flat_map(|f| f.sparse.iter().copied())
+        .collect();
     let fills =
         (with_matte && max_m > 0.0).then(|| MatteFills::new(&sums, g.mw, g.mh, g.matte_level));
     drop(sums);
@@ -954,6 +976,7 @@ pub(crate) fn decompose(
         fill_source,
         slices,
         row_reach0,
+        sparse,
     }
 }
 
@@ -1197,28 +1220,26 @@ mod tests {
     }
 
     #[test]
-    fn level0_reach_counts_sparse_lights_and_matte_edges() {
+    fn level0_reach_counts_matte_edges_but_not_beyond_the_limit() {
         let shape = super::super::aperture::UnitShape::new(&Default::default());
         let tables = SpanTables::new(&shape, 64.0);
         let limit = 25.0;
         // In focus: nothing reaches.
         assert_eq!(
-            level0_reach(&row(8, [0.5; 3], 0.0, 0.2), -1.0, limit, &tables),
+            level0_reach(&row(8, [0.5; 3], 0.0, 0.2), limit, &tables),
             -1
         );
         // A 10 px blur reaches about 5 rows.
-        let ten = level0_reach(&row(8, [0.5; 3], 0.0, 10.0), -1.0, limit, &tables);
+        let ten = level0_reach(&row(8, [0.5; 3], 0.0, 10.0), limit, &tables);
         assert!((4..=6).contains(&ten), "{ten}");
         // Beyond the level-0 limit a plain pixel is on the coarse levels, but a matte-edge
-        // pixel's subject share may still be at level 0, and so is a bright sparse light.
+        // pixel's subject share may still be at level 0.
         assert_eq!(
-            level0_reach(&row(8, [0.5; 3], 0.0, 40.0), -1.0, limit, &tables),
+            level0_reach(&row(8, [0.5; 3], 0.0, 40.0), limit, &tables),
             -1
         );
-        let edge = level0_reach(&row(8, [0.5; 3], 0.5, 40.0), -1.0, limit, &tables);
+        let edge = level0_reach(&row(8, [0.5; 3], 0.5, 40.0), limit, &tables);
         assert!(edge >= ten, "{edge}");
-        let sparse = level0_reach(&row(8, [0.5; 3], 0.0, 40.0), 60.0, limit, &tables);
-        assert!(sparse > edge, "{sparse}");
     }
 
     #[test]
@@ -1258,6 +1279,21 @@ mod tests {
         assert!(layers.slices[Side::Far].iter().any(Option::is_some));
         assert!(layers.slices[Side::Subject].iter().all(Option::is_none));
         assert!(layers.slices[Side::Near].iter().all(Option::is_none));
+        assert!(layers.sparse.is_empty());
+        // A small clipped light on that background is listed for the full-resolution pass
+        // (pixel by pixel, in row order), and it does not widen any row's level-0 reach.
+        let mut lit = LinearRgb::filled(w, h, [0.05; 3]);
+        for (x, y) in [(30, 20), (31, 20), (30, 21), (31, 21)] {
+            lit.r[y * w + x] = 1.0;
+            lit.g[y * w + x] = 1.0;
+            lit.b[y * w + x] = 1.0;
+        }
+        let night = Scene::new(lit, Plane::filled(w, h, 0.0), None).unwrap();
+        let input = Input::new(&night).unwrap();
+        let layers = decompose(&input, coc, highlights(&input), 12.0, Some(&tables));
+        let listed: Vec<(u32, u32)> = layers.sparse.iter().map(|p| (p.x, p.y)).collect();
+        assert_eq!(listed, vec![(30, 20), (31, 20), (30, 21), (31, 21)]);
+        assert!(layers.row_reach0.iter().all(|&r| r == -1));
         // The reference kernel asks for no slices at all.
         let layers = decompose(&input, coc, highlights(&input), 12.0, None);
         assert!(layers.slices.0.iter().flatten().all(Option::is_none));

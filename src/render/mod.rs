@@ -67,11 +67,11 @@ use self::coc::{CocMap, PerSide, Side, membership};
 use self::composite::{
     Acc, LevelImage, bilinear, cascade, combine, finish, hole_fill, normalise, tap, taps,
 };
-use self::defocus::{Ring, SrcPx, Step, prefix_sum, roll, strip_rows};
-use self::highlights::{Highlights, SPARSE_MAX_D};
+use self::defocus::{Ring, SrcPx, Step, add_prefix_sum, prefix_sum, roll, strip_rows, touches};
+use self::highlights::Highlights;
 use self::layers::{
-    FAR_SPARSE_COC, FILL_LEVEL, Input, Layers, Light, Setup, decompose, hidden_subject, level_dims,
-    pixel_colours, subject_coc,
+    FAR_SPARSE_COC, FILL_LEVEL, Input, Layers, Light, Setup, SparsePixel, decompose,
+    hidden_subject, level_dims, pixel_colours, subject_coc,
 };
 use self::matting::MatteFills;
 use crate::optics::{ApertureShape, Lens};
@@ -187,16 +187,12 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
     let shapes = side_shapes(&lens.aperture);
     match options.kernel {
         KernelKind::Fast => {
-            // Level 0 scatters bright sparse sources at any blur up to `SPARSE_MAX_D`.
-            let max_d = if highlights.has_sparse() {
-                SPARSE_MAX_D.max(2.0 * d0 + 1.0)
-            } else {
-                2.0 * d0 + 1.0
-            };
+            let max_d = 2.0 * d0 + 1.0;
             let tables = PerSide::from_fn(|side| SpanTables::new(&shapes[side], max_d));
             // Reach is the same for a shape and its half-turn, so any side's tables will do.
             let layers = decompose(&input, coc, highlights, d0, Some(&tables[Side::Far]));
-            render_fast(&input, layers, &tables)
+            let sparse = SparseLights::new(&input, &layers, &shapes[Side::Far]);
+            render_fast(&input, layers, &tables, &sparse)
         }
         KernelKind::Reference => {
             let layers = decompose(&input, coc, highlights, d0, None);
@@ -225,7 +221,12 @@ fn side_shapes(aperture: &ApertureShape) -> PerSide<UnitShape> {
 
 /// The fast kernel: pyramid pass, coarse scatters and cascades, then one strip-parallel
 /// full-resolution pass that scatters level 0 and composites everything.
-fn render_fast(input: &Input, mut layers: Layers, tables: &PerSide<SpanTables>) -> LinearRgb {
+fn render_fast(
+    input: &Input,
+    mut layers: Layers,
+    tables: &PerSide<SpanTables>,
+    sparse: &SparseLights,
+) -> LinearRgb {
     let (w, h) = (input.width, input.height);
     let coarse =
         PerSide::from_fn(|side| cascade(side, &mut layers.slices[side], w, h, &tables[side]));
@@ -240,8 +241,90 @@ fn render_fast(input: &Input, mut layers: Layers, tables: &PerSide<SpanTables>) 
         fill: &fill,
         fill_dims: (fw, fh),
         tables,
+        sparse,
     }
     .run()
+}
+
+/// The bright sparse sources blurred beyond the level-0 limit (see [`SparsePixel`]), ready to
+/// scatter: far side only, colours raised, at full resolution with the exact aperture at any
+/// blur. Each strip of the full-resolution pass splats the ones that reach it into a buffer of
+/// its own rows, so they never widen the ring the rest of level 0 goes through.
+struct SparseLights {
+    /// `(x, y, source pixel)` in row order.
+    pixels: Vec<(usize, usize, SrcPx)>,
+    /// Span tables up to the largest diameter listed.
+    tables: SpanTables,
+    /// The largest reach (rows) of any of them.
+    max_reach: usize,
+}
+
+impl SparseLights {
+    fn new(input: &Input, layers: &Layers, shape: &UnitShape) -> SparseLights {
+        let w = input.width;
+        let setup = &layers.setup;
+        let pixels: Vec<(usize, usize, SrcPx)> = layers
+            .sparse
+            .iter()
+            .filter_map(|&SparsePixel { x, y }| {
+                let (x, y) = (x as usize, y as usize);
+                let i = y * w + x;
+                let c = setup.coc.signed(input.disparity[i]);
+                let m = input.matte(i);
+                let fills = layers.fills.as_ref();
+                let (b, _) =
+                    pixel_colours(input, fills, &setup.highlights, Light::Boosted, x, y, m);
+                let wt = membership(m, c)[Side::Far];
+                (wt > 0.0).then_some((
+                    x,
+                    y,
+                    [b[0] * wt, b[1] * wt, b[2] * wt, wt, c.abs(), 0.0, 0.0, 0.0],
+                ))
+            })
+            .collect();
+        let max_d = pixels.iter().map(|p| p.2[4]).fold(1.0f32, f32::max);
+        let tables = SpanTables::new(shape, max_d);
+        let max_reach = pixels
+            .iter()
+            .map(|p| tables.get(p.2[4], 0.0).reach.max(0) as usize)
+            .max()
+            .unwrap_or(0);
+        SparseLights {
+            pixels,
+            tables,
+            max_reach,
+        }
+    }
+
+    /// Scatters every listed source that reaches destination rows `s0..s1` into `ring`
+    /// (reset to hold those rows). False, and `ring` untouched, when none does.
+    fn splat_strip(
+        &self,
+        ring: &mut Ring,
+        width: usize,
+        height: usize,
+        (s0, s1): (usize, usize),
+    ) -> bool {
+        let lo = s0.saturating_sub(self.max_reach);
+        let hi = s1 + self.max_reach;
+        let first = self.pixels.partition_point(|p| p.1 < lo);
+        let last = self.pixels.partition_point(|p| p.1 < hi);
+        let near = &self.pixels[first..last];
+        if near.is_empty() {
+            return false;
+        }
+        // Lines for every row of the strip: no two rows share one.
+        ring.reset(width, (s1 - s0).div_ceil(2));
+        for row in near.chunk_by(|a, b| a.1 == b.1) {
+            let ys = row[0].1;
+            let reach = self.max_reach as i32;
+            if touches(s0, s1, ys, reach, height) {
+                let row = row.iter().map(|(x, _, p)| (*x, p));
+                ring.splat_row(row, ys, height, (s0, s1), &self.tables);
+            }
+        }
+        true
+    }
 }
 
 /// The full-resolution pass of the fast kernel.
@@ -254,6 +337,7 @@ struct Level0<'a> {
     fill: &'a [[f32; 3]],
     fill_dims: (usize, usize),
     tables: &'a PerSide<SpanTables>,
+    sparse: &'a SparseLights,
 }
 
 /// Per-thread scratch of the full-resolution pass.
@@ -270,6 +354,10 @@ struct Scratch {
     coc: Vec<f32>,
     /// Per side, the current row's premultiplied colour and coverage.
     px: PerSide<Vec<Acc>>,
+    /// The strip's bright sparse sources (far side), one line per row of the strip.
+    sparse: Ring,
+    /// Whether any sparse source reaches the current strip.
+    sparse_live: bool,
 }
 
 #[inline]
@@ -324,15 +412,17 @@ impl Level0<'_> {
             }
             let m = self.input.matte(i);
             let d_s = subject_coc(self.fills, x, y, m, c).abs();
-            let (mut share, share_s) = (share_of(d), share_of(d_s));
-            // A bright sparse source on the far side: all at level 0, at any blur.
+            let (share, share_s) = (share_of(d), share_of(d_s));
+            // A bright sparse source on the far side beyond the level-0 limit.
             let sparse = m <= 0.0
                 && c <= FAR_SPARSE_COC
                 && d > split.d0()
                 && self.setup.highlights.is_sparse(x, y, self.input.rgb(i), d);
             if sparse {
-                share = 1.0;
-            } else if share <= 0.0 && share_s <= 0.0 {
+                // Scattered apart, see `SparseLights`.
+                continue;
+            }
+            if share <= 0.0 && share_s <= 0.0 {
                 continue;
             }
             let memb = membership(m, c);
@@ -383,6 +473,15 @@ impl Level0<'_> {
                 prefix_sum(line, &mut s.sums[side]);
                 live[side] = true;
             }
+        }
+        if let Some(line) = s.sparse_live.then(|| s.sparse.line(y)).flatten() {
+            let sums = &mut s.sums[Side::Far];
+            if !live[Side::Far] {
+                sums.clear();
+                sums.resize(w, [0.0; 4]);
+                live[Side::Far] = true;
+            }
+            add_prefix_sum(line, sums);
         }
         if self.fills.is_none() && !s.coc.iter().any(|c| c.abs() < 1.0) {
             return live;
@@ -541,6 +640,7 @@ impl Level0<'_> {
                 for (_, ring) in s.rings.iter_mut() {
                     ring.reset(w, max_reach);
                 }
+                s.sparse_live = self.sparse.splat_strip(&mut s.sparse, w, h, (s0, s1));
                 roll(h, (s0, s1), reach, max_reach, |step| match step {
                     Step::Splat { ys, window } => {
                         self.source_row(ys, &mut s.rows);
@@ -557,6 +657,9 @@ impl Level0<'_> {
                         self.composite_row(y, s, present, &coarse_taps, &fill_taps, &mut out);
                         for (_, ring) in s.rings.iter_mut() {
                             ring.clear(y);
+                        }
+                        if s.sparse_live {
+                            s.sparse.clear(y);
                         }
                     }
                 });
