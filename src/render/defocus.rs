@@ -215,18 +215,6 @@ pub(crate) fn prefix_sum(line: Option<&[[f64; 4]]>, out: &mut [[f32; 4]]) {
     }
 }
 
-/// Adds the prefix sum of a difference line to `out` (as `f32`).
-#[inline]
-pub(crate) fn add_prefix_sum(line: &[[f64; 4]], out: &mut [[f32; 4]]) {
-    let mut acc = [0.0f64; 4];
-    for (o, dv) in out.iter_mut().zip(line) {
-        for c in 0..4 {
-            acc[c] += dv[c];
-            o[c] += acc[c] as f32;
-        }
-    }
-}
-
 /// True when source row `ys` with reach `reach` touches destination rows `b0..b1` (reflected
 /// rows stay within `ys ± reach` clipped to the image, so the plain interval test suffices).
 #[inline]
@@ -253,7 +241,7 @@ pub(crate) fn reflect(i: i64, n: i64) -> i64 {
 /// Adds one span of source pixel `x` (centroid offset `dx`) to a difference-buffer row
 /// (`width + 2` entries).
 #[inline]
-fn deposit(
+pub(crate) fn deposit(
     line: &mut [[f64; 4]],
     x: usize,
     dx: f32,

@@ -67,7 +67,7 @@ use self::coc::{CocMap, PerSide, Side, membership};
 use self::composite::{
     Acc, LevelImage, bilinear, cascade, combine, finish, hole_fill, normalise, tap, taps,
 };
-use self::defocus::{Ring, SrcPx, Step, add_prefix_sum, prefix_sum, roll, strip_rows, touches};
+use self::defocus::{Ring, SrcPx, Step, deposit, prefix_sum, reflect, roll, strip_rows};
 use self::highlights::Highlights;
 use self::layers::{
     FAR_SPARSE_COC, FILL_LEVEL, Input, Layers, Light, Setup, SparsePixel, decompose,
@@ -248,8 +248,9 @@ fn render_fast(
 
 /// The bright sparse sources blurred beyond the level-0 limit (see [`SparsePixel`]), ready to
 /// scatter: far side only, colours raised, at full resolution with the exact aperture at any
-/// blur. Each strip of the full-resolution pass splats the ones that reach it into a buffer of
-/// its own rows, so they never widen the ring the rest of level 0 goes through.
+/// blur. The full-resolution pass gathers, for each output row, the spans of those that reach
+/// it into one difference line, so they never widen the ring of lines the rest of level 0 is
+/// scattered through, and a row's sum does not depend on how rows are split among threads.
 struct SparseLights {
     /// `(x, y, source pixel)` in row order.
     pixels: Vec<(usize, usize, SrcPx)>,
@@ -257,6 +258,75 @@ struct SparseLights {
     tables: SpanTables,
     /// The largest reach (rows) of any of them.
     max_reach: usize,
+}
+
+/// One difference line of sparse-source spans, and which blocks of it the spans cover.
+#[derive(Default)]
+struct SparseLine {
+    diff: Vec<[f64; 4]>,
+    /// One bit per [`SPARSE_BLOCK`] entries of `diff`: set where some span's light is.
+    covered: Vec<u64>,
+}
+
+/// Entries of a [`SparseLine`] per bit of its coverage mask.
+const SPARSE_BLOCK: usize = 32;
+
+impl SparseLine {
+    /// Makes the line `len` entries long, all clear.
+    fn reset(&mut self, len: usize) {
+        if self.diff.len() != len {
+            self.diff.clear();
+            self.diff.resize(len, [0.0; 4]);
+            self.covered.clear();
+            self.covered
+                .resize(len.div_ceil(SPARSE_BLOCK).div_ceil(64), 0);
+        }
+    }
+
+    /// Marks entries `a..b` as covered by a span.
+    #[inline]
+    fn cover(&mut self, a: usize, b: usize) {
+        let (first, last) = (a / SPARSE_BLOCK, (b - 1) / SPARSE_BLOCK);
+        let (w0, w1) = (first / 64, last / 64);
+        for word in w0..=w1 {
+            let lo = if word == w0 { first % 64 } else { 0 };
+            let hi = if word == w1 { last % 64 } else { 63 };
+            // Bits lo..=hi.
+            self.covered[word] |= (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
+        }
+    }
+
+    /// Adds the line's prefix sum to `sums` and clears the line. Outside the covered blocks
+    /// the prefix sum is zero (each span adds and takes away the same light), so only they are
+    /// summed: a row crossed by a few discs costs their width, not the image's.
+    fn flush_into(&mut self, sums: &mut [[f32; 4]]) {
+        let n = sums.len();
+        let mut acc = [0.0f64; 4];
+        let mut previous = usize::MAX;
+        for word in 0..self.covered.len() {
+            let mut bits = std::mem::take(&mut self.covered[word]);
+            while bits != 0 {
+                let block = word * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if previous.wrapping_add(1) != block {
+                    acc = [0.0; 4];
+                }
+                previous = block;
+                let end = ((block + 1) * SPARSE_BLOCK).min(self.diff.len());
+                for x in block * SPARSE_BLOCK..end {
+                    let dv = std::mem::take(&mut self.diff[x]);
+                    for c in 0..4 {
+                        acc[c] += dv[c];
+                    }
+                    if x < n {
+                        for c in 0..4 {
+                            sums[x][c] += acc[c] as f32;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl SparseLights {
@@ -296,34 +366,60 @@ impl SparseLights {
         }
     }
 
-    /// Scatters every listed source that reaches destination rows `s0..s1` into `ring`
-    /// (reset to hold those rows). False, and `ring` untouched, when none does.
-    fn splat_strip(
-        &self,
-        ring: &mut Ring,
-        width: usize,
-        height: usize,
-        (s0, s1): (usize, usize),
-    ) -> bool {
-        let lo = s0.saturating_sub(self.max_reach);
-        let hi = s1 + self.max_reach;
-        let first = self.pixels.partition_point(|p| p.1 < lo);
-        let last = self.pixels.partition_point(|p| p.1 < hi);
+    /// Deposits into `line` the spans, on row `y` of an image `width × height`, of every
+    /// listed source whose disc reaches the row, borders reflected as in [`Ring::splat_row`].
+    /// False, and `line` untouched, when none does.
+    fn gather_row(&self, y: usize, (width, height): (usize, usize), line: &mut SparseLine) -> bool {
+        // Reflected rows stay within a source's reach of it, so only sources within the
+        // largest reach of the row can land on it.
+        let first = self.pixels.partition_point(|p| p.1 + self.max_reach < y);
+        let last = self.pixels.partition_point(|p| p.1 <= y + self.max_reach);
         let near = &self.pixels[first..last];
         if near.is_empty() {
             return false;
         }
-        // Lines for every row of the strip: no two rows share one.
-        ring.reset(width, (s1 - s0).div_ceil(2));
-        for row in near.chunk_by(|a, b| a.1 == b.1) {
-            let ys = row[0].1;
-            let reach = self.max_reach as i32;
-            if touches(s0, s1, ys, reach, height) {
-                let row = row.iter().map(|(x, _, p)| (*x, p));
-                ring.splat_row(row, ys, height, (s0, s1), &self.tables);
+        line.reset(width + 2);
+        let (h, y_i) = (height as i64, y as i64);
+        let period = 2 * h;
+        let mut any = false;
+        for &(x, ys, ref p) in near {
+            let t = self.tables.get(p[4], 0.0);
+            let ys = ys as i64;
+            let (k_lo, k_hi) = (i64::from(t.k_lo), i64::from(t.k_lo) + t.rows.len() as i64);
+            let mut put = |k: i64| {
+                debug_assert_eq!(reflect(ys + k, h), y_i);
+                let row = &t.rows[(k - k_lo) as usize];
+                let v = [p[0], p[1], p[2], p[3]].map(f64::from);
+                deposit(&mut line.diff, x, 0.0, row, v, f64::from(t.rho), width);
+                // Its light lies on entries `x + i0 ..= x + i1 + 1`, or anywhere once folded
+                // at a border.
+                let (a, b) = (x as i64 + i64::from(row.i0), x as i64 + i64::from(row.i1));
+                if a >= 0 && b < width as i64 {
+                    line.cover(a as usize, b as usize + 2);
+                } else {
+                    line.cover(0, width + 2);
+                }
+                any = true;
+            };
+            if ys + k_lo >= 0 && ys + k_hi <= h {
+                // The usual case, no border in reach: only the row itself.
+                let k = y_i - ys;
+                if (k_lo..k_hi).contains(&k) {
+                    put(k);
+                }
+                continue;
+            }
+            // Offsets `k` with `reflect(ys + k) == y`: `ys + k ≡ y` or `≡ −1 − y` (mod 2h), the
+            // row itself and its mirror images, a few at most.
+            for base in [y_i - ys, -1 - y_i - ys] {
+                let mut k = k_lo + (base - k_lo).rem_euclid(period);
+                while k < k_hi {
+                    put(k);
+                    k += period;
+                }
             }
         }
-        true
+        any
     }
 }
 
@@ -354,10 +450,8 @@ struct Scratch {
     coc: Vec<f32>,
     /// Per side, the current row's premultiplied colour and coverage.
     px: PerSide<Vec<Acc>>,
-    /// The strip's bright sparse sources (far side), one line per row of the strip.
-    sparse: Ring,
-    /// Whether any sparse source reaches the current strip.
-    sparse_live: bool,
+    /// The current row's bright sparse sources (far side).
+    sparse: SparseLine,
 }
 
 #[inline]
@@ -474,14 +568,17 @@ impl Level0<'_> {
                 live[side] = true;
             }
         }
-        if let Some(line) = s.sparse_live.then(|| s.sparse.line(y)).flatten() {
+        if self
+            .sparse
+            .gather_row(y, (w, self.input.height), &mut s.sparse)
+        {
             let sums = &mut s.sums[Side::Far];
             if !live[Side::Far] {
                 sums.clear();
                 sums.resize(w, [0.0; 4]);
                 live[Side::Far] = true;
             }
-            add_prefix_sum(line, sums);
+            s.sparse.flush_into(sums);
         }
         if self.fills.is_none() && !s.coc.iter().any(|c| c.abs() < 1.0) {
             return live;
@@ -640,7 +737,6 @@ impl Level0<'_> {
                 for (_, ring) in s.rings.iter_mut() {
                     ring.reset(w, max_reach);
                 }
-                s.sparse_live = self.sparse.splat_strip(&mut s.sparse, w, h, (s0, s1));
                 roll(h, (s0, s1), reach, max_reach, |step| match step {
                     Step::Splat { ys, window } => {
                         self.source_row(ys, &mut s.rows);
@@ -658,12 +754,68 @@ impl Level0<'_> {
                         for (_, ring) in s.rings.iter_mut() {
                             ring.clear(y);
                         }
-                        if s.sparse_live {
-                            s.sparse.clear(y);
-                        }
                     }
                 });
             });
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Gathering a row's sparse spans gives what scattering every source through a ring gives,
+    /// borders (reflection, discs larger than the image) included.
+    #[test]
+    fn sparse_rows_gathered_match_the_ring_scatter() {
+        let (w, h) = (37usize, 23usize);
+        let shape = UnitShape::new(&ApertureShape::default());
+        let pixels: Vec<(usize, usize, SrcPx)> = [
+            (0, 0, 9.0),
+            (5, 1, 30.0),
+            (36, 4, 12.5),
+            (18, 11, 60.0),
+            (2, 20, 7.0),
+            (30, 22, 17.3),
+        ]
+        .iter()
+        .map(|&(x, y, d)| (x, y, [0.5, 0.25, 1.0, 1.0, d, 0.0, 0.0, 0.0]))
+        .collect();
+        let tables = SpanTables::new(&shape, 60.0);
+        let max_reach = pixels
+            .iter()
+            .map(|p| tables.get(p.2[4], 0.0).reach as usize)
+            .max()
+            .unwrap();
+        let sparse = SparseLights {
+            pixels: pixels.clone(),
+            tables: SpanTables::new(&shape, 60.0),
+            max_reach,
+        };
+        let mut ring = Ring::default();
+        ring.reset(w, h);
+        for p in &pixels {
+            ring.splat_row([(p.0, &p.2)], p.1, h, (0, h), &tables);
+        }
+        let mut line = SparseLine::default();
+        let mut total = [0.0f64; 4];
+        for y in 0..h {
+            let mut want = vec![[0.0f32; 4]; w];
+            prefix_sum(ring.line(y), &mut want);
+            let mut got = vec![[0.0f32; 4]; w];
+            let any = sparse.gather_row(y, (w, h), &mut line);
+            if any {
+                line.flush_into(&mut got);
+            }
+            for (g, e) in got.iter().zip(&want) {
+                for c in 0..4 {
+                    assert!((g[c] - e[c]).abs() < 1e-5, "row {y}: {g:?} vs {e:?}");
+                    total[c] += f64::from(g[c]);
+                }
+            }
+        }
+        // Every source's light stays in the image.
+        assert!((total[3] - pixels.len() as f64).abs() < 1e-3, "{total:?}");
     }
 }
