@@ -217,9 +217,9 @@ pub const CHROMATIC_ABERRATION_CLASSES: [(&str, f64); 4] = [
 ///   de-squeezed image its aperture draws ovals `s` times taller than wide: the vertical CoC is
 ///   the spherical lens's, the horizontal one `1/s` of it.
 /// * **Longitudinal chromatic aberration** (bokeh fringing), a focal shift `δ` in micrometres
-///   between green and magenta (red and blue focus together, green `δ` farther from the lens:
-///   the secondary spectrum of an achromat). On the sensor a focal shift adds a blur of
-///   `δ/N`, so each channel's signed CoC is offset by `±δ/(2N)`: behind the focus plane the
+///   between green and magenta (red and blue focus together, green `δ` nearer the lens: the
+///   secondary spectrum of an achromat). On the sensor a focal shift adds a blur of about
+///   `δ/N`, so each channel's signed CoC is offset by about `±δ/(2N)`: behind the focus plane the
 ///   green disc is the larger (a green rim), in front the magenta one; at the focus plane the
 ///   two are equal (no fringe colour).
 /// * **Spherical aberration** `S` (−1…1): under-corrected (`S > 0`) discs behind the focus have
@@ -442,8 +442,11 @@ impl Lens {
     /// `image_width_px` wide: green's signed CoC is `c − k`, red's and blue's `c + k` (see
     /// [`Character`]); 0 when off.
     pub fn chromatic_coc_px(&self, image_width_px: usize) -> f64 {
+        // A focal shift `δ` at the image distance `v` blurs by `δ·(f/N)/v` on the sensor;
+        // each channel is shifted by half of it.
         let shift_mm = self.character.chromatic_aberration_um / 1000.0;
-        0.5 * shift_mm / self.f_number * self.px_per_mm(image_width_px)
+        let f_over_v = 1.0 - self.focal_length_mm / (self.focus_distance_m * 1000.0);
+        0.5 * shift_mm / self.f_number * f_over_v * self.px_per_mm(image_width_px)
     }
 
     /// Depth of field limits (near, far) in metres for an acceptable CoC `coc_limit_mm`
