@@ -71,7 +71,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "anamorphic-50mm-1.33x",
         include_str!("../presets/anamorphic-50mm-1.33x.toml"),
     ),
-    ("apo-85mm-f1.4", include_str!("../presets/apo-85mm-f1.4.toml")),
+    (
+        "apo-85mm-f1.4",
+        include_str!("../presets/apo-85mm-f1.4.toml"),
+    ),
     (
         "vintage-50mm-f1.4-fringing",
         include_str!("../presets/vintage-50mm-f1.4-fringing.toml"),

@@ -127,7 +127,12 @@ fn moments(p: &Plane) -> (f64, f64, (f64, f64)) {
 
 /// Mean of `value(x, y)` over the pixels whose centre is at `lo..hi` of radius `r` from the
 /// image centre (radii as fractions of `r`; `squeeze` stretches x back to a circle).
-fn ring_mean(img: &LinearRgb, r: f64, (lo, hi): (f64, f64), value: impl Fn([f32; 3]) -> f64) -> f64 {
+fn ring_mean(
+    img: &LinearRgb,
+    r: f64,
+    (lo, hi): (f64, f64),
+    value: impl Fn([f32; 3]) -> f64,
+) -> f64 {
     let (cx, cy) = ((W / 2) as f64 + 0.5, (H / 2) as f64 + 0.5);
     let (mut s, mut n) = (0.0, 0usize);
     for y in 0..img.height {
@@ -264,7 +269,9 @@ fn spherical_aberration_draws_bright_rims_behind_the_focus_and_soft_centres_in_f
             let want = (1.0 + s) / (1.0 - s);
             for (name, img) in r.images() {
                 let ratio = rim_over_centre(img, r.coc_px);
-                println!("S {sa}, depth {depth} m, {name}: rim/centre {ratio:.3} (model {want:.3})");
+                println!(
+                    "S {sa}, depth {depth} m, {name}: rim/centre {ratio:.3} (model {want:.3})"
+                );
                 // The fast kernel draws the 56 px disc at level 2: the upsampling softens the
                 // step between rim and centre (measured up to 22% weaker in log ratio).
                 let tolerance = if name == "fast" { 0.35 } else { 0.05 };
@@ -359,8 +366,7 @@ fn fast_kernel_matches_the_reference_with_every_trait_on() {
 #[test]
 #[ignore]
 fn write_night_lights_photo() {
-    let Some(dir) = std::env::var_os("FSTOP_NIGHT_LIGHTS_OUT").map(std::path::PathBuf::from)
-    else {
+    let Some(dir) = std::env::var_os("FSTOP_NIGHT_LIGHTS_OUT").map(std::path::PathBuf::from) else {
         return;
     };
     std::fs::create_dir_all(&dir).unwrap();

@@ -28,6 +28,7 @@
 //!   smaller one attached (`chroma`). Its reach is the larger disc's, so everything that sizes
 //!   windows by reach stays right. [`LevelTables`] keeps one set of tables per level (the
 //!   offset is fixed in full-resolution pixels) — and one set for every level when it is off.
+//!
 //! With every trait off the tables are exactly the plain ones.
 
 use std::collections::BTreeMap;
@@ -749,6 +750,73 @@ mod tests {
         // Half-curved lies between.
         let half = hexagon(0.5);
         assert!(half.contains(0.88, 0.0) && !half.contains(0.99, 0.0));
+    }
+
+    /// Total weight of a table, its nested disc and its chromatic disc, per channel.
+    fn channel_mass(t: &SpanTable) -> [f64; 4] {
+        let own = |t: &SpanTable| -> f64 {
+            let mass = |t: &SpanTable| {
+                t.rows
+                    .iter()
+                    .map(|r| f64::from(t.rho) * f64::from(r.e - r.s))
+                    .sum::<f64>()
+            };
+            mass(t) + t.inner.as_deref().map_or(0.0, mass)
+        };
+        match &t.chroma {
+            None => [own(t); 4],
+            Some((small, channels)) => {
+                std::array::from_fn(|c| if channels[c] { own(t) } else { own(small) })
+            }
+        }
+    }
+
+    #[test]
+    fn lens_character_tables_keep_every_channel_whole() {
+        let shape = UnitShape::squeezed(&ApertureShape::default(), 1.5);
+        // The squeezed disc: area π·r²/1.5, height unchanged.
+        let t = SpanTable::build(&shape, 30.0, 0.0);
+        let want = std::f64::consts::PI * 225.0 / 1.5;
+        assert!((table_area(&t) - want).abs() / want < 2e-3);
+        assert!(shape.contains(0.0, 0.99) && !shape.contains(0.7, 0.0));
+        for (sa, chroma_px) in [(0.0, 0.0), (0.6, 0.0), (-0.4, 2.5), (0.0, -3.0), (1.0, 1.0)] {
+            let model = DiscModel {
+                shape: shape.clone(),
+                sa,
+                chroma_px,
+            };
+            for d in [1.0, 4.5, 20.0] {
+                let t = SpanTable::build_model(&model, d, 0.25);
+                for m in channel_mass(&t) {
+                    assert!((m - 1.0).abs() < 1e-4, "{sa} {chroma_px} {d}: {m}");
+                }
+                // The reach is the larger disc's.
+                let plain = SpanTable::build(&shape, d + chroma_px.abs(), 0.25);
+                assert_eq!(t.reach, plain.reach);
+                // The reference kernel's weights also sum to 1 per channel.
+                let cov = coverage_model(&model, d, 4);
+                for c in 0..4 {
+                    let sum: f64 = cov.iter().map(|w| w.2[c]).sum();
+                    assert!((sum - 1.0).abs() < 1e-9, "{sa} {chroma_px} {d}: {sum}");
+                }
+            }
+        }
+        // Green is the larger disc behind the focus (positive offset), magenta in front.
+        let behind = DiscModel {
+            shape: shape.clone(),
+            sa: 0.0,
+            chroma_px: 2.0,
+        };
+        let t = SpanTable::build_model(&behind, 10.0, 0.0);
+        assert_eq!(t.chroma.as_ref().unwrap().1, [false, true, false, true]);
+        // With every trait off the table is exactly the plain one.
+        let plain = SpanTable::build(&circle(), 10.0, 0.0);
+        let same = SpanTable::build_model(&DiscModel::plain(&circle()), 10.0, 0.0);
+        assert!(same.inner.is_none() && same.chroma.is_none());
+        assert_eq!(plain.rho, same.rho);
+        for (a, b) in plain.rows.iter().zip(&same.rows) {
+            assert_eq!((a.c, a.s, a.e), (b.c, b.s, b.e));
+        }
     }
 
     #[test]

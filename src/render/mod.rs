@@ -220,7 +220,11 @@ fn side_models(lens: &Lens, long_px: usize) -> PerSide<DiscModel> {
         0.0
     };
     let k = lens.chromatic_coc_px(long_px);
-    let k = if k.is_finite() { k.clamp(0.0, 1e4) } else { 0.0 };
+    let k = if k.is_finite() {
+        k.clamp(0.0, 1e4)
+    } else {
+        0.0
+    };
     let mut models = shapes.0.into_iter();
     PerSide::from_fn(|side| {
         let sign = match side {
