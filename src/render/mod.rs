@@ -36,6 +36,10 @@
 //!    span per pixel row written into difference buffers: O(d) per pixel. Borders reflect.
 //!    Parallel by strips of destination rows, each reading its source rows once through a
 //!    rolling ring of difference lines; bit-identical for any thread count.
+//!    The lens's character ([`crate::optics::Character`]) is part of the disc (`aperture`):
+//!    an anamorphic squeeze narrows the shape, spherical aberration adds a nested disc (a
+//!    radial profile, its sign flipped between the far and near sides), chromatic aberration
+//!    gives green and magenta discs of their own diameters. The subject side has neither.
 //! 7. **Composite** (`composite`): the far side back to front (coarser = farther) and
 //!    normalised by its coverage (no dark seams where it has holes); the subject over it; the
 //!    near side over everything (coarser = nearer), not normalised, so its blurred edges are
