@@ -24,8 +24,9 @@
 //! 5. **Slices** (`layers`): each side is cut by blur size into resolution levels — diameter
 //!    `d` goes to level `L` with `d/2^L ∈ [D0, 2·D0)` (split linearly in `log2 d` between
 //!    the two neighbouring levels, so there are no seams; level 0 also takes everything
-//!    smaller; so do bright sparse sources, the compact highlight blobs, at any blur up to
-//!    96 px, so their discs keep the optical edge), rendered at `1/2^L` resolution. A
+//!    smaller; so do bright sparse sources, the compact highlight blobs, at any blur, so
+//!    their discs keep the optical edge: beyond `D0` they are gathered row by row apart from
+//!    the ring, see `SparseLights`), rendered at `1/2^L` resolution. A
 //!    level's source is the box average of its premultiplied `(colour·w, w)`, with the
 //!    average CoC and — on the far side — the centroid of its light, so a point light's disc
 //!    lands where the light is.
@@ -36,6 +37,10 @@
 //!    span per pixel row written into difference buffers: O(d) per pixel. Borders reflect.
 //!    Parallel by strips of destination rows, each reading its source rows once through a
 //!    rolling ring of difference lines; bit-identical for any thread count.
+//!    The lens's character ([`crate::optics::Character`]) is part of the disc (`aperture`):
+//!    an anamorphic squeeze narrows the shape, spherical aberration adds a nested disc (a
+//!    radial profile, its sign flipped between the far and near sides), chromatic aberration
+//!    gives green and magenta discs of their own diameters. The subject side has neither.
 //! 7. **Composite** (`composite`): the far side back to front (coarser = farther) and
 //!    normalised by its coverage (no dark seams where it has holes); the subject over it; the
 //!    near side over everything (coarser = nearer), not normalised, so its blurred edges are
@@ -62,7 +67,7 @@ mod reference;
 
 use rayon::prelude::*;
 
-use self::aperture::{SpanTables, UnitShape};
+use self::aperture::{DiscModel, LevelTables, SpanTable, SpanTables, UnitShape};
 use self::coc::{CocMap, PerSide, Side, membership};
 use self::composite::{
     Acc, LevelImage, bilinear, cascade, combine, finish, hole_fill, normalise, tap, taps,
@@ -184,37 +189,73 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
     let d0 = options.level_diameter();
     let coc = CocMap::new(lens, input.width, input.height);
     let highlights = Highlights::new(&options.highlights, &input);
-    let shapes = side_shapes(&lens.aperture);
+    let models = side_models(lens, input.width.max(input.height));
     match options.kernel {
         KernelKind::Fast => {
             let max_d = 2.0 * d0 + 1.0;
-            let tables = PerSide::from_fn(|side| SpanTables::new(&shapes[side], max_d));
-            // Reach is the same for a shape and its half-turn, so any side's tables will do.
-            let layers = decompose(&input, coc, highlights, d0, Some(&tables[Side::Far]));
-            let sparse = SparseLights::new(&input, &layers, &shapes[Side::Far]);
+            let tables = PerSide::from_fn(|side| LevelTables::new(models[side].clone(), max_d));
+            // Reach is the same for a shape and its half-turn, so any side's tables will do
+            // (and the far side's are the largest with chromatic aberration).
+            let layers = decompose(&input, coc, highlights, d0, Some(tables[Side::Far].at(0)));
+            let sparse = SparseLights::new(&input, &layers, models[Side::Far].clone());
             render_fast(&input, layers, &tables, &sparse)
         }
         KernelKind::Reference => {
             let layers = decompose(&input, coc, highlights, d0, None);
-            reference::render(&input, &layers, &shapes)
+            reference::render(&input, &layers, &models)
         }
     }
+}
+
+/// Each side's disc model at full resolution for an image whose long side is `long_px`
+/// (see [`crate::optics::Character`]): the aperture (squeezed for an anamorphic lens);
+/// spherical aberration with its sign behind the focus on the far side, flipped on the near
+/// side, none on the subject (in focus); the chromatic CoC offset likewise (green is the larger
+/// disc behind the focus, magenta in front).
+fn side_models(lens: &Lens, long_px: usize) -> PerSide<DiscModel> {
+    let character = &lens.character;
+    let shapes = side_shapes(&lens.aperture, character.anamorphic_squeeze);
+    let sa = if character.spherical_aberration.is_finite() {
+        character.spherical_aberration.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
+    let k = lens.chromatic_coc_px(long_px);
+    let k = if k.is_finite() {
+        k.clamp(0.0, 1e4)
+    } else {
+        0.0
+    };
+    let mut models = shapes.0.into_iter();
+    PerSide::from_fn(|side| {
+        let sign = match side {
+            Side::Far => 1.0,
+            Side::Subject => 0.0,
+            Side::Near => -1.0,
+        };
+        DiscModel {
+            shape: models.next().expect("one shape per side"),
+            // `0.0 * x` would be −0.0 for negative x; keep the plain 0.
+            sa: if sign == 0.0 { 0.0 } else { sign * sa },
+            chroma_px: if sign == 0.0 { 0.0 } else { sign * k },
+        }
+    })
 }
 
 /// The aperture shape each side is scattered with. Light from behind the focus plane crosses
 /// the axis before the sensor, light from in front does not, so foreground discs show the
 /// aperture turned half a revolution relative to background discs (visible with odd blade
 /// counts).
-fn side_shapes(aperture: &ApertureShape) -> PerSide<UnitShape> {
+fn side_shapes(aperture: &ApertureShape, squeeze: f64) -> PerSide<UnitShape> {
     let turned = ApertureShape {
         blade_rotation_deg: aperture.blade_rotation_deg + 180.0,
         ..*aperture
     };
     PerSide::from_fn(|side| {
         if side == Side::Near {
-            UnitShape::new(&turned)
+            UnitShape::squeezed(&turned, squeeze)
         } else {
-            UnitShape::new(aperture)
+            UnitShape::squeezed(aperture, squeeze)
         }
     })
 }
@@ -224,12 +265,13 @@ fn side_shapes(aperture: &ApertureShape) -> PerSide<UnitShape> {
 fn render_fast(
     input: &Input,
     mut layers: Layers,
-    tables: &PerSide<SpanTables>,
+    tables: &PerSide<LevelTables>,
     sparse: &SparseLights,
 ) -> LinearRgb {
     let (w, h) = (input.width, input.height);
     let coarse =
         PerSide::from_fn(|side| cascade(side, &mut layers.slices[side], w, h, &tables[side]));
+    let level0 = PerSide::from_fn(|side| tables[side].at(0));
     let (fw, fh) = level_dims(w, h, FILL_LEVEL);
     let fill = hole_fill(&layers.fill_source, fw, fh);
     Level0 {
@@ -240,7 +282,7 @@ fn render_fast(
         coarse: &coarse,
         fill: &fill,
         fill_dims: (fw, fh),
-        tables,
+        tables: &level0,
         sparse,
     }
     .run()
@@ -296,6 +338,56 @@ impl SparseLine {
         }
     }
 
+    /// Deposits the span, on row `y` of an image `width × height`, of source pixel `(x, ys)`
+    /// of premultiplied light `v` scattered through `table`, borders reflected as in
+    /// [`Ring::splat_row`]. False when the disc does not reach the row.
+    fn gather(
+        &mut self,
+        table: &SpanTable,
+        v: [f64; 4],
+        (x, ys): (usize, usize),
+        y: usize,
+        (width, height): (usize, usize),
+    ) -> bool {
+        let (h, y_i, ys) = (height as i64, y as i64, ys as i64);
+        let k_lo = i64::from(table.k_lo);
+        let k_hi = k_lo + table.rows.len() as i64;
+        let mut any = false;
+        let mut put = |k: i64| {
+            debug_assert_eq!(reflect(ys + k, h), y_i);
+            let row = &table.rows[(k - k_lo) as usize];
+            deposit(&mut self.diff, x, 0.0, row, v, f64::from(table.rho), width);
+            // Its light lies on entries `x + i0 ..= x + i1 + 1`, or anywhere once folded at a
+            // border.
+            let (a, b) = (x as i64 + i64::from(row.i0), x as i64 + i64::from(row.i1));
+            if a >= 0 && b < width as i64 {
+                self.cover(a as usize, b as usize + 2);
+            } else {
+                self.cover(0, width + 2);
+            }
+            any = true;
+        };
+        if ys + k_lo >= 0 && ys + k_hi <= h {
+            // The usual case, no border in reach: only the row itself.
+            let k = y_i - ys;
+            if (k_lo..k_hi).contains(&k) {
+                put(k);
+            }
+            return any;
+        }
+        // Offsets `k` with `reflect(ys + k) == y`: `ys + k ≡ y` or `≡ −1 − y` (mod 2h), the row
+        // itself and its mirror images, a few at most.
+        let period = 2 * h;
+        for base in [y_i - ys, -1 - y_i - ys] {
+            let mut k = k_lo + (base - k_lo).rem_euclid(period);
+            while k < k_hi {
+                put(k);
+                k += period;
+            }
+        }
+        any
+    }
+
     /// Adds the line's prefix sum to `sums` and clears the line. Outside the covered blocks
     /// the prefix sum is zero (each span adds and takes away the same light), so only they are
     /// summed: a row crossed by a few discs costs their width, not the image's.
@@ -330,7 +422,7 @@ impl SparseLine {
 }
 
 impl SparseLights {
-    fn new(input: &Input, layers: &Layers, shape: &UnitShape) -> SparseLights {
+    fn new(input: &Input, layers: &Layers, model: DiscModel) -> SparseLights {
         let w = input.width;
         let setup = &layers.setup;
         let pixels: Vec<(usize, usize, SrcPx)> = layers
@@ -353,10 +445,14 @@ impl SparseLights {
             })
             .collect();
         let max_d = pixels.iter().map(|p| p.2[4]).fold(1.0f32, f32::max);
-        let tables = SpanTables::new(shape, max_d);
+        let tables = SpanTables::with_model(model, max_d);
         let max_reach = pixels
             .iter()
-            .map(|p| tables.get(p.2[4], 0.0).reach.max(0) as usize)
+            .map(|p| {
+                let t = tables.get(p.2[4], 0.0);
+                let smaller = t.chroma.as_ref().map_or(0, |(small, _)| small.reach);
+                t.reach.max(smaller).max(0) as usize
+            })
             .max()
             .unwrap_or(0);
         SparseLights {
@@ -379,43 +475,25 @@ impl SparseLights {
             return false;
         }
         line.reset(width + 2);
-        let (h, y_i) = (height as i64, y as i64);
-        let period = 2 * h;
         let mut any = false;
         for &(x, ys, ref p) in near {
             let t = self.tables.get(p[4], 0.0);
-            let ys = ys as i64;
-            let (k_lo, k_hi) = (i64::from(t.k_lo), i64::from(t.k_lo) + t.rows.len() as i64);
-            let mut put = |k: i64| {
-                debug_assert_eq!(reflect(ys + k, h), y_i);
-                let row = &t.rows[(k - k_lo) as usize];
-                let v = [p[0], p[1], p[2], p[3]].map(f64::from);
-                deposit(&mut line.diff, x, 0.0, row, v, f64::from(t.rho), width);
-                // Its light lies on entries `x + i0 ..= x + i1 + 1`, or anywhere once folded
-                // at a border.
-                let (a, b) = (x as i64 + i64::from(row.i0), x as i64 + i64::from(row.i1));
-                if a >= 0 && b < width as i64 {
-                    line.cover(a as usize, b as usize + 2);
-                } else {
-                    line.cover(0, width + 2);
+            let v = [p[0], p[1], p[2], p[3]].map(f64::from);
+            // The disc and its nested inner disc (spherical aberration); with chromatic
+            // aberration the larger disc carries its channels and the weight, the smaller one
+            // the rest (as in `Ring::splat_row`).
+            let (outer, smaller) = match &t.chroma {
+                None => ((t, v), None),
+                Some((small, channels)) => {
+                    let pick = |on: bool| {
+                        std::array::from_fn(|c| if channels[c] == on { v[c] } else { 0.0 })
+                    };
+                    ((t, pick(true)), Some((&**small, pick(false))))
                 }
-                any = true;
             };
-            if ys + k_lo >= 0 && ys + k_hi <= h {
-                // The usual case, no border in reach: only the row itself.
-                let k = y_i - ys;
-                if (k_lo..k_hi).contains(&k) {
-                    put(k);
-                }
-                continue;
-            }
-            // Offsets `k` with `reflect(ys + k) == y`: `ys + k ≡ y` or `≡ −1 − y` (mod 2h), the
-            // row itself and its mirror images, a few at most.
-            for base in [y_i - ys, -1 - y_i - ys] {
-                let mut k = k_lo + (base - k_lo).rem_euclid(period);
-                while k < k_hi {
-                    put(k);
-                    k += period;
+            for (disc, v) in [Some(outer), smaller].into_iter().flatten() {
+                for table in [Some(disc), disc.inner.as_deref()].into_iter().flatten() {
+                    any |= line.gather(table, v, (x, ys), y, (width, height));
                 }
             }
         }
@@ -432,7 +510,7 @@ struct Level0<'a> {
     coarse: &'a PerSide<Option<LevelImage>>,
     fill: &'a [[f32; 3]],
     fill_dims: (usize, usize),
-    tables: &'a PerSide<SpanTables>,
+    tables: &'a PerSide<&'a SpanTables>,
     sparse: &'a SparseLights,
 }
 
