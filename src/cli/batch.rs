@@ -1563,7 +1563,8 @@ mod tests {
             &config,
         )
         .unwrap();
-        let b = super::super::validate::batch_settings(&Default::default(), &config).unwrap();
+        let b = super::super::validate::batch_settings(&Default::default(), &Default::default())
+            .unwrap();
         (s, b)
     }
 
