@@ -38,6 +38,7 @@ mod focus;
 mod models;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -63,9 +64,10 @@ pub enum PipelineError {
     Io(#[from] IoError),
     /// The models could not be loaded (missing runtime or model file): a configuration problem
     /// that affects every photo, see [`PipelineError::is_fatal`].
-    #[error("{0}")]
-    ModelLoad(String),
-    #[error("{0}")]
+    #[error(transparent)]
+    ModelLoad(Arc<InferError>),
+    /// A model failed on this photo.
+    #[error(transparent)]
     Inference(InferError),
     #[error(transparent)]
     Lens(#[from] OpticsError),
