@@ -841,7 +841,9 @@ fn process(
     }
     record.depth_source = Some(if job.depth.is_some() { "file" } else { "model" });
     record.models = analysis.models.clone();
-    record.warnings.extend(analysis.warnings.iter().cloned());
+    record
+        .warnings
+        .extend(analysis.warnings.iter().map(ToString::to_string));
     let timings = analysis.timings;
     check(stop)?;
     let t = Instant::now();
@@ -856,8 +858,8 @@ fn process(
         focused
             .warnings
             .iter()
-            .filter(|w| !settings.lens.warnings.contains(w))
-            .cloned(),
+            .map(ToString::to_string)
+            .filter(|w| !settings.lens.warnings.contains(w)),
     );
     if let Some(path) = &job.save_depth {
         let (lo, hi) = focused.disparity_per_m.finite_range().unwrap_or((0.0, 1.0));

@@ -36,6 +36,7 @@
 mod analyze;
 mod focus;
 mod models;
+mod warning;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,6 +52,7 @@ pub use self::focus::{
     soft_clamp, subject_relief_limit,
 };
 pub use self::models::LazyModels;
+pub use self::warning::{MatteProblem, Warning};
 use crate::focus_point::FocusPointError;
 use crate::infer::InferError;
 use crate::io::IoError;
