@@ -85,6 +85,7 @@ pub mod config;
 pub mod depth;
 pub mod fill;
 pub mod focus_point;
+#[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod head;
@@ -97,6 +98,7 @@ pub mod pipeline;
 pub mod preset;
 pub mod render;
 pub mod scene;
+#[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]
 pub mod synthetic;
 
