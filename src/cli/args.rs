@@ -394,7 +394,7 @@ pub struct BatchArgs {
     pub overwrite: bool,
     /// Photos processed at once (each worker loads the models once and holds one photo in
     /// memory) [default: min(CPU cores, 2)]
-    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=fstop::config::JOBS_MAX))]
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=super::batch_config::JOBS_MAX))]
     pub jobs: Option<u64>,
     /// Stop at the first failed photo
     #[arg(long)]
