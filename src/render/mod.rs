@@ -294,18 +294,45 @@ fn render_fast(
 /// it into one difference line, so they never widen the ring of lines the rest of level 0 is
 /// scattered through, and a row's sum does not depend on how rows are split among threads.
 struct SparseLights {
-    /// `(x, y, source pixel)` in row order.
-    pixels: Vec<(usize, usize, SrcPx)>,
+    /// Runs of identical neighbours (most of a light's clipped pixels are alike), in row
+    /// order.
+    pixels: Vec<SparseRun>,
     /// Span tables up to the largest diameter listed.
     tables: SpanTables,
     /// The largest reach (rows) of any of them.
     max_reach: usize,
 }
 
+/// `len` neighbouring source pixels `x..x + len` of row `y`, all the same source pixel `src`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SparseRun {
+    x: usize,
+    y: usize,
+    len: usize,
+    src: SrcPx,
+}
+
+impl SparseRun {
+    /// Source pixels `(x, y, src)` in row order, runs of identical neighbours merged.
+    fn runs_of(pixels: impl IntoIterator<Item = (usize, usize, SrcPx)>) -> Vec<SparseRun> {
+        let mut runs: Vec<SparseRun> = Vec::new();
+        for (x, y, src) in pixels {
+            match runs.last_mut() {
+                Some(r) if r.y == y && r.x + r.len == x && r.src == src => r.len += 1,
+                _ => runs.push(SparseRun { x, y, len: 1, src }),
+            }
+        }
+        runs
+    }
+}
+
 /// One difference line of sparse-source spans, and which blocks of it the spans cover.
 #[derive(Default)]
 struct SparseLine {
     diff: Vec<[f64; 4]>,
+    /// Second-order differences: a run of `len` equal spans adds each of a span's four
+    /// coefficients at `p` and takes it away at `p + len`.
+    diff2: Vec<[f64; 4]>,
     /// One bit per [`SPARSE_BLOCK`] entries of `diff`: set where some span's light is.
     covered: Vec<u64>,
 }
@@ -319,6 +346,8 @@ impl SparseLine {
         if self.diff.len() != len {
             self.diff.clear();
             self.diff.resize(len, [0.0; 4]);
+            self.diff2.clear();
+            self.diff2.resize(len, [0.0; 4]);
             self.covered.clear();
             self.covered
                 .resize(len.div_ceil(SPARSE_BLOCK).div_ceil(64), 0);
@@ -338,14 +367,15 @@ impl SparseLine {
         }
     }
 
-    /// Deposits the span, on row `y` of an image `width × height`, of source pixel `(x, ys)`
-    /// of premultiplied light `v` scattered through `table`, borders reflected as in
-    /// [`Ring::splat_row`]. False when the disc does not reach the row.
+    /// Deposits the spans, on row `y` of an image `width × height`, of the run of source
+    /// pixels `x..x + len` of row `ys`, each of premultiplied light `v` scattered through
+    /// `table`, borders reflected as in [`Ring::splat_row`]. False when the disc does not
+    /// reach the row.
     fn gather(
         &mut self,
         table: &SpanTable,
         v: [f64; 4],
-        (x, ys): (usize, usize),
+        (x, len, ys): (usize, usize, usize),
         y: usize,
         (width, height): (usize, usize),
     ) -> bool {
@@ -356,14 +386,36 @@ impl SparseLine {
         let mut put = |k: i64| {
             debug_assert_eq!(reflect(ys + k, h), y_i);
             let row = &table.rows[(k - k_lo) as usize];
-            deposit(&mut self.diff, x, 0.0, row, v, f64::from(table.rho), width);
-            // Its light lies on entries `x + i0 ..= x + i1 + 1`, or anywhere once folded at a
-            // border.
-            let (a, b) = (x as i64 + i64::from(row.i0), x as i64 + i64::from(row.i1));
-            if a >= 0 && b < width as i64 {
+            // The run's light lies on entries `x + i0 ..= x + len − 1 + i1 + 1`, or anywhere
+            // once folded at a border.
+            let a = x as i64 + i64::from(row.i0);
+            let b = (x + len - 1) as i64 + i64::from(row.i1);
+            if a < 0 || b >= width as i64 {
+                for j in 0..len {
+                    deposit(
+                        &mut self.diff,
+                        x + j,
+                        0.0,
+                        row,
+                        v,
+                        f64::from(table.rho),
+                        width,
+                    );
+                }
+                self.cover(0, width + 2);
+            } else if len == 1 {
+                deposit(&mut self.diff, x, 0.0, row, v, f64::from(table.rho), width);
                 self.cover(a as usize, b as usize + 2);
             } else {
-                self.cover(0, width + 2);
+                let (a, i1) = (a as usize, (x as i64 + i64::from(row.i1)) as usize);
+                let c = row.c.map(f64::from);
+                for (p, coef) in [(a, c[0]), (a + 1, c[1]), (i1, c[2]), (i1 + 1, c[3])] {
+                    for ch in 0..4 {
+                        self.diff2[p][ch] += v[ch] * coef;
+                        self.diff2[p + len][ch] -= v[ch] * coef;
+                    }
+                }
+                self.cover(a, b as usize + 3);
             }
             any = true;
         };
@@ -393,7 +445,7 @@ impl SparseLine {
     /// summed: a row crossed by a few discs costs their width, not the image's.
     fn flush_into(&mut self, sums: &mut [[f32; 4]]) {
         let n = sums.len();
-        let mut acc = [0.0f64; 4];
+        let (mut acc, mut acc2) = ([0.0f64; 4], [0.0f64; 4]);
         let mut previous = usize::MAX;
         for word in 0..self.covered.len() {
             let mut bits = std::mem::take(&mut self.covered[word]);
@@ -401,14 +453,16 @@ impl SparseLine {
                 let block = word * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 if previous.wrapping_add(1) != block {
-                    acc = [0.0; 4];
+                    (acc, acc2) = ([0.0; 4], [0.0; 4]);
                 }
                 previous = block;
                 let end = ((block + 1) * SPARSE_BLOCK).min(self.diff.len());
                 for x in block * SPARSE_BLOCK..end {
                     let dv = std::mem::take(&mut self.diff[x]);
+                    let dv2 = std::mem::take(&mut self.diff2[x]);
                     for c in 0..4 {
-                        acc[c] += dv[c];
+                        acc2[c] += dv2[c];
+                        acc[c] += dv[c] + acc2[c];
                     }
                     if x < n {
                         for c in 0..4 {
@@ -444,12 +498,13 @@ impl SparseLights {
                 ))
             })
             .collect();
-        let max_d = pixels.iter().map(|p| p.2[4]).fold(1.0f32, f32::max);
+        let pixels = SparseRun::runs_of(pixels);
+        let max_d = pixels.iter().map(|p| p.src[4]).fold(1.0f32, f32::max);
         let tables = SpanTables::with_model(model, max_d);
         let max_reach = pixels
             .iter()
             .map(|p| {
-                let t = tables.get(p.2[4], 0.0);
+                let t = tables.get(p.src[4], 0.0);
                 let smaller = t.chroma.as_ref().map_or(0, |(small, _)| small.reach);
                 t.reach.max(smaller).max(0) as usize
             })
@@ -468,15 +523,21 @@ impl SparseLights {
     fn gather_row(&self, y: usize, (width, height): (usize, usize), line: &mut SparseLine) -> bool {
         // Reflected rows stay within a source's reach of it, so only sources within the
         // largest reach of the row can land on it.
-        let first = self.pixels.partition_point(|p| p.1 + self.max_reach < y);
-        let last = self.pixels.partition_point(|p| p.1 <= y + self.max_reach);
+        let first = self.pixels.partition_point(|p| p.y + self.max_reach < y);
+        let last = self.pixels.partition_point(|p| p.y <= y + self.max_reach);
         let near = &self.pixels[first..last];
         if near.is_empty() {
             return false;
         }
         line.reset(width + 2);
         let mut any = false;
-        for &(x, ys, ref p) in near {
+        for &SparseRun {
+            x,
+            y: ys,
+            len,
+            src: ref p,
+        } in near
+        {
             let t = self.tables.get(p[4], 0.0);
             let v = [p[0], p[1], p[2], p[3]].map(f64::from);
             // The disc and its nested inner disc (spherical aberration); with chromatic
@@ -493,7 +554,7 @@ impl SparseLights {
             };
             for (disc, v) in [Some(outer), smaller].into_iter().flatten() {
                 for table in [Some(disc), disc.inner.as_deref()].into_iter().flatten() {
-                    any |= line.gather(table, v, (x, ys), y, (width, height));
+                    any |= line.gather(table, v, (x, len, ys), y, (width, height));
                 }
             }
         }
@@ -849,17 +910,25 @@ mod tests {
     fn sparse_rows_gathered_match_the_ring_scatter() {
         let (w, h) = (37usize, 23usize);
         let shape = UnitShape::new(&ApertureShape::default());
-        let pixels: Vec<(usize, usize, SrcPx)> = [
+        // Single pixels, and runs of equal neighbours (in the middle and folded at borders).
+        let mut spots = vec![
             (0, 0, 9.0),
             (5, 1, 30.0),
             (36, 4, 12.5),
             (18, 11, 60.0),
             (2, 20, 7.0),
             (30, 22, 17.3),
-        ]
-        .iter()
-        .map(|&(x, y, d)| (x, y, [0.5, 0.25, 1.0, 1.0, d, 0.0, 0.0, 0.0]))
-        .collect();
+        ];
+        spots.extend((10..16).map(|x| (x, 12, 8.0)));
+        spots.extend((0..4).map(|x| (x, 13, 9.5)));
+        spots.extend((31..37).map(|x| (x, 14, 4.0)));
+        spots.sort_by_key(|&(x, y, _)| (y, x));
+        let pixels: Vec<(usize, usize, SrcPx)> = spots
+            .iter()
+            .map(|&(x, y, d)| (x, y, [0.5, 0.25, 1.0, 1.0, d, 0.0, 0.0, 0.0]))
+            .collect();
+        let runs = SparseRun::runs_of(pixels.iter().copied());
+        assert_eq!(runs.len(), 9, "{runs:?}");
         let tables = SpanTables::new(&shape, 60.0);
         let max_reach = pixels
             .iter()
@@ -867,7 +936,7 @@ mod tests {
             .max()
             .unwrap();
         let sparse = SparseLights {
-            pixels: pixels.clone(),
+            pixels: runs,
             tables: SpanTables::new(&shape, 60.0),
             max_reach,
         };
