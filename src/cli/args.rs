@@ -154,6 +154,17 @@ pub enum DepthKindArg {
     Disparity,
 }
 
+/// Where depth comes from without --depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DepthSourceArg {
+    /// The photo's own depth map when it has a usable one, else the depth model
+    Auto,
+    /// Always the depth model
+    Model,
+    /// Only the photo's own depth map
+    Embedded,
+}
+
 /// Which defocus kernel renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KernelArg {
@@ -288,6 +299,12 @@ pub struct AnalysisArgs {
     /// How to read --depth [default: from the file type: .npy/.pfm metres, images disparity]
     #[arg(long, value_enum, value_name = "KIND")]
     pub depth_kind: Option<DepthKindArg>,
+    /// Without --depth: the depth map a portrait JPEG carries (Google GDepth or Dynamic Depth,
+    /// Apple portrait) or the depth model. auto: the photo's own map when it has a usable one,
+    /// else the model; embedded: only the photo's own (a photo without one fails); model:
+    /// always the model. --depth FILE wins over both [default: auto]
+    #[arg(long, value_enum, value_name = "SOURCE")]
+    pub depth_source: Option<DepthSourceArg>,
     /// Subject matte (grayscale, white = subject) instead of the matting model; a template in
     /// batch mode [default: matting model; none when --depth is given]
     #[arg(long, value_name = "FILE")]

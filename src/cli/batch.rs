@@ -822,6 +822,7 @@ fn process(
             path: p.clone(),
             kind: settings.common.depth.as_ref().and_then(|d| d.1),
         }),
+        depth_source: settings.common.depth_source,
         matte: job.matte.clone(),
         decode: settings.common.decode,
     };
@@ -839,7 +840,7 @@ fn process(
     {
         panic!("injected panic (FSTOP_DEBUG_PANIC_ON)");
     }
-    record.depth_source = Some(if job.depth.is_some() { "file" } else { "model" });
+    record.depth_source = Some(analysis.depth_origin.name());
     record.models = analysis.models.clone();
     record.warnings.extend(analysis.warnings.iter().cloned());
     let timings = analysis.timings;
@@ -1171,6 +1172,12 @@ impl Collector<'_> {
                 l.focus_source.describe(),
                 record.timings_ms.map(|t| t.total).unwrap_or(0.0)
             ));
+        }
+        if record.status == Status::Rendered
+            && let Some(source) = record.depth_source
+        {
+            self.ui
+                .info(format!("{}: depth from {source}", record.input));
         }
         if let Some(h) = &record.headshot {
             self.ui.info(format!("{}: {}", record.input, h.summary()));

@@ -25,6 +25,7 @@ use fstop::depth::DepthKind;
 use fstop::io::encode::OutputFormat;
 use fstop::io::fingerprint::{self, Fingerprint};
 use fstop::optics::Lens;
+use fstop::pipeline::DepthSource;
 
 use super::report::Reason;
 use super::validate::RenderSettings;
@@ -71,6 +72,10 @@ struct PixelSettings<'a> {
     matte_file: Option<String>,
     /// The models, when they run (no depth file).
     models: Option<(&'a str, &'a str)>,
+    /// `--depth-source` without a depth file, when not `auto` (so `auto` keeps the fingerprints
+    /// of renders made before the option existed; the photo's own map is in its bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    depth_source: Option<&'static str>,
     format: &'static str,
     jpeg_quality: Option<u8>,
     dither: bool,
@@ -107,6 +112,11 @@ pub fn settings_json(
             settings.common.models.depth_model.as_str(),
             settings.common.models.matte_model.as_str(),
         )),
+        depth_source: match (depth, settings.common.depth_source) {
+            (None, DepthSource::Model) => Some("model"),
+            (None, DepthSource::Embedded) => Some("embedded"),
+            _ => None,
+        },
         format: match format {
             OutputFormat::Jpeg => "jpeg",
             OutputFormat::Png => "png",

@@ -16,7 +16,7 @@ use fstop::io::encode::OutputFormat;
 use fstop::io::{DEFAULT_MAX_PIXELS, DecodeOptions, EncodeOptions, StripMetadata};
 use fstop::lens_fields::LensFields;
 use fstop::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, Sensor};
-use fstop::pipeline::LensSettings;
+use fstop::pipeline::{DepthSource, LensSettings};
 use fstop::preset::{self, DEFAULT_PRESET, Preset};
 use fstop::render::{HighlightOptions, KernelKind};
 
@@ -24,8 +24,8 @@ use super::paths::Role;
 use super::shard::Shard;
 
 use super::args::{
-    AnalysisArgs, BatchArgs, DepthKindArg, FormatArg, GlobalArgs, KernelArg, LensArgs, OutputArgs,
-    StripMetadataArg,
+    AnalysisArgs, BatchArgs, DepthKindArg, DepthSourceArg, FormatArg, GlobalArgs, KernelArg,
+    LensArgs, OutputArgs, StripMetadataArg,
 };
 
 /// Input extensions fstop reads (case-insensitive).
@@ -381,6 +381,8 @@ pub struct CommonSettings {
     pub models: ModelConfig,
     pub decode: DecodeOptions,
     pub depth: Option<(PathTemplate, Option<DepthKind>)>,
+    /// Without a depth file: the photo's own depth map or the model.
+    pub depth_source: DepthSource,
     pub matte: Option<PathTemplate>,
     pub encode: EncodeOptions,
     pub kernel: KernelKind,
@@ -429,6 +431,17 @@ pub fn common_settings(
         Some(t) => Some((PathTemplate::parse(t, "--depth")?, kind)),
         None => None,
     };
+    let depth_source = match a.depth_source {
+        Some(DepthSourceArg::Embedded) if a.depth.is_some() => {
+            bail!(
+                "--depth FILE and --depth-source embedded contradict each other (a depth file always wins)"
+            )
+        }
+        Some(DepthSourceArg::Auto) => DepthSource::Auto,
+        Some(DepthSourceArg::Model) => DepthSource::Model,
+        Some(DepthSourceArg::Embedded) => DepthSource::Embedded,
+        None => config.depth_source.unwrap_or_default(),
+    };
     let matte = match &a.matte {
         Some(t) => Some(PathTemplate::parse(t, "--matte")?),
         None => None,
@@ -442,6 +455,7 @@ pub fn common_settings(
                 .unwrap_or(DEFAULT_MAX_PIXELS),
         },
         depth,
+        depth_source,
         matte,
         encode: EncodeOptions {
             jpeg_quality: jpeg_quality.or(config.jpeg_quality).unwrap_or(92),
