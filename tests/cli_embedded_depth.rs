@@ -74,12 +74,10 @@ fn portrait_jpegs() -> Vec<(&'static str, Vec<u8>)> {
 
 fn file_line(out: &std::process::Output) -> serde_json::Value {
     let text = stdout_of(out);
-    let line = text
-        .lines()
+    text.lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .find(|l| l["type"] == "file")
-        .unwrap_or_else(|| panic!("no file line in {text}"));
-    line
+        .unwrap_or_else(|| panic!("no file line in {text}"))
 }
 
 #[test]

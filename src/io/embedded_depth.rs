@@ -495,7 +495,7 @@ fn item_ranges(
         let padding = number(index, item, "Item:Padding", item.padding.as_deref())?;
         if index == 0 {
             ranges.push(0..eoi);
-            pos = pos.checked_add(padding).unwrap_or(usize::MAX);
+            pos = pos.saturating_add(padding);
             continue;
         }
         let Some(len_text) = item.length.as_deref() else {
@@ -510,7 +510,7 @@ fn item_ranges(
             )
         })?;
         ranges.push(pos..end);
-        pos = end.checked_add(padding).unwrap_or(usize::MAX);
+        pos = end.saturating_add(padding);
     }
     Ok(ranges)
 }
