@@ -24,6 +24,7 @@ pub mod fill;
 pub mod focus_point;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod grain;
 pub mod head;
 pub mod headshot;
 pub mod infer;
