@@ -17,7 +17,93 @@
 use rayon::prelude::*;
 
 use crate::io::colour::{linear_to_srgb, srgb_to_linear};
-use crate::scene::{LinearRgb, Plane};
+use crate::optics::Lens;
+use crate::scene::{LinearRgb, Plane, Scene};
+
+/// Largest grain level accepted (`--grain LEVEL`), in 8-bit steps of standard deviation.
+pub const MAX_GRAIN_LEVEL: f32 = 20.0;
+
+/// How much grain goes back into the smoothed areas (`--grain`, preset field `grain`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum GrainSetting {
+    /// The photo's own, measured ([`measure_grain`]); none for a clean photo.
+    #[default]
+    Auto,
+    /// None: the blurred areas stay smooth.
+    Off,
+    /// This standard deviation, in 8-bit steps (0–[`MAX_GRAIN_LEVEL`]), sRGB-encoded.
+    Level(f32),
+}
+
+/// A grain setting that does not parse or is out of range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("grain '{0}' is not auto, none or a level 0–20 (standard deviation in 8-bit steps)")]
+pub struct GrainError(pub String);
+
+impl std::str::FromStr for GrainSetting {
+    type Err = GrainError;
+    fn from_str(text: &str) -> Result<GrainSetting, GrainError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(GrainSetting::Auto),
+            "none" | "off" => Ok(GrainSetting::Off),
+            t => t
+                .parse::<f32>()
+                .ok()
+                .map(GrainSetting::Level)
+                .filter(GrainSetting::in_range)
+                .ok_or_else(|| GrainError(text.chars().take(40).collect())),
+        }
+    }
+}
+
+impl std::fmt::Display for GrainSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GrainSetting::Auto => f.write_str("auto"),
+            GrainSetting::Off => f.write_str("none"),
+            GrainSetting::Level(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+impl GrainSetting {
+    /// A level within 0–[`MAX_GRAIN_LEVEL`] (other settings always are).
+    pub fn in_range(&self) -> bool {
+        match *self {
+            GrainSetting::Level(v) => v.is_finite() && (0.0..=MAX_GRAIN_LEVEL).contains(&v),
+            _ => true,
+        }
+    }
+}
+
+/// Puts grain back into `image`, the render of `scene` through `lens` (see the module
+/// documentation): `setting`'s level (for `auto`, the photo's measured under its matte),
+/// weighted per pixel by [`smoothing_weight`] of the pixel's circle of confusion.
+pub fn regrain(image: &mut LinearRgb, scene: &Scene, lens: &Lens, setting: GrainSetting) {
+    let sigma = match setting {
+        GrainSetting::Off => 0.0,
+        GrainSetting::Level(v) => v / 255.0,
+        GrainSetting::Auto => measure_grain(&scene.color, scene.matte.as_ref()),
+    };
+    if !(sigma.is_finite() && sigma > 0.0) {
+        return;
+    }
+    let (w, h) = (image.width, image.height);
+    let d = &scene.disparity_per_m;
+    if (d.width, d.height) != (w, h) {
+        return;
+    }
+    let long_side = w.max(h);
+    let weight = Plane::from_vec(
+        w,
+        h,
+        d.data
+            .par_iter()
+            .map(|&v| smoothing_weight(lens.signed_coc_px(f64::from(v), long_side) as f32))
+            .collect(),
+    );
+    add_grain(image, sigma, &weight, 0x6EA1_9A17);
+}
 
 /// A deterministic, zero-mean, unit-variance noise value for pixel (x, y), channel `c`: the
 /// sum of four hashed uniforms (Irwin–Hall, close to Gaussian), scaled.
@@ -298,6 +384,41 @@ mod tests {
         assert_eq!(render.r, clean.r);
         assert_eq!(render.g, clean.g);
         assert_eq!(render.b, clean.b);
+    }
+
+    #[test]
+    fn settings_parse_and_refuse_out_of_range_levels() {
+        assert_eq!("auto".parse(), Ok(GrainSetting::Auto));
+        assert_eq!("none".parse(), Ok(GrainSetting::Off));
+        assert_eq!("2.5".parse(), Ok(GrainSetting::Level(2.5)));
+        let e = "25".parse::<GrainSetting>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "grain '25' is not auto, none or a level 0–20 (standard deviation in 8-bit steps)"
+        );
+        assert!("-1".parse::<GrainSetting>().is_err() && "NaN".parse::<GrainSetting>().is_err());
+    }
+
+    #[test]
+    fn regrain_follows_the_lens_and_the_setting() {
+        // Background at infinity, a lens focused at 2 m: every pixel is blurred.
+        let (w, h) = (128, 64);
+        let photo = noisy(w, h, 3.0 / 255.0);
+        let scene = Scene::new(photo.clone(), Plane::filled(w, h, 0.0), None).unwrap();
+        let lens = Lens::default();
+        let smooth = LinearRgb::filled(w, h, [0.2; 3]);
+        let mut none = smooth.clone();
+        regrain(&mut none, &scene, &lens, GrainSetting::Off);
+        assert_eq!(none, smooth);
+        let mut auto = smooth.clone();
+        regrain(&mut auto, &scene, &lens, GrainSetting::Auto);
+        let got = measure_grain(&auto, None);
+        assert!((got / (3.0 / 255.0) - 1.0).abs() < 0.2, "{got}");
+        // In focus everywhere: nothing to put back.
+        let focused = Scene::new(photo, Plane::filled(w, h, 0.5), None).unwrap();
+        let mut sharp = smooth.clone();
+        regrain(&mut sharp, &focused, &lens, GrainSetting::Level(5.0));
+        assert_eq!(sharp, smooth);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use fstop::backdrop::Background;
 use fstop::config;
 use fstop::focus_point::FocusPoint;
+use fstop::grain::GrainSetting;
 use fstop::infer::ModelConfig;
 use fstop::optics::Sensor;
 
@@ -204,6 +205,9 @@ fn parse_focus(s: &str) -> Result<config::FocusSetting, String> {
 fn parse_degrees(s: &str) -> Result<f64, String> {
     value_parser_result(config::parse_degrees(s))
 }
+fn parse_grain(s: &str) -> Result<GrainSetting, String> {
+    s.parse::<GrainSetting>().map_err(|e| e.to_string())
+}
 fn parse_background(s: &str) -> Result<Background, String> {
     s.parse::<Background>().map_err(|e| e.to_string())
 }
@@ -285,6 +289,12 @@ pub struct LensArgs {
     /// white) or `studio:#RRGGBB` [default: blur]
     #[arg(long, value_name = "blur|studio[:TONE]", value_parser = parse_background, help_heading = "Background")]
     pub background: Option<Background>,
+    /// Grain put back where the render smoothed the photo, in proportion to the smoothing
+    /// (circle of confusion 1 → 4 px): auto (the photo's own noise, measured in flat in-focus
+    /// areas; none for a clean photo), none, or a level 0–20 (standard deviation in 8-bit
+    /// steps) [default: auto]
+    #[arg(long, value_name = "auto|none|LEVEL", value_parser = parse_grain)]
+    pub grain: Option<GrainSetting>,
 }
 
 /// Where depth and matte come from.

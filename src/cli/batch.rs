@@ -907,13 +907,17 @@ fn process(
         ..RenderOptions::default()
     };
     let background = settings.lens.background;
-    let (image, label, headshot) =
+    let (mut image, label, headshot) =
         headshot_tiles::render_checked(&scene, &focused.lens, &options, background).map_err(
             |message| JobError::Failed {
                 message: message.into(),
                 fatal: false,
             },
         )?;
+    // The photo's grain back where the lens smoothed it (a studio backdrop has its own).
+    if background == fstop::backdrop::Background::Blur {
+        fstop::grain::regrain(&mut image, &scene, &focused.lens, settings.lens.grain);
+    }
     (record.background, record.headshot) = (Some(label), headshot);
     let render_ms = ms(t);
     drop(scene);

@@ -268,7 +268,8 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
             }
             continue;
         }
-        let image = render::render(&scene, &focused.lens, &options);
+        let mut image = render::render(&scene, &focused.lens, &options);
+        fstop::grain::regrain(&mut image, &scene, &focused.lens, choice.grain);
         let lens = &focused.lens;
         ui.info(format!(
             "{}: {} mm f/{} on {}, focus {:.2} m ({})",

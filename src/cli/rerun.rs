@@ -22,6 +22,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use fstop::depth::DepthKind;
+use fstop::grain::GrainSetting;
 use fstop::io::encode::OutputFormat;
 use fstop::io::fingerprint::{self, Fingerprint};
 use fstop::optics::Lens;
@@ -65,6 +66,9 @@ struct PixelSettings<'a> {
     highlight_threshold: f32,
     highlight_gain: f32,
     background: String,
+    /// `--grain` when not `auto` (so `auto` keeps earlier fingerprints; see the report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grain: Option<String>,
     kernel: String,
     /// sha256 of the depth file and how it is read.
     depth_file: Option<(String, Option<DepthKind>)>,
@@ -100,6 +104,7 @@ pub fn settings_json(
         highlight_threshold: lens.highlights.threshold,
         highlight_gain: lens.highlights.gain,
         background: format!("{:?}", lens.background),
+        grain: (lens.grain != GrainSetting::Auto).then(|| lens.grain.to_string()),
         kernel: format!("{:?}", settings.common.kernel),
         depth_file: depth.map(|d| {
             (

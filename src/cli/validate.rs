@@ -11,6 +11,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use fstop::backdrop::Background;
 use fstop::config::{Config, FocusSetting};
 use fstop::depth::DepthKind;
+use fstop::grain::GrainSetting;
 use fstop::infer::ModelConfig;
 use fstop::io::encode::OutputFormat;
 use fstop::io::{DEFAULT_MAX_PIXELS, DecodeOptions, EncodeOptions, StripMetadata};
@@ -70,6 +71,8 @@ pub struct LensChoice {
     pub files_read: Vec<(PathBuf, Role)>,
     /// What goes behind the subject (config, preset, `--background`).
     pub background: Background,
+    /// Grain put back where the render smoothed (config, preset, `--grain`).
+    pub grain: GrainSetting,
 }
 
 /// The lens, highlight and background fields the command line sets, checked field by field
@@ -89,6 +92,7 @@ fn flag_fields(flags: &LensArgs) -> Result<LensFields> {
         highlight_threshold: flags.highlight_threshold,
         highlight_gain: flags.highlight_gain,
         background: flags.background,
+        grain: flags.grain,
     };
     fields.check()?;
     Ok(fields)
@@ -111,6 +115,7 @@ pub fn resolve_lens(
     let mut background = Background::default();
     let base = find_preset(DEFAULT_PRESET)?;
     base.fields.lens.apply(&mut lens, &mut hl, &mut background);
+    let mut grain = base.fields.lens.grain;
     let mut preset_name = base.name;
     let mut files_read: Vec<(PathBuf, Role)> = Vec::new();
     if let Some(f) = &config.file {
@@ -124,19 +129,24 @@ pub fn resolve_lens(
             None => "preset named in the configuration".into(),
         })?;
         p.fields.lens.apply(&mut lens, &mut hl, &mut background);
+        grain = p.fields.lens.grain.or(grain);
         files_read.extend(preset_file(&p));
         preset_name = p.name;
     }
     config.lens.apply(&mut lens, &mut hl, &mut background);
+    grain = config.lens.grain.or(grain);
 
     // Command-line layer: --preset, then flags.
     if let Some(name) = preset_arg {
         let p = find_preset(name)?;
         p.fields.lens.apply(&mut lens, &mut hl, &mut background);
+        grain = p.fields.lens.grain.or(grain);
         files_read.extend(preset_file(&p));
         preset_name = p.name;
     }
-    flag_fields(flags)?.apply(&mut lens, &mut hl, &mut background);
+    let flag_layer = flag_fields(flags)?;
+    flag_layer.apply(&mut lens, &mut hl, &mut background);
+    grain = flag_layer.grain.or(grain);
     let focus = flags
         .focus_at
         .map(FocusSetting::At)
@@ -190,6 +200,7 @@ pub fn resolve_lens(
         warnings,
         files_read,
         background,
+        grain: grain.unwrap_or_default(),
     })
 }
 
