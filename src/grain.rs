@@ -8,8 +8,8 @@
 //! the render smoothed it ([`smoothing_weight`]: 0 for a circle of confusion up to 1 px, rising
 //! smoothly to 1 at 4 px). The noise is a hash of the pixel's position, channel and a seed
 //! ([`noise`]), so it is bit-identical for any thread count. Only the level is matched: the
-//! added grain is per pixel and independent per channel (the photo's grain size and colour
-//! correlation are not measured). A clean photo (grain under [`GRAIN_FLOOR`], e.g. a
+//! added grain is per pixel and independent per channel, or the same in every channel for a
+//! grayscale photo (the photo's grain size and colour correlation are not measured). A clean photo (grain under [`GRAIN_FLOOR`], e.g. a
 //! synthetic one) gets nothing: its render is left bit-identical.
 //!
 //! The studio backdrop ([`crate::backdrop`]) uses the same measurement and noise.
@@ -102,7 +102,10 @@ pub fn regrain(image: &mut LinearRgb, scene: &Scene, lens: &Lens, setting: Grain
             .map(|&v| smoothing_weight(lens.signed_coc_px(f64::from(v), long_side) as f32))
             .collect(),
     );
-    add_grain(image, sigma, &weight, 0x6EA1_9A17);
+    // A grayscale photo (every channel equal) gets grey grain.
+    let c = &scene.color;
+    let mono = c.r == c.g && c.g == c.b;
+    add_grain(image, sigma, &weight, 0x6EA1_9A17, mono);
 }
 
 /// A deterministic, zero-mean, unit-variance noise value for pixel (x, y), channel `c`: the
@@ -261,9 +264,10 @@ pub fn smoothing_weight(coc_px: f32) -> f32 {
 }
 
 /// Adds grain of standard deviation `sigma` (sRGB-encoded units, per channel) to `image`,
-/// each pixel's scaled by `weight` (0..1, same size; see [`smoothing_weight`]). Nothing
-/// changes when `sigma` is 0 (or not finite) or the sizes differ. Deterministic.
-pub fn add_grain(image: &mut LinearRgb, sigma: f32, weight: &Plane, seed: u32) {
+/// each pixel's scaled by `weight` (0..1, same size; see [`smoothing_weight`]); `mono`: the
+/// same noise in every channel (for a grayscale photo). Nothing changes when `sigma` is 0 (or
+/// not finite) or the sizes differ. Deterministic.
+pub fn add_grain(image: &mut LinearRgb, sigma: f32, weight: &Plane, seed: u32, mono: bool) {
     let w = image.width;
     if !(sigma.is_finite() && sigma > 0.0)
         || (weight.width, weight.height) != (image.width, image.height)
@@ -286,8 +290,8 @@ pub fn add_grain(image: &mut LinearRgb, sigma: f32, weight: &Plane, seed: u32) {
                     if k == 0.0 || !v.is_finite() {
                         continue;
                     }
-                    let e =
-                        linear_to_srgb(v.clamp(0.0, 1.0)) + sigma * k * noise(x, y, c as u32, seed);
+                    let e = linear_to_srgb(v.clamp(0.0, 1.0))
+                        + sigma * k * noise(x, y, if mono { 0 } else { c as u32 }, seed);
                     *v = srgb_to_linear(e.clamp(0.0, 1.0));
                 }
             });
@@ -364,7 +368,7 @@ mod tests {
         );
         let smooth = measure_grain(&crop(&render, w / 2 + 8, w - 8), None);
         assert!(smooth < sigma * 0.3, "the blur removed the grain: {smooth}");
-        add_grain(&mut render, measured, &weight, 0x6EA1);
+        add_grain(&mut render, measured, &weight, 0x6EA1, false);
         let sharp = measure_grain(&crop(&render, 8, w / 2 - 8), None);
         let blurred = measure_grain(&crop(&render, w / 2 + 8, w - 8), None);
         assert_eq!(sharp, measure_grain(&crop(&photo, 8, w / 2 - 8), None));
@@ -380,7 +384,7 @@ mod tests {
         let clean = LinearRgb::filled(64, 64, [0.3, 0.4, 0.5]);
         assert_eq!(measure_grain(&clean, None), 0.0);
         let mut render = clean.clone();
-        add_grain(&mut render, 0.0, &Plane::filled(64, 64, 1.0), 1);
+        add_grain(&mut render, 0.0, &Plane::filled(64, 64, 1.0), 1, false);
         assert_eq!(render.r, clean.r);
         assert_eq!(render.g, clean.g);
         assert_eq!(render.b, clean.b);
@@ -414,6 +418,13 @@ mod tests {
         regrain(&mut auto, &scene, &lens, GrainSetting::Auto);
         let got = measure_grain(&auto, None);
         assert!((got / (3.0 / 255.0) - 1.0).abs() < 0.2, "{got}");
+        // A grayscale photo gets grey grain.
+        let mut grey = photo.clone();
+        (grey.g, grey.b) = (grey.r.clone(), grey.r.clone());
+        let grey_scene = Scene::new(grey, Plane::filled(w, h, 0.0), None).unwrap();
+        let mut out = smooth.clone();
+        regrain(&mut out, &grey_scene, &lens, GrainSetting::Auto);
+        assert!(out.r != smooth.r && out.r == out.g && out.g == out.b);
         // In focus everywhere: nothing to put back.
         let focused = Scene::new(photo, Plane::filled(w, h, 0.5), None).unwrap();
         let mut sharp = smooth.clone();
