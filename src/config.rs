@@ -3,7 +3,9 @@
 //!
 //! A configuration file holds defaults for command-line options (keys are the long option names
 //! with `-` written as `_`, lens fields with their unit in the name as in presets). Unknown keys
-//! are refused; every error names the file, line and column.
+//! are refused; every error names the file, line and column. The batch keys (`jobs`, `name`,
+//! `overwrite`, `recursive`, `fail_fast`, `exclude`) belong to the command line, which reads
+//! them as its own [`ConfigSection`] from the same file ([`Config::load_with`]).
 //!
 //! ```toml
 //! preset = "135mm-f2"
@@ -34,9 +36,6 @@ pub struct UnitError {
     pub what: &'static str,
     pub examples: &'static str,
 }
-
-/// The most photos processed at once (`--jobs`, `jobs`): each holds a photo and the models.
-pub const JOBS_MAX: u64 = 256;
 
 fn unit_error(text: &str, what: &'static str, examples: &'static str) -> UnitError {
     UnitError {
@@ -210,7 +209,7 @@ impl TomlLocatedError {
 }
 
 /// The field names of a struct's `Deserialize` implementation (what serde would accept).
-pub(crate) fn struct_fields<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+pub fn struct_fields<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
     /// A deserializer that only records the field list serde hands it.
     struct Fields<'a>(&'a mut &'static [&'static str]);
     #[derive(Debug)]
@@ -315,12 +314,6 @@ struct RawConfig {
     strip_metadata: Option<Spanned<String>>,
     max_pixels: Option<Spanned<u64>>,
     kernel: Option<Spanned<String>>,
-    jobs: Option<Spanned<usize>>,
-    name: Option<String>,
-    overwrite: Option<bool>,
-    recursive: Option<bool>,
-    fail_fast: Option<bool>,
-    exclude: Option<Vec<String>>,
 }
 
 /// A configuration file, read and checked. Every field is optional: it is a default for the
@@ -346,12 +339,26 @@ pub struct Config {
     pub strip_metadata: Option<crate::io::StripMetadata>,
     pub max_pixels: Option<u64>,
     pub kernel: Option<crate::render::KernelKind>,
-    pub jobs: Option<usize>,
-    pub name: Option<String>,
-    pub overwrite: Option<bool>,
-    pub recursive: Option<bool>,
-    pub fail_fast: Option<bool>,
-    pub exclude: Vec<String>,
+}
+
+/// Keys a caller adds to the configuration file (the command line's batch keys): their names,
+/// and how to read them from the file's text. `()` adds none.
+pub trait ConfigSection: Sized {
+    /// The keys this section reads; [`Config::parse_with`] refuses any key that neither the
+    /// library nor the section knows.
+    fn keys() -> &'static [&'static str];
+    /// Reads the section's keys from the whole file's text (other keys are left alone).
+    fn parse(file: &str, text: &str) -> Result<Self, TomlLocatedError>;
+}
+
+impl ConfigSection for () {
+    fn keys() -> &'static [&'static str] {
+        &[]
+    }
+
+    fn parse(_file: &str, _text: &str) -> Result<(), TomlLocatedError> {
+        Ok(())
+    }
 }
 
 /// A configuration file could not be read or is invalid.
@@ -410,25 +417,40 @@ pub fn parse_kernel(text: &str) -> Option<crate::render::KernelKind> {
 impl Config {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with::<()>(path).map(|(config, ())| config)
+    }
+
+    /// [`Config::load`] for a file that may also hold the keys of section `S`.
+    pub fn load_with<S: ConfigSection>(path: &Path) -> Result<(Config, S), ConfigError> {
         let text = read_regular_text_file(path, MAX_SETTINGS_FILE_BYTES, "a config file").map_err(
             |e| ConfigError::Read {
                 path: path.to_path_buf(),
                 source: e.into(),
             },
         )?;
-        let mut config = Config::parse(&path.display().to_string(), &text)?;
+        let (mut config, section) = Config::parse_with(&path.display().to_string(), &text)?;
         config.file = Some(path.to_path_buf());
-        Ok(config)
+        Ok((config, section))
     }
 
     /// Parses configuration text; `file` names it in messages.
     pub fn parse(file: &str, text: &str) -> Result<Config, TomlLocatedError> {
+        Config::parse_with::<()>(file, text).map(|(config, ())| config)
+    }
+
+    /// [`Config::parse`] for text that may also hold the keys of section `S` (read after the
+    /// library's own).
+    pub fn parse_with<S: ConfigSection>(
+        file: &str,
+        text: &str,
+    ) -> Result<(Config, S), TomlLocatedError> {
         refuse_unknown_keys(
             file,
             text,
             &[
                 struct_fields::<RawConfig>(),
                 struct_fields::<RawLensFields>(),
+                S::keys(),
             ],
         )?;
         let raw: RawConfig =
@@ -529,21 +551,13 @@ impl Config {
                 format!("jpeg_quality {} is outside 1–100", q.get_ref()),
             ));
         }
-        if let Some(j) = &raw.jobs
-            && !(1..=JOBS_MAX).contains(&(*j.get_ref() as u64))
-        {
-            return Err(at(
-                &|| j.span(),
-                format!("jobs {} is outside 1–{JOBS_MAX}", j.get_ref()),
-            ));
-        }
         if let Some(m) = &raw.max_pixels
             && *m.get_ref() == 0
         {
             return Err(at(&|| m.span(), "max_pixels must be at least 1".into()));
         }
         let _ = raw.description;
-        Ok(Config {
+        let config = Config {
             file: None,
             preset: plain!(raw.preset),
             lens,
@@ -559,13 +573,8 @@ impl Config {
             strip_metadata,
             max_pixels: plain!(raw.max_pixels),
             kernel,
-            jobs: plain!(raw.jobs),
-            name: raw.name,
-            overwrite: raw.overwrite,
-            recursive: raw.recursive,
-            fail_fast: raw.fail_fast,
-            exclude: raw.exclude.unwrap_or_default(),
-        })
+        };
+        Ok((config, S::parse(file, text)?))
     }
 }
 
@@ -621,10 +630,6 @@ kernel = "reference"
 strip_metadata = "gps"
 depth_kind = "metres"
 depth_source = "embedded"
-jobs = 3
-name = "{stem}.{ext}"
-overwrite = true
-exclude = ["*_depth.png"]
 "#,
         )
         .unwrap();
@@ -643,9 +648,6 @@ exclude = ["*_depth.png"]
                 .to_string()
                 .contains("unknown depth_source 'phone' (expected auto, model or embedded)")
         );
-        assert_eq!(c.jobs, Some(3));
-        assert_eq!(c.overwrite, Some(true));
-        assert_eq!(c.exclude, vec!["*_depth.png".to_string()]);
         let c = Config::parse("x", "focus = 3\n").unwrap();
         assert_eq!(c.focus, Some(FocusSetting::Distance(3.0)));
     }
@@ -656,7 +658,7 @@ exclude = ["*_depth.png"]
         assert_eq!((e.file.as_str(), e.line, e.column), ("fstop.toml", 2, 1));
         assert!(e.message.contains("bogus"), "{}", e.message);
         assert!(e.to_string().starts_with("fstop.toml:2:1: "), "{e}");
-        let e = Config::parse("c.toml", "jobs = 1\nfocus = \"soon\"\n").unwrap_err();
+        let e = Config::parse("c.toml", "kernel = \"fast\"\nfocus = \"soon\"\n").unwrap_err();
         assert_eq!((e.line, e.column), (2, 9));
         let e = Config::parse("c.toml", "f_number = \"fast\"\n").unwrap_err();
         assert_eq!(e.line, 1);
@@ -671,5 +673,50 @@ exclude = ["*_depth.png"]
         assert!(e.message.contains("3–32"), "{e}");
         let e = Config::parse("c.toml", "[lens\n").unwrap_err();
         assert_eq!(e.line, 1);
+    }
+
+    /// A section of two keys, as the command line adds its batch keys.
+    #[derive(Debug, PartialEq)]
+    struct Extra(Option<i64>);
+
+    impl ConfigSection for Extra {
+        fn keys() -> &'static [&'static str] {
+            &["extra", "other"]
+        }
+
+        fn parse(file: &str, text: &str) -> Result<Self, TomlLocatedError> {
+            #[derive(Deserialize)]
+            struct Raw {
+                extra: Option<Spanned<i64>>,
+            }
+            let raw: Raw =
+                toml::from_str(text).map_err(|e| TomlLocatedError::from_toml(file, text, &e))?;
+            match raw.extra {
+                Some(v) if *v.get_ref() < 0 => Err(TomlLocatedError::at(
+                    file,
+                    text,
+                    v.span().start,
+                    "extra must not be negative",
+                )),
+                v => Ok(Extra(v.map(Spanned::into_inner))),
+            }
+        }
+    }
+
+    #[test]
+    fn a_section_adds_its_keys_and_its_checks() {
+        let text = "f_number = 2\nextra = 3\nother = true\n";
+        assert!(
+            Config::parse("c.toml", text)
+                .unwrap_err()
+                .message
+                .contains("extra")
+        );
+        let (c, extra) = Config::parse_with::<Extra>("c.toml", text).unwrap();
+        assert_eq!((c.lens.f_number, extra), (Some(2.0), Extra(Some(3))));
+        let e = Config::parse_with::<Extra>("c.toml", "extra = -1\n").unwrap_err();
+        assert_eq!(e.to_string(), "c.toml:1:9: extra must not be negative");
+        let e = Config::parse_with::<Extra>("c.toml", "bogus = 1\n").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 1));
     }
 }

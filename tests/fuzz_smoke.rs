@@ -251,9 +251,10 @@ fn config_seeds() -> Vec<Vec<u8>> {
     for s in [
         "preset = \"135mm-f2\"\nf_number = 2.8\nfocus = \"3m\"\n",
         "focus = \"auto\"\nbackground_distance_m = \"inf\"\ndepth_kind = \"metres\"\n",
-        "jobs = 2\nexclude = [\"*.tmp\", \"*/depth/*\"]\nname = \"{stem}-bokeh.{ext}\"\n",
-        "max_pixels = 1000\njpeg_quality = 92\nkernel = \"reference\"\noverwrite = true\n",
-        "sensor_width_mm = 36\nfail_fast = false\nrecursive = true\n",
+        // The batch keys (jobs, name, exclude, …) are the command line's (cli::batch_config).
+        "strip_metadata = \"gps\"\nort_lib = \"/tmp/libonnxruntime.so\"\n",
+        "max_pixels = 1000\njpeg_quality = 92\nkernel = \"reference\"\n",
+        "sensor_width_mm = 36\n",
         "depth_model = \"fastdepth\"\nmatte_model = \"modnet\"\nmodel_dir = \"/tmp\"\n",
         "focus = 2.5\nbackground_distance_m = 20\n",
     ] {

@@ -42,8 +42,8 @@ use super::rerun::{self, Decision, Replace};
 use super::shard::Shard;
 use super::signals::Stop;
 use super::validate::{
-    BatchSettings, INPUT_EXTENSIONS, NameVars, OUTPUT_EXTENSIONS, PathTemplate, RenderSettings,
-    has_extension,
+    BatchSettings, INPUT_EXTENSIONS, NameTemplate, NameVars, OUTPUT_EXTENSIONS, PathTemplate,
+    RenderSettings, has_extension,
 };
 
 /// A photo found among the inputs.
@@ -515,89 +515,18 @@ pub fn plan(
         refuse_file_as_output_folder(o)?;
     }
 
-    let many = sources.len() > 1;
-    for (t, option) in [
-        (settings.common.depth.as_ref().map(|d| &d.0), "--depth"),
-        (settings.common.matte.as_ref(), "--matte"),
-        (settings.save_depth.as_ref(), "--save-depth"),
-        (settings.save_matte.as_ref(), "--save-matte"),
-    ] {
-        if let Some(t) = t
-            && many
-            && !t.is_template()
-        {
-            bail!(
-                "{option} names one file but there are {} photos; use a template such as \
-                 '{{dir}}/{{stem}}_depth.png' ({{dir}} {{stem}} {{name}} {{ext}})",
-                sources.len()
-            );
-        }
-    }
-
+    refuse_one_file_for_many(sources.len(), settings)?;
     let output_for = |s: &InputPhoto| -> Result<PathBuf> {
-        if let (true, Some(o)) = (single, output) {
-            return Ok(o.to_path_buf());
+        match (single, output) {
+            (true, Some(o)) => Ok(o.to_path_buf()),
+            _ => output_in_batch(s, out_dir.as_deref(), &batch.name, &vars),
         }
-        let name = batch.name.expand(&s.path, &vars);
-        if !stays_inside(&name) {
-            bail!(
-                "{}: --name expands to '{}', which leaves the output folder; use a template \
-                 without '..' or a leading '/'",
-                s.path.display(),
-                name.display()
-            );
-        }
-        Ok(match &out_dir {
-            Some(dir) => dir.join(&s.rel_dir).join(name),
-            None => s.path.parent().unwrap_or(Path::new("")).join(name),
-        })
     };
-
-    let mut jobs: Vec<PhotoJob> = Vec::with_capacity(sources.len());
-    for s in &sources {
-        jobs.push(PhotoJob {
-            index: 0,
-            input: s.path.clone(),
-            output: output_for(s)?,
-            depth: settings
-                .common
-                .depth
-                .as_ref()
-                .map(|(t, _)| t.expand(&s.path)),
-            matte: settings.common.matte.as_ref().map(|t| t.expand(&s.path)),
-            save_depth: settings.save_depth.as_ref().map(|t| t.expand(&s.path)),
-            save_matte: settings.save_matte.as_ref().map(|t| t.expand(&s.path)),
-            replace: Replace::Stale,
-        });
-    }
-
-    // Leave out discovered files that are other inputs' results or depth/matte files.
-    let produced: HashSet<PathBuf> = jobs
+    let jobs = sources
         .iter()
-        .flat_map(|j| {
-            [
-                Some(&j.output),
-                j.depth.as_ref(),
-                j.matte.as_ref(),
-                j.save_depth.as_ref(),
-                j.save_matte.as_ref(),
-            ]
-        })
-        .flatten()
-        .map(|p| canonical(p))
-        .collect();
-    let mut left_out = Vec::new();
-    let mut kept = Vec::new();
-    for (job, source) in jobs.drain(..).zip(&sources) {
-        let own = canonical(&job.output);
-        let input = canonical(&job.input);
-        if !source.explicit && input != own && produced.contains(&input) {
-            left_out.push(job.input);
-        } else {
-            kept.push(job);
-        }
-    }
-    let mut jobs = kept;
+        .map(|s| Ok(job_for(s, output_for(s)?, settings)))
+        .collect::<Result<Vec<_>>>()?;
+    let (mut jobs, left_out) = leave_out_results(jobs, &sources);
 
     // Refuse what would destroy an input or collide.
     for j in &jobs {
@@ -628,6 +557,101 @@ pub fn plan(
         left_out,
         warnings,
     })
+}
+
+/// Refuses a `--depth`, `--matte`, `--save-depth` or `--save-matte` that names one file (no
+/// template) when there are `photos` > 1.
+fn refuse_one_file_for_many(photos: usize, settings: &RenderSettings) -> Result<()> {
+    for (t, option) in [
+        (settings.common.depth.as_ref().map(|d| &d.0), "--depth"),
+        (settings.common.matte.as_ref(), "--matte"),
+        (settings.save_depth.as_ref(), "--save-depth"),
+        (settings.save_matte.as_ref(), "--save-matte"),
+    ] {
+        if let Some(t) = t
+            && photos > 1
+            && !t.is_template()
+        {
+            bail!(
+                "{option} names one file but there are {photos} photos; use a template such as \
+                 '{{dir}}/{{stem}}_depth.png' ({{dir}} {{stem}} {{name}} {{ext}})"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A batch photo's output: `--name` expanded, in the output folder (keeping the photo's
+/// folder below the input) or next to the photo; a name that leaves the folder is refused.
+fn output_in_batch(
+    s: &InputPhoto,
+    out_dir: Option<&Path>,
+    name: &NameTemplate,
+    vars: &NameVars,
+) -> Result<PathBuf> {
+    let name = name.expand(&s.path, vars);
+    if !stays_inside(&name) {
+        bail!(
+            "{}: --name expands to '{}', which leaves the output folder; use a template \
+             without '..' or a leading '/'",
+            s.path.display(),
+            name.display()
+        );
+    }
+    Ok(match out_dir {
+        Some(dir) => dir.join(&s.rel_dir).join(name),
+        None => s.path.parent().unwrap_or(Path::new("")).join(name),
+    })
+}
+
+/// The job for one photo: its output and its depth, matte and saved-map templates expanded
+/// (index and replace policy are set once the list is final).
+fn job_for(s: &InputPhoto, output: PathBuf, settings: &RenderSettings) -> PhotoJob {
+    PhotoJob {
+        index: 0,
+        input: s.path.clone(),
+        output,
+        depth: settings
+            .common
+            .depth
+            .as_ref()
+            .map(|(t, _)| t.expand(&s.path)),
+        matte: settings.common.matte.as_ref().map(|t| t.expand(&s.path)),
+        save_depth: settings.save_depth.as_ref().map(|t| t.expand(&s.path)),
+        save_matte: settings.save_matte.as_ref().map(|t| t.expand(&s.path)),
+        replace: Replace::Stale,
+    }
+}
+
+/// Leaves out discovered photos (not named on the command line) that are other jobs'
+/// results or depth/matte files; returns the jobs kept and the inputs left out.
+fn leave_out_results(jobs: Vec<PhotoJob>, sources: &[InputPhoto]) -> (Vec<PhotoJob>, Vec<PathBuf>) {
+    let produced: HashSet<PathBuf> = jobs
+        .iter()
+        .flat_map(|j| {
+            [
+                Some(&j.output),
+                j.depth.as_ref(),
+                j.matte.as_ref(),
+                j.save_depth.as_ref(),
+                j.save_matte.as_ref(),
+            ]
+        })
+        .flatten()
+        .map(|p| canonical(p))
+        .collect();
+    let mut left_out = Vec::new();
+    let mut kept = Vec::new();
+    for (job, source) in jobs.into_iter().zip(sources) {
+        let own = canonical(&job.output);
+        let input = canonical(&job.input);
+        if !source.explicit && input != own && produced.contains(&input) {
+            left_out.push(job.input);
+        } else {
+            kept.push(job);
+        }
+    }
+    (kept, left_out)
 }
 
 /// Every file the planned run reads (photos, depth and matte files, the configuration and
@@ -842,7 +866,9 @@ fn process(
     }
     record.depth_source = Some(analysis.depth_origin.name());
     record.models = analysis.models.clone();
-    record.warnings.extend(analysis.warnings.iter().cloned());
+    record
+        .warnings
+        .extend(analysis.warnings.iter().map(ToString::to_string));
     let timings = analysis.timings;
     check(stop)?;
     let t = Instant::now();
@@ -857,8 +883,8 @@ fn process(
         focused
             .warnings
             .iter()
-            .filter(|w| !settings.lens.warnings.contains(w))
-            .cloned(),
+            .map(ToString::to_string)
+            .filter(|w| !settings.lens.warnings.contains(w)),
     );
     if let Some(path) = &job.save_depth {
         let (lo, hi) = focused.disparity_per_m.finite_range().unwrap_or((0.0, 1.0));
@@ -1437,7 +1463,7 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::validate::{NameTemplate, PathTemplate};
+    use crate::cli::validate::{DEFAULT_NAME, PathTemplate};
 
     fn touch(p: &Path) {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -1574,7 +1600,8 @@ mod tests {
             &config,
         )
         .unwrap();
-        let b = super::super::validate::batch_settings(&Default::default(), &config).unwrap();
+        let b = super::super::validate::batch_settings(&Default::default(), &Default::default())
+            .unwrap();
         (s, b)
     }
 
@@ -1682,6 +1709,46 @@ mod tests {
             p.jobs[0].depth.as_deref(),
             Some(root.join("a_depth.png").as_path())
         );
+    }
+
+    #[test]
+    fn batch_outputs_stay_in_their_folder_and_results_are_left_out() {
+        let photo = |p: &str, explicit| InputPhoto {
+            path: PathBuf::from(p),
+            rel_dir: PathBuf::from("sub"),
+            explicit,
+        };
+        let vars = NameVars {
+            preset: "85mm-f1.8".into(),
+            f_number: 1.8,
+            focal_length_mm: 85.0,
+        };
+        let name = NameTemplate::parse(DEFAULT_NAME).unwrap();
+        let a = photo("in/sub/a.jpg", false);
+        assert_eq!(
+            output_in_batch(&a, Some(Path::new("out")), &name, &vars).unwrap(),
+            Path::new("out/sub/a-bokeh.jpg")
+        );
+        assert_eq!(
+            output_in_batch(&a, None, &name, &vars).unwrap(),
+            Path::new("in/sub/a-bokeh.jpg")
+        );
+
+        // a-bokeh.jpg found next to a.jpg is a.jpg's result: left out, unless named.
+        let (s, _) = settings();
+        let job = |p: &InputPhoto| {
+            let out = output_in_batch(p, None, &name, &vars).unwrap();
+            job_for(p, out, &s)
+        };
+        let sources = [a.clone(), photo("in/sub/a-bokeh.jpg", false)];
+        let jobs = sources.iter().map(job).collect();
+        let (kept, left_out) = leave_out_results(jobs, &sources);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].input, Path::new("in/sub/a.jpg"));
+        assert_eq!(left_out, [PathBuf::from("in/sub/a-bokeh.jpg")]);
+        let sources = [a, photo("in/sub/a-bokeh.jpg", true)];
+        let jobs = sources.iter().map(job).collect();
+        assert_eq!(leave_out_results(jobs, &sources).0.len(), 2);
     }
 
     #[test]

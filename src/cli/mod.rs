@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod batch;
+pub mod batch_config;
 pub mod check;
 pub mod compare;
 pub mod exit;
@@ -90,7 +91,7 @@ pub fn run(argv: Vec<OsString>) -> Result<Exit> {
     init_tracing(verbosity);
     match &cli.command {
         Command::Render(r) => {
-            let config = validate::load_config(&cli.global)?;
+            let (config, batch_config) = validate::load_config(&cli.global)?;
             let settings = validate::render_settings(
                 r.preset.preset.as_deref(),
                 &r.lens,
@@ -98,7 +99,7 @@ pub fn run(argv: Vec<OsString>) -> Result<Exit> {
                 &r.output_opts,
                 &config,
             )?;
-            let batch = validate::batch_settings(&r.batch, &config)?;
+            let batch = validate::batch_settings(&r.batch, &batch_config)?;
             if matches!(settings.lens.background, Background::Studio(_))
                 && settings.common.depth.is_some()
                 && settings.common.matte.is_none()
@@ -115,13 +116,13 @@ pub fn run(argv: Vec<OsString>) -> Result<Exit> {
             Ok(batch::run(&plan, &settings, &batch, &mut ui, &stop))
         }
         Command::Compare(c) => {
-            let config = validate::load_config(&cli.global)?;
+            let (config, _) = validate::load_config(&cli.global)?;
             let ui = Ui::new(verbosity);
             let stop = Stop::install().context("installing signal handlers")?;
             compare::run(c, &config, &ui, &stop)
         }
         Command::Check(c) => {
-            let config = validate::load_config(&cli.global)?;
+            let (config, _) = validate::load_config(&cli.global)?;
             let ui = Ui::new(verbosity);
             let stop = Stop::install().context("installing signal handlers")?;
             check::run(c, &config, &ui, &stop)

@@ -21,6 +21,7 @@ use fstop::pipeline::{DepthSource, LensSettings};
 use fstop::preset::{self, DEFAULT_PRESET, Preset};
 use fstop::render::{HighlightOptions, KernelKind};
 
+use super::batch_config::BatchConfig;
 use super::paths::Role;
 use super::shard::Shard;
 
@@ -43,19 +44,20 @@ pub fn has_extension(path: &Path, exts: &[&str]) -> bool {
         .is_some_and(|e| exts.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
-/// Loads `--config FILE`, else `./fstop.toml` when present (unless `--no-config`).
-pub fn load_config(global: &GlobalArgs) -> Result<Config> {
+/// Loads `--config FILE`, else `./fstop.toml` when present (unless `--no-config`), with its
+/// batch keys.
+pub fn load_config(global: &GlobalArgs) -> Result<(Config, BatchConfig)> {
     if let Some(path) = &global.config {
-        return Ok(Config::load(path)?);
+        return Ok(Config::load_with(path)?);
     }
     if global.no_config {
-        return Ok(Config::default());
+        return Ok(Default::default());
     }
     let local = Path::new("fstop.toml");
     if local.is_file() {
-        return Ok(Config::load(local)?);
+        return Ok(Config::load_with(local)?);
     }
-    Ok(Config::default())
+    Ok(Default::default())
 }
 
 /// The lens as chosen by defaults, config, preset and flags.
@@ -89,6 +91,9 @@ fn flag_fields(flags: &LensArgs) -> Result<LensFields> {
         blades: flags.blades,
         blade_rotation_deg: flags.blade_rotation,
         blade_curvature: flags.blade_curvature,
+        anamorphic_squeeze: flags.anamorphic_squeeze,
+        chromatic_aberration_um: flags.chromatic_aberration,
+        spherical_aberration: flags.spherical_aberration,
         highlight_threshold: flags.highlight_threshold,
         highlight_gain: flags.highlight_gain,
         background: flags.background,
@@ -547,7 +552,7 @@ pub fn render_settings(
     })
 }
 
-pub fn batch_settings(b: &BatchArgs, config: &Config) -> Result<BatchSettings> {
+pub fn batch_settings(b: &BatchArgs, config: &BatchConfig) -> Result<BatchSettings> {
     let name = NameTemplate::parse(
         b.name
             .as_deref()

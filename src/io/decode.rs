@@ -268,18 +268,18 @@ pub(crate) struct DecodedImage {
 
 /// Decodes an image file's bytes, already read (`path` only names it in messages): sniff,
 /// limit check on the header, decode, orientation.
-pub(crate) fn decode_image_bytes(
+/// The checks before a decoder is made: a JPEG's structure (returns true for CMYK/YCCK), and
+/// the pixel count a PNG or TIFF header claims.
+fn check_before_decoding(
     path: &Path,
+    format: InputFormat,
     bytes: &[u8],
     max_pixels: u64,
-) -> Result<DecodedImage, IoError> {
-    let format = sniff(path, bytes)?;
-    let mut warnings = Vec::new();
-    let mut cmyk = false;
+) -> Result<bool, IoError> {
     match format {
         InputFormat::Jpeg => {
             let s = check_jpeg_structure(bytes).map_err(|m| decode_err(path, m))?;
-            cmyk = s.components == 4;
+            return Ok(s.components == 4);
         }
         InputFormat::Png => {
             if let Some((w, h)) = png_header_dimensions(bytes) {
@@ -291,8 +291,90 @@ pub(crate) fn decode_image_bytes(
                 check_pixels(path, w, h, max_pixels)?;
             }
         }
-        _ => {}
+        InputFormat::WebP => {}
     }
+    Ok(false)
+}
+
+/// The ICC profile, EXIF (not for TIFF: read from the file's own directory) and XMP as the
+/// decoder finds them; one it cannot read is left out with a warning.
+type RawMetadata = (Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>);
+fn decoder_metadata(
+    decoder: &mut dyn ImageDecoder,
+    format: InputFormat,
+    warnings: &mut Vec<String>,
+) -> RawMetadata {
+    let mut meta_warn = |what: &str, e: image::ImageError| {
+        warnings.push(one_line(format!(
+            "could not read the {what} ({e}); ignored"
+        )));
+    };
+    let icc = decoder.icc_profile().unwrap_or_else(|e| {
+        meta_warn("ICC profile", e);
+        None
+    });
+    let exif = if format == InputFormat::Tiff {
+        None
+    } else {
+        decoder.exif_metadata().unwrap_or_else(|e| {
+            meta_warn("EXIF data", e);
+            None
+        })
+    };
+    let xmp = decoder.xmp_metadata().unwrap_or_else(|e| {
+        meta_warn("XMP data", e);
+        None
+    });
+    (icc, exif, xmp)
+}
+
+/// The decoder allocates the whole pixel buffer up front, and a failed allocation aborts the
+/// process (every photo of a batch with it). The memory is asked for first, fallibly, so a
+/// header that claims more than this machine has (possible when --max-pixels is raised) fails
+/// this one photo instead.
+fn reserve_pixel_memory(path: &Path, (w, h): (u32, u32), need: u64) -> Result<(), IoError> {
+    let fits = usize::try_from(need).is_ok_and(|n| Vec::<u8>::new().try_reserve_exact(n).is_ok());
+    if fits {
+        Ok(())
+    } else {
+        Err(decode_err(
+            path,
+            format!(
+                "not enough memory to decode {w}×{h} pixels ({} MiB)",
+                need.div_ceil(1 << 20)
+            ),
+        ))
+    }
+}
+
+/// The EXIF orientation (1–8) in `exif` (a TIFF structure); 1 with a warning for an invalid
+/// value or unreadable data. The flag is true when the data was unreadable (warned about
+/// once).
+fn orientation_of(exif: Option<&[u8]>, warnings: &mut Vec<String>) -> (u32, bool) {
+    match exif.map(exif_orientation) {
+        Some(Ok(Some(v @ 1..=8))) => (v, false),
+        Some(Ok(Some(v))) => {
+            warnings.push(format!(
+                "EXIF orientation {v} is not a valid value (1–8); treating it as 1 (upright)"
+            ));
+            (1, false)
+        }
+        Some(Ok(None)) | None => (1, false),
+        Some(Err(e)) => {
+            warnings.push(format!("unreadable EXIF data ({e}); ignored"));
+            (1, true)
+        }
+    }
+}
+
+pub(crate) fn decode_image_bytes(
+    path: &Path,
+    bytes: &[u8],
+    max_pixels: u64,
+) -> Result<DecodedImage, IoError> {
+    let format = sniff(path, bytes)?;
+    let mut warnings = Vec::new();
+    let cmyk = check_before_decoding(path, format, bytes, max_pixels)?;
     // Metadata over its limit is cut out before a decoder sees it (PNG, JPEG), or read here
     // from the file's bytes with the bound (WebP, TIFF).
     let guarded = match format {
@@ -330,30 +412,7 @@ pub(crate) fn decode_image_bytes(
             warnings.extend(own.warnings);
             (own.icc, own.exif, own.xmp)
         }
-        None => {
-            let mut meta_warn = |what: &str, e: image::ImageError| {
-                warnings.push(one_line(format!(
-                    "could not read the {what} ({e}); ignored"
-                )));
-            };
-            let icc = decoder.icc_profile().unwrap_or_else(|e| {
-                meta_warn("ICC profile", e);
-                None
-            });
-            let exif = if format == InputFormat::Tiff {
-                None
-            } else {
-                decoder.exif_metadata().unwrap_or_else(|e| {
-                    meta_warn("EXIF data", e);
-                    None
-                })
-            };
-            let xmp = decoder.xmp_metadata().unwrap_or_else(|e| {
-                meta_warn("XMP data", e);
-                None
-            });
-            (icc, exif, xmp)
-        }
+        None => decoder_metadata(&mut *decoder, format, &mut warnings),
     };
     let icc_profile = bounded(
         "ICC profile",
@@ -368,21 +427,7 @@ pub(crate) fn decode_image_bytes(
     // Room for the decoded buffer (up to 4 channels × 4 bytes) plus decoder working memory.
     limits.max_alloc = Some(u64::from(w) * u64::from(h) * 16 + (256 << 20));
     decoder.set_limits(limits).map_err(corrupt)?;
-    // The decoder allocates the whole pixel buffer up front, and a failed allocation aborts
-    // the process (every photo of a batch with it). Ask for the memory first, fallibly, so a
-    // header that claims more than this machine has (possible when --max-pixels is raised)
-    // fails this one photo instead.
-    let need = decoder.total_bytes();
-    let fits = usize::try_from(need).is_ok_and(|n| Vec::<u8>::new().try_reserve_exact(n).is_ok());
-    if !fits {
-        return Err(decode_err(
-            path,
-            format!(
-                "not enough memory to decode {w}×{h} pixels ({} MiB)",
-                need.div_ceil(1 << 20)
-            ),
-        ));
-    }
+    reserve_pixel_memory(path, (w, h), decoder.total_bytes())?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
 
     // Orientation: from the EXIF block, or for a TIFF from the file's own first directory.
@@ -390,17 +435,7 @@ pub(crate) fn decode_image_bytes(
         InputFormat::Tiff => Some(bytes),
         _ => raw_exif.as_deref().map(strip_exif_prefix),
     };
-    let mut orientation = 1u32;
-    if let Some(src) = orientation_source {
-        match exif_orientation(src) {
-            Ok(Some(v @ 1..=8)) => orientation = v,
-            Ok(Some(v)) => warnings.push(format!(
-                "EXIF orientation {v} is not a valid value (1–8); treating it as 1 (upright)"
-            )),
-            Ok(None) => {}
-            Err(e) => warnings.push(format!("unreadable EXIF data ({e}); ignored")),
-        }
-    }
+    let (orientation, exif_unreadable) = orientation_of(orientation_source, &mut warnings);
     if orientation != 1
         && let Some(o) = image::metadata::Orientation::from_exif(orientation as u8)
     {
@@ -417,7 +452,7 @@ pub(crate) fn decode_image_bytes(
         _ => raw_exif.and_then(|e| match sanitize_exif(&e) {
             Ok(clean) => Some(clean),
             Err(why) => {
-                if !warnings.iter().any(|w| w.starts_with("unreadable EXIF")) {
+                if !exif_unreadable {
                     warnings.push(format!("unreadable EXIF data ({why}); not written back"));
                 }
                 None
@@ -738,6 +773,80 @@ pub(crate) fn to_linear(image: &DynamicImage, transfer: &Transfer) -> (LinearRgb
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A little-endian TIFF structure with one IFD entry: orientation `v`.
+    fn exif_with_orientation(v: u16) -> Vec<u8> {
+        let mut t = b"II".to_vec();
+        t.extend(42u16.to_le_bytes());
+        t.extend(8u32.to_le_bytes());
+        t.extend(1u16.to_le_bytes());
+        t.extend(0x0112u16.to_le_bytes());
+        t.extend(3u16.to_le_bytes());
+        t.extend(1u32.to_le_bytes());
+        t.extend(v.to_le_bytes());
+        t.extend([0, 0]);
+        t.extend(0u32.to_le_bytes());
+        t
+    }
+
+    #[test]
+    fn orientation_pass_reads_warns_and_flags_unreadable_data() {
+        let mut warnings = Vec::new();
+        assert_eq!(orientation_of(None, &mut warnings), (1, false));
+        let six = exif_with_orientation(6);
+        assert_eq!(orientation_of(Some(&six), &mut warnings), (6, false));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let nine = exif_with_orientation(9);
+        assert_eq!(orientation_of(Some(&nine), &mut warnings), (1, false));
+        assert_eq!(
+            warnings,
+            ["EXIF orientation 9 is not a valid value (1–8); treating it as 1 (upright)"]
+        );
+        warnings.clear();
+        assert_eq!(orientation_of(Some(b"not tiff"), &mut warnings), (1, true));
+        assert!(
+            warnings.len() == 1 && warnings[0].starts_with("unreadable EXIF data ("),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn header_pass_refuses_too_many_pixels_before_decoding() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(13u32.to_be_bytes());
+        png.extend(b"IHDR");
+        png.extend(100_000u32.to_be_bytes());
+        png.extend(100_000u32.to_be_bytes());
+        let path = Path::new("big.png");
+        let e = check_before_decoding(path, InputFormat::Png, &png, 1_000_000).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                IoError::TooLarge {
+                    width: 100_000,
+                    height: 100_000,
+                    limit: 1_000_000,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(!check_before_decoding(path, InputFormat::Png, &png, u64::MAX).unwrap());
+        assert!(!check_before_decoding(path, InputFormat::WebP, b"RIFF", 1).unwrap());
+    }
+
+    #[test]
+    fn memory_pass_fails_the_photo_not_the_process() {
+        let path = Path::new("huge.tif");
+        assert!(reserve_pixel_memory(path, (4, 4), 64).is_ok());
+        let e = reserve_pixel_memory(path, (1 << 31, 1 << 31), u64::MAX).unwrap_err();
+        assert!(matches!(e, IoError::Decode { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("huge.tif: not enough memory to decode 2147483648×2147483648 pixels"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn jpeg_structure_detects_truncation() {

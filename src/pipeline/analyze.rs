@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{LazyModels, PipelineError};
+use super::{LazyModels, MatteProblem, PipelineError, Warning};
 use crate::depth::{self, DepthKind};
 use crate::infer::{self, WorkingImage};
 use crate::io::embedded_depth::{EmbeddedDepth, EmbeddedFormat, read_embedded_depth};
@@ -116,7 +116,7 @@ pub struct Analysis {
     pub depth_origin: DepthOrigin,
     pub timings: AnalysisTimings,
     /// Non-fatal problems (from decoding, resampled depth or matte…).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -131,7 +131,7 @@ fn fit_to_photo(
     height: usize,
     path: &Path,
     what: &'static str,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<Plane, PipelineError> {
     if plane.width == width && plane.height == height {
         return Ok(plane);
@@ -152,12 +152,12 @@ fn fit_to_photo(
     if (ratio - 1.0).abs() > ASPECT_TOLERANCE {
         return Err(mismatch());
     }
-    warnings.push(format!(
-        "{}: {what} is {}×{}, resampled to the photo's {width}×{height}",
-        path.display(),
-        plane.width,
-        plane.height
-    ));
+    warnings.push(Warning::Resampled {
+        path: path.to_path_buf(),
+        what,
+        from: (plane.width, plane.height),
+        to: (width, height),
+    });
     Ok(plane.resized(width, height))
 }
 
@@ -166,11 +166,11 @@ fn fit_to_photo(
 /// exactly as if none had been given: an empty matte would leave the focus to the depth map
 /// anyway, and a full one would make the whole frame the "subject" and put the focus on the
 /// median depth of everything (usually the background), blurring the real subject.
-fn degenerate_matte(matte: &Plane) -> Option<&'static str> {
+fn degenerate_matte(matte: &Plane) -> Option<MatteProblem> {
     if matte.data.iter().all(|&v| v <= 0.05) {
-        Some("is empty (no subject)")
+        Some(MatteProblem::Empty)
     } else if matte.data.iter().all(|&v| v >= 0.95) {
-        Some("covers the whole photo (no background)")
+        Some(MatteProblem::Full)
     } else {
         None
     }
@@ -180,28 +180,19 @@ fn degenerate_matte(matte: &Plane) -> Option<&'static str> {
 /// also −∞, zero and negative distances (+∞ is a valid distance, the sky). Such values are
 /// filled in from their neighbours ([`depth::metres_to_disparity`],
 /// [`depth::sanitize_relative`]); a map with no valid value at all becomes one flat plane.
-fn invalid_depth_warning(plane: &Plane, kind: DepthKind, path: &Path) -> Option<String> {
+fn invalid_depth_warning(plane: &Plane, kind: DepthKind, path: &Path) -> Option<Warning> {
     let valid = |v: f32| match kind {
         DepthKind::Metres => v == f32::INFINITY || (v.is_finite() && v > 0.0),
         DepthKind::Disparity => v.is_finite(),
     };
     let total = plane.data.len();
     let invalid = plane.data.iter().filter(|&&v| !valid(v)).count();
-    let what = match kind {
-        DepthKind::Metres => "NaN, −∞, zero or negative distances",
-        DepthKind::Disparity => "NaN or infinite",
-    };
-    match invalid {
-        0 => None,
-        n if n == total => Some(format!(
-            "{}: no valid depth value ({what}); the photo is treated as one flat plane",
-            path.display()
-        )),
-        n => Some(format!(
-            "{}: {n} of {total} depth values are invalid ({what}); filled in from their neighbours",
-            path.display()
-        )),
-    }
+    (invalid > 0).then(|| Warning::InvalidDepth {
+        path: path.to_path_buf(),
+        kind,
+        invalid,
+        total,
+    })
 }
 
 /// Decodes the photo and gets its depth and matte (see the module documentation).
@@ -243,7 +234,7 @@ fn embedded_depth(
     path: &Path,
     bytes: &[u8],
     options: &AnalysisOptions,
-) -> Result<(Option<EmbeddedDepth>, Option<String>), PipelineError> {
+) -> Result<(Option<EmbeddedDepth>, Option<Warning>), PipelineError> {
     let source = options.depth_source;
     if options.depth.is_some() || source == DepthSource::Model {
         return Ok((None, None));
@@ -262,9 +253,7 @@ fn embedded_depth(
         Err(e) if source == DepthSource::Embedded => Err(fail(e.to_string())),
         Err(e) => Ok((
             None,
-            Some(format!(
-                "its own depth map cannot be read ({e}); the depth model is used instead"
-            )),
+            Some(Warning::EmbeddedDepthUnused(e.to_string())),
         )),
     }
 }
@@ -276,7 +265,7 @@ fn depth_from_map(
     (width, height): (usize, usize),
     path: &Path,
     what: &'static str,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<DepthData, PipelineError> {
     if let Some(w) = invalid_depth_warning(&plane, kind, path) {
         warnings.push(w);
@@ -331,7 +320,7 @@ fn analyze_decoded(
         loaded?;
     }
     let (width, height) = (photo.color.width, photo.color.height);
-    let mut warnings = photo.warnings.clone();
+    let mut warnings: Vec<Warning> = photo.warnings.iter().cloned().map(Warning::Photo).collect();
 
     let mut matte = match &options.matte {
         Some(matte_path) => {
@@ -348,16 +337,12 @@ fn analyze_decoded(
             timings.matte_ms = ms_since(t);
             match degenerate_matte(&plane) {
                 None => Some(plane),
-                Some(what) => {
-                    let instead = if map_given {
-                        "the depth map alone decides the focus and the blur"
-                    } else {
-                        "the matting model's matte is used instead"
-                    };
-                    warnings.push(format!(
-                        "{}: the matte {what}; it is ignored ({instead})",
-                        matte_path.display()
-                    ));
+                Some(problem) => {
+                    warnings.push(Warning::MatteIgnored {
+                        path: matte_path.clone(),
+                        problem,
+                        depth_file: map_given,
+                    });
                     None
                 }
             }
@@ -377,29 +362,32 @@ fn analyze_decoded(
             let mut map_warnings = Vec::new();
             let size = (width, height);
             let what = "its own depth map";
-            match depth_from_map(e.plane, kind, size, path, what, &mut map_warnings) {
+            // Its warnings name it, not the photo (which the caller prints before them).
+            let label = Path::new(what);
+            match depth_from_map(e.plane, kind, size, label, what, &mut map_warnings) {
                 Ok(d) => {
                     timings.depth_ms = ms_since(t);
                     depth_origin = DepthOrigin::Embedded(format);
-                    let prefix = format!("{}: ", path.display());
                     warnings.extend(
                         map_warnings
-                            .iter()
-                            .filter(|w| !w.contains(", resampled to the photo's"))
-                            .map(|w| format!("{what}: {}", w.strip_prefix(&prefix).unwrap_or(w))),
+                            .into_iter()
+                            .filter(|w| !matches!(w, Warning::Resampled { .. })),
                     );
                     Some(d)
                 }
-                Err(err) if options.depth_source == DepthSource::Auto => {
+                Err(err) => {
                     let msg = err.to_string();
-                    let prefix = format!("{}: ", path.display());
-                    warnings.push(format!(
-                        "{what} cannot be used ({}); the depth model is used instead",
-                        msg.strip_prefix(&prefix).unwrap_or(&msg)
-                    ));
+                    let prefix = format!("{what}: ");
+                    let why = msg.strip_prefix(&prefix).unwrap_or(&msg).to_string();
+                    if options.depth_source != DepthSource::Auto {
+                        return Err(PipelineError::EmbeddedDepth {
+                            path: path.to_path_buf(),
+                            message: why,
+                        });
+                    }
+                    warnings.push(Warning::EmbeddedDepthUnused(why));
                     None
                 }
-                Err(err) => return Err(err),
             }
         }
         _ => None,
@@ -474,8 +462,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!((p.width, p.height), (20, 10));
-        assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("d.png") && warnings[0].contains("resampled"));
+        assert_eq!(
+            warnings,
+            [Warning::Resampled {
+                path: "d.png".into(),
+                what: "depth map",
+                from: (10, 5),
+                to: (20, 10)
+            }]
+        );
         let e = fit_to_photo(
             Plane::filled(10, 10, 1.0),
             20,
@@ -484,8 +479,22 @@ mod tests {
             "depth map",
             &mut warnings,
         )
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                PipelineError::ShapeMismatch {
+                    what: "depth map",
+                    got_w: 10,
+                    got_h: 10,
+                    want_w: 20,
+                    want_h: 10,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let e = e.to_string();
         assert!(
             e.starts_with("d.png: depth map is 10×10 but the photo is 20×10"),
             "{e}"
@@ -496,11 +505,11 @@ mod tests {
     fn degenerate_mattes_are_recognised() {
         assert_eq!(
             degenerate_matte(&Plane::filled(4, 4, 0.0)),
-            Some("is empty (no subject)")
+            Some(MatteProblem::Empty)
         );
         assert_eq!(
             degenerate_matte(&Plane::filled(4, 4, 1.0)),
-            Some("covers the whole photo (no background)")
+            Some(MatteProblem::Full)
         );
         let mut m = Plane::filled(4, 4, 1.0);
         m.data[3] = 0.5;
@@ -516,16 +525,26 @@ mod tests {
         let plane = Plane::from_vec(4, 1, vec![1.0, f32::INFINITY, 2.0, 3.0]);
         assert_eq!(invalid_depth_warning(&plane, DepthKind::Metres, p), None);
         let plane = Plane::from_vec(4, 1, vec![f32::NAN, 0.0, -1.0, f32::INFINITY]);
-        let w = invalid_depth_warning(&plane, DepthKind::Metres, p).unwrap();
-        assert!(
-            w.starts_with("d.npy: 3 of 4 depth values are invalid"),
-            "{w}"
+        let invalid = |kind, invalid, total| {
+            Some(Warning::InvalidDepth {
+                path: p.to_path_buf(),
+                kind,
+                invalid,
+                total,
+            })
+        };
+        assert_eq!(
+            invalid_depth_warning(&plane, DepthKind::Metres, p),
+            invalid(DepthKind::Metres, 3, 4)
         );
         // Relative disparity may be zero or negative; only non-finite values are invalid.
-        let w = invalid_depth_warning(&plane, DepthKind::Disparity, p).unwrap();
-        assert!(w.starts_with("d.npy: 2 of 4"), "{w}");
+        assert_eq!(
+            invalid_depth_warning(&plane, DepthKind::Disparity, p),
+            invalid(DepthKind::Disparity, 2, 4)
+        );
         let plane = Plane::filled(3, 3, f32::NAN);
-        let w = invalid_depth_warning(&plane, DepthKind::Metres, p).unwrap();
-        assert!(w.contains("no valid depth value"), "{w}");
+        let w = invalid_depth_warning(&plane, DepthKind::Metres, p);
+        assert_eq!(w, invalid(DepthKind::Metres, 9, 9));
+        assert!(w.unwrap().to_string().contains("no valid depth value"));
     }
 }

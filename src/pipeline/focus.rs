@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use super::{Analysis, DepthData, PipelineError};
+use super::{Analysis, DepthData, PipelineError, Warning};
 use crate::config::FocusSetting;
 use crate::depth::{self, DisparityAnchors};
 use crate::focus_point::{self, FocusPoint, FocusPointError};
@@ -77,7 +77,7 @@ pub struct Focused {
     pub disparity_per_m: Plane,
     pub focus_source: FocusSource,
     /// Lens parameters outside the documented range, and focus clamping.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// The subject's depth relief may give no part of it a CoC larger than this (diameter, pixels):
@@ -220,13 +220,14 @@ impl Analysis {
 
 /// `focus_m` within the focusing range (the nearest a lens of this focal length focuses in
 /// practice, to [`MAX_AUTO_FOCUS_M`]), with a warning when it had to move.
-fn clamp_focus(focus_m: f64, lens: &Lens, warnings: &mut Vec<String>) -> f64 {
+fn clamp_focus(focus_m: f64, lens: &Lens, warnings: &mut Vec<Warning>) -> f64 {
     let nearest = lens.focal_length_mm / 1000.0 * MIN_AUTO_FOCUS_FOCAL_LENGTHS;
     let clamped = focus_m.clamp(nearest, MAX_AUTO_FOCUS_M);
     if clamped != focus_m {
-        warnings.push(format!(
-            "the depth to focus at ({focus_m:.3} m) is out of focusing range; focusing at {clamped:.3} m"
-        ));
+        warnings.push(Warning::FocusClamped {
+            wanted_m: focus_m,
+            focus_m: clamped,
+        });
     }
     clamped
 }
@@ -325,12 +326,10 @@ fn focus_depth(
             let ((distance, source), (subject, far)) = rayon::join(distance, statistics);
             lens.focus_distance_m = distance;
             if settings.background_distance_m <= distance {
-                warnings.push(format!(
-                    "the background distance ({} m) is not behind the focus distance \
-                     ({distance:.2} m), so nothing behind the subject is blurred; give a \
-                     larger --background-distance or a nearer --focus",
-                    settings.background_distance_m
-                ));
+                warnings.push(Warning::BackgroundNotBehindFocus {
+                    background_distance_m: settings.background_distance_m,
+                    focus_distance_m: distance,
+                });
             }
             // Validate before anchoring: the anchors need a sane focus distance.
             lens.validate()?;
@@ -365,7 +364,7 @@ fn focus_depth(
         }
     };
     let lens_warnings: Vec<OpticsWarning> = lens.validate()?;
-    warnings.extend(lens_warnings.into_iter().map(|w| w.0));
+    warnings.extend(lens_warnings.into_iter().map(Warning::Lens));
     Ok(Focused {
         lens,
         disparity_per_m,
@@ -535,7 +534,7 @@ mod tests {
         assert!(
             f.warnings
                 .iter()
-                .any(|w| w.contains("out of focusing range"))
+                .any(|w| matches!(w, Warning::FocusClamped { .. }))
         );
     }
 
@@ -758,7 +757,14 @@ mod tests {
         let a = analysis(DepthData::Metric(Plane::filled(20, 20, 100.0)), None);
         let f = a.focus(&LensSettings::default()).unwrap();
         assert!((f.lens.focus_distance_m - 0.85).abs() < 1e-9);
-        assert_eq!(f.warnings.len(), 1);
+        assert!(
+            matches!(
+                f.warnings[..],
+                [Warning::FocusClamped { wanted_m, focus_m }] if wanted_m == 0.01 && (focus_m - 0.85).abs() < 1e-9
+            ),
+            "{:?}",
+            f.warnings
+        );
         // Everything at infinity.
         let a = analysis(DepthData::Metric(Plane::filled(20, 20, 0.0)), None);
         let f = a.focus(&LensSettings::default()).unwrap();
@@ -772,6 +778,10 @@ mod tests {
         let mut settings = LensSettings::default();
         settings.lens.f_number = 8.0;
         let f = a.focus(&settings).unwrap();
-        assert!(f.warnings.iter().any(|w| w.contains("f-number 8")));
+        assert!(
+            f.warnings
+                .iter()
+                .any(|w| matches!(w, Warning::Lens(o) if o.0.contains("f-number 8")))
+        );
     }
 }

@@ -43,8 +43,10 @@
 mod analyze;
 mod focus;
 mod models;
+mod warning;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -57,6 +59,7 @@ pub use self::focus::{
     soft_clamp, subject_relief_limit,
 };
 pub use self::models::LazyModels;
+pub use self::warning::{MatteProblem, Warning};
 use crate::focus_point::FocusPointError;
 use crate::infer::InferError;
 use crate::io::IoError;
@@ -70,9 +73,10 @@ pub enum PipelineError {
     Io(#[from] IoError),
     /// The models could not be loaded (missing runtime or model file): a configuration problem
     /// that affects every photo, see [`PipelineError::is_fatal`].
-    #[error("{0}")]
-    ModelLoad(String),
-    #[error("{0}")]
+    #[error(transparent)]
+    ModelLoad(Arc<InferError>),
+    /// A model failed on this photo.
+    #[error(transparent)]
     Inference(InferError),
     #[error(transparent)]
     Lens(#[from] OpticsError),

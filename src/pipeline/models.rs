@@ -1,13 +1,15 @@
 //! The inference models, loaded once per worker.
 
+use std::sync::Arc;
+
 use super::PipelineError;
-use crate::infer::{ModelConfig, ModelSet};
+use crate::infer::{InferError, ModelConfig, ModelSet};
 
 /// The inference models, loaded on first use and kept for the next photo.
 pub struct LazyModels {
     config: ModelConfig,
     set: Option<ModelSet>,
-    pub(super) load_error: Option<String>,
+    pub(super) load_error: Option<Arc<InferError>>,
 }
 
 impl LazyModels {
@@ -22,14 +24,15 @@ impl LazyModels {
     /// The loaded models; a failed load is remembered and reported again without retrying.
     pub fn get(&mut self) -> Result<&mut ModelSet, PipelineError> {
         if let Some(e) = &self.load_error {
-            return Err(PipelineError::ModelLoad(e.clone()));
+            return Err(PipelineError::ModelLoad(Arc::clone(e)));
         }
         if self.set.is_none() {
             match ModelSet::load(&self.config) {
                 Ok(set) => self.set = Some(set),
                 Err(e) => {
-                    self.load_error = Some(e.to_string());
-                    return Err(PipelineError::ModelLoad(e.to_string()));
+                    let e = Arc::new(e);
+                    self.load_error = Some(Arc::clone(&e));
+                    return Err(PipelineError::ModelLoad(e));
                 }
             }
         }
@@ -65,7 +68,21 @@ mod tests {
             panic!("loading from a missing path must fail");
         };
         assert!(first.is_fatal(), "{first}");
-        assert!(models.get().is_err());
+        let PipelineError::ModelLoad(first) = first else {
+            panic!("not a model-load error: {first}");
+        };
+        assert!(
+            matches!(
+                *first,
+                InferError::RuntimeMissing(_) | InferError::ModelMissing(_)
+            ),
+            "{first:?}"
+        );
+        // The same failure again, not a second attempt.
+        let Err(PipelineError::ModelLoad(second)) = models.get() else {
+            panic!("the second call must fail the same way");
+        };
+        assert!(Arc::ptr_eq(&first, &second));
         assert!(!models.is_loaded());
     }
 }
