@@ -211,7 +211,7 @@ fn a_broken_embedded_map_fails_with_embedded_and_warns_with_auto() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert_eq!(file_line(&out)["depth_source"], "model");
     assert!(
-        err.contains("its own depth map cannot be read (GDepth depth: the range near 0"),
+        err.contains("its own depth map cannot be used (GDepth depth: the range near 0"),
         "{err}"
     );
 }
