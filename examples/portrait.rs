@@ -29,6 +29,8 @@ fn main() -> anyhow::Result<()> {
         }),
         matte: args.get(3).cloned(),
         decode: DecodeOptions::default(),
+        // Without a depth file: the photo's own depth map when it has one, else the model.
+        depth_source: Default::default(),
     };
     // Loaded only when the depth has to be estimated.
     let mut models = LazyModels::new(ModelConfig::default());

@@ -13,7 +13,7 @@
 //!   `t` the distance from the light's centre over its reach (the farthest corner), so it is
 //!   the tone behind the subject and falls off smoothly to [`EDGE_GAIN`] (−0.7 EV) at the
 //!   farthest corner;
-//! * **grain** — the photo's own noise ([`measure_grain`]), added to the sRGB-encoded paper
+//! * **grain** — the photo's own noise ([`crate::grain::measure_grain`]), added to the sRGB-encoded paper
 //!   as deterministic per-pixel Gaussian noise, so the backdrop is as grainy as the subject
 //!   (a clean synthetic photo gets none).
 //!
@@ -26,6 +26,7 @@ use std::str::FromStr;
 use rayon::prelude::*;
 use thiserror::Error;
 
+pub use crate::grain::measure_grain;
 use crate::io::colour::{linear_to_srgb, srgb_to_linear};
 use crate::scene::{LinearRgb, Plane};
 
@@ -325,27 +326,6 @@ impl Light {
     }
 }
 
-/// A deterministic, zero-mean, unit-variance noise value for pixel (x, y), channel `c`: the
-/// sum of four hashed uniforms (Irwin–Hall, close to Gaussian), scaled.
-#[inline]
-fn grain_noise(x: usize, y: usize, c: u32, seed: u32) -> f32 {
-    let mut sum = 0.0;
-    for k in 0..4u32 {
-        let mut h = (x as u32).wrapping_mul(0x9E37_79B1)
-            ^ (y as u32).wrapping_mul(0x85EB_CA77)
-            ^ (c * 4 + k).wrapping_mul(0xC2B2_AE3D)
-            ^ seed;
-        h ^= h >> 16;
-        h = h.wrapping_mul(0x7FEB_352D);
-        h ^= h >> 15;
-        h = h.wrapping_mul(0x846C_A68B);
-        h ^= h >> 16;
-        sum += (h >> 8) as f32 / (1u32 << 24) as f32;
-    }
-    // Four uniforms: mean 2, variance 4/12.
-    (sum - 2.0) * 3.0f32.sqrt()
-}
-
 /// The paper: `tone` (linear) lit by `light`, with grain of standard deviation `grain`
 /// (sRGB-encoded units, per channel) added in the encoded domain. Deterministic.
 pub fn paper(width: usize, height: usize, tone: [f32; 3], light: &Light, grain: f32) -> LinearRgb {
@@ -370,7 +350,8 @@ pub fn paper(width: usize, height: usize, tone: [f32; 3], light: &Light, grain: 
                 for (c, p) in px.iter_mut().enumerate() {
                     let lit = (tone[c] * k).clamp(0.0, 1.0);
                     *p = if grain > 0.0 {
-                        let e = linear_to_srgb(lit) + grain * grain_noise(x, y, c as u32, 0x51D0);
+                        let e = linear_to_srgb(lit)
+                            + grain * crate::grain::noise(x, y, c as u32, 0x51D0);
                         srgb_to_linear(e.clamp(0.0, 1.0))
                     } else {
                         lit
@@ -382,129 +363,6 @@ pub fn paper(width: usize, height: usize, tone: [f32; 3], light: &Light, grain: 
             }
         });
     out
-}
-
-/// Side of the square blocks in which [`measure_grain`] looks for flat areas.
-const GRAIN_BLOCK: usize = 8;
-/// At most this many blocks are examined (spread evenly over the photo).
-const GRAIN_MAX_BLOCKS: usize = 6000;
-/// Grain below this (sRGB units; a fifth of an 8-bit step) counts as none.
-const GRAIN_FLOOR: f32 = 0.2 / 255.0;
-/// The flattest blocks' residual spread is taken at this quantile.
-const GRAIN_QUANTILE: f32 = 0.1;
-/// Multiplies the quantile to give the noise's standard deviation: corrects both the low
-/// quantile (calibrated on pure Gaussian noise, see the tests) and the high-pass filter (the
-/// residual `v − mean₃ₓ₃` of white noise has `8/9` of its variance).
-const GRAIN_CORRECTION: f32 = 1.23;
-
-/// The photo's grain: the standard deviation (sRGB-encoded units, per channel, averaged over
-/// the channels) of its noise, measured in its flattest areas. The photo is cut into 8×8
-/// blocks; in each, every inner pixel's difference from its 3×3 mean (which removes flat
-/// colour and linear shading) is taken, and the block's spread of these is its roughness.
-/// Blocks with clipped pixels (encoded ≤ 0.02 or ≥ 0.98) or a partial matte are left out; the
-/// subject's blocks (matte ≥ 0.95, in focus) are used when there are at least 32 of them. The
-/// grain is the 10th percentile of the roughness, corrected ([`GRAIN_CORRECTION`]): texture
-/// only adds to a block's roughness, so the flattest blocks hold noise alone. Under
-/// [`GRAIN_FLOOR`] it is 0.
-pub fn measure_grain(color: &LinearRgb, matte: Option<&Plane>) -> f32 {
-    let (w, h) = (color.width, color.height);
-    let matte = matte.filter(|m| (m.width, m.height) == (w, h));
-    let (bw, bh) = (w / GRAIN_BLOCK, h / GRAIN_BLOCK);
-    if bw == 0 || bh == 0 {
-        return 0.0;
-    }
-    let step = ((bw * bh) as f64 / GRAIN_MAX_BLOCKS as f64)
-        .sqrt()
-        .ceil()
-        .max(1.0) as usize;
-    let blocks: Vec<(usize, usize)> = (0..bh)
-        .step_by(step)
-        .flat_map(|by| (0..bw).step_by(step).map(move |bx| (bx, by)))
-        .collect();
-    // Per block: (roughness, is subject), or None when left out.
-    let rough: Vec<Option<(f32, bool)>> = blocks
-        .par_iter()
-        .map(|&(bx, by)| block_roughness(color, matte, bx * GRAIN_BLOCK, by * GRAIN_BLOCK))
-        .collect();
-    let subject: Vec<f32> = rough
-        .iter()
-        .flatten()
-        .filter(|r| r.1)
-        .map(|r| r.0)
-        .collect();
-    let mut pool: Vec<f32> = if subject.len() >= 32 {
-        subject
-    } else {
-        rough.iter().flatten().map(|r| r.0).collect()
-    };
-    if pool.is_empty() {
-        return 0.0;
-    }
-    let k = ((pool.len() - 1) as f32 * GRAIN_QUANTILE).round() as usize;
-    let (_, q, _) = pool.select_nth_unstable_by(k, f32::total_cmp);
-    let sigma = *q * GRAIN_CORRECTION;
-    if sigma < GRAIN_FLOOR { 0.0 } else { sigma }
-}
-
-/// Roughness of the 8×8 block at (x0, y0) (see [`measure_grain`]): the RMS over its inner
-/// 6×6 pixels and three channels of `v − mean₃ₓ₃(v)`, encoded; with whether it is subject.
-fn block_roughness(
-    color: &LinearRgb,
-    matte: Option<&Plane>,
-    x0: usize,
-    y0: usize,
-) -> Option<(f32, bool)> {
-    let w = color.width;
-    let n = GRAIN_BLOCK;
-    let mut subject = matte.is_some();
-    if let Some(m) = matte {
-        for y in y0..y0 + n {
-            for &v in &m.row(y)[x0..x0 + n] {
-                if v >= 0.95 {
-                    continue;
-                }
-                subject = false;
-                if v > 0.05 {
-                    return None;
-                }
-            }
-        }
-    }
-    let mut enc = [[0.0f32; GRAIN_BLOCK * GRAIN_BLOCK]; 3];
-    for (c, plane) in color.channels().into_iter().enumerate() {
-        for y in 0..n {
-            for x in 0..n {
-                let v = plane[(y0 + y) * w + x0 + x];
-                let e = linear_to_srgb(if v.is_finite() {
-                    v.clamp(0.0, 1.0)
-                } else {
-                    0.0
-                });
-                if !(0.02..=0.98).contains(&e) {
-                    return None;
-                }
-                enc[c][y * n + x] = e;
-            }
-        }
-    }
-    let mut sum2 = 0.0f32;
-    let mut count = 0.0f32;
-    for e in &enc {
-        for y in 1..n - 1 {
-            for x in 1..n - 1 {
-                let mut mean = 0.0;
-                for yy in y - 1..=y + 1 {
-                    for xx in x - 1..=x + 1 {
-                        mean += e[yy * n + xx];
-                    }
-                }
-                let d = e[y * n + x] - mean / 9.0;
-                sum2 += d * d;
-                count += 1.0;
-            }
-        }
-    }
-    Some(((sum2 / count).sqrt(), subject))
 }
 
 /// The subject over `paper`: `m·F + (1−m)·P` per pixel, `F` the subject's colour with the old

@@ -305,6 +305,7 @@ struct RawConfig {
     focus: Option<Spanned<NumberOrText>>,
     background_distance_m: Option<Spanned<NumberOrText>>,
     depth_kind: Option<Spanned<String>>,
+    depth_source: Option<Spanned<String>>,
     depth_model: Option<String>,
     matte_model: Option<String>,
     ort_lib: Option<PathBuf>,
@@ -327,6 +328,8 @@ pub struct Config {
     pub focus: Option<FocusSetting>,
     pub background_distance_m: Option<f64>,
     pub depth_kind: Option<crate::depth::DepthKind>,
+    /// `auto`, `model` or `embedded`.
+    pub depth_source: Option<crate::pipeline::DepthSource>,
     pub depth_model: Option<String>,
     pub matte_model: Option<String>,
     pub ort_lib: Option<PathBuf>,
@@ -376,6 +379,17 @@ pub fn parse_depth_kind(text: &str) -> Option<crate::depth::DepthKind> {
     match text.trim().to_ascii_lowercase().as_str() {
         "metres" | "meters" | "metric" | "m" => Some(crate::depth::DepthKind::Metres),
         "disparity" | "relative" => Some(crate::depth::DepthKind::Disparity),
+        _ => None,
+    }
+}
+
+/// Parses a `depth_source` value: `auto`, `model` or `embedded`.
+pub fn parse_depth_source(text: &str) -> Option<crate::pipeline::DepthSource> {
+    use crate::pipeline::DepthSource;
+    match text.trim().to_ascii_lowercase().as_str() {
+        "auto" => Some(DepthSource::Auto),
+        "model" => Some(DepthSource::Model),
+        "embedded" => Some(DepthSource::Embedded),
         _ => None,
     }
 }
@@ -484,6 +498,18 @@ impl Config {
             })?),
             None => None,
         };
+        let depth_source = match &raw.depth_source {
+            Some(v) => Some(parse_depth_source(v.get_ref()).ok_or_else(|| {
+                at(
+                    &|| v.span(),
+                    format!(
+                        "unknown depth_source '{}' (expected auto, model or embedded)",
+                        v.get_ref()
+                    ),
+                )
+            })?),
+            None => None,
+        };
         let kernel = match &raw.kernel {
             Some(v) => Some(parse_kernel(v.get_ref()).ok_or_else(|| {
                 at(
@@ -538,6 +564,7 @@ impl Config {
             focus,
             background_distance_m,
             depth_kind,
+            depth_source,
             depth_model: raw.depth_model,
             matte_model: raw.matte_model,
             ort_lib: raw.ort_lib,
@@ -602,6 +629,7 @@ sensor = "aps-c"
 kernel = "reference"
 strip_metadata = "gps"
 depth_kind = "metres"
+depth_source = "embedded"
 "#,
         )
         .unwrap();
@@ -613,6 +641,13 @@ depth_kind = "metres"
         assert_eq!(c.kernel, Some(crate::render::KernelKind::Reference));
         assert_eq!(c.strip_metadata, Some(crate::io::StripMetadata::Gps));
         assert_eq!(c.depth_kind, Some(crate::depth::DepthKind::Metres));
+        assert_eq!(c.depth_source, Some(crate::pipeline::DepthSource::Embedded));
+        assert!(
+            Config::parse("f.toml", "depth_source = \"phone\"\n")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown depth_source 'phone' (expected auto, model or embedded)")
+        );
         let c = Config::parse("x", "focus = 3\n").unwrap();
         assert_eq!(c.focus, Some(FocusSetting::Distance(3.0)));
     }

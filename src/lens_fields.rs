@@ -13,6 +13,7 @@ use toml::Spanned;
 
 use crate::backdrop::Background;
 use crate::config::TomlLocatedError;
+use crate::grain::GrainSetting;
 use crate::optics::{Lens, Sensor};
 use crate::render::HighlightOptions;
 
@@ -40,6 +41,9 @@ pub struct LensFields {
     pub highlight_gain: Option<f32>,
     /// What goes behind the subject.
     pub background: Option<Background>,
+    /// Grain put back where the render smoothed ([`crate::grain`]); read from the layers by
+    /// the caller (not part of [`LensFields::apply`]).
+    pub grain: Option<GrainSetting>,
 }
 
 /// The same fields as written in TOML, with their spans for messages. Other keys are left to
@@ -59,6 +63,8 @@ pub(crate) struct RawLensFields {
     highlight_threshold: Option<Spanned<f32>>,
     highlight_gain: Option<Spanned<f32>>,
     background: Option<Spanned<String>>,
+    /// `"auto"`, `"none"` or a level (number).
+    grain: Option<Spanned<toml::Value>>,
 }
 
 /// A field outside its range, or a value that does not parse: the TOML key (or flag name
@@ -103,6 +109,21 @@ impl LensFields {
             ),
             None => None,
         };
+        let grain = match &raw.grain {
+            Some(g) => {
+                let text = match g.get_ref() {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    other => other.to_string(),
+                };
+                Some(
+                    text.parse::<GrainSetting>()
+                        .map_err(|e| at(g.span(), e.to_string()))?,
+                )
+            }
+            None => None,
+        };
         let plain = |v: &Option<Spanned<f64>>| v.as_ref().map(|s| *s.get_ref());
         let fields = LensFields {
             focal_length_mm: plain(&raw.focal_length_mm),
@@ -117,6 +138,7 @@ impl LensFields {
             highlight_threshold: raw.highlight_threshold.as_ref().map(|s| *s.get_ref()),
             highlight_gain: raw.highlight_gain.as_ref().map(|s| *s.get_ref()),
             background,
+            grain,
         };
         fields.check().map_err(|e| {
             let span = raw.span_of(e.key).unwrap_or(0..0);
@@ -187,6 +209,14 @@ impl LensFields {
             return Err(LensFieldError {
                 key: "highlight_gain",
                 message: format!("highlight gain {v} is outside 0–100"),
+            });
+        }
+        if let Some(g) = self.grain
+            && !g.in_range()
+        {
+            return Err(LensFieldError {
+                key: "grain",
+                message: crate::grain::GrainError(g.to_string()).to_string(),
             });
         }
         Ok(())
@@ -262,6 +292,7 @@ impl RawLensFields {
             "highlight_threshold" => span(&self.highlight_threshold),
             "highlight_gain" => span(&self.highlight_gain),
             "background" => span(&self.background),
+            "grain" => span(&self.grain),
             _ => None,
         }
     }
@@ -276,7 +307,7 @@ mod tests {
                        highlight_threshold = 0.9\nhighlight_gain = 6.0\n\
                        background = \"studio\"\nother_key = 1\n\
                        anamorphic_squeeze = 1.33\nchromatic_aberration_um = 40.0\n\
-                       spherical_aberration = -0.5\n";
+                       spherical_aberration = -0.5\ngrain = 2.5\n";
 
     #[test]
     fn reads_every_field_and_leaves_other_keys_alone() {
@@ -290,6 +321,7 @@ mod tests {
         assert_eq!(f.highlight_threshold, Some(0.9));
         assert_eq!(f.highlight_gain, Some(6.0));
         assert!(f.background.is_some());
+        assert_eq!(f.grain, Some(GrainSetting::Level(2.5)));
         let width = LensFields::from_toml("t.toml", "sensor_width_mm = 23.5\n").unwrap();
         assert_eq!(width.sensor, Some(Sensor::Custom { width_mm: 23.5 }));
         assert_eq!(
@@ -298,7 +330,7 @@ mod tests {
         );
         // The keys files may use (unknown-key checks read them from the struct).
         let keys = crate::config::struct_fields::<RawLensFields>();
-        assert_eq!(keys.len(), 13);
+        assert_eq!(keys.len(), 14);
         assert!(keys.contains(&"sensor_width_mm") && keys.contains(&"background"));
     }
 
@@ -310,6 +342,8 @@ mod tests {
             ("\n\nf_number = 0.5\n", 3, "0.95–22"),
             ("highlight_threshold = 2.0\n", 1, "outside 0–1"),
             ("highlight_gain = -1.0\n", 1, "outside 0–100"),
+            ("grain = 30\n", 1, "level 0–20"),
+            ("grain = \"lots\"\n", 1, "not auto, none"),
             ("anamorphic_squeeze = 2.5\n", 1, "outside 1–2"),
             ("chromatic_aberration_um = -3.0\n", 1, "outside 0–500 µm"),
             ("spherical_aberration = 1.5\n", 1, "outside -1–1"),

@@ -65,6 +65,7 @@
 //!     depth: Some(DepthFile { path: depth_path, kind: Some(DepthKind::Metres) }),
 //!     matte: Some(matte_path),
 //!     decode: DecodeOptions::default(),
+//!     depth_source: Default::default(), // a depth file wins anyway
 //! };
 //! let mut models = LazyModels::new(ModelConfig::default()); // not loaded: depth is given
 //! let analysis = pipeline::analyze(&photo_path, &options, &mut models)?;
@@ -88,6 +89,7 @@ pub mod focus_point;
 #[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod grain;
 pub mod head;
 pub mod headshot;
 pub mod infer;

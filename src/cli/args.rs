@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use fstop::backdrop::Background;
 use fstop::config;
 use fstop::focus_point::FocusPoint;
+use fstop::grain::GrainSetting;
 use fstop::infer::ModelConfig;
 use fstop::optics::Sensor;
 
@@ -154,6 +155,17 @@ pub enum DepthKindArg {
     Disparity,
 }
 
+/// Where depth comes from without --depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DepthSourceArg {
+    /// The photo's own depth map when it has a usable one, else the depth model
+    Auto,
+    /// Always the depth model
+    Model,
+    /// Only the photo's own depth map
+    Embedded,
+}
+
 /// Which defocus kernel renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KernelArg {
@@ -192,6 +204,9 @@ fn parse_focus(s: &str) -> Result<config::FocusSetting, String> {
 }
 fn parse_degrees(s: &str) -> Result<f64, String> {
     value_parser_result(config::parse_degrees(s))
+}
+fn parse_grain(s: &str) -> Result<GrainSetting, String> {
+    s.parse::<GrainSetting>().map_err(|e| e.to_string())
 }
 fn parse_background(s: &str) -> Result<Background, String> {
     s.parse::<Background>().map_err(|e| e.to_string())
@@ -291,6 +306,12 @@ pub struct LensArgs {
     /// white) or `studio:#RRGGBB` [default: blur]
     #[arg(long, value_name = "blur|studio[:TONE]", value_parser = parse_background, help_heading = "Background")]
     pub background: Option<Background>,
+    /// Grain put back where the render smoothed the photo, in proportion to the smoothing
+    /// (circle of confusion 1 → 4 px): auto (the photo's own noise, measured in flat in-focus
+    /// areas; none for a clean photo), none, or a level 0–20 (standard deviation in 8-bit
+    /// steps) [default: auto]
+    #[arg(long, value_name = "auto|none|LEVEL", value_parser = parse_grain)]
+    pub grain: Option<GrainSetting>,
 }
 
 /// Where depth and matte come from.
@@ -305,6 +326,12 @@ pub struct AnalysisArgs {
     /// How to read --depth [default: from the file type: .npy/.pfm metres, images disparity]
     #[arg(long, value_enum, value_name = "KIND")]
     pub depth_kind: Option<DepthKindArg>,
+    /// Without --depth: the depth map a portrait JPEG carries (Google GDepth or Dynamic Depth,
+    /// Apple portrait) or the depth model. auto: the photo's own map when it has a usable one,
+    /// else the model; embedded: only the photo's own (a photo without one fails); model:
+    /// always the model. --depth FILE wins over both [default: auto]
+    #[arg(long, value_enum, value_name = "SOURCE")]
+    pub depth_source: Option<DepthSourceArg>,
     /// Subject matte (grayscale, white = subject) instead of the matting model; a template in
     /// batch mode [default: matting model; none when --depth is given]
     #[arg(long, value_name = "FILE")]

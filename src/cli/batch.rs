@@ -846,6 +846,7 @@ fn process(
             path: p.clone(),
             kind: settings.common.depth.as_ref().and_then(|d| d.1),
         }),
+        depth_source: settings.common.depth_source,
         matte: job.matte.clone(),
         decode: settings.common.decode,
     };
@@ -863,7 +864,7 @@ fn process(
     {
         panic!("injected panic (FSTOP_DEBUG_PANIC_ON)");
     }
-    record.depth_source = Some(if job.depth.is_some() { "file" } else { "model" });
+    record.depth_source = Some(analysis.depth_origin.name());
     record.models = analysis.models.clone();
     record
         .warnings
@@ -932,13 +933,17 @@ fn process(
         ..RenderOptions::default()
     };
     let background = settings.lens.background;
-    let (image, label, headshot) =
+    let (mut image, label, headshot) =
         headshot_tiles::render_checked(&scene, &focused.lens, &options, background).map_err(
             |message| JobError::Failed {
                 message: message.into(),
                 fatal: false,
             },
         )?;
+    // The photo's grain back where the lens smoothed it (a studio backdrop has its own).
+    if background == fstop::backdrop::Background::Blur {
+        fstop::grain::regrain(&mut image, &scene, &focused.lens, settings.lens.grain);
+    }
     (record.background, record.headshot) = (Some(label), headshot);
     let render_ms = ms(t);
     drop(scene);
@@ -1197,6 +1202,12 @@ impl Collector<'_> {
                 l.focus_source.describe(),
                 record.timings_ms.map(|t| t.total).unwrap_or(0.0)
             ));
+        }
+        if record.status == Status::Rendered
+            && let Some(source) = record.depth_source
+        {
+            self.ui
+                .info(format!("{}: depth from {source}", record.input));
         }
         if let Some(h) = &record.headshot {
             self.ui.info(format!("{}: {}", record.input, h.summary()));

@@ -15,7 +15,7 @@ use serde::Serialize;
 use fstop::config::Config;
 use fstop::headshot::{self, HeadshotCheck};
 use fstop::io;
-use fstop::pipeline::{self, AnalysisOptions, LazyModels};
+use fstop::pipeline::{self, AnalysisOptions, DepthSource, LazyModels};
 use fstop::scene::{LinearRgb, Plane};
 
 use super::args::{AnalysisArgs, CheckArgs};
@@ -90,6 +90,8 @@ pub fn run(args: &CheckArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<Ex
     }
     let options = AnalysisOptions {
         depth: None,
+        // The check judges the matting model's matte, which runs with the depth model.
+        depth_source: DepthSource::Model,
         matte: None,
         decode: common.decode,
     };

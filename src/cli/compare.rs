@@ -177,6 +177,7 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
             path: t.expand(input),
             kind: *kind,
         }),
+        depth_source: common.depth_source,
         matte: common.matte.as_ref().map(|t| t.expand(input)),
         decode: common.decode,
     };
@@ -210,6 +211,11 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
     for w in &analysis.warnings {
         ui.warn(format!("{}: {w}", input.display()));
     }
+    ui.info(format!(
+        "{}: depth from {}",
+        input.display(),
+        analysis.depth_origin.name()
+    ));
     let (w, h) = (analysis.photo.color.width, analysis.photo.color.height);
     let tile_w = args
         .tile_width
@@ -262,7 +268,8 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
             }
             continue;
         }
-        let image = render::render(&scene, &focused.lens, &options);
+        let mut image = render::render(&scene, &focused.lens, &options);
+        fstop::grain::regrain(&mut image, &scene, &focused.lens, choice.grain);
         let lens = &focused.lens;
         ui.info(format!(
             "{}: {} mm f/{} on {}, focus {:.2} m ({})",

@@ -22,9 +22,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use fstop::depth::DepthKind;
+use fstop::grain::GrainSetting;
 use fstop::io::encode::OutputFormat;
 use fstop::io::fingerprint::{self, Fingerprint};
 use fstop::optics::Lens;
+use fstop::pipeline::DepthSource;
 
 use super::report::Reason;
 use super::validate::RenderSettings;
@@ -64,6 +66,9 @@ struct PixelSettings<'a> {
     highlight_threshold: f32,
     highlight_gain: f32,
     background: String,
+    /// `--grain` when not `auto` (so `auto` keeps earlier fingerprints; see the report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grain: Option<String>,
     kernel: String,
     /// sha256 of the depth file and how it is read.
     depth_file: Option<(String, Option<DepthKind>)>,
@@ -71,6 +76,10 @@ struct PixelSettings<'a> {
     matte_file: Option<String>,
     /// The models, when they run (no depth file).
     models: Option<(&'a str, &'a str)>,
+    /// `--depth-source` without a depth file, when not `auto` (so `auto` keeps the fingerprints
+    /// of renders made before the option existed; the photo's own map is in its bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    depth_source: Option<&'static str>,
     format: &'static str,
     jpeg_quality: Option<u8>,
     dither: bool,
@@ -95,6 +104,7 @@ pub fn settings_json(
         highlight_threshold: lens.highlights.threshold,
         highlight_gain: lens.highlights.gain,
         background: format!("{:?}", lens.background),
+        grain: (lens.grain != GrainSetting::Auto).then(|| lens.grain.to_string()),
         kernel: format!("{:?}", settings.common.kernel),
         depth_file: depth.map(|d| {
             (
@@ -107,6 +117,11 @@ pub fn settings_json(
             settings.common.models.depth_model.as_str(),
             settings.common.models.matte_model.as_str(),
         )),
+        depth_source: match (depth, settings.common.depth_source) {
+            (None, DepthSource::Model) => Some("model"),
+            (None, DepthSource::Embedded) => Some("embedded"),
+            _ => None,
+        },
         format: match format {
             OutputFormat::Jpeg => "jpeg",
             OutputFormat::Png => "png",

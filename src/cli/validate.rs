@@ -11,12 +11,13 @@ use anyhow::{Context, Result, anyhow, bail};
 use fstop::backdrop::Background;
 use fstop::config::{Config, FocusSetting};
 use fstop::depth::DepthKind;
+use fstop::grain::GrainSetting;
 use fstop::infer::ModelConfig;
 use fstop::io::encode::OutputFormat;
 use fstop::io::{DEFAULT_MAX_PIXELS, DecodeOptions, EncodeOptions, StripMetadata};
 use fstop::lens_fields::LensFields;
 use fstop::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, Sensor};
-use fstop::pipeline::LensSettings;
+use fstop::pipeline::{DepthSource, LensSettings};
 use fstop::preset::{self, DEFAULT_PRESET, Preset};
 use fstop::render::{HighlightOptions, KernelKind};
 
@@ -25,8 +26,8 @@ use super::paths::Role;
 use super::shard::Shard;
 
 use super::args::{
-    AnalysisArgs, BatchArgs, DepthKindArg, FormatArg, GlobalArgs, KernelArg, LensArgs, OutputArgs,
-    StripMetadataArg,
+    AnalysisArgs, BatchArgs, DepthKindArg, DepthSourceArg, FormatArg, GlobalArgs, KernelArg,
+    LensArgs, OutputArgs, StripMetadataArg,
 };
 
 /// Input extensions fstop reads (case-insensitive).
@@ -72,6 +73,8 @@ pub struct LensChoice {
     pub files_read: Vec<(PathBuf, Role)>,
     /// What goes behind the subject (config, preset, `--background`).
     pub background: Background,
+    /// Grain put back where the render smoothed (config, preset, `--grain`).
+    pub grain: GrainSetting,
 }
 
 /// The lens, highlight and background fields the command line sets, checked field by field
@@ -94,6 +97,7 @@ fn flag_fields(flags: &LensArgs) -> Result<LensFields> {
         highlight_threshold: flags.highlight_threshold,
         highlight_gain: flags.highlight_gain,
         background: flags.background,
+        grain: flags.grain,
     };
     fields.check()?;
     Ok(fields)
@@ -116,6 +120,7 @@ pub fn resolve_lens(
     let mut background = Background::default();
     let base = find_preset(DEFAULT_PRESET)?;
     base.fields.lens.apply(&mut lens, &mut hl, &mut background);
+    let mut grain = base.fields.lens.grain;
     let mut preset_name = base.name;
     let mut files_read: Vec<(PathBuf, Role)> = Vec::new();
     if let Some(f) = &config.file {
@@ -129,19 +134,24 @@ pub fn resolve_lens(
             None => "preset named in the configuration".into(),
         })?;
         p.fields.lens.apply(&mut lens, &mut hl, &mut background);
+        grain = p.fields.lens.grain.or(grain);
         files_read.extend(preset_file(&p));
         preset_name = p.name;
     }
     config.lens.apply(&mut lens, &mut hl, &mut background);
+    grain = config.lens.grain.or(grain);
 
     // Command-line layer: --preset, then flags.
     if let Some(name) = preset_arg {
         let p = find_preset(name)?;
         p.fields.lens.apply(&mut lens, &mut hl, &mut background);
+        grain = p.fields.lens.grain.or(grain);
         files_read.extend(preset_file(&p));
         preset_name = p.name;
     }
-    flag_fields(flags)?.apply(&mut lens, &mut hl, &mut background);
+    let flag_layer = flag_fields(flags)?;
+    flag_layer.apply(&mut lens, &mut hl, &mut background);
+    grain = flag_layer.grain.or(grain);
     let focus = flags
         .focus_at
         .map(FocusSetting::At)
@@ -195,6 +205,7 @@ pub fn resolve_lens(
         warnings,
         files_read,
         background,
+        grain: grain.unwrap_or_default(),
     })
 }
 
@@ -386,6 +397,8 @@ pub struct CommonSettings {
     pub models: ModelConfig,
     pub decode: DecodeOptions,
     pub depth: Option<(PathTemplate, Option<DepthKind>)>,
+    /// Without a depth file: the photo's own depth map or the model.
+    pub depth_source: DepthSource,
     pub matte: Option<PathTemplate>,
     pub encode: EncodeOptions,
     pub kernel: KernelKind,
@@ -434,6 +447,17 @@ pub fn common_settings(
         Some(t) => Some((PathTemplate::parse(t, "--depth")?, kind)),
         None => None,
     };
+    let depth_source = match a.depth_source {
+        Some(DepthSourceArg::Embedded) if a.depth.is_some() => {
+            bail!(
+                "--depth FILE and --depth-source embedded contradict each other (a depth file always wins)"
+            )
+        }
+        Some(DepthSourceArg::Auto) => DepthSource::Auto,
+        Some(DepthSourceArg::Model) => DepthSource::Model,
+        Some(DepthSourceArg::Embedded) => DepthSource::Embedded,
+        None => config.depth_source.unwrap_or_default(),
+    };
     let matte = match &a.matte {
         Some(t) => Some(PathTemplate::parse(t, "--matte")?),
         None => None,
@@ -447,6 +471,7 @@ pub fn common_settings(
                 .unwrap_or(DEFAULT_MAX_PIXELS),
         },
         depth,
+        depth_source,
         matte,
         encode: EncodeOptions {
             jpeg_quality: jpeg_quality.or(config.jpeg_quality).unwrap_or(92),

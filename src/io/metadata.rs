@@ -29,23 +29,23 @@ fn type_size(typ: u16) -> Option<usize> {
 }
 
 /// A read-only view of a TIFF structure.
-struct TiffView<'a> {
+pub(crate) struct TiffView<'a> {
     data: &'a [u8],
     little_endian: bool,
 }
 
 /// One directory entry.
 #[derive(Debug, Clone, Copy)]
-struct Entry {
+pub(crate) struct Entry {
     /// Offset of the 12-byte entry.
     pos: usize,
-    tag: u16,
+    pub(crate) tag: u16,
     typ: u16,
     count: u32,
 }
 
 impl<'a> TiffView<'a> {
-    fn new(data: &'a [u8]) -> Result<TiffView<'a>, String> {
+    pub(crate) fn new(data: &'a [u8]) -> Result<TiffView<'a>, String> {
         let little_endian = match data.get(0..4) {
             Some(b"II*\0") => true,
             Some(b"MM\0*") => false,
@@ -66,7 +66,7 @@ impl<'a> TiffView<'a> {
         })
     }
 
-    fn u32_at(&self, pos: usize) -> Option<u32> {
+    pub(crate) fn u32_at(&self, pos: usize) -> Option<u32> {
         let b: [u8; 4] = self.data.get(pos..pos.checked_add(4)?)?.try_into().ok()?;
         Some(if self.little_endian {
             u32::from_le_bytes(b)
@@ -75,12 +75,12 @@ impl<'a> TiffView<'a> {
         })
     }
 
-    fn ifd0_offset(&self) -> Option<usize> {
+    pub(crate) fn ifd0_offset(&self) -> Option<usize> {
         self.u32_at(4).map(|o| o as usize)
     }
 
     /// The entries of the directory at `offset` and the position of its next-IFD link.
-    fn ifd(&self, offset: usize) -> Option<(Vec<Entry>, usize)> {
+    pub(crate) fn ifd(&self, offset: usize) -> Option<(Vec<Entry>, usize)> {
         let n = self.u16_at(offset)? as usize;
         let end = offset.checked_add(2 + 12 * n + 4)?;
         if offset < 8 || end > self.data.len() {
@@ -101,7 +101,7 @@ impl<'a> TiffView<'a> {
     }
 
     /// Where the value of `e` lives: `(start, len)`, inline or out of line.
-    fn value_range(&self, e: &Entry) -> Option<(usize, usize)> {
+    pub(crate) fn value_range(&self, e: &Entry) -> Option<(usize, usize)> {
         let len = type_size(e.typ)?.checked_mul(e.count as usize)?;
         if len <= 4 {
             Some((e.pos + 8, len))

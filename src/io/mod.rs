@@ -14,6 +14,8 @@
 //!   strips joined by restart markers ([`jpeg`]).
 //! * [`read_depth`], [`read_matte`], [`write_plane_png16`] — depth and matte files
 //!   ([`depthfile`]).
+//! * [`embedded_depth::read_embedded_depth`] — the depth map a phone stored inside a portrait
+//!   JPEG (GDepth, Dynamic Depth, Apple MPF auxiliary images).
 //!
 //! * Every read is bounded ([`limits`]): only regular files, of a size capped by kind, and
 //!   metadata inside a photo (ICC, EXIF, XMP) capped before it is allocated — a compressed
@@ -30,6 +32,7 @@ pub mod atomic;
 pub mod colour;
 pub mod decode;
 pub mod depthfile;
+pub mod embedded_depth;
 pub mod encode;
 pub mod fingerprint;
 pub mod jpeg;

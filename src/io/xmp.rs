@@ -72,7 +72,7 @@ const CONVENTIONAL_PREFIXES: &[(&str, &str)] = &[
 ];
 
 /// A namespace URI as compared here: without a trailing `/`.
-fn normalised(uri: &str) -> &str {
+pub(super) fn normalised(uri: &str) -> &str {
     uri.strip_suffix('/').unwrap_or(uri)
 }
 
@@ -105,7 +105,7 @@ fn action(namespace: Option<&str>, local: &str, clean: XmpClean) -> Action {
 }
 
 /// The namespace of a resolved name, falling back on the conventional prefixes.
-fn namespace_of<'a>(resolved: &'a ResolveResult<'_>, name: &'a str) -> Option<&'a str> {
+pub(super) fn namespace_of<'a>(resolved: &'a ResolveResult<'_>, name: &'a str) -> Option<&'a str> {
     match resolved {
         ResolveResult::Bound(ns) => Some(ns.0),
         ResolveResult::Unknown(_) | ResolveResult::Unbound => {

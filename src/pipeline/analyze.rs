@@ -1,4 +1,5 @@
-//! Step 1: decode the photo and get its depth and matte (from files or the models).
+//! Step 1: decode the photo and get its depth and matte (from files, the photo's own depth map,
+//! or the models).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -8,6 +9,7 @@ use serde::Serialize;
 use super::{LazyModels, MatteProblem, PipelineError, Warning};
 use crate::depth::{self, DepthKind};
 use crate::infer::{self, WorkingImage};
+use crate::io::embedded_depth::{EmbeddedDepth, EmbeddedFormat, read_embedded_depth};
 use crate::io::{self, DecodeOptions, IoError, Photo};
 use crate::scene::Plane;
 
@@ -21,11 +23,46 @@ pub struct DepthFile {
     pub kind: Option<DepthKind>,
 }
 
+/// Where the depth comes from when no depth file is given (`--depth-source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DepthSource {
+    /// The photo's own depth map when it carries a usable one, else the depth model (a map
+    /// that cannot be read is reported as a warning).
+    #[default]
+    Auto,
+    /// Always the depth model.
+    Model,
+    /// Only the photo's own depth map: a photo without a usable one fails.
+    Embedded,
+}
+
+/// Where a photo's depth came from (the report's `depth_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepthOrigin {
+    File,
+    Model,
+    Embedded(EmbeddedFormat),
+}
+
+impl DepthOrigin {
+    /// `file`, `model`, `embedded-gdepth`, `embedded-dynamic-depth` or `embedded-apple`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DepthOrigin::File => "file",
+            DepthOrigin::Model => "model",
+            DepthOrigin::Embedded(f) => f.source_name(),
+        }
+    }
+}
+
 /// What to analyse with.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AnalysisOptions {
-    /// Depth from a file; `None`: from the depth model.
+    /// Depth from a file; `None`: as [`Self::depth_source`] says. A depth file wins over the
+    /// photo's own depth map.
     pub depth: Option<DepthFile>,
+    /// Without a depth file: the photo's own depth map or the depth model.
+    pub depth_source: DepthSource,
     /// Matte from a file; `None`: from the matting model when the models run, else no matte.
     pub matte: Option<PathBuf>,
     pub decode: DecodeOptions,
@@ -75,6 +112,8 @@ pub struct Analysis {
     pub matte: Option<Plane>,
     /// Set when the models ran.
     pub models: Option<ModelNames>,
+    /// Where the depth came from.
+    pub depth_origin: DepthOrigin,
     pub timings: AnalysisTimings,
     /// Non-fatal problems (from decoding, resampled depth or matte…).
     pub warnings: Vec<Warning>,
@@ -162,12 +201,8 @@ pub fn analyze(
     options: &AnalysisOptions,
     models: &mut LazyModels,
 ) -> Result<Analysis, PipelineError> {
-    analyze_decoded(
-        path,
-        || io::read_photo(path, &options.decode),
-        options,
-        models,
-    )
+    let bytes = io::read_image_file(path, options.decode.max_pixels)?;
+    analyze_bytes(path, &bytes, options, models)
 }
 
 /// [`analyze`] on a photo's bytes already in memory (a file read by the caller, or standard
@@ -178,12 +213,68 @@ pub fn analyze_bytes(
     options: &AnalysisOptions,
     models: &mut LazyModels,
 ) -> Result<Analysis, PipelineError> {
-    analyze_decoded(
+    let t = Instant::now();
+    let (embedded, warning) = embedded_depth(name, bytes, options)?;
+    let embedded_ms = ms_since(t);
+    let mut analysis = analyze_decoded(
         name,
         || io::read_photo_bytes(name, bytes, &options.decode),
         options,
+        embedded,
         models,
-    )
+    )?;
+    analysis.timings.depth_ms += embedded_ms;
+    analysis.warnings.extend(warning);
+    Ok(analysis)
+}
+
+/// The photo's own depth map, as `options.depth_source` asks (none with a depth file), and a
+/// warning when `auto` found one it cannot use.
+fn embedded_depth(
+    path: &Path,
+    bytes: &[u8],
+    options: &AnalysisOptions,
+) -> Result<(Option<EmbeddedDepth>, Option<Warning>), PipelineError> {
+    let source = options.depth_source;
+    if options.depth.is_some() || source == DepthSource::Model {
+        return Ok((None, None));
+    }
+    let fail = |message: String| PipelineError::EmbeddedDepth {
+        path: path.to_path_buf(),
+        message,
+    };
+    match read_embedded_depth(bytes, options.decode.max_pixels) {
+        Ok(Some(d)) => Ok((Some(d), None)),
+        Ok(None) if source == DepthSource::Embedded => Err(fail(
+            "carries no depth map (GDepth, Dynamic Depth or Apple portrait) for --depth-source embedded"
+                .into(),
+        )),
+        Ok(None) => Ok((None, None)),
+        Err(e) if source == DepthSource::Embedded => Err(fail(e.to_string())),
+        Err(e) => Ok((
+            None,
+            Some(Warning::EmbeddedDepthUnused(e.to_string())),
+        )),
+    }
+}
+
+/// A depth map from a file or the photo: checked, brought to the photo's size, converted.
+fn depth_from_map(
+    plane: Plane,
+    kind: DepthKind,
+    (width, height): (usize, usize),
+    path: &Path,
+    what: &'static str,
+    warnings: &mut Vec<Warning>,
+) -> Result<DepthData, PipelineError> {
+    if let Some(w) = invalid_depth_warning(&plane, kind, path) {
+        warnings.push(w);
+    }
+    let plane = fit_to_photo(plane, width, height, path, what, warnings)?;
+    Ok(match kind {
+        DepthKind::Metres => DepthData::Metric(depth::metres_to_disparity(&plane)),
+        DepthKind::Disparity => DepthData::Relative(depth::sanitize_relative(plane)),
+    })
 }
 
 /// [`analyze`] with the photo from `decode` (run while the models load).
@@ -191,12 +282,14 @@ fn analyze_decoded(
     path: &Path,
     decode: impl FnOnce() -> Result<Photo, IoError>,
     options: &AnalysisOptions,
+    embedded: Option<EmbeddedDepth>,
     models: &mut LazyModels,
 ) -> Result<Analysis, PipelineError> {
     let mut timings = AnalysisTimings::default();
+    let map_given = options.depth.is_some() || embedded.is_some();
     // The first photo that needs the models loads them while it is being decoded (loading is
     // mostly single-threaded, and so is most of decoding).
-    let load_now = options.depth.is_none() && !models.is_loaded() && models.load_error.is_none();
+    let load_now = !map_given && !models.is_loaded() && models.load_error.is_none();
     let (photo, loaded) = std::thread::scope(|s| {
         let loader = load_now.then(|| {
             s.spawn(|| {
@@ -209,7 +302,7 @@ fn analyze_decoded(
         let photo = decode();
         // The models' working image too, while they may still be loading.
         let working = match &photo {
-            Ok(p) if options.depth.is_none() && !p.color.is_empty() => {
+            Ok(p) if !map_given && !p.color.is_empty() => {
                 Some(WorkingImage::new(&p.color, infer::WORKING_LONG_SIDE))
             }
             _ => None,
@@ -248,7 +341,7 @@ fn analyze_decoded(
                     warnings.push(Warning::MatteIgnored {
                         path: matte_path.clone(),
                         problem,
-                        depth_file: options.depth.is_some(),
+                        depth_file: map_given,
                     });
                     None
                 }
@@ -258,22 +351,59 @@ fn analyze_decoded(
     };
 
     let mut model_names = None;
-    let depth = match &options.depth {
-        Some(file) => {
+    let mut depth_origin = DepthOrigin::Model;
+    // The photo's own map; with `auto`, one that does not fit the photo leaves the depth to the
+    // model (with a warning). It is resampled to the photo's size without a warning: phones
+    // store it smaller.
+    let own_map = match embedded {
+        Some(e) if options.depth.is_none() => {
+            let t = Instant::now();
+            let (format, kind) = (e.format, e.kind());
+            let mut map_warnings = Vec::new();
+            let size = (width, height);
+            let what = "its own depth map";
+            // Its warnings name it, not the photo (which the caller prints before them).
+            let label = Path::new(what);
+            match depth_from_map(e.plane, kind, size, label, what, &mut map_warnings) {
+                Ok(d) => {
+                    timings.depth_ms = ms_since(t);
+                    depth_origin = DepthOrigin::Embedded(format);
+                    warnings.extend(
+                        map_warnings
+                            .into_iter()
+                            .filter(|w| !matches!(w, Warning::Resampled { .. })),
+                    );
+                    Some(d)
+                }
+                Err(err) => {
+                    let msg = err.to_string();
+                    let prefix = format!("{what}: ");
+                    let why = msg.strip_prefix(&prefix).unwrap_or(&msg).to_string();
+                    if options.depth_source != DepthSource::Auto {
+                        return Err(PipelineError::EmbeddedDepth {
+                            path: path.to_path_buf(),
+                            message: why,
+                        });
+                    }
+                    warnings.push(Warning::EmbeddedDepthUnused(why));
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let depth = match (&options.depth, own_map) {
+        (Some(file), _) => {
             let t = Instant::now();
             let (plane, kind) = io::read_depth(&file.path, file.kind)?;
-            if let Some(w) = invalid_depth_warning(&plane, kind, &file.path) {
-                warnings.push(w);
-            }
-            let plane = fit_to_photo(plane, width, height, &file.path, "depth map", &mut warnings)?;
-            let depth = match kind {
-                DepthKind::Metres => DepthData::Metric(depth::metres_to_disparity(&plane)),
-                DepthKind::Disparity => DepthData::Relative(depth::sanitize_relative(plane)),
-            };
+            let size = (width, height);
+            let depth = depth_from_map(plane, kind, size, &file.path, "depth map", &mut warnings)?;
             timings.depth_ms = ms_since(t);
+            depth_origin = DepthOrigin::File;
             depth
         }
-        None => {
+        (None, Some(depth)) => depth,
+        (None, None) => {
             let t = Instant::now();
             let was_loaded = models.is_loaded();
             let set = models.get()?;
@@ -309,6 +439,7 @@ fn analyze_decoded(
         depth,
         matte,
         models: model_names,
+        depth_origin,
         timings,
         warnings,
     })

@@ -377,7 +377,7 @@ fn focus_depth(
 mod tests {
     use super::*;
     use crate::io::Metadata;
-    use crate::pipeline::AnalysisTimings;
+    use crate::pipeline::{AnalysisTimings, DepthOrigin};
     use crate::scene::LinearRgb;
 
     fn photo(w: usize, h: usize) -> Photo {
@@ -409,6 +409,7 @@ mod tests {
             depth,
             matte,
             models: None,
+            depth_origin: DepthOrigin::File,
             timings: AnalysisTimings::default(),
             warnings: Vec::new(),
         }

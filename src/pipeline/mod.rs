@@ -5,7 +5,14 @@
 //!
 //! 1. [`analyze()`] decodes the photo and gets depth and matte (`analyze.rs`). Depth from a
 //!    file is either metric (metres, converted to disparity 1/m right away) or relative
-//!    disparity (kept relative); depth from the models is always relative.
+//!    disparity (kept relative); depth from the models is always relative. Without a depth
+//!    file, a JPEG's own depth map (GDepth, Dynamic Depth, Apple portrait;
+//!    [`crate::io::embedded_depth`]) is used instead of the model when
+//!    [`AnalysisOptions::depth_source`] allows (`auto`, the default: a map that cannot be read
+//!    or does not fit the photo leaves the depth to the model with a warning; `embedded`: it
+//!    must be there and usable; `model`: never). It is metric or relative as the file says,
+//!    resampled to the photo's size without a warning, and no model runs (so there is no
+//!    matte unless a matte file is given, as with a depth file).
 //! 2. [`Analysis::focus`] picks the focus distance for a lens and turns the depth into disparity
 //!    in 1/m (`focus.rs`):
 //!    * `--focus DISTANCE`: the lens focuses there; relative disparity is anchored so the subject
@@ -44,8 +51,8 @@ use std::sync::Arc;
 use thiserror::Error;
 
 pub use self::analyze::{
-    Analysis, AnalysisOptions, AnalysisTimings, DepthData, DepthFile, ModelNames, analyze,
-    analyze_bytes,
+    Analysis, AnalysisOptions, AnalysisTimings, DepthData, DepthFile, DepthOrigin, DepthSource,
+    ModelNames, analyze, analyze_bytes,
 };
 pub use self::focus::{
     FocusSource, Focused, LensSettings, STATS_LONG_SIDE, SUBJECT_MAX_COC_PX, keep_subject_in_focus,
@@ -88,6 +95,9 @@ pub enum PipelineError {
     Scene(#[from] SceneSizeError),
     #[error(transparent)]
     FocusPoint(#[from] FocusPointError),
+    /// `--depth-source embedded` and the photo carries no usable depth map.
+    #[error("{path}: {message}")]
+    EmbeddedDepth { path: PathBuf, message: String },
 }
 
 impl PipelineError {

@@ -62,12 +62,19 @@ pub enum Warning {
     },
     /// A lens parameter outside the documented range.
     Lens(OpticsWarning),
+    /// `--depth-source auto`: the photo's own depth map could not be used (why); the depth
+    /// model is used instead.
+    EmbeddedDepthUnused(String),
 }
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Warning::Photo(text) => f.write_str(text),
+            Warning::EmbeddedDepthUnused(why) => write!(
+                f,
+                "its own depth map cannot be used ({why}); the depth model is used instead"
+            ),
             Warning::Resampled {
                 path,
                 what,
