@@ -32,8 +32,9 @@ use super::report::Reason;
 use super::validate::RenderSettings;
 
 /// Part of every settings fingerprint: bump it when fstop starts rendering the same settings
-/// differently, so that re-runs replace outputs of older versions.
-pub const SETTINGS_VERSION: u32 = 1;
+/// differently, so that re-runs replace outputs of older versions. 2: grain matching on by
+/// default, bright lights at full resolution at any blur.
+pub const SETTINGS_VERSION: u32 = 2;
 
 /// How a run treats outputs fstop made before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
