@@ -592,6 +592,10 @@ fn look_at_photos() {
     let dir = dump_dir().expect("FSTOP_ESTIMATION_DUMP");
     let list = std::env::var("FSTOP_LOOK").expect("FSTOP_LOOK");
     let mut models = LazyModels::new(ModelConfig::default());
+    apply_settings(
+        models.get().expect("models"),
+        &std::env::var("FSTOP_SETTINGS").unwrap_or_default(),
+    );
     for path in list.split_whitespace().map(PathBuf::from) {
         let t = std::time::Instant::now();
         let (out, disparity, matte, focus_m) =
@@ -623,31 +627,35 @@ fn sweep() {
     for variant in std::iter::once("default:").chain(spec.split_whitespace()) {
         let (name, settings) = variant.split_once(':').unwrap_or((variant, ""));
         let mut models = LazyModels::new(ModelConfig::default());
-        let set = models.get().expect("models");
-        for kv in settings.split(',').filter(|s| !s.is_empty()) {
-            let (k, v) = kv.split_once('=').expect("key=value");
-            let v: f32 = v.parse().expect("number");
-            let f = &mut set.depth_params.fusion;
-            let m = &mut set.matte_params;
-            match k {
-                "margin" => f.background_margin = v,
-                "bgpct" => f.background_percentile = v as f64,
-                "relief" => f.subject_relief = v,
-                "ring" => f.ring_fraction = v,
-                "behind" => m.subject.behind = v,
-                "flat" => m.subject.flat_ratio = v,
-                "minrelief" => m.subject.min_relief = v,
-                "smallhead" => m.subject.smaller_head = v as f64,
-                "headexp" => m.subject.head_scale_exponent = v as f64,
-                "radius" => m.radius = v as usize,
-                "eps" => m.eps = v,
-                "dradius" => set.depth_params.radius_per_scale = v,
-                "deps" => set.depth_params.eps = v,
-                _ => panic!("unknown parameter {k}"),
-            }
-        }
+        apply_settings(models.get().expect("models"), settings);
         for kind in [SceneKind::FigureOnWall, SceneKind::Street] {
             evaluate_with(kind, &format!("/{name}"), &mut models);
+        }
+    }
+}
+
+/// Applies `key=value,…` settings (see [`sweep`]) to the models' parameters.
+fn apply_settings(set: &mut ModelSet, settings: &str) {
+    for kv in settings.split(',').filter(|s| !s.is_empty()) {
+        let (k, v) = kv.split_once('=').expect("key=value");
+        let v: f32 = v.parse().expect("number");
+        let f = &mut set.depth_params.fusion;
+        let m = &mut set.matte_params;
+        match k {
+            "margin" => f.background_margin = v,
+            "bgpct" => f.background_percentile = v as f64,
+            "relief" => f.subject_relief = v,
+            "ring" => f.ring_fraction = v,
+            "behind" => m.subject.behind = v,
+            "flat" => m.subject.flat_ratio = v,
+            "minrelief" => m.subject.min_relief = v,
+            "smallhead" => m.subject.smaller_head = v as f64,
+            "headexp" => m.subject.head_scale_exponent = v as f64,
+            "radius" => m.radius = v as usize,
+            "eps" => m.eps = v,
+            "dradius" => set.depth_params.radius_per_scale = v,
+            "deps" => set.depth_params.eps = v,
+            _ => panic!("unknown parameter {k}"),
         }
     }
 }

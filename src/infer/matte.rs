@@ -269,10 +269,12 @@ fn geodesic_steps(alpha: &Plane, start: usize) -> Vec<u32> {
 /// that head than to the subject's — geodesically, through the matte, in units of each head's
 /// breadth, so a body belongs to the head above it and an object a person holds to that
 /// person — is removed, even where the two touch. People with heads of similar size (a
-/// couple, a group) are all kept. Regions of the matte that reach no head are judged by the
-/// depth `disparity` (normalised, the size of `alpha`): removed when clearly behind the
-/// subject's region or when they do not stand out from their surroundings although the
-/// subject does (a poster, a car's rear the model took for a person). Without a head the
+/// couple, a group) are all kept. Regions of the matte that reach no head are kept when they
+/// lie within [`SubjectParams::ring_fraction`] of one that does (something held a little
+/// apart) or are at least as large as the subject's region (a person whose head was not found);
+/// the others are judged by the depth `disparity` (normalised, the size of `alpha`): removed
+/// when clearly behind the subject's region or when they do not stand out from their
+/// surroundings although the subject does (a poster, a statue on a wall). Without a head the
 /// largest region is the subject's.
 pub fn keep_subject(alpha: &Plane, disparity: &Plane, params: &SubjectParams) -> Plane {
     let (w, h) = (alpha.width, alpha.height);
