@@ -601,10 +601,15 @@ fn look_at_photos() {
         let (out, disparity, matte, focus_m) =
             pipeline_render(&path, FocusSetting::Auto, &mut models);
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
-        eprintln!(
-            "{name}: focus {focus_m:.2} m, {:.0} ms",
-            t.elapsed().as_secs_f64() * 1e3
-        );
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        // The cost of choosing the subject at the working resolution.
+        let long = matte.width.max(matte.height);
+        let (ww, wh) = (matte.width * 1024 / long, matte.height * 1024 / long);
+        let (m, d) = (matte.resized(ww, wh), disparity.resized(ww, wh));
+        let t = std::time::Instant::now();
+        let _ = fstop::infer::matte::keep_subject(&m, &d, &Default::default());
+        let keep_ms = t.elapsed().as_secs_f64() * 1e3;
+        eprintln!("{name}: focus {focus_m:.2} m, {ms:.0} ms (keep_subject {keep_ms:.1} ms)");
         metrics::write_png(&dir.join(format!("{name}_render.png")), &out);
         metrics::write_plane_png(&dir.join(format!("{name}_matte.png")), &matte, 0.0, 1.0);
         let hi = disparity.data.iter().copied().fold(0.0, f32::max);

@@ -303,11 +303,17 @@ pub fn keep_subject(alpha: &Plane, disparity: &Plane, params: &SubjectParams) ->
         .collect();
     let mut reached = vec![false; solid.len()];
     let subject_label = if let Some(&(main_breadth, main_seed)) = seeded.first() {
-        // Owner of each pixel: the head with the least geodesic distance in head breadths.
+        for &(_, at) in &seeded {
+            reached[label[at] as usize] = true;
+        }
+        // Owner of each pixel: the head with the least geodesic distance in head breadths
+        // (only needed when some head is small).
+        let any_small = seeded
+            .iter()
+            .any(|&(b, _)| b < params.smaller_head * main_breadth);
         let mut best = vec![f64::INFINITY; w * h];
         let mut small = vec![false; w * h];
-        for &(breadth, at) in &seeded {
-            reached[label[at] as usize] = true;
+        for &(breadth, at) in seeded.iter().filter(|_| any_small) {
             let is_small = breadth < params.smaller_head * main_breadth;
             for (i, &n) in geodesic_steps(alpha, at).iter().enumerate() {
                 let d = n as f64 / breadth.powf(params.head_scale_exponent);
