@@ -66,3 +66,18 @@ for spec in "${sizes[@]}"; do
         echo "| $name (${w}×${h}) | f/$f | $render_ms | $render_rss | $photo_ms | $e2e_ms | $rss_max | $stages |"
     done
 done
+
+# Lens character (issue 16): the 12 MP synthetic render with every trait on (anamorphic 1.5×,
+# chromatic aberration 120 µm, spherical aberration 0.5) against the plain lens, interleaved so
+# the machine's drift hits both alike. Budget: at most 1.3×.
+plain=()
+traits=()
+for ((run = 0; run < repeats; run++)); do
+    plain+=("$("$bin/examples/render_timing" 4000 3000 1.8 1 | json_field median_ms)")
+    traits+=("$("$bin/examples/render_timing" 4000 3000 1.8 1 --character all | json_field median_ms)")
+done
+median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
+p=$(median "${plain[@]}")
+t=$(median "${traits[@]}")
+echo
+echo "lens character, 12 MP f/1.8: plain $p ms, every trait on $t ms, ratio $(python3 -c "print(f'{$t/$p:.2f}')")× (budget 1.3×)"

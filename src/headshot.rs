@@ -3,7 +3,7 @@
 //!
 //! Pure measurements on a finished image (blurred or studio) and its subject matte:
 //!
-//! * **face** — the head that auto focus finds in the matte ([`crate::infer::focus::find_head`]):
+//! * **face** — the head that auto focus finds in the matte ([`crate::head::find_head`]):
 //!   inside its ellipse, the face part (below the top 30 % of the head, the middle 70 % of its
 //!   breadth) where the matte is ≥ 0.9, skin pixels only (YCbCr `77 ≤ Cb ≤ 127`,
 //!   `133 ≤ Cr ≤ 173`; all of the region when under 20 % of it is skin). Without a head, the
@@ -27,7 +27,7 @@ use crate::backdrop::{
     BackdropName, Background, Light, Tone, ToneChoice, choose_tone_lit, contrast_ratio, luminance,
     srgb8_to_linear,
 };
-use crate::infer::focus::{HEAD_BREADTH_M, HEAD_HEIGHT_M, find_head};
+use crate::head::{HEAD_BREADTH_M, HEAD_HEIGHT_M, find_head};
 use crate::io::colour::linear_to_srgb;
 use crate::scene::{LinearRgb, Plane};
 

@@ -28,6 +28,12 @@ pub struct LensFields {
     pub blade_rotation_deg: Option<f64>,
     /// 0 straight blades … 1 round.
     pub blade_curvature: Option<f64>,
+    /// [`crate::optics::Character`]: anamorphic squeeze 1–2 (1 spherical).
+    pub anamorphic_squeeze: Option<f64>,
+    /// Longitudinal chromatic aberration, focal shift in µm, 0–500.
+    pub chromatic_aberration_um: Option<f64>,
+    /// Spherical aberration, −1…1 (positive under-corrected).
+    pub spherical_aberration: Option<f64>,
     /// [`HighlightOptions::threshold`].
     pub highlight_threshold: Option<f32>,
     /// [`HighlightOptions::gain`].
@@ -47,6 +53,9 @@ pub(crate) struct RawLensFields {
     blades: Option<Spanned<u32>>,
     blade_rotation_deg: Option<Spanned<f64>>,
     blade_curvature: Option<Spanned<f64>>,
+    anamorphic_squeeze: Option<Spanned<f64>>,
+    chromatic_aberration_um: Option<Spanned<f64>>,
+    spherical_aberration: Option<Spanned<f64>>,
     highlight_threshold: Option<Spanned<f32>>,
     highlight_gain: Option<Spanned<f32>>,
     background: Option<Spanned<String>>,
@@ -102,6 +111,9 @@ impl LensFields {
             blades: raw.blades.as_ref().map(|s| *s.get_ref()),
             blade_rotation_deg: plain(&raw.blade_rotation_deg),
             blade_curvature: plain(&raw.blade_curvature),
+            anamorphic_squeeze: plain(&raw.anamorphic_squeeze),
+            chromatic_aberration_um: plain(&raw.chromatic_aberration_um),
+            spherical_aberration: plain(&raw.spherical_aberration),
             highlight_threshold: raw.highlight_threshold.as_ref().map(|s| *s.get_ref()),
             highlight_gain: raw.highlight_gain.as_ref().map(|s| *s.get_ref()),
             background,
@@ -146,6 +158,21 @@ impl LensFields {
         if let Some(v) = self.blade_curvature {
             lens_field("blade_curvature", &|l| l.aperture.blade_curvature = v)?;
         }
+        if let Some(v) = self.anamorphic_squeeze {
+            lens_field("anamorphic_squeeze", &|l| {
+                l.character.anamorphic_squeeze = v;
+            })?;
+        }
+        if let Some(v) = self.chromatic_aberration_um {
+            lens_field("chromatic_aberration_um", &|l| {
+                l.character.chromatic_aberration_um = v;
+            })?;
+        }
+        if let Some(v) = self.spherical_aberration {
+            lens_field("spherical_aberration", &|l| {
+                l.character.spherical_aberration = v;
+            })?;
+        }
         if let Some(v) = self.highlight_threshold
             && !(v.is_finite() && (0.0..=1.0).contains(&v))
         {
@@ -180,6 +207,16 @@ impl LensFields {
             self.blade_rotation_deg,
         );
         set(&mut lens.aperture.blade_curvature, self.blade_curvature);
+        let character = &mut lens.character;
+        set(&mut character.anamorphic_squeeze, self.anamorphic_squeeze);
+        set(
+            &mut character.chromatic_aberration_um,
+            self.chromatic_aberration_um,
+        );
+        set(
+            &mut character.spherical_aberration,
+            self.spherical_aberration,
+        );
         if let Some(v) = self.sensor {
             lens.sensor = v;
         }
@@ -219,6 +256,9 @@ impl RawLensFields {
             "blades" => span(&self.blades),
             "blade_rotation_deg" => span(&self.blade_rotation_deg),
             "blade_curvature" => span(&self.blade_curvature),
+            "anamorphic_squeeze" => span(&self.anamorphic_squeeze),
+            "chromatic_aberration_um" => span(&self.chromatic_aberration_um),
+            "spherical_aberration" => span(&self.spherical_aberration),
             "highlight_threshold" => span(&self.highlight_threshold),
             "highlight_gain" => span(&self.highlight_gain),
             "background" => span(&self.background),
@@ -234,7 +274,9 @@ mod tests {
     const ALL: &str = "focal_length_mm = 135.0\nf_number = 2.0\nsensor = \"aps-c\"\n\
                        blades = 7\nblade_rotation_deg = 10.0\nblade_curvature = 0.5\n\
                        highlight_threshold = 0.9\nhighlight_gain = 6.0\n\
-                       background = \"studio\"\nother_key = 1\n";
+                       background = \"studio\"\nother_key = 1\n\
+                       anamorphic_squeeze = 1.33\nchromatic_aberration_um = 40.0\n\
+                       spherical_aberration = -0.5\n";
 
     #[test]
     fn reads_every_field_and_leaves_other_keys_alone() {
@@ -256,7 +298,7 @@ mod tests {
         );
         // The keys files may use (unknown-key checks read them from the struct).
         let keys = crate::config::struct_fields::<RawLensFields>();
-        assert_eq!(keys.len(), 10);
+        assert_eq!(keys.len(), 13);
         assert!(keys.contains(&"sensor_width_mm") && keys.contains(&"background"));
     }
 
@@ -268,6 +310,9 @@ mod tests {
             ("\n\nf_number = 0.5\n", 3, "0.95–22"),
             ("highlight_threshold = 2.0\n", 1, "outside 0–1"),
             ("highlight_gain = -1.0\n", 1, "outside 0–100"),
+            ("anamorphic_squeeze = 2.5\n", 1, "outside 1–2"),
+            ("chromatic_aberration_um = -3.0\n", 1, "outside 0–500 µm"),
+            ("spherical_aberration = 1.5\n", 1, "outside -1–1"),
             (
                 "sensor = \"aps-c\"\nsensor_width_mm = 20.0\n",
                 2,
@@ -295,6 +340,9 @@ mod tests {
         assert_eq!(lens.focal_length_mm, 135.0);
         assert_eq!(lens.aperture.blades, 7);
         assert_eq!(lens.sensor, Sensor::ApsC);
+        assert_eq!(lens.character.anamorphic_squeeze, 1.33);
+        assert_eq!(lens.character.chromatic_aberration_um, 40.0);
+        assert_eq!(lens.character.spherical_aberration, -0.5);
         assert_eq!((hl.threshold, hl.gain), (0.9, 6.0));
         assert_eq!(bg, f.background.unwrap());
         assert_eq!(lens.focus_distance_m, before.0.focus_distance_m);

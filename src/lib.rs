@@ -6,8 +6,9 @@
 //!   choose the focus, and build a [`scene::Scene`].
 //! * [`infer`] — ONNX Runtime sessions, the model catalogue, depth and matte estimation.
 //! * [`render`] — the infallible, pure renderer: `render(&Scene, &Lens, &RenderOptions)`.
-//! * [`scene`], [`depth`], [`fill`], [`focus_point`] — the data the renderer consumes, how
-//!   depth becomes disparity, and the depth under a tapped point.
+//! * [`scene`], [`depth`], [`fill`], [`focus_point`], [`head`] — the data the renderer
+//!   consumes, how depth becomes disparity, the depth under a tapped point, and the head in a
+//!   matte (the subject's distance from its size).
 //! * [`io`] — decoding, encoding, colour and metadata, depth/matte files, atomic writes.
 //! * [`optics`] — thin-lens physics; depends on nothing.
 //! * [`backdrop`], [`headshot`] — studio backdrops and the headshot check: pure, like the
@@ -23,6 +24,7 @@ pub mod fill;
 pub mod focus_point;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod head;
 pub mod headshot;
 pub mod infer;
 pub mod io;

@@ -197,6 +197,107 @@ impl ApertureShape {
     }
 }
 
+/// Anamorphic squeeze factors accepted (1 = a spherical lens).
+pub const ACCEPTED_ANAMORPHIC_SQUEEZE: (f64, f64) = (1.0, 2.0);
+/// Longitudinal chromatic focal shifts accepted, in micrometres on the image side.
+pub const ACCEPTED_CHROMATIC_ABERRATION_UM: (f64, f64) = (0.0, 500.0);
+/// The chromatic-aberration classes a photographer names, with their focal shift in
+/// micrometres (green against red and blue, the secondary spectrum of an achromat).
+pub const CHROMATIC_ABERRATION_CLASSES: [(&str, f64); 4] = [
+    ("none", 0.0),
+    ("apochromatic", 10.0),
+    ("normal", 40.0),
+    ("strong", 120.0),
+];
+
+/// The optical traits that give a real lens its character, each off by default (see
+/// [`Character::default`]). Each is a physical model with a parameter a photographer knows:
+///
+/// * **Anamorphic squeeze** `s` (1–2): the lens squeezes the horizontal field by `s`, so in the
+///   de-squeezed image its aperture draws ovals `s` times taller than wide: the vertical CoC is
+///   the spherical lens's, the horizontal one `1/s` of it.
+/// * **Longitudinal chromatic aberration** (bokeh fringing), a focal shift `δ` in micrometres
+///   between green and magenta (red and blue focus together, green `δ` nearer the lens: the
+///   secondary spectrum of an achromat). On the sensor a focal shift adds a blur of about
+///   `δ/N`, so each channel's signed CoC is offset by about `±δ/(2N)`: behind the focus plane the
+///   green disc is the larger (a green rim), in front the magenta one; at the focus plane the
+///   two are equal (no fringe colour).
+/// * **Spherical aberration** `S` (−1…1): under-corrected (`S > 0`) discs behind the focus have
+///   a bright rim and a dim centre (rim : centre = `(1 + S) : (1 − S)`), discs in front the
+///   reverse; over-corrected (`S < 0`) the other way round. `S = 1` is the soap-bubble ring.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Character {
+    /// 1 = spherical (off).
+    pub anamorphic_squeeze: f64,
+    /// Focal shift between green and red/blue in micrometres; 0 = off.
+    pub chromatic_aberration_um: f64,
+    /// Signed strength, 0 = off.
+    pub spherical_aberration: f64,
+}
+
+impl Default for Character {
+    fn default() -> Self {
+        Character {
+            anamorphic_squeeze: 1.0,
+            chromatic_aberration_um: 0.0,
+            spherical_aberration: 0.0,
+        }
+    }
+}
+
+impl Character {
+    /// Checks every trait against its range.
+    pub fn validate(&self) -> Result<(), OpticsError> {
+        check_range(
+            "anamorphic squeeze",
+            self.anamorphic_squeeze,
+            ACCEPTED_ANAMORPHIC_SQUEEZE,
+            "×",
+        )?;
+        check_range(
+            "chromatic aberration",
+            self.chromatic_aberration_um,
+            ACCEPTED_CHROMATIC_ABERRATION_UM,
+            " µm",
+        )?;
+        check_range(
+            "spherical aberration",
+            self.spherical_aberration,
+            (-1.0, 1.0),
+            "",
+        )
+    }
+
+    /// True when every trait is off (the ideal thin lens).
+    pub fn is_ideal(&self) -> bool {
+        *self == Character::default()
+    }
+}
+
+/// Parses a longitudinal chromatic aberration: a focal shift in micrometres (`40`, `40um`,
+/// `40µm`) or a class (`apochromatic`, `normal`, `strong`, `none`).
+pub fn parse_chromatic_aberration(text: &str) -> Result<f64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    if let Some((_, um)) = CHROMATIC_ABERRATION_CLASSES
+        .iter()
+        .find(|(name, _)| *name == t || (t == "apo" && *name == "apochromatic"))
+    {
+        return Ok(*um);
+    }
+    let number = t
+        .strip_suffix("um")
+        .or_else(|| t.strip_suffix("µm"))
+        .unwrap_or(&t)
+        .trim();
+    number.parse::<f64>().map_err(|_| {
+        format!(
+            "chromatic aberration '{text}' is neither micrometres (0–500) nor a class \
+             (none, apochromatic, normal, strong)"
+        )
+    })
+}
+
 /// A validated thin lens focused at a distance, on a sensor.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Lens {
@@ -205,6 +306,9 @@ pub struct Lens {
     pub focus_distance_m: f64,
     pub sensor: Sensor,
     pub aperture: ApertureShape,
+    /// Optical traits beyond the ideal thin lens (all off by default).
+    #[serde(default)]
+    pub character: Character,
 }
 
 impl Default for Lens {
@@ -215,6 +319,7 @@ impl Default for Lens {
             focus_distance_m: DEFAULT_FOCUS_DISTANCE_M,
             sensor: Sensor::FullFrame,
             aperture: ApertureShape::default(),
+            character: Character::default(),
         }
     }
 }
@@ -280,6 +385,7 @@ impl Lens {
             });
         }
         self.aperture.validate()?;
+        self.character.validate()?;
         let (lo, hi) = DOCUMENTED_FOCAL_LENGTH_MM;
         if self.focal_length_mm < lo || self.focal_length_mm > hi {
             warnings.push(OpticsWarning(format!(
@@ -330,6 +436,17 @@ impl Lens {
     /// Signed CoC diameter in pixels at `disparity_per_m`: positive in front of the focus plane.
     pub fn signed_coc_px(&self, disparity_per_m: f64, image_width_px: usize) -> f64 {
         self.coc_px_per_diopter(image_width_px) * (disparity_per_m - self.focus_disparity_per_m())
+    }
+
+    /// The longitudinal chromatic aberration as a CoC offset in pixels for an image
+    /// `image_width_px` wide: green's signed CoC is `c − k`, red's and blue's `c + k` (see
+    /// [`Character`]); 0 when off.
+    pub fn chromatic_coc_px(&self, image_width_px: usize) -> f64 {
+        // A focal shift `δ` at the image distance `v` blurs by `δ·(f/N)/v` on the sensor;
+        // each channel is shifted by half of it.
+        let shift_mm = self.character.chromatic_aberration_um / 1000.0;
+        let f_over_v = 1.0 - self.focal_length_mm / (self.focus_distance_m * 1000.0);
+        0.5 * shift_mm / self.f_number * f_over_v * self.px_per_mm(image_width_px)
     }
 
     /// Depth of field limits (near, far) in metres for an acceptable CoC `coc_limit_mm`

@@ -19,6 +19,9 @@
 //! highlight_threshold = 0.9
 //! highlight_gain = 4.0
 //! background = "blur"        # or studio, studio:NAME, studio:#RRGGBB
+//! anamorphic_squeeze = 1.0   # lens character (see optics::Character), all off by default
+//! chromatic_aberration_um = 0.0
+//! spherical_aberration = 0.0
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -59,6 +62,22 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "cine-85mm-t1.5",
         include_str!("../presets/cine-85mm-t1.5.toml"),
+    ),
+    (
+        "soap-bubble-100mm-f2.8",
+        include_str!("../presets/soap-bubble-100mm-f2.8.toml"),
+    ),
+    (
+        "anamorphic-50mm-1.33x",
+        include_str!("../presets/anamorphic-50mm-1.33x.toml"),
+    ),
+    (
+        "apo-85mm-f1.4",
+        include_str!("../presets/apo-85mm-f1.4.toml"),
+    ),
+    (
+        "vintage-50mm-f1.4-fringing",
+        include_str!("../presets/vintage-50mm-f1.4-fringing.toml"),
     ),
 ];
 

@@ -5,8 +5,9 @@
 mod common;
 
 use common::{load_linear, repo};
+use fstop::head::estimate_subject_distance_m;
 use fstop::infer::preprocess::working_image;
-use fstop::infer::{ModelConfig, ModelSet, WorkingImage, estimate_subject_distance_m};
+use fstop::infer::{ModelConfig, ModelSet, WorkingImage};
 use fstop::scene::Plane;
 
 fn models(depth: &str, matte: &str) -> ModelSet {

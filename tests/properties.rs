@@ -75,6 +75,7 @@ fn valid_lens() -> impl Strategy<Value = Lens> {
                     focus_distance_m,
                     sensor,
                     aperture,
+                    character: Default::default(),
                 }
             },
         )
@@ -285,6 +286,7 @@ proptest! {
             focus_distance_m,
             sensor: if named_sensor { Sensor::FullFrame } else { Sensor::Custom { width_mm: sensor_width } },
             aperture: ApertureShape { blades, blade_rotation_deg, blade_curvature },
+            character: Default::default(),
         };
         let result = std::panic::catch_unwind(|| lens.validate());
         prop_assert!(result.is_ok(), "validate panicked on {:?}", lens);
@@ -332,6 +334,7 @@ fn extreme_lenses_on_tiny_scenes() {
                 blade_rotation_deg: 1e9,
                 blade_curvature: 0.0,
             },
+            character: Default::default(),
         },
         Lens {
             focal_length_mm: 10.0,
@@ -343,6 +346,7 @@ fn extreme_lenses_on_tiny_scenes() {
                 blade_rotation_deg: -45.0,
                 blade_curvature: 1.0,
             },
+            character: Default::default(),
         },
     ];
     for lens in lenses {

@@ -908,6 +908,7 @@ fn arb_lens() -> impl Strategy<Value = Lens> {
                 blade_rotation_deg: rot,
                 blade_curvature: curv,
             },
+            character: Default::default(),
         })
 }
 

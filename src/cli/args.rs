@@ -204,6 +204,10 @@ fn parse_fraction(s: &str) -> Result<f64, String> {
         .parse::<f64>()
         .map_err(|_| format!("'{s}' is not a number"))
 }
+fn parse_squeeze(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    parse_fraction(t.strip_suffix(['x', '×']).unwrap_or(t))
+}
 fn parse_f32(s: &str) -> Result<f32, String> {
     s.trim()
         .parse::<f32>()
@@ -260,6 +264,19 @@ pub struct LensArgs {
     /// default preset]
     #[arg(long, value_name = "0..1", value_parser = parse_fraction)]
     pub blade_curvature: Option<f64>,
+    /// Anamorphic squeeze 1–2 (1.33, 1.5, 1.8, 2): oval bokeh, taller than wide
+    /// [default: 1, spherical]
+    #[arg(long = "anamorphic", value_name = "SQUEEZE", value_parser = parse_squeeze)]
+    pub anamorphic_squeeze: Option<f64>,
+    /// Longitudinal chromatic aberration (bokeh fringing): focal shift between green and
+    /// magenta in µm, 0–500, or a class: apochromatic (10), normal (40), strong (120)
+    /// [default: 0, off]
+    #[arg(long, value_name = "UM|CLASS", value_parser = fstop::optics::parse_chromatic_aberration)]
+    pub chromatic_aberration: Option<f64>,
+    /// Spherical aberration −1…1: positive (under-corrected) draws bright-rimmed discs behind
+    /// the focus and soft-centred ones in front; 1 is the soap-bubble look [default: 0, off]
+    #[arg(long, value_name = "S", value_parser = parse_fraction, allow_hyphen_values = true)]
+    pub spherical_aberration: Option<f64>,
     /// Highlight recovery: display level (0–1) at or above which a pixel counts as clipped
     /// [default: 0.98, from the default preset]
     #[arg(long, value_name = "X", value_parser = parse_f32)]

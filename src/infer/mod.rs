@@ -8,11 +8,9 @@
 //! * [`preprocess`] turns linear light into the sRGB tensors the models were trained on.
 //! * [`matte`], [`depth`] and [`refine`] turn model outputs into a full-resolution matte and a
 //!   full-resolution relative disparity map that holds up on portraits.
-//! * [`focus`] estimates the subject's distance from its size in the frame.
 
 pub mod catalog;
 pub mod depth;
-pub mod focus;
 pub mod matte;
 pub mod preprocess;
 pub mod refine;
@@ -27,11 +25,11 @@ use thiserror::Error;
 pub use self::catalog::Task;
 use self::catalog::resolve_model;
 use self::depth::DepthParams;
-pub use self::focus::estimate_subject_distance_m;
 use self::matte::MatteParams;
 use self::preprocess::{guide_plane, prepare, working_image};
 use self::runtime::SearchEnv;
 use self::session::{ModelSession, thread_count};
+use crate::head as focus;
 use crate::scene::{LinearRgb, Plane};
 
 /// An inference failure. Messages name the file (runtime library or model) involved and, where

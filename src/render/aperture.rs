@@ -13,7 +13,25 @@
 //!   cumulative integrals of the left and right edges), so the span's length is exactly the
 //!   shape's area inside that row; its fractional ends anti-alias the edge. Spans are
 //!   normalised so one source pixel's weights sum to exactly 1.
+//!
+//! # Lens character ([`DiscModel`], see [`crate::optics::Character`])
+//! * **Anamorphic squeeze** `s`: the unit shape's x is scaled by `1/s` (the horizontal CoC),
+//!   so both views draw the oval.
+//! * **Spherical aberration**: a radial intensity profile as two nested copies of the shape,
+//!   the whole disc with weight `1 + S` and the inner one scaled by `1/√2` (half the area) with
+//!   weight `−S`, so the rim has intensity `1 + S`, the centre `1 − S`, and the total stays 1.
+//!   A [`SpanTable`] carries the inner copy as its own table (`inner`): two spans per row.
+//!   The sign of `S` flips between the sides of the focus plane (the caller's choice).
+//! * **Longitudinal chromatic aberration**: the green channel's diameter is `d + k`, red's and
+//!   blue's `|d − k|` (`k` = [`DiscModel::chroma_px`], signed per side, in the level's pixels);
+//!   the table of `d` is the larger disc, carrying the weight `w` and its channels, with the
+//!   smaller one attached (`chroma`). Its reach is the larger disc's, so everything that sizes
+//!   windows by reach stays right. [`LevelTables`] keeps one set of tables per level (the
+//!   offset is fixed in full-resolution pixels) — and one set for every level when it is off.
+//!
+//! With every trait off the tables are exactly the plain ones.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::optics::ApertureShape;
@@ -49,12 +67,26 @@ pub(crate) struct UnitShape {
     tip_bottom: f64,
     /// Largest |v| inside the shape.
     extent: f64,
+    /// Horizontal scale, `1/squeeze` for an anamorphic lens (1 for a spherical one).
+    x_scale: f64,
 }
 
 impl UnitShape {
     /// The shape for a lens aperture. Out-of-range values are made safe: fewer than 3 blades is
     /// a circle, curvature is clamped to 0..1, a non-finite rotation is 0.
+    #[cfg(test)]
     pub(crate) fn new(aperture: &ApertureShape) -> UnitShape {
+        UnitShape::squeezed(aperture, 1.0)
+    }
+
+    /// The shape of an anamorphic lens with squeeze `squeeze` (≥ 1; anything else is 1): the
+    /// aperture narrowed horizontally by `1/squeeze`.
+    pub(crate) fn squeezed(aperture: &ApertureShape, squeeze: f64) -> UnitShape {
+        let x_scale = if squeeze.is_finite() && squeeze > 1.0 {
+            1.0 / squeeze
+        } else {
+            1.0
+        };
         let curvature = if aperture.blade_curvature.is_finite() {
             aperture.blade_curvature.clamp(0.0, 1.0)
         } else {
@@ -92,10 +124,10 @@ impl UnitShape {
                 Boundary::Curved { centres, radius }
             }
         };
-        UnitShape::from_boundary(boundary)
+        UnitShape::from_boundary(boundary, x_scale)
     }
 
-    fn from_boundary(boundary: Boundary) -> UnitShape {
+    fn from_boundary(boundary: Boundary, x_scale: f64) -> UnitShape {
         let mut shape = UnitShape {
             boundary,
             cum_left: Vec::new(),
@@ -103,6 +135,7 @@ impl UnitShape {
             tip_top: 0.0,
             tip_bottom: 0.0,
             extent: 1.0,
+            x_scale,
         };
         let n = EDGE_SAMPLES;
         let v_at = |j: usize| -1.0 + 2.0 * j as f64 / n as f64;
@@ -111,7 +144,7 @@ impl UnitShape {
         let last = chords.iter().rposition(Option::is_some);
         let (Some(first), Some(last)) = (first, last) else {
             // Cannot happen for a real aperture; fall back to the circle.
-            return UnitShape::from_boundary(Boundary::Circle);
+            return UnitShape::from_boundary(Boundary::Circle, x_scale);
         };
         let mid = |c: Option<(f64, f64)>| c.map_or(0.0, |(l, r)| 0.5 * (l + r));
         shape.tip_top = mid(chords[first]);
@@ -141,6 +174,12 @@ impl UnitShape {
 
     /// The chord `[left, right]` of the shape on the horizontal line at height `v`.
     pub(crate) fn chord(&self, v: f64) -> Option<(f64, f64)> {
+        let (l, r) = self.unsqueezed_chord(v)?;
+        Some((l * self.x_scale, r * self.x_scale))
+    }
+
+    /// The chord of the aperture before the anamorphic squeeze.
+    fn unsqueezed_chord(&self, v: f64) -> Option<(f64, f64)> {
         match &self.boundary {
             Boundary::Circle => {
                 let s = 1.0 - v * v;
@@ -184,6 +223,7 @@ impl UnitShape {
 
     /// True when the point (x, y) (unit radius, y down) lies inside the shape.
     pub(crate) fn contains(&self, x: f64, y: f64) -> bool {
+        let x = x / self.x_scale;
         match &self.boundary {
             Boundary::Circle => x * x + y * y <= 1.0,
             Boundary::Straight { normals, apothem } => {
@@ -248,6 +288,11 @@ pub(crate) struct SpanTable {
     pub rho: f32,
     /// Largest |row offset| with a non-empty span.
     pub reach: i32,
+    /// Spherical aberration: the nested inner disc, already weighted (see the module docs).
+    pub inner: Option<Box<SpanTable>>,
+    /// Chromatic aberration: the smaller channels' disc, and which of `[r, g, b, w]` this
+    /// table carries (the others go through the smaller disc).
+    pub chroma: Option<(Box<SpanTable>, [bool; 4])>,
 }
 
 impl SpanTable {
@@ -268,6 +313,8 @@ impl SpanTable {
                 }],
                 rho: 1.0,
                 reach: 0,
+                inner: None,
+                chroma: None,
             };
         }
         let k_max = (r * shape.extent() + dy.abs() + 0.5).ceil() as i32;
@@ -319,7 +366,121 @@ impl SpanTable {
             rows,
             rho: rho as f32,
             reach: k_lo.abs().max(k_hi.abs()),
+            inner: None,
+            chroma: None,
         }
+    }
+
+    /// Multiplies every weight by `k`.
+    fn weighted(mut self, k: f64) -> SpanTable {
+        let k32 = k as f32;
+        for row in &mut self.rows {
+            row.c = row.c.map(|c| c * k32);
+        }
+        self.rho *= k32;
+        self
+    }
+
+    /// The table of diameter `d` for a disc model (see the module docs): the plain table when
+    /// every trait is off.
+    pub(crate) fn build_model(model: &DiscModel, d: f64, dy: f64) -> SpanTable {
+        let k = model.chroma_px;
+        if k == 0.0 || !k.is_finite() {
+            return SpanTable::build_profiled(model, d, dy);
+        }
+        let outer = SpanTable::build_profiled(model, d + k.abs(), dy);
+        let small = SpanTable::build_profiled(model, (d - k.abs()).abs(), dy);
+        let channels = if k > 0.0 {
+            [false, true, false, true]
+        } else {
+            [true, false, true, true]
+        };
+        SpanTable {
+            chroma: Some((Box::new(small), channels)),
+            ..outer
+        }
+    }
+
+    /// The plain table, or with spherical aberration the disc and its nested inner disc.
+    fn build_profiled(model: &DiscModel, d: f64, dy: f64) -> SpanTable {
+        let sa = model.sa;
+        let plain = SpanTable::build(&model.shape, d, dy);
+        if sa == 0.0 || !sa.is_finite() {
+            return plain;
+        }
+        let inner = SpanTable::build(&model.shape, d * SA_INNER_SCALE, dy).weighted(-sa);
+        SpanTable {
+            inner: Some(Box::new(inner)),
+            ..plain.weighted(1.0 + sa)
+        }
+    }
+}
+
+/// Scale of the inner disc of the spherical-aberration profile: half the disc's area.
+pub(crate) const SA_INNER_SCALE: f64 = std::f64::consts::FRAC_1_SQRT_2;
+
+/// What shapes one side's discs at one level (see the module docs).
+#[derive(Debug, Clone)]
+pub(crate) struct DiscModel {
+    /// The aperture, anamorphic squeeze included.
+    pub shape: UnitShape,
+    /// Spherical aberration for this side: rim weight `1 + sa`, centre `1 − sa`.
+    pub sa: f64,
+    /// Chromatic CoC offset in this level's pixels: green `d + k`, red and blue `|d − k|`.
+    pub chroma_px: f64,
+}
+
+impl DiscModel {
+    /// The plain model of a shape (every trait off).
+    #[cfg(test)]
+    pub(crate) fn plain(shape: &UnitShape) -> DiscModel {
+        DiscModel {
+            shape: shape.clone(),
+            sa: 0.0,
+            chroma_px: 0.0,
+        }
+    }
+}
+
+/// A side's span tables for every level (see the module docs).
+#[derive(Debug)]
+pub(crate) struct LevelTables {
+    model: DiscModel,
+    max_d: f32,
+    /// One set when `chroma_px` is 0 (shared by all levels), else one per level.
+    levels: Vec<OnceLock<SpanTables>>,
+}
+
+/// Levels [`LevelTables`] keeps apart (coarser ones share the last; `LevelSplit` caps at 40).
+const TABLE_LEVELS: usize = 41;
+
+impl LevelTables {
+    /// Tables for diameters up to `max_d` level pixels (plus the chromatic offset), `model`
+    /// at full resolution.
+    pub(crate) fn new(model: DiscModel, max_d: f32) -> LevelTables {
+        let count = if model.chroma_px == 0.0 {
+            1
+        } else {
+            TABLE_LEVELS
+        };
+        LevelTables {
+            model,
+            max_d,
+            levels: (0..count).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// The tables of level `level`.
+    pub(crate) fn at(&self, level: u32) -> &SpanTables {
+        let i = (level as usize).min(self.levels.len() - 1);
+        self.levels[i].get_or_init(|| {
+            let chroma_px = self.model.chroma_px / f64::from(1u32 << i.min(31));
+            let model = DiscModel {
+                chroma_px,
+                ..self.model.clone()
+            };
+            SpanTables::with_model(model, self.max_d + chroma_px.abs().ceil() as f32)
+        })
     }
 }
 
@@ -328,7 +489,7 @@ impl SpanTable {
 #[derive(Debug, Clone)]
 pub(crate) struct SpanTables {
     per_px: f32,
-    shape: UnitShape,
+    model: DiscModel,
     /// Built on first use: a render needs only the few diameters its scene has.
     tables: Vec<OnceLock<SpanTable>>,
 }
@@ -342,12 +503,18 @@ const PHASES: usize = OFFSET_STEPS_PER_PX as usize + 1;
 impl SpanTables {
     /// Tables for diameters up to `max_d` pixels (each built when first asked for; the
     /// content does not depend on which thread builds it).
+    #[cfg(test)]
     pub(crate) fn new(shape: &UnitShape, max_d: f32) -> SpanTables {
+        SpanTables::with_model(DiscModel::plain(shape), max_d)
+    }
+
+    /// Tables of a disc model (see the module docs).
+    pub(crate) fn with_model(model: DiscModel, max_d: f32) -> SpanTables {
         let per_px = DIAMETER_STEPS_PER_PX;
         let count = (max_d.max(1.0) * per_px).ceil() as usize + 1;
         SpanTables {
             per_px,
-            shape: shape.clone(),
+            model,
             tables: (0..count * PHASES).map(|_| OnceLock::new()).collect(),
         }
     }
@@ -363,8 +530,8 @@ impl SpanTables {
         let p = ((dy.clamp(-0.5, 0.5) * steps + steps / 2.0 + 0.5) as i32 as usize).min(PHASES - 1);
         self.tables[q * PHASES + p].get_or_init(|| {
             let half = OFFSET_STEPS_PER_PX / 2;
-            SpanTable::build(
-                &self.shape,
+            SpanTable::build_model(
+                &self.model,
                 q as f64 / f64::from(self.per_px),
                 f64::from(p as i32 - half) / f64::from(OFFSET_STEPS_PER_PX),
             )
@@ -424,6 +591,68 @@ pub(crate) fn coverage(shape: &UnitShape, d: f64, ss: usize) -> Vec<(i32, i32, f
         o.2 /= total;
     }
     out
+}
+
+/// Per-channel weights `[r, g, b, w]` of a destination pixel offset.
+pub(crate) type ChannelWeights = [f64; 4];
+
+/// [`coverage`] of a disc model at diameter `d` (full resolution): per destination offset the
+/// weight of each of `[r, g, b, w]`, each channel's weights summing to 1 (spherical
+/// aberration as the weighted nested shapes, chromatic aberration as each channel's own
+/// diameter). Below one pixel the disc is plain, as the fast kernel keeps it on its pixel.
+/// (Reference kernel only.)
+pub(crate) fn coverage_model(
+    model: &DiscModel,
+    d: f64,
+    ss: usize,
+) -> Vec<(i32, i32, ChannelWeights)> {
+    let profiled = |d: f64| -> Vec<(i32, i32, f64)> {
+        let outer = coverage(&model.shape, d, ss);
+        if model.sa == 0.0 {
+            return outer;
+        }
+        let mut sum: BTreeMap<(i32, i32), f64> = BTreeMap::new();
+        for (dx, dy, k) in outer {
+            *sum.entry((dx, dy)).or_default() += (1.0 + model.sa) * k;
+        }
+        for (dx, dy, k) in coverage(&model.shape, d * SA_INNER_SCALE, ss) {
+            *sum.entry((dx, dy)).or_default() -= model.sa * k;
+        }
+        sum.into_iter().map(|((dx, dy), k)| (dx, dy, k)).collect()
+    };
+    let k = model.chroma_px;
+    if d < 1.0 {
+        return coverage(&model.shape, d, ss)
+            .into_iter()
+            .map(|(dx, dy, w)| (dx, dy, [w; 4]))
+            .collect();
+    }
+    if k == 0.0 {
+        return profiled(d)
+            .into_iter()
+            .map(|(dx, dy, w)| (dx, dy, [w; 4]))
+            .collect();
+    }
+    let (green, magenta) = (profiled((d + k).abs()), profiled((d - k).abs()));
+    let mut sum: BTreeMap<(i32, i32), ChannelWeights> = BTreeMap::new();
+    // The weight goes with the larger disc (see `SpanTable::build_model`).
+    let w_with_green = k > 0.0;
+    for (dx, dy, w) in green {
+        let e = sum.entry((dx, dy)).or_default();
+        e[1] += w;
+        if w_with_green {
+            e[3] += w;
+        }
+    }
+    for (dx, dy, w) in magenta {
+        let e = sum.entry((dx, dy)).or_default();
+        e[0] += w;
+        e[2] += w;
+        if !w_with_green {
+            e[3] += w;
+        }
+    }
+    sum.into_iter().map(|((dx, dy), w)| (dx, dy, w)).collect()
 }
 
 #[cfg(test)]
@@ -521,6 +750,73 @@ mod tests {
         // Half-curved lies between.
         let half = hexagon(0.5);
         assert!(half.contains(0.88, 0.0) && !half.contains(0.99, 0.0));
+    }
+
+    /// Total weight of a table, its nested disc and its chromatic disc, per channel.
+    fn channel_mass(t: &SpanTable) -> [f64; 4] {
+        let own = |t: &SpanTable| -> f64 {
+            let mass = |t: &SpanTable| {
+                t.rows
+                    .iter()
+                    .map(|r| f64::from(t.rho) * f64::from(r.e - r.s))
+                    .sum::<f64>()
+            };
+            mass(t) + t.inner.as_deref().map_or(0.0, mass)
+        };
+        match &t.chroma {
+            None => [own(t); 4],
+            Some((small, channels)) => {
+                std::array::from_fn(|c| if channels[c] { own(t) } else { own(small) })
+            }
+        }
+    }
+
+    #[test]
+    fn lens_character_tables_keep_every_channel_whole() {
+        let shape = UnitShape::squeezed(&ApertureShape::default(), 1.5);
+        // The squeezed disc: area π·r²/1.5, height unchanged.
+        let t = SpanTable::build(&shape, 30.0, 0.0);
+        let want = std::f64::consts::PI * 225.0 / 1.5;
+        assert!((table_area(&t) - want).abs() / want < 2e-3);
+        assert!(shape.contains(0.0, 0.99) && !shape.contains(0.7, 0.0));
+        for (sa, chroma_px) in [(0.0, 0.0), (0.6, 0.0), (-0.4, 2.5), (0.0, -3.0), (1.0, 1.0)] {
+            let model = DiscModel {
+                shape: shape.clone(),
+                sa,
+                chroma_px,
+            };
+            for d in [1.0, 4.5, 20.0] {
+                let t = SpanTable::build_model(&model, d, 0.25);
+                for m in channel_mass(&t) {
+                    assert!((m - 1.0).abs() < 1e-4, "{sa} {chroma_px} {d}: {m}");
+                }
+                // The reach is the larger disc's.
+                let plain = SpanTable::build(&shape, d + chroma_px.abs(), 0.25);
+                assert_eq!(t.reach, plain.reach);
+                // The reference kernel's weights also sum to 1 per channel.
+                let cov = coverage_model(&model, d, 4);
+                for c in 0..4 {
+                    let sum: f64 = cov.iter().map(|w| w.2[c]).sum();
+                    assert!((sum - 1.0).abs() < 1e-9, "{sa} {chroma_px} {d}: {sum}");
+                }
+            }
+        }
+        // Green is the larger disc behind the focus (positive offset), magenta in front.
+        let behind = DiscModel {
+            shape: shape.clone(),
+            sa: 0.0,
+            chroma_px: 2.0,
+        };
+        let t = SpanTable::build_model(&behind, 10.0, 0.0);
+        assert_eq!(t.chroma.as_ref().unwrap().1, [false, true, false, true]);
+        // With every trait off the table is exactly the plain one.
+        let plain = SpanTable::build(&circle(), 10.0, 0.0);
+        let same = SpanTable::build_model(&DiscModel::plain(&circle()), 10.0, 0.0);
+        assert!(same.inner.is_none() && same.chroma.is_none());
+        assert_eq!(plain.rho, same.rho);
+        for (a, b) in plain.rows.iter().zip(&same.rows) {
+            assert_eq!((a.c, a.s, a.e), (b.c, b.s, b.e));
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! Upsampling between levels is bilinear (pixel centres at `(i + ½)·2`), so the cost of all
 //! coarse levels together is a fraction of one full-resolution pass.
 
-use super::aperture::SpanTables;
+use super::aperture::LevelTables;
 use super::coc::{Side, clamp01};
 use super::defocus::scatter_rows;
 use super::layers::{SliceSource, level_dims};
@@ -126,7 +126,7 @@ pub(crate) fn cascade(
     slices: &mut [Option<SliceSource>],
     width: usize,
     height: usize,
-    tables: &SpanTables,
+    tables: &LevelTables,
 ) -> Option<LevelImage> {
     let mut acc: Option<LevelImage> = None;
     for li in (0..slices.len()).rev() {
@@ -139,7 +139,7 @@ pub(crate) fn cascade(
         let scale = up.as_ref().map_or(1, |u| 1usize << (u.level - level));
         let tx = up.as_ref().map(|u| taps(lw, u.width, scale));
         let mut px: Vec<Acc> = vec![[0.0; 5]; lw * lh];
-        scatter_rows(&src, lw, lh, tables, &mut px, |y, sums, row| {
+        scatter_rows(&src, lw, lh, tables.at(level), &mut px, |y, sums, row| {
             let ty = up.as_ref().map(|u| tap(y, u.height, scale));
             for (x, (p, s)) in row.iter_mut().zip(sums).enumerate() {
                 let below = match (&up, &tx, ty) {

@@ -16,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use super::aperture::{SpanRow, SpanTables};
+use super::aperture::{SpanRow, SpanTable, SpanTables};
 
 /// A source pixel: `[r·w, g·w, b·w, w, d, dx, dy, _]` — premultiplied colour, weight, diameter
 /// (pixels of its level), and the offset of its light's centroid from the pixel centre (in
@@ -173,30 +173,85 @@ impl Ring {
                 f64::from(p[2]),
                 f64::from(p[3]),
             ];
-            let rho = f64::from(t.rho);
-            let k_lo = i64::from(t.k_lo);
-            let dx = p[5];
-            if ys_i - reach >= 0 && ys_i + reach < h {
-                // No reflection: the rows in the window are one contiguous run of the table.
-                let first = (b0 - ys_i).max(k_lo);
-                let last = (b1 - 1 - ys_i).min(k_lo + t.rows.len() as i64 - 1);
-                for k in first..=last {
-                    let row = &t.rows[(k - k_lo) as usize];
-                    let line = self.line_mut((ys_i + k) as usize);
-                    deposit(line, x, dx, row, v, rho, width);
-                }
-            } else {
-                for (idx, row) in t.rows.iter().enumerate() {
-                    let yd = reflect(ys_i + k_lo + idx as i64, h);
-                    if yd < b0 || yd >= b1 {
-                        continue;
-                    }
-                    let line = self.line_mut(yd as usize);
-                    deposit(line, x, dx, row, v, rho, width);
+            let at = Splat {
+                x,
+                ys: ys_i,
+                height: h,
+                window: (b0, b1),
+                dx: p[5],
+                width,
+            };
+            match &t.chroma {
+                None => self.splat_profiled(t, v, &at),
+                Some((small, channels)) => {
+                    // Chromatic aberration: the larger disc carries its channels and the
+                    // weight, the smaller one the rest.
+                    let pick = |on: bool| {
+                        std::array::from_fn(|c| if channels[c] == on { v[c] } else { 0.0 })
+                    };
+                    self.splat_profiled(t, pick(true), &at);
+                    self.splat_profiled(small, pick(false), &at);
                 }
             }
         }
     }
+
+    /// Scatters one source pixel's `v` through table `t` and its nested inner disc, if any.
+    #[inline(always)]
+    fn splat_profiled(&mut self, t: &SpanTable, v: [f64; 4], at: &Splat) {
+        self.splat_table(t, v, at);
+        if let Some(inner) = &t.inner {
+            self.splat_table(inner, v, at);
+        }
+    }
+
+    /// Scatters one source pixel's `v` through the rows of table `t`.
+    #[inline(always)]
+    fn splat_table(&mut self, t: &SpanTable, v: [f64; 4], at: &Splat) {
+        let Splat {
+            x,
+            ys: ys_i,
+            height: h,
+            window: (b0, b1),
+            dx,
+            width,
+        } = *at;
+        let reach = i64::from(t.reach);
+        let rho = f64::from(t.rho);
+        let k_lo = i64::from(t.k_lo);
+        if ys_i - reach >= 0 && ys_i + reach < h {
+            // No reflection: the rows in the window are one contiguous run of the table.
+            let first = (b0 - ys_i).max(k_lo);
+            let last = (b1 - 1 - ys_i).min(k_lo + t.rows.len() as i64 - 1);
+            for k in first..=last {
+                let row = &t.rows[(k - k_lo) as usize];
+                let line = self.line_mut((ys_i + k) as usize);
+                deposit(line, x, dx, row, v, rho, width);
+            }
+        } else {
+            for (idx, row) in t.rows.iter().enumerate() {
+                let yd = reflect(ys_i + k_lo + idx as i64, h);
+                if yd < b0 || yd >= b1 {
+                    continue;
+                }
+                let line = self.line_mut(yd as usize);
+                deposit(line, x, dx, row, v, rho, width);
+            }
+        }
+    }
+}
+
+/// Where one source pixel scatters (see [`Ring::splat_row`]).
+#[derive(Clone, Copy)]
+struct Splat {
+    x: usize,
+    ys: i64,
+    height: i64,
+    /// Destination rows `window.0..window.1`.
+    window: (i64, i64),
+    /// Centroid offset of its light.
+    dx: f32,
+    width: usize,
 }
 
 /// Writes the prefix sum of a difference line (`None`: all zero) into `out`, as `f32`.

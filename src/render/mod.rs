@@ -36,6 +36,10 @@
 //!    span per pixel row written into difference buffers: O(d) per pixel. Borders reflect.
 //!    Parallel by strips of destination rows, each reading its source rows once through a
 //!    rolling ring of difference lines; bit-identical for any thread count.
+//!    The lens's character ([`crate::optics::Character`]) is part of the disc (`aperture`):
+//!    an anamorphic squeeze narrows the shape, spherical aberration adds a nested disc (a
+//!    radial profile, its sign flipped between the far and near sides), chromatic aberration
+//!    gives green and magenta discs of their own diameters. The subject side has neither.
 //! 7. **Composite** (`composite`): the far side back to front (coarser = farther) and
 //!    normalised by its coverage (no dark seams where it has holes); the subject over it; the
 //!    near side over everything (coarser = nearer), not normalised, so its blurred edges are
@@ -62,7 +66,7 @@ mod reference;
 
 use rayon::prelude::*;
 
-use self::aperture::{SpanTables, UnitShape};
+use self::aperture::{DiscModel, LevelTables, SpanTables, UnitShape};
 use self::coc::{CocMap, PerSide, Side, membership};
 use self::composite::{
     Acc, LevelImage, bilinear, cascade, combine, finish, hole_fill, normalise, tap, taps,
@@ -184,7 +188,7 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
     let d0 = options.level_diameter();
     let coc = CocMap::new(lens, input.width, input.height);
     let highlights = Highlights::new(&options.highlights, &input);
-    let shapes = side_shapes(&lens.aperture);
+    let models = side_models(lens, input.width.max(input.height));
     match options.kernel {
         KernelKind::Fast => {
             // Level 0 scatters bright sparse sources at any blur up to `SPARSE_MAX_D`.
@@ -193,42 +197,79 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
             } else {
                 2.0 * d0 + 1.0
             };
-            let tables = PerSide::from_fn(|side| SpanTables::new(&shapes[side], max_d));
-            // Reach is the same for a shape and its half-turn, so any side's tables will do.
-            let layers = decompose(&input, coc, highlights, d0, Some(&tables[Side::Far]));
+            let tables = PerSide::from_fn(|side| LevelTables::new(models[side].clone(), max_d));
+            // Reach is the same for a shape and its half-turn, so any side's tables will do
+            // (and the far side's are the largest with chromatic aberration).
+            let layers = decompose(&input, coc, highlights, d0, Some(tables[Side::Far].at(0)));
             render_fast(&input, layers, &tables)
         }
         KernelKind::Reference => {
             let layers = decompose(&input, coc, highlights, d0, None);
-            reference::render(&input, &layers, &shapes)
+            reference::render(&input, &layers, &models)
         }
     }
+}
+
+/// Each side's disc model at full resolution for an image whose long side is `long_px`
+/// (see [`crate::optics::Character`]): the aperture (squeezed for an anamorphic lens);
+/// spherical aberration with its sign behind the focus on the far side, flipped on the near
+/// side, none on the subject (in focus); the chromatic CoC offset likewise (green is the larger
+/// disc behind the focus, magenta in front).
+fn side_models(lens: &Lens, long_px: usize) -> PerSide<DiscModel> {
+    let character = &lens.character;
+    let shapes = side_shapes(&lens.aperture, character.anamorphic_squeeze);
+    let sa = if character.spherical_aberration.is_finite() {
+        character.spherical_aberration.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
+    let k = lens.chromatic_coc_px(long_px);
+    let k = if k.is_finite() {
+        k.clamp(0.0, 1e4)
+    } else {
+        0.0
+    };
+    let mut models = shapes.0.into_iter();
+    PerSide::from_fn(|side| {
+        let sign = match side {
+            Side::Far => 1.0,
+            Side::Subject => 0.0,
+            Side::Near => -1.0,
+        };
+        DiscModel {
+            shape: models.next().expect("one shape per side"),
+            // `0.0 * x` would be −0.0 for negative x; keep the plain 0.
+            sa: if sign == 0.0 { 0.0 } else { sign * sa },
+            chroma_px: if sign == 0.0 { 0.0 } else { sign * k },
+        }
+    })
 }
 
 /// The aperture shape each side is scattered with. Light from behind the focus plane crosses
 /// the axis before the sensor, light from in front does not, so foreground discs show the
 /// aperture turned half a revolution relative to background discs (visible with odd blade
 /// counts).
-fn side_shapes(aperture: &ApertureShape) -> PerSide<UnitShape> {
+fn side_shapes(aperture: &ApertureShape, squeeze: f64) -> PerSide<UnitShape> {
     let turned = ApertureShape {
         blade_rotation_deg: aperture.blade_rotation_deg + 180.0,
         ..*aperture
     };
     PerSide::from_fn(|side| {
         if side == Side::Near {
-            UnitShape::new(&turned)
+            UnitShape::squeezed(&turned, squeeze)
         } else {
-            UnitShape::new(aperture)
+            UnitShape::squeezed(aperture, squeeze)
         }
     })
 }
 
 /// The fast kernel: pyramid pass, coarse scatters and cascades, then one strip-parallel
 /// full-resolution pass that scatters level 0 and composites everything.
-fn render_fast(input: &Input, mut layers: Layers, tables: &PerSide<SpanTables>) -> LinearRgb {
+fn render_fast(input: &Input, mut layers: Layers, tables: &PerSide<LevelTables>) -> LinearRgb {
     let (w, h) = (input.width, input.height);
     let coarse =
         PerSide::from_fn(|side| cascade(side, &mut layers.slices[side], w, h, &tables[side]));
+    let level0 = PerSide::from_fn(|side| tables[side].at(0));
     let (fw, fh) = level_dims(w, h, FILL_LEVEL);
     let fill = hole_fill(&layers.fill_source, fw, fh);
     Level0 {
@@ -239,7 +280,7 @@ fn render_fast(input: &Input, mut layers: Layers, tables: &PerSide<SpanTables>) 
         coarse: &coarse,
         fill: &fill,
         fill_dims: (fw, fh),
-        tables,
+        tables: &level0,
     }
     .run()
 }
@@ -253,7 +294,7 @@ struct Level0<'a> {
     coarse: &'a PerSide<Option<LevelImage>>,
     fill: &'a [[f32; 3]],
     fill_dims: (usize, usize),
-    tables: &'a PerSide<SpanTables>,
+    tables: &'a PerSide<&'a SpanTables>,
 }
 
 /// Per-thread scratch of the full-resolution pass.

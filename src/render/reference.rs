@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::aperture::{UnitShape, coverage};
+use super::aperture::{ChannelWeights, DiscModel, coverage_model};
 use super::coc::{PerSide, Side, membership};
 use super::composite::{Acc, bilinear, combine, finish, hole_fill, normalise, tap};
 use super::defocus::reflect;
@@ -20,18 +20,18 @@ use crate::scene::LinearRgb;
 const SUPERSAMPLING: usize = 8;
 
 /// Renders with the reference kernel.
-pub(crate) fn render(input: &Input, layers: &Layers, shapes: &PerSide<UnitShape>) -> LinearRgb {
+pub(crate) fn render(input: &Input, layers: &Layers, models: &PerSide<DiscModel>) -> LinearRgb {
     let setup = &layers.setup;
     let fills = layers.fills.as_ref();
     let (w, h) = (input.width, input.height);
     let n = w * h;
     let colours = colours(input, fills, setup);
     let sides: PerSide<Vec<Acc>> = PerSide::from_fn(|side| {
-        let mut kernels: HashMap<u32, Vec<(i32, i32, f64)>> = HashMap::new();
+        let mut kernels: HashMap<u32, Vec<(i32, i32, ChannelWeights)>> = HashMap::new();
         let mut acc: Vec<Acc> = vec![[0.0; 5]; n];
         for level in (0..=setup.split.max_level()).rev() {
-            let shape = &shapes[side];
-            let slice = scatter_slice(input, layers, &colours, shape, side, level, &mut kernels);
+            let model = &models[side];
+            let slice = scatter_slice(input, layers, &colours, model, side, level, &mut kernels);
             for (a, s) in acc.iter_mut().zip(slice) {
                 *a = combine(side, normalise(s), *a);
             }
@@ -65,10 +65,10 @@ fn scatter_slice(
     input: &Input,
     layers: &Layers,
     colours: &Colours,
-    shape: &UnitShape,
+    model: &DiscModel,
     side: Side,
     level: u32,
-    kernels: &mut HashMap<u32, Vec<(i32, i32, f64)>>,
+    kernels: &mut HashMap<u32, Vec<(i32, i32, ChannelWeights)>>,
 ) -> Vec<[f32; 4]> {
     let (w, h) = (input.width, input.height);
     let (setup, fills) = (&layers.setup, layers.fills.as_ref());
@@ -120,13 +120,13 @@ fn scatter_slice(
             ];
             let kernel = kernels
                 .entry(d.to_bits())
-                .or_insert_with(|| coverage(shape, f64::from(d), SUPERSAMPLING));
+                .or_insert_with(|| coverage_model(model, f64::from(d), SUPERSAMPLING));
             for &(dx, dy, k) in kernel.iter() {
                 let xd = reflect(x as i64 + i64::from(dx), w as i64) as usize;
                 let yd = reflect(y as i64 + i64::from(dy), h as i64) as usize;
                 let dst = &mut sum[yd * w + xd];
                 for c in 0..4 {
-                    dst[c] += v[c] * k;
+                    dst[c] += v[c] * k[c];
                 }
             }
         }

@@ -30,6 +30,18 @@
 //! honouring their shape masks, so partial occlusion and see-through of blurred foreground edges
 //! come out of the geometry. Rows are traced in parallel with rayon; the result does not depend
 //! on the thread count.
+//!
+//! # Lens character
+//!
+//! The lens's [`fstop::optics::Character`] is traced from its own physical description, not
+//! from fstop's discs:
+//! * anamorphic squeeze `s`: the aperture is an ellipse (the shape narrowed by `1/s` in x);
+//! * longitudinal chromatic aberration `δ` µm: per-channel focus — green is traced with the
+//!   lens focused so its image lies `δ/2` nearer the lens, red and blue `δ/2` farther (each a
+//!   full trace of its own);
+//! * spherical aberration `S`: a radial intensity profile over the aperture — a ray through
+//!   the outer half of the aperture's area carries `1 + S` behind the focus plane and `1 − S`
+//!   in front, the inner half the rest (`1 ∓ S`).
 #![allow(dead_code)]
 
 pub mod metrics;
@@ -378,17 +390,25 @@ impl Camera {
     /// path past nearer layers), because a tiny light covers too few aperture samples to give
     /// a noise-free disc. Both estimate the same integral.
     pub fn render_lens(&self, world: &World) -> LinearRgb {
+        let um = self.lens.character.chromatic_aberration_um;
+        if um > 0.0 {
+            return self.render_per_channel_focus(world, um);
+        }
         let g = self.geometry();
         let pattern = self.pattern();
         let aperture = ApertureSampler::new(&self.lens.aperture);
-        // Aperture points in metres, from Halton dimensions 3 and 4.
+        let squeeze = self.lens.character.anamorphic_squeeze;
+        let sa = self.lens.character.spherical_aberration;
+        // Aperture points in metres, from Halton dimensions 3 and 4 (an anamorphic lens's
+        // aperture narrowed in x), with whether each is in the outer half of the area.
         let apoints: Vec<(f64, f64)> = pattern
             .iter()
             .map(|s| {
                 let (ax, ay) = aperture.map(s[2], s[3]);
-                (ax * g.aperture_radius, ay * g.aperture_radius)
+                (ax * g.aperture_radius / squeeze, ay * g.aperture_radius)
             })
             .collect();
+        let outer: Vec<bool> = pattern.iter().map(|s| s[3] > 0.5).collect();
         let (w, h) = (self.width, self.height);
         let mut sampled = Vec::new();
         let mut inline_emission = vec![false; world.layers.len()];
@@ -421,16 +441,26 @@ impl Camera {
                                 x as f64 + frac(s[0] + shift[0]),
                                 y as f64 + frac(s[1] + shift[1]),
                             );
-                            let a = apoints[(k + offset) % apoints.len()];
-                            let c = trace(world, &g, p, a, &inline_emission).0;
-                            acc[0] += c[0] as f64;
-                            acc[1] += c[1] as f64;
-                            acc[2] += c[2] as f64;
+                            let j = (k + offset) % apoints.len();
+                            let (c, hit) = trace(world, &g, p, apoints[j], &inline_emission);
+                            let behind = hit.is_some_and(|i| world.layers[i].depth_m > g.s1);
+                            let wt = profile_weight(sa, outer[j], behind);
+                            acc[0] += c[0] as f64 * wt;
+                            acc[1] += c[1] as f64 * wt;
+                            acc[2] += c[2] as f64 * wt;
                         }
                         let n = pattern.len() as f64;
                         let mut c = [acc[0] / n, acc[1] / n, acc[2] / n];
                         for sl in &sampled {
-                            let e = light_contribution(world, &g, &aperture, sl, (x, y), &pattern);
+                            let e = light_contribution(
+                                world,
+                                &g,
+                                &aperture,
+                                sl,
+                                (x, y),
+                                &pattern,
+                                (squeeze, sa),
+                            );
                             for (v, l) in c.iter_mut().zip(sl.light.rgb) {
                                 *v += e * l as f64;
                             }
@@ -441,6 +471,26 @@ impl Camera {
             })
             .collect();
         to_image(w, h, rows)
+    }
+
+    /// Longitudinal chromatic aberration: green traced with the image `δ/2` nearer the lens
+    /// (its focus plane nearer), red and blue `δ/2` farther, everything else as drawn.
+    fn render_per_channel_focus(&self, world: &World, um: f64) -> LinearRgb {
+        let g = self.geometry();
+        // Moving the image by `dv` moves the focus plane's disparity by `dv / v²`.
+        let d_disparity = 0.5 * um * 1e-6 / (g.v * g.v);
+        let traced = |sign: f64| {
+            let mut lens = self.lens;
+            lens.character.chromatic_aberration_um = 0.0;
+            lens.focus_distance_m = 1.0 / (1.0 / g.s1 + sign * d_disparity);
+            Camera { lens, ..*self }.render_lens(world)
+        };
+        let green = traced(1.0);
+        let magenta = traced(-1.0);
+        LinearRgb {
+            g: green.g,
+            ..magenta
+        }
     }
 
     /// The pinhole image, true disparity and true subject matte. The pinhole ray is computed
@@ -524,6 +574,7 @@ fn light_contribution(
     sl: &SampledLight,
     (x, y): (usize, usize),
     pattern: &[[f64; 4]],
+    (squeeze, sa): (f64, f64),
 ) -> f64 {
     let shift = pixel_shift(x, y);
     let l = &sl.light;
@@ -532,7 +583,7 @@ fn light_contribution(
         return 0.0;
     }
     let layer = &world.layers[sl.layer];
-    let mut hits = 0usize;
+    let mut hits = 0.0f64;
     for s in pattern {
         let p = (
             x as f64 + frac(s[0] + shift[0]),
@@ -544,10 +595,14 @@ fn light_contribution(
         );
         // The aperture point whose ray from p meets the light's plane at q.
         let (ux, uy) = ((q.0 - p.0) / sl.k_px, (q.1 - p.1) / sl.k_px);
-        let r2 = ux * ux + uy * uy;
-        if r2 > 1.0 || r2.sqrt() > aperture_radius(&aperture.shape, uy.atan2(ux)) {
+        // The aperture as drawn, before an anamorphic squeeze.
+        let sx = ux * squeeze;
+        let r2 = sx * sx + uy * uy;
+        let edge = aperture_radius(&aperture.shape, uy.atan2(sx));
+        if r2 > 1.0 || r2.sqrt() > edge {
             continue;
         }
+        let outer = r2 > 0.5 * edge * edge;
         if !layer.shape.contains(q.0, q.1) {
             continue;
         }
@@ -557,12 +612,20 @@ fn light_contribution(
             near.shape.contains(nx, ny)
         });
         if !blocked {
-            hits += 1;
+            // Behind the focus plane the blur factor is negative.
+            hits += profile_weight(sa, outer, sl.k_px < 0.0);
         }
     }
     // ∫ over the unit aperture / its area = ∫ over the light / (k² · area).
-    let area_fraction = hits as f64 / pattern.len() as f64;
-    area_fraction * l.size_px * l.size_px / (sl.k_px * sl.k_px * aperture.area)
+    let area_fraction = hits / pattern.len() as f64;
+    area_fraction * l.size_px * l.size_px * squeeze / (sl.k_px * sl.k_px * aperture.area)
+}
+
+/// Spherical aberration's weight of a ray through the outer (or inner) half of the aperture's
+/// area, behind (or in front of) the focus plane: `1 ± S` (see the module documentation).
+fn profile_weight(sa: f64, outer: bool, behind: bool) -> f64 {
+    let s = if behind { sa } else { -sa };
+    if outer { 1.0 + s } else { 1.0 - s }
 }
 
 /// Chief ray through the centre of the lens, lights included.

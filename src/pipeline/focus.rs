@@ -1,161 +1,23 @@
-//! Analysis: decode a photo, get its depth (from a file or the models) and subject matte, choose
-//! the focus, and produce what the renderer needs.
-//!
-//! Two steps, so a contact sheet can analyse once and focus many lenses:
-//!
-//! 1. [`analyze`] decodes the photo and gets depth and matte. Depth from a file is either metric
-//!    (metres, converted to disparity 1/m right away) or relative disparity (kept relative); depth
-//!    from the models is always relative.
-//! 2. [`Analysis::focus`] picks the focus distance for a lens and turns the depth into disparity
-//!    in 1/m:
-//!    * `--focus DISTANCE`: the lens focuses there; relative disparity is anchored so the subject
-//!      (see [`depth::subject_disparity`]) lies at that distance.
-//!    * `--focus auto` with **metric** depth: the robust median of the subject's depth under the
-//!      matte, or without a matte the centre-weighted nearest region.
-//!    * `--focus auto` with **relative** depth: the subject's distance is estimated from its size
-//!      in the frame and the focal length ([`infer::estimate_subject_distance_m`]), falling back
-//!      to [`DEFAULT_FOCUS_DISTANCE_M`] (2 m) when there is no matte or no estimate; the subject
-//!      is anchored at that distance and the far background at `--background-distance`.
-//!
-//! With a matte, the subject's own relief is then compressed towards its disparity so no part of
-//! it gets a circle of confusion over [`SUBJECT_MAX_COC_PX`] (under 1 px): monocular depth keeps a
-//! face's relief (and often gets it wrong), and at portrait distances even a small spread is
-//! many pixels of blur, while the product promises a tack-sharp subject. The compression is
-//! blended by the matte, so hair and edges stay continuous with the background. Statistics
-//! (the subject's value, the far percentile) come from a sample of at most
-//! [`STATS_LONG_SIDE`] px on the long side; the full-resolution map is touched once.
-//!
-//! Depth and matte files whose size differs from the photo's are resampled (with a warning) when
-//! their aspect ratio matches within 2 %, and refused otherwise. Invalid depth values (NaN, and
-//! for metric depth −∞, zero and negative distances) are filled in from their neighbours with a
-//! warning; a matte file that is empty or covers the whole photo is ignored with a warning.
+//! Step 2: choose the focus for a lens and turn the depth into disparity in 1/m.
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use serde::Serialize;
-use thiserror::Error;
 
+use super::{Analysis, DepthData, PipelineError};
 use crate::config::FocusSetting;
-use crate::depth::{self, DepthKind, DisparityAnchors};
+use crate::depth::{self, DisparityAnchors};
 use crate::focus_point::{self, FocusPoint, FocusPointError};
-use crate::infer::{self, InferError, ModelConfig, ModelSet, WorkingImage};
-use crate::io::{self, DecodeOptions, IoError, Photo};
-use crate::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, OpticsError, OpticsWarning};
-use crate::scene::{Plane, SceneSizeError};
+use crate::head;
+use crate::io::Photo;
+use crate::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, OpticsWarning};
+use crate::scene::Plane;
 
 /// Nearest automatic focus, as a multiple of the focal length (the thin-lens model needs
 /// focus > f; a real lens's close-focus limit is around 10 f for portrait lenses).
 const MIN_AUTO_FOCUS_FOCAL_LENGTHS: f64 = 10.0;
 /// Farthest automatic focus, in metres ("infinity" for practical purposes).
 const MAX_AUTO_FOCUS_M: f64 = 10_000.0;
-/// Largest aspect-ratio difference for which a depth or matte file is resampled.
-const ASPECT_TOLERANCE: f64 = 0.02;
-
-/// A failure while analysing one photo. Messages name the file involved.
-#[derive(Debug, Error)]
-pub enum PipelineError {
-    #[error(transparent)]
-    Io(#[from] IoError),
-    /// The models could not be loaded (missing runtime or model file): a configuration problem
-    /// that affects every photo, see [`PipelineError::is_fatal`].
-    #[error("{0}")]
-    ModelLoad(String),
-    #[error("{0}")]
-    Inference(InferError),
-    #[error(transparent)]
-    Lens(#[from] OpticsError),
-    #[error(
-        "{path}: {what} is {got_w}×{got_h} but the photo is {want_w}×{want_h}; the shapes differ, so it cannot be resampled"
-    )]
-    ShapeMismatch {
-        path: PathBuf,
-        what: &'static str,
-        got_w: usize,
-        got_h: usize,
-        want_w: usize,
-        want_h: usize,
-    },
-    #[error(transparent)]
-    Scene(#[from] SceneSizeError),
-    #[error(transparent)]
-    FocusPoint(#[from] FocusPointError),
-}
-
-impl PipelineError {
-    /// True when the error is not about one photo but about the set-up (every later photo would
-    /// fail the same way), so a batch should stop.
-    pub fn is_fatal(&self) -> bool {
-        matches!(self, PipelineError::ModelLoad(_))
-    }
-}
-
-/// A depth file and how to read it (`None`: from the file type).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DepthFile {
-    pub path: PathBuf,
-    pub kind: Option<DepthKind>,
-}
-
-/// What to analyse with.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct AnalysisOptions {
-    /// Depth from a file; `None`: from the depth model.
-    pub depth: Option<DepthFile>,
-    /// Matte from a file; `None`: from the matting model when the models run, else no matte.
-    pub matte: Option<PathBuf>,
-    pub decode: DecodeOptions,
-}
-
-/// Depth as analysed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DepthData {
-    /// Metric: disparity in 1/m already.
-    Metric(Plane),
-    /// Relative disparity (larger = nearer), to be anchored at the focus distance.
-    Relative(Plane),
-}
-
-impl DepthData {
-    pub fn kind(&self) -> DepthKind {
-        match self {
-            DepthData::Metric(_) => DepthKind::Metres,
-            DepthData::Relative(_) => DepthKind::Disparity,
-        }
-    }
-}
-
-/// Which models produced the depth and matte.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ModelNames {
-    pub depth: String,
-    pub matte: String,
-}
-
-/// Milliseconds spent per analysis stage.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
-pub struct AnalysisTimings {
-    /// Decoding, and downsampling to the models' working resolution when they run.
-    pub decode_ms: f64,
-    /// Loading the models (first photo of a worker only; runs alongside decoding).
-    pub load_ms: f64,
-    pub depth_ms: f64,
-    pub matte_ms: f64,
-}
-
-/// A decoded photo with its depth and matte.
-#[derive(Debug, Clone)]
-pub struct Analysis {
-    pub photo: Photo,
-    pub depth: DepthData,
-    pub matte: Option<Plane>,
-    /// Set when the models ran.
-    pub models: Option<ModelNames>,
-    pub timings: AnalysisTimings,
-    /// Non-fatal problems (from decoding, resampled depth or matte…).
-    pub warnings: Vec<String>,
-}
 
 /// How the focus distance was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -216,298 +78,6 @@ pub struct Focused {
     pub focus_source: FocusSource,
     /// Lens parameters outside the documented range, and focus clamping.
     pub warnings: Vec<String>,
-}
-
-/// The inference models, loaded on first use and kept for the next photo.
-pub struct LazyModels {
-    config: ModelConfig,
-    set: Option<ModelSet>,
-    load_error: Option<String>,
-}
-
-impl LazyModels {
-    pub fn new(config: ModelConfig) -> LazyModels {
-        LazyModels {
-            config,
-            set: None,
-            load_error: None,
-        }
-    }
-
-    /// The loaded models; a failed load is remembered and reported again without retrying.
-    pub fn get(&mut self) -> Result<&mut ModelSet, PipelineError> {
-        if let Some(e) = &self.load_error {
-            return Err(PipelineError::ModelLoad(e.clone()));
-        }
-        if self.set.is_none() {
-            match ModelSet::load(&self.config) {
-                Ok(set) => self.set = Some(set),
-                Err(e) => {
-                    self.load_error = Some(e.to_string());
-                    return Err(PipelineError::ModelLoad(e.to_string()));
-                }
-            }
-        }
-        Ok(self.set.as_mut().expect("loaded above"))
-    }
-
-    /// Drops the loaded sessions (after a panic left them in an unknown state); the next
-    /// [`LazyModels::get`] loads them again.
-    pub fn discard(&mut self) {
-        self.set = None;
-    }
-
-    /// True when models have been loaded.
-    pub fn is_loaded(&self) -> bool {
-        self.set.is_some()
-    }
-}
-
-fn ms_since(t: Instant) -> f64 {
-    t.elapsed().as_secs_f64() * 1000.0
-}
-
-/// Brings a depth or matte plane to the photo's size: resampled with a warning when the aspect
-/// ratio matches, refused otherwise.
-fn fit_to_photo(
-    plane: Plane,
-    width: usize,
-    height: usize,
-    path: &Path,
-    what: &'static str,
-    warnings: &mut Vec<String>,
-) -> Result<Plane, PipelineError> {
-    if plane.width == width && plane.height == height {
-        return Ok(plane);
-    }
-    let mismatch = || PipelineError::ShapeMismatch {
-        path: path.to_path_buf(),
-        what,
-        got_w: plane.width,
-        got_h: plane.height,
-        want_w: width,
-        want_h: height,
-    };
-    if plane.width == 0 || plane.height == 0 || width == 0 || height == 0 {
-        return Err(mismatch());
-    }
-    let aspect = |w: usize, h: usize| w as f64 / h as f64;
-    let ratio = aspect(plane.width, plane.height) / aspect(width, height);
-    if (ratio - 1.0).abs() > ASPECT_TOLERANCE {
-        return Err(mismatch());
-    }
-    warnings.push(format!(
-        "{}: {what} is {}×{}, resampled to the photo's {width}×{height}",
-        path.display(),
-        plane.width,
-        plane.height
-    ));
-    Ok(plane.resized(width, height))
-}
-
-/// A matte file that cannot tell subject from background: every value ≤ 0.05 ("is empty")
-/// or every value ≥ 0.95 ("covers the whole photo"). Such a matte is ignored with a warning,
-/// exactly as if none had been given: an empty matte would leave the focus to the depth map
-/// anyway, and a full one would make the whole frame the "subject" and put the focus on the
-/// median depth of everything (usually the background), blurring the real subject.
-fn degenerate_matte(matte: &Plane) -> Option<&'static str> {
-    if matte.data.iter().all(|&v| v <= 0.05) {
-        Some("is empty (no subject)")
-    } else if matte.data.iter().all(|&v| v >= 0.95) {
-        Some("covers the whole photo (no background)")
-    } else {
-        None
-    }
-}
-
-/// A warning when a depth file holds values that cannot be a depth: NaN, and for metric depth
-/// also −∞, zero and negative distances (+∞ is a valid distance, the sky). Such values are
-/// filled in from their neighbours ([`depth::metres_to_disparity`],
-/// [`depth::sanitize_relative`]); a map with no valid value at all becomes one flat plane.
-fn invalid_depth_warning(plane: &Plane, kind: DepthKind, path: &Path) -> Option<String> {
-    let valid = |v: f32| match kind {
-        DepthKind::Metres => v == f32::INFINITY || (v.is_finite() && v > 0.0),
-        DepthKind::Disparity => v.is_finite(),
-    };
-    let total = plane.data.len();
-    let invalid = plane.data.iter().filter(|&&v| !valid(v)).count();
-    let what = match kind {
-        DepthKind::Metres => "NaN, −∞, zero or negative distances",
-        DepthKind::Disparity => "NaN or infinite",
-    };
-    match invalid {
-        0 => None,
-        n if n == total => Some(format!(
-            "{}: no valid depth value ({what}); the photo is treated as one flat plane",
-            path.display()
-        )),
-        n => Some(format!(
-            "{}: {n} of {total} depth values are invalid ({what}); filled in from their neighbours",
-            path.display()
-        )),
-    }
-}
-
-/// Decodes the photo and gets its depth and matte (see the module documentation).
-pub fn analyze(
-    path: &Path,
-    options: &AnalysisOptions,
-    models: &mut LazyModels,
-) -> Result<Analysis, PipelineError> {
-    analyze_decoded(
-        path,
-        || io::read_photo(path, &options.decode),
-        options,
-        models,
-    )
-}
-
-/// [`analyze`] on a photo's bytes already in memory (a file read by the caller, or standard
-/// input); `name` only names it in messages.
-pub fn analyze_bytes(
-    name: &Path,
-    bytes: &[u8],
-    options: &AnalysisOptions,
-    models: &mut LazyModels,
-) -> Result<Analysis, PipelineError> {
-    analyze_decoded(
-        name,
-        || io::read_photo_bytes(name, bytes, &options.decode),
-        options,
-        models,
-    )
-}
-
-/// [`analyze`] with the photo from `decode` (run while the models load).
-fn analyze_decoded(
-    path: &Path,
-    decode: impl FnOnce() -> Result<Photo, IoError>,
-    options: &AnalysisOptions,
-    models: &mut LazyModels,
-) -> Result<Analysis, PipelineError> {
-    let mut timings = AnalysisTimings::default();
-    // The first photo that needs the models loads them while it is being decoded (loading is
-    // mostly single-threaded, and so is most of decoding).
-    let load_now = options.depth.is_none() && !models.is_loaded() && models.load_error.is_none();
-    let (photo, loaded) = std::thread::scope(|s| {
-        let loader = load_now.then(|| {
-            s.spawn(|| {
-                let t = Instant::now();
-                let loaded = models.get().map(|_| ());
-                (loaded, ms_since(t))
-            })
-        });
-        let t = Instant::now();
-        let photo = decode();
-        // The models' working image too, while they may still be loading.
-        let working = match &photo {
-            Ok(p) if options.depth.is_none() && !p.color.is_empty() => {
-                Some(WorkingImage::new(&p.color, infer::WORKING_LONG_SIDE))
-            }
-            _ => None,
-        };
-        timings.decode_ms = ms_since(t);
-        let loaded = loader.map(|l| match l.join() {
-            Ok(loaded) => loaded,
-            Err(panic) => std::panic::resume_unwind(panic),
-        });
-        (photo.map(|p| (p, working)), loaded)
-    });
-    let (photo, working) = photo?;
-    if let Some((loaded, ms)) = loaded {
-        timings.load_ms = ms;
-        loaded?;
-    }
-    let (width, height) = (photo.color.width, photo.color.height);
-    let mut warnings = photo.warnings.clone();
-
-    let mut matte = match &options.matte {
-        Some(matte_path) => {
-            let t = Instant::now();
-            let plane = io::read_matte(matte_path)?;
-            let mut plane = fit_to_photo(plane, width, height, matte_path, "matte", &mut warnings)?;
-            for v in &mut plane.data {
-                *v = if v.is_finite() {
-                    v.clamp(0.0, 1.0)
-                } else {
-                    0.0
-                };
-            }
-            timings.matte_ms = ms_since(t);
-            match degenerate_matte(&plane) {
-                None => Some(plane),
-                Some(what) => {
-                    let instead = if options.depth.is_some() {
-                        "the depth map alone decides the focus and the blur"
-                    } else {
-                        "the matting model's matte is used instead"
-                    };
-                    warnings.push(format!(
-                        "{}: the matte {what}; it is ignored ({instead})",
-                        matte_path.display()
-                    ));
-                    None
-                }
-            }
-        }
-        None => None,
-    };
-
-    let mut model_names = None;
-    let depth = match &options.depth {
-        Some(file) => {
-            let t = Instant::now();
-            let (plane, kind) = io::read_depth(&file.path, file.kind)?;
-            if let Some(w) = invalid_depth_warning(&plane, kind, &file.path) {
-                warnings.push(w);
-            }
-            let plane = fit_to_photo(plane, width, height, &file.path, "depth map", &mut warnings)?;
-            let depth = match kind {
-                DepthKind::Metres => DepthData::Metric(depth::metres_to_disparity(&plane)),
-                DepthKind::Disparity => DepthData::Relative(depth::sanitize_relative(plane)),
-            };
-            timings.depth_ms = ms_since(t);
-            depth
-        }
-        None => {
-            let t = Instant::now();
-            let was_loaded = models.is_loaded();
-            let set = models.get()?;
-            if !was_loaded {
-                timings.load_ms += ms_since(t);
-            }
-            let estimate = set
-                .estimate_prepared(&photo.color, working)
-                .map_err(PipelineError::Inference)?;
-            timings.depth_ms = estimate.depth_ms;
-            if matte.is_none() {
-                timings.matte_ms = estimate.matte_ms;
-                matte = Some(estimate.matte);
-            }
-            model_names = Some(ModelNames {
-                depth: estimate.depth_model,
-                matte: estimate.matte_model,
-            });
-            let rel = fit_to_photo(
-                estimate.relative_disparity,
-                width,
-                height,
-                path,
-                "model depth",
-                &mut warnings,
-            )?;
-            DepthData::Relative(depth::sanitize_relative(rel))
-        }
-    };
-
-    Ok(Analysis {
-        photo,
-        depth,
-        matte,
-        models: model_names,
-        timings,
-        warnings,
-    })
 }
 
 /// The subject's depth relief may give no part of it a CoC larger than this (diameter, pixels):
@@ -733,7 +303,7 @@ fn focus_depth(
             let distance = || match focus {
                 FocusSetting::Distance(m) => (m, FocusSource::Manual),
                 FocusSetting::Auto | FocusSetting::At(_) => match matte
-                    .and_then(|m| infer::estimate_subject_distance_m(m, &lens))
+                    .and_then(|m| head::estimate_subject_distance_m(m, &lens))
                     .filter(|d| d.is_finite() && *d > 0.0)
                 {
                     Some(d) => {
@@ -808,6 +378,7 @@ fn focus_depth(
 mod tests {
     use super::*;
     use crate::io::Metadata;
+    use crate::pipeline::AnalysisTimings;
     use crate::scene::LinearRgb;
 
     fn photo(w: usize, h: usize) -> Photo {
@@ -991,7 +562,7 @@ mod tests {
         let f = a.focus(&LensSettings::default()).unwrap();
         let lens = Lens::default();
         let nearest = lens.focal_length_mm / 1000.0 * MIN_AUTO_FOCUS_FOCAL_LENGTHS;
-        let expected = match infer::estimate_subject_distance_m(&m, &lens) {
+        let expected = match head::estimate_subject_distance_m(&m, &lens) {
             Some(d) if d.is_finite() && d > 0.0 => {
                 (d.clamp(nearest, MAX_AUTO_FOCUS_M), FocusSource::SubjectSize)
             }
@@ -1201,90 +772,5 @@ mod tests {
         settings.lens.f_number = 8.0;
         let f = a.focus(&settings).unwrap();
         assert!(f.warnings.iter().any(|w| w.contains("f-number 8")));
-    }
-
-    #[test]
-    fn fit_resamples_same_shape_and_refuses_others() {
-        let mut warnings = Vec::new();
-        let p = fit_to_photo(
-            Plane::filled(10, 5, 1.0),
-            20,
-            10,
-            Path::new("d.png"),
-            "depth map",
-            &mut warnings,
-        )
-        .unwrap();
-        assert_eq!((p.width, p.height), (20, 10));
-        assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("d.png") && warnings[0].contains("resampled"));
-        let e = fit_to_photo(
-            Plane::filled(10, 10, 1.0),
-            20,
-            10,
-            Path::new("d.png"),
-            "depth map",
-            &mut warnings,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            e.starts_with("d.png: depth map is 10×10 but the photo is 20×10"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn degenerate_mattes_are_recognised() {
-        assert_eq!(
-            degenerate_matte(&Plane::filled(4, 4, 0.0)),
-            Some("is empty (no subject)")
-        );
-        assert_eq!(
-            degenerate_matte(&Plane::filled(4, 4, 1.0)),
-            Some("covers the whole photo (no background)")
-        );
-        let mut m = Plane::filled(4, 4, 1.0);
-        m.data[3] = 0.5;
-        assert_eq!(degenerate_matte(&m), None);
-        let mut m = Plane::filled(4, 4, 0.0);
-        m.data[0] = 0.2;
-        assert_eq!(degenerate_matte(&m), None);
-    }
-
-    #[test]
-    fn invalid_depth_values_are_reported() {
-        let p = Path::new("d.npy");
-        let plane = Plane::from_vec(4, 1, vec![1.0, f32::INFINITY, 2.0, 3.0]);
-        assert_eq!(invalid_depth_warning(&plane, DepthKind::Metres, p), None);
-        let plane = Plane::from_vec(4, 1, vec![f32::NAN, 0.0, -1.0, f32::INFINITY]);
-        let w = invalid_depth_warning(&plane, DepthKind::Metres, p).unwrap();
-        assert!(
-            w.starts_with("d.npy: 3 of 4 depth values are invalid"),
-            "{w}"
-        );
-        // Relative disparity may be zero or negative; only non-finite values are invalid.
-        let w = invalid_depth_warning(&plane, DepthKind::Disparity, p).unwrap();
-        assert!(w.starts_with("d.npy: 2 of 4"), "{w}");
-        let plane = Plane::filled(3, 3, f32::NAN);
-        let w = invalid_depth_warning(&plane, DepthKind::Metres, p).unwrap();
-        assert!(w.contains("no valid depth value"), "{w}");
-    }
-
-    #[test]
-    fn models_that_fail_to_load_are_fatal_and_not_retried() {
-        // A runtime and a model that do not exist: loading must fail, whatever is installed.
-        let missing = std::env::temp_dir().join("fstop-no-such-dir");
-        let mut models = LazyModels::new(ModelConfig {
-            depth_model: missing.join("depth.onnx").display().to_string(),
-            ort_lib: Some(missing.join("libonnxruntime.so")),
-            ..ModelConfig::default()
-        });
-        let Err(first) = models.get() else {
-            panic!("loading from a missing path must fail");
-        };
-        assert!(first.is_fatal(), "{first}");
-        assert!(models.get().is_err());
-        assert!(!models.is_loaded());
     }
 }

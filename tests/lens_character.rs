@@ -1,0 +1,394 @@
+//! Lens character (issue 16): each optical trait measured in fstop's output against the
+//! thin-lens ray tracer (`tests/support`, which traces each trait from its own physical
+//! description: an elliptical aperture, per-channel focus, a radial intensity profile over the
+//! aperture), and the fast kernel held to the reference kernel with every trait on.
+//!
+//! Scenes: 85 mm f/1.8 focused at 2 m on a 6 mm wide sensor, so a 160 px wide image has discs
+//! of about 56 px for a light at infinity and for one at 1 m. Measured (truth / fast /
+//! reference) when these tests were written:
+//!
+//! | trait | measure | behind focus (1000 m) | in front (1 m) |
+//! |---|---|---|---|
+//! | anamorphic 1.33× | height / width (second moments) | 1.330 / 1.323 / 1.330 | 1.330 / 1.316 / 1.330 |
+//! | anamorphic 1.8× | height / width | 1.798 / 1.758 / 1.800 | 1.798 / 1.717 / 1.800 |
+//! | chromatic 400 µm | rim green / magenta | 2.92 / 2.09 / 2.76 (green) | 0.39 / 0.58 / 0.37 (magenta) |
+//! | spherical +0.5 | rim / centre (model 3, 1/3) | 3.00 / 2.79 / 3.00 | 0.333 / 0.394 / 0.333 |
+//! | spherical −0.5 | rim / centre (model 1/3, 3) | 0.333 / 0.363 / 0.333 | 3.00 / 2.35 / 3.00 |
+//!
+//! The disc height is the plain CoC within 2% in all three. At the focus plane chromatic
+//! aberration adds no colour (green − magenta 0 in both kernels). Fast vs reference with every
+//! trait on (anamorphic 1.5×, 150 µm, S = 0.6; slanted ground plane, lights, a subject): mean
+//! absolute error 0.00134, PSNR 49.8 dB. The fast kernel's fringes and rims are weaker than
+//! the truth's on large discs (see the tolerances): it renders them at coarse levels.
+//! (Figures are printed by each test; run with `--nocapture`.)
+
+mod support;
+
+use fstop::optics::{Character, Lens, Sensor};
+use fstop::render::{HighlightOptions, KernelKind, RenderOptions, render};
+use fstop::scene::{LinearRgb, Plane, Scene};
+use support::{Camera, Layer, Light, Shape, Texture, World};
+
+const W: usize = 160;
+const H: usize = 160;
+
+/// 85 mm f/1.8 at 2 m on a 6 mm sensor: ~56 px discs at infinity and at 1 m.
+fn lens(character: Character) -> Lens {
+    Lens {
+        sensor: Sensor::Custom { width_mm: 6.0 },
+        character,
+        ..Lens::default()
+    }
+}
+
+/// Highlight recovery off: fstop gets the true linear radiance.
+fn options(kernel: KernelKind) -> RenderOptions {
+    RenderOptions {
+        highlights: HighlightOptions {
+            threshold: 0.9,
+            gain: 0.0,
+        },
+        kernel,
+        ..RenderOptions::default()
+    }
+}
+
+/// A black plane at `depth_m` with one light at the image centre, bright enough for a disc
+/// plateau of about 0.5.
+fn light_world(depth_m: f64, disc_px: f64) -> World {
+    let level = (0.5 * std::f64::consts::PI * disc_px * disc_px / 4.0) as f32;
+    World::new(vec![
+        Layer::new(depth_m, Shape::Everywhere, Texture::Flat([0.0; 3])).with_lights(vec![Light {
+            x: (W / 2) as f64 + 0.5,
+            y: (H / 2) as f64 + 0.5,
+            size_px: 1.0,
+            rgb: [level; 3],
+        }]),
+    ])
+}
+
+/// One light as the ray tracer, the fast kernel and the reference kernel draw it.
+struct Run {
+    truth: LinearRgb,
+    fast: LinearRgb,
+    reference: LinearRgb,
+    /// |CoC| of the plain lens, pixels.
+    coc_px: f64,
+}
+
+impl Run {
+    fn images(&self) -> [(&'static str, &LinearRgb); 3] {
+        [
+            ("truth", &self.truth),
+            ("fast", &self.fast),
+            ("reference", &self.reference),
+        ]
+    }
+}
+
+fn run(l: Lens, depth_m: f64) -> Run {
+    let coc_px = l.signed_coc_px(1.0 / depth_m, W).abs();
+    let world = light_world(depth_m, coc_px);
+    let mut cam = Camera::new(l, W, H);
+    cam.samples = 256;
+    let truth = cam.render_lens(&world);
+    let p = cam.render_pinhole(&world);
+    let scene = Scene::new(p.color, p.disparity, None).unwrap();
+    Run {
+        truth,
+        fast: render(&scene, &l, &options(KernelKind::Fast)),
+        reference: render(&scene, &l, &options(KernelKind::Reference)),
+        coc_px,
+    }
+}
+
+/// Intensity-weighted second moments of a plane about its centroid: `(σx², σy², centre)`.
+fn moments(p: &Plane) -> (f64, f64, (f64, f64)) {
+    let (mut s, mut sx, mut sy) = (0.0, 0.0, 0.0);
+    for y in 0..p.height {
+        for x in 0..p.width {
+            let v = f64::from(p.at(x, y).max(0.0));
+            s += v;
+            sx += v * (x as f64 + 0.5);
+            sy += v * (y as f64 + 0.5);
+        }
+    }
+    let (cx, cy) = (sx / s, sy / s);
+    let (mut xx, mut yy) = (0.0, 0.0);
+    for y in 0..p.height {
+        for x in 0..p.width {
+            let v = f64::from(p.at(x, y).max(0.0));
+            xx += v * (x as f64 + 0.5 - cx).powi(2);
+            yy += v * (y as f64 + 0.5 - cy).powi(2);
+        }
+    }
+    (xx / s, yy / s, (cx, cy))
+}
+
+/// Mean of `value(x, y)` over the pixels whose centre is at `lo..hi` of radius `r` from the
+/// image centre (radii as fractions of `r`; `squeeze` stretches x back to a circle).
+fn ring_mean(
+    img: &LinearRgb,
+    r: f64,
+    (lo, hi): (f64, f64),
+    value: impl Fn([f32; 3]) -> f64,
+) -> f64 {
+    let (cx, cy) = ((W / 2) as f64 + 0.5, (H / 2) as f64 + 0.5);
+    let (mut s, mut n) = (0.0, 0usize);
+    for y in 0..img.height {
+        for x in 0..img.width {
+            let d = ((x as f64 + 0.5 - cx).powi(2) + (y as f64 + 0.5 - cy).powi(2)).sqrt() / r;
+            if d >= lo && d < hi {
+                s += value(img.at(x, y));
+                n += 1;
+            }
+        }
+    }
+    s / n as f64
+}
+
+#[test]
+fn anamorphic_discs_are_ovals_taller_than_wide_by_the_squeeze() {
+    let mut failures = Vec::new();
+    for squeeze in [1.33, 1.8] {
+        let l = lens(Character {
+            anamorphic_squeeze: squeeze,
+            ..Character::default()
+        });
+        for depth in [1000.0, 1.0] {
+            let r = run(l, depth);
+            for (name, img) in r.images() {
+                let (xx, yy, _) = moments(&img.luminance());
+                let aspect = (yy / xx).sqrt();
+                // Height: a uniform disc of diameter d has σ² = d²/16.
+                let height = 4.0 * yy.sqrt();
+                println!(
+                    "squeeze {squeeze}, depth {depth} m, {name}: aspect {aspect:.3}, height \
+                     {height:.1} px (CoC {:.1})",
+                    r.coc_px
+                );
+                if (aspect - squeeze).abs() > 0.06 * squeeze {
+                    failures.push(format!("{squeeze} {depth} {name}: aspect {aspect:.3}"));
+                }
+                if (height - r.coc_px).abs() > 0.06 * r.coc_px {
+                    failures.push(format!("{squeeze} {depth} {name}: height {height:.1}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Green over magenta (mean of red and blue) in the disc's outer rim.
+fn rim_green_over_magenta(img: &LinearRgb, coc_px: f64) -> f64 {
+    let r = 0.5 * coc_px;
+    let g = ring_mean(img, r, (0.9, 1.12), |c| f64::from(c[1]));
+    let m = ring_mean(img, r, (0.9, 1.12), |c| 0.5 * f64::from(c[0] + c[2]));
+    g / m
+}
+
+#[test]
+fn chromatic_aberration_fringes_green_behind_the_focus_and_magenta_in_front() {
+    let l = lens(Character {
+        chromatic_aberration_um: 400.0,
+        ..Character::default()
+    });
+    let mut failures = Vec::new();
+    for (depth, behind) in [(1000.0, true), (1.0, false)] {
+        let r = run(l, depth);
+        let truth = rim_green_over_magenta(&r.truth, r.coc_px);
+        for (name, img) in r.images() {
+            let ratio = rim_green_over_magenta(img, r.coc_px);
+            println!("depth {depth} m, {name}: rim green/magenta {ratio:.3}");
+            let right_sign = if behind { ratio > 1.3 } else { ratio < 0.77 };
+            // Strength: the reference kernel within 10% of the truth's (log ratio); the fast
+            // kernel renders a 56 px disc at level 2, where the 3 px offset is under a level
+            // pixel and the bilinear upsampling softens the fringe (measured 31–43% weaker).
+            let tolerance = if name == "fast" { 0.5 } else { 0.1 };
+            let close = (ratio.ln() - truth.ln()).abs() < tolerance * truth.ln().abs();
+            if !right_sign || !close {
+                failures.push(format!("{depth} {name}: {ratio:.3} (truth {truth:.3})"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn chromatic_aberration_leaves_the_focus_plane_clean() {
+    let l = lens(Character {
+        chromatic_aberration_um: 400.0,
+        ..Character::default()
+    });
+    // A grey plane with a white square at the focus distance.
+    let world = World::new(vec![
+        Layer::new(
+            2.0,
+            Shape::Rect {
+                x0: 60.0,
+                y0: 60.0,
+                x1: 100.0,
+                y1: 100.0,
+            },
+            Texture::Flat([0.9; 3]),
+        ),
+        Layer::new(2.0001, Shape::Everywhere, Texture::Flat([0.1; 3])),
+    ]);
+    let cam = Camera::new(l, W, H);
+    let p = cam.render_pinhole(&world);
+    let scene = Scene::new(p.color, p.disparity, None).unwrap();
+    for kernel in [KernelKind::Fast, KernelKind::Reference] {
+        let out = render(&scene, &l, &options(kernel));
+        let worst = (0..W * H)
+            .map(|i| (out.g[i] - 0.5 * (out.r[i] + out.b[i])).abs())
+            .fold(0.0f32, f32::max);
+        println!("{kernel:?}: largest green−magenta at the focus plane {worst:.5}");
+        assert!(worst < 1e-4, "{kernel:?}: {worst}");
+    }
+}
+
+/// Rim (outer band inside the edge) over centre.
+fn rim_over_centre(img: &LinearRgb, coc_px: f64) -> f64 {
+    let r = 0.5 * coc_px;
+    let lum = |c: [f32; 3]| f64::from(c[0] + c[1] + c[2]);
+    ring_mean(img, r, (0.76, 0.9), lum) / ring_mean(img, r, (0.0, 0.55), lum)
+}
+
+#[test]
+fn spherical_aberration_draws_bright_rims_behind_the_focus_and_soft_centres_in_front() {
+    let mut failures = Vec::new();
+    for sa in [0.5, -0.5] {
+        let l = lens(Character {
+            spherical_aberration: sa,
+            ..Character::default()
+        });
+        for (depth, behind) in [(1000.0, true), (1.0, false)] {
+            let r = run(l, depth);
+            // The model's rim : centre, (1 + S) : (1 − S) behind the focus, the reverse in front.
+            let s = if behind { sa } else { -sa };
+            let want = (1.0 + s) / (1.0 - s);
+            for (name, img) in r.images() {
+                let ratio = rim_over_centre(img, r.coc_px);
+                println!(
+                    "S {sa}, depth {depth} m, {name}: rim/centre {ratio:.3} (model {want:.3})"
+                );
+                // The fast kernel draws the 56 px disc at level 2: the upsampling softens the
+                // step between rim and centre (measured up to 22% weaker in log ratio).
+                let tolerance = if name == "fast" { 0.35 } else { 0.05 };
+                let right_sign = (ratio > 1.0) == (want > 1.0);
+                if !right_sign || (ratio.ln() - want.ln()).abs() > tolerance * want.ln().abs() {
+                    failures.push(format!("{sa} {depth} {name}: {ratio:.3} vs {want:.3}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A slanted ground plane (both sides of the focus, every blur size) with a few lights, and
+/// an in-focus subject with a soft matte.
+fn ground_plane(w: usize, h: usize) -> Scene {
+    let mut color = LinearRgb::filled(w, h, [0.0; 3]);
+    let mut disp = Plane::filled(w, h, 0.0);
+    let mut matte = Plane::filled(w, h, 0.0);
+    for y in 0..h {
+        let t = y as f32 / (h - 1) as f32;
+        for x in 0..w {
+            let check = ((x / 6 + y / 6) % 2) as f32;
+            color.set(
+                x,
+                y,
+                [0.1 + 0.5 * check * t, 0.2 + 0.2 * check, 0.6 - 0.4 * t],
+            );
+            disp.data[y * w + x] = 1.0 * t * t;
+            let (dx, dy) = (x as f32 - 0.7 * w as f32, y as f32 - 0.4 * h as f32);
+            let m = (12.0 - (dx * dx + dy * dy).sqrt()).clamp(0.0, 1.0);
+            if m > 0.0 {
+                matte.data[y * w + x] = m;
+                disp.data[y * w + x] = 0.5;
+                color.set(x, y, [0.7, 0.5, 0.4]);
+            }
+        }
+    }
+    for (x, y) in [(20, 10), (70, 30), (100, 60), (40, 80), (15, 90)] {
+        if x < w && y < h {
+            color.set(x, y, [1.0, 0.9, 0.6]);
+        }
+    }
+    Scene::new(color, disp, Some(matte)).unwrap()
+}
+
+#[test]
+fn fast_kernel_matches_the_reference_with_every_trait_on() {
+    let (w, h) = (120, 96);
+    // 50 px of CoC per 1/m of disparity at this width.
+    let base = Lens::default();
+    let l = Lens {
+        sensor: Sensor::Custom {
+            width_mm: base.coc_mm_per_diopter() * w as f64 / 50.0,
+        },
+        character: Character {
+            anamorphic_squeeze: 1.5,
+            chromatic_aberration_um: 150.0,
+            spherical_aberration: 0.6,
+        },
+        ..base
+    };
+    let scene = ground_plane(w, h);
+    let fast = render(&scene, &l, &RenderOptions::default());
+    let reference = render(
+        &scene,
+        &l,
+        &RenderOptions {
+            kernel: KernelKind::Reference,
+            ..RenderOptions::default()
+        },
+    );
+    let (mut sum, mut sq, mut max) = (0.0f64, 0.0f64, 0.0f64);
+    for (a, b) in fast.channels().iter().zip(reference.channels()) {
+        for (&x, &y) in a.iter().zip(b.iter()) {
+            let d = f64::from((x - y).abs());
+            sum += d;
+            sq += d * d;
+            max = max.max(d);
+        }
+    }
+    let n = (w * h * 3) as f64;
+    let (mae, psnr) = (sum / n, -10.0 * (sq / n).log10());
+    println!("every trait on: mae {mae:.5} psnr {psnr:.2} dB max {max:.4}");
+    assert!(mae < 0.002, "mean abs error {mae}");
+    assert!(psnr > 45.0, "PSNR {psnr} dB");
+}
+
+/// Writes the night-lights photo of the README's lens-character contact sheets: the pinhole
+/// image (`night-lights.png`), its depth in metres (`night-lights-depth.npy`) and the subject's
+/// matte (`night-lights-matte.png`) into `$FSTOP_NIGHT_LIGHTS_OUT`. Run with `--ignored`.
+#[test]
+#[ignore]
+fn write_night_lights_photo() {
+    let Some(dir) = std::env::var_os("FSTOP_NIGHT_LIGHTS_OUT").map(std::path::PathBuf::from) else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let (w, h) = (960, 640);
+    let mut cam = Camera::new(Lens::default(), w, h);
+    cam.samples = 64;
+    let p = cam.render_pinhole(&support::scenes::night_lights(w, h));
+    support::metrics::write_png(&dir.join("night-lights.png"), &p.color);
+    support::metrics::write_plane_png(&dir.join("night-lights-matte.png"), &p.matte, 0.0, 1.0);
+    // NumPy v1.0 header: magic, version, header length, a dict padded to 64 bytes.
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({h}, {w}), }}");
+    let mut header = dict.into_bytes();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(b' ');
+    }
+    header.push(b'\n');
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    npy.extend_from_slice(&header);
+    for &d in &p.disparity.data {
+        let metres = if d > 0.0 { 1.0 / d } else { 1e4 };
+        npy.extend_from_slice(&metres.to_le_bytes());
+    }
+    std::fs::write(dir.join("night-lights-depth.npy"), npy).unwrap();
+}
