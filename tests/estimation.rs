@@ -54,7 +54,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use common::{load_linear, repo};
 use fstop::config::FocusSetting;
-use fstop::infer::{ModelConfig, ModelSet, estimate_subject_distance_m};
+use fstop::head::estimate_subject_distance_m;
+use fstop::infer::{ModelConfig, ModelSet};
 use fstop::optics::Lens;
 use fstop::pipeline::{self, AnalysisOptions, LazyModels, LensSettings};
 use fstop::render::{RenderOptions, render};

@@ -263,7 +263,7 @@ fn geodesic_steps(alpha: &Plane, start: usize) -> Vec<u32> {
 }
 
 /// Which parts of the matte are the subject (issue 14). The subject is the nearest person:
-/// the largest head [`super::focus::find_heads`] finds. A person's head size says how far
+/// the largest head [`crate::head::find_heads`] finds. A person's head size says how far
 /// away they are, so a figure whose head is under [`SubjectParams::smaller_head`] of the
 /// subject's is well behind it (or painted on a wall): every pixel of the matte nearer to
 /// that head than to the subject's — geodesically, through the matte, in units of each head's
@@ -283,12 +283,12 @@ pub fn keep_subject(alpha: &Plane, disparity: &Plane, params: &SubjectParams) ->
         return alpha.clone();
     }
     let (label, solid) = label_regions(alpha);
-    let mut heads = super::focus::find_heads(alpha);
+    let mut heads = crate::head::find_heads(alpha);
     heads.sort_by(|a, b| b.breadth_px.total_cmp(&a.breadth_px));
     let mut out = alpha.clone();
     // Each head's seed: the middle of the head (or the nearest matte pixel along that row).
-    let seed = |head: &super::focus::HeadEstimate| -> Option<usize> {
-        let height = super::focus::HEAD_HEIGHT_M / super::focus::HEAD_BREADTH_M * head.breadth_px;
+    let seed = |head: &crate::head::HeadEstimate| -> Option<usize> {
+        let height = crate::head::HEAD_HEIGHT_M / crate::head::HEAD_BREADTH_M * head.breadth_px;
         let y = (head.crown_row + 0.5 * height).clamp(0.0, (h - 1) as f64) as usize;
         let x = head.centre_x.clamp(0.0, (w - 1) as f64) as usize;
         let reach = (head.breadth_px / 2.0).ceil() as usize;
