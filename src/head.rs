@@ -544,8 +544,22 @@ pub struct HeadEstimate {
 /// Finds the subject's head in `matte` (see the module documentation); `None` when nothing in
 /// the matte looks like a head.
 pub fn find_head(matte: &Plane) -> Option<HeadEstimate> {
+    let heads = find_heads(matte);
+    let top = heads
+        .iter()
+        .map(|f| f.support)
+        .fold(f64::NEG_INFINITY, f64::max);
+    heads
+        .into_iter()
+        .filter(|f| f.support >= top - SUPPORT_TIE)
+        .max_by(|a, b| a.breadth_px.total_cmp(&b.breadth_px))
+}
+
+/// Every head in `matte` that [`find_head`] chooses from: those with a body below them, or
+/// when none has, those whose body cannot be checked.
+pub fn find_heads(matte: &Plane) -> Vec<HeadEstimate> {
     if matte.width == 0 || matte.height == 0 {
-        return None;
+        return Vec::new();
     }
     let mask = Mask::from_matte(matte, ANALYSIS_LONG_SIDE);
     let long = mask.width.max(mask.height);
@@ -580,22 +594,16 @@ pub fn find_head(matte: &Plane) -> Option<HeadEstimate> {
     } else {
         verified
     };
-    let top = pool
-        .iter()
-        .map(|f| f.support)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let head = pool
-        .into_iter()
-        .filter(|f| f.support >= top - SUPPORT_TIE)
-        .max_by(|a, b| a.breadth.total_cmp(&b.breadth))?;
     let s = mask.scale as f64;
-    Some(HeadEstimate {
-        breadth_px: head.breadth * s,
-        crown_row: head.crown * s,
-        centre_x: head.centre_x * s,
-        support: head.support,
-        standing_height_px: standing_height(&mask, &head).map(|h| h * s),
-    })
+    pool.into_iter()
+        .map(|head| HeadEstimate {
+            breadth_px: head.breadth * s,
+            crown_row: head.crown * s,
+            centre_x: head.centre_x * s,
+            support: head.support,
+            standing_height_px: standing_height(&mask, &head).map(|h| h * s),
+        })
+        .collect()
 }
 
 /// Thin lens: the distance (metres) at which an object `real_m` tall or wide images to

@@ -25,6 +25,8 @@ pub struct MatteParams {
     /// they are background the model mistook for subject (a bauble, a face far behind), and
     /// would stay sharp in the blurred background. 0 keeps everything.
     pub island_fraction: f32,
+    /// Which regions are the subject, given the depth.
+    pub subject: SubjectParams,
 }
 
 impl Default for MatteParams {
@@ -33,6 +35,7 @@ impl Default for MatteParams {
             radius: 3,
             eps: 2e-3,
             island_fraction: 0.02,
+            subject: SubjectParams::default(),
         }
     }
 }
@@ -57,17 +60,22 @@ pub fn alpha_from_output(raw: &Plane, d: &ModelDescriptor) -> Plane {
 }
 
 /// Refines `alpha` (model resolution) against the working-resolution guide and returns the
-/// matte at the working resolution and at the photo's full resolution.
+/// matte at the working resolution and at the photo's full resolution. With the depth model's
+/// `disparity` (normalised, any resolution), regions the depth vetoes are removed first
+/// ([`keep_subject`]).
 pub fn refine_matte(
     alpha: &Plane,
     guide_w: &Plane,
     photo: &LinearRgb,
+    disparity: Option<&Plane>,
     params: &MatteParams,
 ) -> (Plane, Plane) {
-    let p = remove_islands(
-        &alpha.resized(guide_w.width, guide_w.height),
-        params.island_fraction,
-    );
+    let (ww, wh) = (guide_w.width, guide_w.height);
+    let mut p = alpha.resized(ww, wh);
+    if let Some(d) = disparity {
+        p = keep_subject(&p, &d.resized(ww, wh), &params.subject);
+    }
+    let p = remove_islands(&p, params.island_fraction);
     if params.radius == 0 {
         let full = upsample_map(photo.width, photo.height, [&p], |_, px| {
             px.get(0).clamp(0.0, 1.0)
@@ -121,19 +129,19 @@ fn refinement_weight(p: f32) -> f32 {
 /// belong to it).
 const ISLAND_CONNECT_ALPHA: f32 = 0.1;
 
-/// Removes small islands from `alpha`: regions 4-connected through alpha ≥ 0.1 whose solid
-/// part (alpha ≥ 0.5) is smaller than `fraction` of the largest region's are set to 0.
-pub fn remove_islands(alpha: &Plane, fraction: f32) -> Plane {
+/// No region (see [`label_regions`]).
+const NO_REGION: u32 = u32::MAX;
+
+/// Regions of `alpha`: 4-connected through alpha ≥ [`ISLAND_CONNECT_ALPHA`]. Returns every
+/// pixel's region ([`NO_REGION`] below that alpha) and each region's solid pixel count
+/// (alpha ≥ 0.5).
+fn label_regions(alpha: &Plane) -> (Vec<u32>, Vec<usize>) {
     let (w, h) = (alpha.width, alpha.height);
-    if fraction <= 0.0 || w == 0 || h == 0 {
-        return alpha.clone();
-    }
-    const NONE: u32 = u32::MAX;
-    let mut label = vec![NONE; w * h];
+    let mut label = vec![NO_REGION; w * h];
     let mut solid: Vec<usize> = Vec::new();
     let mut stack = Vec::new();
     for start in 0..w * h {
-        if label[start] != NONE || alpha.data[start] < ISLAND_CONNECT_ALPHA {
+        if label[start] != NO_REGION || alpha.data[start] < ISLAND_CONNECT_ALPHA {
             continue;
         }
         let id = solid.len() as u32;
@@ -143,7 +151,7 @@ pub fn remove_islands(alpha: &Plane, fraction: f32) -> Plane {
         while let Some(i) = stack.pop() {
             count += usize::from(alpha.data[i] >= 0.5);
             for j in neighbours4(i, w, h).into_iter().flatten() {
-                if label[j] == NONE && alpha.data[j] >= ISLAND_CONNECT_ALPHA {
+                if label[j] == NO_REGION && alpha.data[j] >= ISLAND_CONNECT_ALPHA {
                     label[j] = id;
                     stack.push(j);
                 }
@@ -151,24 +159,239 @@ pub fn remove_islands(alpha: &Plane, fraction: f32) -> Plane {
         }
         solid.push(count);
     }
-    let largest = solid.iter().copied().max().unwrap_or(0);
-    let keep: Vec<bool> = solid
-        .iter()
-        .map(|&n| n == 0 || n as f32 >= fraction * largest as f32)
-        .collect();
+    (label, solid)
+}
+
+/// `alpha` with the regions (see [`label_regions`]) for which `keep` is false set to 0.
+fn keep_regions(alpha: &Plane, label: &[u32], keep: &[bool]) -> Plane {
     let data = alpha
         .data
         .iter()
-        .zip(&label)
+        .zip(label)
         .map(|(&a, &l)| {
-            if l != NONE && !keep[l as usize] {
+            if l != NO_REGION && !keep[l as usize] {
                 0.0
             } else {
                 a
             }
         })
         .collect();
-    Plane::from_vec(w, h, data)
+    Plane::from_vec(alpha.width, alpha.height, data)
+}
+
+/// Removes small islands from `alpha`: regions 4-connected through alpha ≥ 0.1 whose solid
+/// part (alpha ≥ 0.5) is smaller than `fraction` of the largest region's are set to 0.
+pub fn remove_islands(alpha: &Plane, fraction: f32) -> Plane {
+    if fraction <= 0.0 || alpha.width == 0 || alpha.height == 0 {
+        return alpha.clone();
+    }
+    let (label, solid) = label_regions(alpha);
+    let largest = solid.iter().copied().max().unwrap_or(0);
+    let keep: Vec<bool> = solid
+        .iter()
+        .map(|&n| n == 0 || n as f32 >= fraction * largest as f32)
+        .collect();
+    keep_regions(alpha, &label, &keep)
+}
+
+/// Parameters of [`keep_subject`], in units of the normalised disparity (its 1st..99th
+/// percentiles span 0..1, see [`super::refine::normalize_robust`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SubjectParams {
+    /// A region whose median disparity is more than this behind the head's region is
+    /// background.
+    pub behind: f32,
+    /// A region that stands out from its surroundings by less than this fraction of what
+    /// the head's region does is flat on what it lies on (a figure painted on a wall)...
+    pub flat_ratio: f32,
+    /// ...when the head's region stands out by at least this much (the depth sees it).
+    pub min_relief: f32,
+    /// Width of the ring around a region that is its surroundings, as a fraction of the
+    /// matte's long side.
+    pub ring_fraction: f32,
+    /// A figure whose head is less than this fraction of the subject's breadth is not the
+    /// subject (see [`keep_subject`]).
+    pub smaller_head: f64,
+    /// Geodesic distances to a head are divided by its breadth to this power when deciding
+    /// whose a pixel is (1: in head breadths; 0: in pixels).
+    pub head_scale_exponent: f64,
+}
+
+impl Default for SubjectParams {
+    fn default() -> Self {
+        SubjectParams {
+            behind: 0.25,
+            flat_ratio: 0.35,
+            min_relief: 0.08,
+            ring_fraction: 0.03,
+            smaller_head: 0.7,
+            head_scale_exponent: 1.0,
+        }
+    }
+}
+
+/// Median of `d` over the pixels where `take` is true (`None` when there are none).
+fn median_where(d: &Plane, take: impl Fn(usize) -> bool) -> Option<f32> {
+    let mut v: Vec<f32> = (0..d.data.len())
+        .filter(|&i| take(i))
+        .map(|i| d.data[i])
+        .filter(|v| v.is_finite())
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    let mid = v.len() / 2;
+    Some(*v.select_nth_unstable_by(mid, f32::total_cmp).1)
+}
+
+/// Geodesic distance (4-connected steps through alpha ≥ [`ISLAND_CONNECT_ALPHA`]) from pixel
+/// `start` to every pixel ([`u32::MAX`] where it cannot reach).
+fn geodesic_steps(alpha: &Plane, start: usize) -> Vec<u32> {
+    let (w, h) = (alpha.width, alpha.height);
+    let mut steps = vec![u32::MAX; w * h];
+    let mut queue = std::collections::VecDeque::from([start]);
+    steps[start] = 0;
+    while let Some(i) = queue.pop_front() {
+        for j in neighbours4(i, w, h).into_iter().flatten() {
+            if steps[j] == u32::MAX && alpha.data[j] >= ISLAND_CONNECT_ALPHA {
+                steps[j] = steps[i] + 1;
+                queue.push_back(j);
+            }
+        }
+    }
+    steps
+}
+
+/// Which parts of the matte are the subject (issue 14). The subject is the nearest person:
+/// the largest head [`crate::head::find_heads`] finds. A person's head size says how far
+/// away they are, so a figure whose head is under [`SubjectParams::smaller_head`] of the
+/// subject's is well behind it (or painted on a wall): every pixel of the matte nearer to
+/// that head than to the subject's — geodesically, through the matte, in units of each head's
+/// breadth, so a body belongs to the head above it and an object a person holds to that
+/// person — is removed, even where the two touch. People with heads of similar size (a
+/// couple, a group) are all kept. Regions of the matte that reach no head are kept when they
+/// lie within [`SubjectParams::ring_fraction`] of one that does (something held a little
+/// apart) or are at least as large as the subject's region (a person whose head was not found);
+/// the others are judged by the depth `disparity` (normalised, the size of `alpha`): removed
+/// when clearly behind the subject's region or when they do not stand out from their
+/// surroundings although the subject does (a poster, a statue on a wall). Without a head the
+/// largest region is the subject's.
+pub fn keep_subject(alpha: &Plane, disparity: &Plane, params: &SubjectParams) -> Plane {
+    let (w, h) = (alpha.width, alpha.height);
+    assert_eq!((disparity.width, disparity.height), (w, h));
+    if w == 0 || h == 0 {
+        return alpha.clone();
+    }
+    let (label, solid) = label_regions(alpha);
+    let mut heads = crate::head::find_heads(alpha);
+    heads.sort_by(|a, b| b.breadth_px.total_cmp(&a.breadth_px));
+    let mut out = alpha.clone();
+    // Each head's seed: the middle of the head (or the nearest matte pixel along that row).
+    let seed = |head: &crate::head::HeadEstimate| -> Option<usize> {
+        let height = crate::head::HEAD_HEIGHT_M / crate::head::HEAD_BREADTH_M * head.breadth_px;
+        let y = (head.crown_row + 0.5 * height).clamp(0.0, (h - 1) as f64) as usize;
+        let x = head.centre_x.clamp(0.0, (w - 1) as f64) as usize;
+        let reach = (head.breadth_px / 2.0).ceil() as usize;
+        (0..=reach)
+            .flat_map(|k| [x.saturating_sub(k), (x + k).min(w - 1)])
+            .map(|x| y * w + x)
+            .find(|&i| label[i] != NO_REGION)
+    };
+    let seeded: Vec<(f64, usize)> = heads
+        .iter()
+        .filter_map(|hd| seed(hd).map(|i| (hd.breadth_px, i)))
+        .collect();
+    let mut reached = vec![false; solid.len()];
+    let subject_label = if let Some(&(main_breadth, main_seed)) = seeded.first() {
+        for &(_, at) in &seeded {
+            reached[label[at] as usize] = true;
+        }
+        // Owner of each pixel: the head with the least geodesic distance in head breadths
+        // (only needed when some head is small).
+        let any_small = seeded
+            .iter()
+            .any(|&(b, _)| b < params.smaller_head * main_breadth);
+        let mut best = vec![f64::INFINITY; w * h];
+        let mut small = vec![false; w * h];
+        for &(breadth, at) in seeded.iter().filter(|_| any_small) {
+            let is_small = breadth < params.smaller_head * main_breadth;
+            for (i, &n) in geodesic_steps(alpha, at).iter().enumerate() {
+                let d = n as f64 / breadth.powf(params.head_scale_exponent);
+                if n != u32::MAX && d < best[i] {
+                    best[i] = d;
+                    small[i] = is_small;
+                }
+            }
+        }
+        for (v, &s) in out.data.iter_mut().zip(&small) {
+            if s {
+                *v = 0.0;
+            }
+        }
+        label[main_seed]
+    } else {
+        match (0..solid.len()).max_by_key(|&i| solid[i]) {
+            Some(i) => {
+                reached[i] = true;
+                i as u32
+            }
+            None => return out,
+        }
+    };
+    // Regions no head reaches are the subject's when they are within a ring's width of one
+    // that a head reaches (something held a little apart) or at least as large as the
+    // subject's region (another person whose head was not found, or the subject when the
+    // head found is a mistake); otherwise the depth decides.
+    let ring = ((params.ring_fraction * w.max(h) as f32).round() as usize).max(1);
+    let reached_px = Plane::from_vec(
+        w,
+        h,
+        label
+            .iter()
+            .map(|&l| f32::from(u8::from(l != NO_REGION && reached[l as usize])))
+            .collect(),
+    );
+    let near_reached = super::refine::box_mean(&reached_px, ring);
+    for (i, &l) in label.iter().enumerate() {
+        if l != NO_REGION && near_reached.data[i] > 0.0 {
+            reached[l as usize] = true;
+        }
+    }
+    let subject_solid = solid[subject_label as usize];
+    let stats = |id: u32| -> Option<(f32, f32)> {
+        let inside = median_where(disparity, |i| label[i] == id && out.data[i] >= 0.5)?;
+        let member = Plane::from_vec(
+            w,
+            h,
+            label
+                .iter()
+                .map(|&l| f32::from(u8::from(l == id)))
+                .collect(),
+        );
+        let near = super::refine::box_mean(&member, ring);
+        let around = median_where(disparity, |i| near.data[i] > 0.0 && alpha.data[i] < 0.02)?;
+        Some((inside, around))
+    };
+    let Some((d_subject, around_subject)) = stats(subject_label) else {
+        return out;
+    };
+    let relief = d_subject - around_subject;
+    // Tiny regions are left to [`remove_islands`] (each costs a box filter here).
+    let min_solid = (solid.iter().copied().max().unwrap_or(0) / 100).max(1);
+    let keep: Vec<bool> = (0..solid.len())
+        .map(|id| {
+            if reached[id] || solid[id] < min_solid || solid[id] >= subject_solid {
+                return true;
+            }
+            let Some((d, around)) = stats(id as u32) else {
+                return true;
+            };
+            let behind = d < d_subject - params.behind;
+            let flat = relief >= params.min_relief && d - around < params.flat_ratio * relief;
+            !(behind || flat)
+        })
+        .collect();
+    keep_regions(&out, &label, &keep)
 }
 
 /// Minimum or maximum over a `(2r+1)²` window (separable; O(n·r), for small `r`).
@@ -255,7 +478,7 @@ mod tests {
                 .collect(),
         );
         let guide = super::super::preprocess::guide_plane(&photo);
-        let (_, full) = refine_matte(&alpha, &guide, &photo, &MatteParams::default());
+        let (_, full) = refine_matte(&alpha, &guide, &photo, None, &MatteParams::default());
         let plain = alpha.resized(w, h);
         for x in 0..w {
             let (q, p) = (full.at(x, 4), plain.at(x, 4));
@@ -265,5 +488,81 @@ mod tests {
         }
         // Sharper at the photo's edge than the bilinear ramp.
         assert!(full.at(33, 4) - full.at(30, 4) > plain.at(33, 4) - plain.at(30, 4));
+    }
+
+    /// A head-and-shoulders figure of head breadth `b` with its head centred at `(cx, cy)`.
+    fn person(a: &mut Plane, cx: f32, cy: f32, b: f32) {
+        let (w, h) = (a.width, a.height);
+        for y in 0..h {
+            for x in 0..w {
+                let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+                let head =
+                    ((fx - cx) / (0.5 * b)).powi(2) + ((fy - cy) / (0.74 * b)).powi(2) <= 1.0;
+                let neck = (fx - cx).abs() < 0.25 * b && fy > cy && fy < cy + 1.1 * b;
+                let body = (fx - cx).abs() < 1.4 * b && fy > cy + 1.1 * b;
+                if head || neck || body {
+                    a.data[y * w + x] = 1.0;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_smaller_figure_touching_the_subject_is_not_the_subject() {
+        let (w, h) = (300, 200);
+        let mut a = Plane::filled(w, h, 0.0);
+        person(&mut a, 100.0, 60.0, 40.0); // the subject: body x 44..156
+        person(&mut a, 190.0, 110.0, 20.0); // a figure with half the head: body x 162..218
+        // A held object joining the two at the bottom.
+        for y in 170..200 {
+            for x in 150..170 {
+                a.data[y * w + x] = 1.0;
+            }
+        }
+        let flat = Plane::filled(w, h, 0.5);
+        let out = keep_subject(&a, &flat, &SubjectParams::default());
+        assert_eq!(out.at(100, 60), 1.0, "the subject's head");
+        assert_eq!(out.at(100, 180), 1.0, "the subject's body");
+        assert_eq!(out.at(152, 185), 1.0, "what the subject holds");
+        assert_eq!(out.at(190, 110), 0.0, "the figure's head");
+        assert_eq!(out.at(205, 160), 0.0, "the figure's body");
+    }
+
+    #[test]
+    fn people_of_a_size_are_all_kept_and_depth_vetoes_loose_regions() {
+        let (w, h) = (300, 200);
+        let mut a = Plane::filled(w, h, 0.0);
+        person(&mut a, 80.0, 60.0, 36.0);
+        person(&mut a, 200.0, 64.0, 32.0); // a second person, touching the first
+        let flat = Plane::filled(w, h, 0.5);
+        assert_eq!(keep_subject(&a, &flat, &SubjectParams::default()), a);
+        // A headless region well apart: kept where the depth sees it as near as the subject,
+        // removed where it sees it far behind.
+        let mut b = Plane::filled(w, h, 0.0);
+        person(&mut b, 80.0, 60.0, 36.0);
+        for y in 20..60 {
+            for x in 240..290 {
+                b.data[y * w + x] = 1.0;
+            }
+        }
+        let mut d = Plane::filled(w, h, 0.2);
+        for (i, v) in d.data.iter_mut().enumerate() {
+            if b.data[i] > 0.0 {
+                *v = 0.9;
+            }
+        }
+        assert_eq!(
+            keep_subject(&b, &d, &SubjectParams::default()).at(260, 40),
+            1.0
+        );
+        for y in 20..60 {
+            for x in 240..290 {
+                d.data[y * w + x] = 0.1;
+            }
+        }
+        assert_eq!(
+            keep_subject(&b, &d, &SubjectParams::default()).at(260, 40),
+            0.0
+        );
     }
 }

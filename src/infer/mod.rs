@@ -262,15 +262,27 @@ impl ModelSet {
             _ => WorkingImage::new(photo, self.working_long_side),
         };
         let alpha = self.run_matte(&working)?;
-        let (matte_w, matte_full) =
-            matte::refine_matte(&alpha, &guide_w, photo, &self.matte_params);
-        let matte_ms = ms_since(t);
+        let mut matte_ms = ms_since(t);
 
         let t = Instant::now();
         let disp = self.run_depth(&working)?;
+        let mut depth_ms = ms_since(t);
+
+        // The depth decides which regions of the matte are the subject.
+        let t = Instant::now();
+        let (matte_w, matte_full) = matte::refine_matte(
+            &alpha,
+            &guide_w,
+            photo,
+            Some(&refine::normalize_robust(&disp)),
+            &self.matte_params,
+        );
+        matte_ms += ms_since(t);
+
+        let t = Instant::now();
         let relative_disparity =
             depth::refine_depth(&disp, &guide_w, &matte_w, &matte_full, &self.depth_params);
-        let depth_ms = ms_since(t);
+        depth_ms += ms_since(t);
         Ok(Estimate {
             relative_disparity,
             matte: matte_full,

@@ -260,7 +260,7 @@ impl Default for FusionParams {
     fn default() -> Self {
         FusionParams {
             subject_relief: 0.08,
-            background_margin: 0.15,
+            background_margin: 0.5,
             foreground_margin: 0.5,
             max_foreground_fraction: 0.3,
             foreground_from_bottom: true,
