@@ -29,7 +29,6 @@ use self::matte::MatteParams;
 use self::preprocess::{guide_plane, prepare, working_image};
 use self::runtime::SearchEnv;
 use self::session::{ModelSession, thread_count};
-use crate::head as focus;
 use crate::scene::{LinearRgb, Plane};
 
 /// An inference failure. Messages name the file (runtime library or model) involved and, where

@@ -439,7 +439,7 @@ pub struct Ground {
 /// The ground under the subject of matte `m`, when its feet are in the frame: the subject ends
 /// clearly above the bottom edge, is a whole figure (at least [`GROUND_MIN_HEAD_HEIGHTS`]
 /// head heights from crown to its lowest point, the head found by
-/// [`super::focus::find_head`]; a half figure whose matte fades out above the frame's edge is
+/// [`crate::head::find_head`]; a half figure whose matte fades out above the frame's edge is
 /// not), and ends narrow (legs and feet, not a cut-off torso: its lowest 5 % are on average
 /// under half as wide as its widest row).
 pub fn ground_plane(m: &Plane) -> Option<Ground> {
@@ -460,9 +460,9 @@ pub fn ground_plane(m: &Plane) -> Option<Ground> {
     if base_width >= 0.5 * widest {
         return None;
     }
-    let head = super::focus::find_head(m)?;
-    let head_height = (super::focus::HEAD_HEIGHT_M / super::focus::HEAD_BREADTH_M) as f32
-        * head.breadth_px as f32;
+    let head = crate::head::find_head(m)?;
+    let head_height =
+        (crate::head::HEAD_HEIGHT_M / crate::head::HEAD_BREADTH_M) as f32 * head.breadth_px as f32;
     let feet = feet as f32 + 0.5;
     let crown = head.crown_row as f32;
     if feet - crown < GROUND_MIN_HEAD_HEIGHTS * head_height {

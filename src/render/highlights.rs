@@ -363,7 +363,7 @@ impl Highlights {
     pub(crate) fn is_sparse(&self, x: usize, y: usize, rgb: [f32; 3], d: f32) -> bool {
         // (NaN fails the comparisons, so it is not sparse.)
         let bright = brightest(rgb) >= self.v_lo;
-        if !self.active || !bright || !(d >= 0.0) {
+        if !self.active || !bright || d.is_nan() || d < 0.0 {
             return false;
         }
         let row = self.row(y);

@@ -410,9 +410,12 @@ impl SparseLine {
                 let (a, i1) = (a as usize, (x as i64 + i64::from(row.i1)) as usize);
                 let c = row.c.map(f64::from);
                 for (p, coef) in [(a, c[0]), (a + 1, c[1]), (i1, c[2]), (i1 + 1, c[3])] {
-                    for ch in 0..4 {
-                        self.diff2[p][ch] += v[ch] * coef;
-                        self.diff2[p + len][ch] -= v[ch] * coef;
+                    let add = v.map(|vc| vc * coef);
+                    for (dst, a) in self.diff2[p].iter_mut().zip(add) {
+                        *dst += a;
+                    }
+                    for (dst, a) in self.diff2[p + len].iter_mut().zip(add) {
+                        *dst -= a;
                     }
                 }
                 self.cover(a, b as usize + 3);
@@ -443,6 +446,7 @@ impl SparseLine {
     /// Adds the line's prefix sum to `sums` and clears the line. Outside the covered blocks
     /// the prefix sum is zero (each span adds and takes away the same light), so only they are
     /// summed: a row crossed by a few discs costs their width, not the image's.
+    #[allow(clippy::needless_range_loop)]
     fn flush_into(&mut self, sums: &mut [[f32; 4]]) {
         let n = sums.len();
         let (mut acc, mut acc2) = ([0.0f64; 4], [0.0f64; 4]);
