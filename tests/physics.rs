@@ -1065,8 +1065,8 @@ fn highlight_recovery_reads_energy_and_colour_from_the_fringe() {
 
 /// Bright sparse sources keep the optical edge: the 10–90 % edge width of a small clipped
 /// light's disc, fstop against the ray tracer, at CoCs of ~35, ~69, ~87, ~158 and ~226 px
-/// (bright sparse sources are scattered at full resolution at any blur; a 12 MP photo's far
-/// background at 85 mm f/1.8 is ~230 px).
+/// behind the focus and ~69 and ~226 px in front of it (bright sparse sources are scattered at
+/// full resolution at any blur; a 12 MP photo's far background at 85 mm f/1.8 is ~230 px).
 #[test]
 fn bright_light_discs_keep_a_crisp_edge_at_every_size() {
     let mut failures = Vec::new();
@@ -1076,19 +1076,31 @@ fn bright_light_discs_keep_a_crisp_edge_at_every_size() {
         (2.0, 640, 300, 1000.0),
         (1.2, 700, 320, 1000.0),
         (1.2, 1000, 320, 1000.0),
+        // In front of the focus: a light on a small dark object at 1 m before a far backdrop.
+        (2.0, 512, 300, 1.0),
+        (1.2, 1000, 320, 1.0),
     ] {
         let l = lens(135.0, f_number, 2.0);
         let expected = l.signed_coc_px(1.0 / depth_m, w).abs();
-        let world = World::new(vec![
-            Layer::new(depth_m, Shape::Everywhere, Texture::Flat([0.01; 3])).with_lights(vec![
-                Light {
-                    x: (w / 2) as f64 + 0.3,
-                    y: (h / 2) as f64 + 0.6,
-                    size_px: 3.0,
-                    rgb: [30.0, 24.0, 15.0],
-                },
-            ]),
-        ]);
+        let (cx, cy) = ((w / 2) as f64 + 0.3, (h / 2) as f64 + 0.6);
+        let light = vec![Light {
+            x: cx,
+            y: cy,
+            size_px: 3.0,
+            rgb: [30.0, 24.0, 15.0],
+        }];
+        let flat = Texture::Flat([0.01; 3]);
+        let world = if depth_m < 2.0 {
+            let holder = Shape::Disc { cx, cy, r: 6.0 };
+            World::new(vec![
+                Layer::new(1000.0, Shape::Everywhere, flat.clone()),
+                Layer::new(depth_m, holder, flat).with_lights(light),
+            ])
+        } else {
+            World::new(vec![
+                Layer::new(depth_m, Shape::Everywhere, flat).with_lights(light),
+            ])
+        };
         let mut cam = Camera::new(l, w, h);
         cam.samples = 256;
         let truth = cam.render_lens(&world);

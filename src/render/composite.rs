@@ -11,7 +11,9 @@
 //! * **Subject** and **near side**, front-most: coarser levels are nearer (for the subject this
 //!   assumes any blur it has is in front), so the accumulated coarser levels go over each finer
 //!   one, `acc = up(acc) + (1 − α_acc)·S`. Not normalised: a blurred near edge is partly
-//!   transparent (partial occlusion).
+//!   transparent (partial occlusion). The near side's bright sparse sources (lights in front
+//!   of the focus, scattered at full resolution) go over all its levels ([`in_front`]), so
+//!   they stay additive.
 //! * Each side's colour goes back through the highlight curve's inverse, then
 //!   `out = near over (subject over far)`, clamped to 0..1.
 //!
@@ -73,6 +75,34 @@ pub(crate) fn combine(side: Side, s: [f32; 4], acc: Acc) -> Acc {
         let o = over(back, s);
         [o[0], o[1], o[2], o[3], acc[4] + s[3]]
     }
+}
+
+/// Puts the near side's layer of bright sparse sources `s` (normalised) in front of the side's
+/// accumulated levels `acc` (see [`super::layers::NEAR_LIGHTS`]). [`finish`] shows a near
+/// side as `a·rgb/α + (1 − a)·behind` with `a` its summed coverage and `α` its "over"
+/// opacity; the result is scaled so that this comes out as the light added in front of what
+/// the levels showed, `s_rgb + (1 − s_α)·a·rgb_acc/α_acc + (1 − a')·behind`, `a' = a + s_α`.
+#[inline]
+pub(crate) fn in_front(s: [f32; 4], acc: Acc) -> Acc {
+    let alpha = s[3] + (1.0 - s[3]) * acc[3];
+    let cover = acc[4] + s[3];
+    let shown = clamp01(cover);
+    if !(alpha > 0.0 && shown > 0.0) {
+        return acc;
+    }
+    let levels = if acc[3] > 0.0 {
+        (1.0 - s[3]) * clamp01(acc[4]) / acc[3]
+    } else {
+        0.0
+    };
+    let k = alpha / shown;
+    [
+        k * (s[0] + levels * acc[0]),
+        k * (s[1] + levels * acc[1]),
+        k * (s[2] + levels * acc[2]),
+        alpha,
+        cover,
+    ]
 }
 
 /// Horizontal taps `(x0, x1, t)` for upsampling a row of `coarse` pixels to `fine` pixels by
@@ -286,6 +316,29 @@ mod tests {
             || [0.0; 3],
         );
         assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn near_lights_in_front_add_their_light_to_what_the_near_side_shows() {
+        let behind = || [0.2, 0.2, 0.2];
+        let light = [0.003, 0.002, 0.001, 0.0005];
+        let show = |near: Acc| finish(|| [0.2, 0.2, 0.2, 1.0, 1.0], [0.0; 5], near, 0.0, behind);
+        // Nothing else in front: the light adds to the far side, dimming it by its coverage.
+        let alone = show(in_front(light, [0.0; 5]));
+        for c in 0..3 {
+            let want = light[c] + (1.0 - light[3]) * 0.2;
+            assert!((alone[c] - want).abs() < 1e-6, "{alone:?}");
+        }
+        // Over a near object split between two levels ("over" opacity ¾, summed coverage 1),
+        // the light is added to the object's colour, not amplified by 1/¾.
+        let object = [0.75 * 0.1, 0.75 * 0.1, 0.75 * 0.1, 0.75, 1.0];
+        let lit = show(in_front(light, object));
+        for c in 0..3 {
+            let want = light[c] + (1.0 - light[3]) * 0.1;
+            assert!((lit[c] - want).abs() < 1e-6, "{lit:?} vs {want}");
+        }
+        // No light: unchanged.
+        assert_eq!(in_front([0.0; 4], object), object);
     }
 
     #[test]

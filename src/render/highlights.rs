@@ -33,10 +33,11 @@
 //!   coverage, and the blob holds the source's energy. A channel `v` of a blob pixel becomes
 //!   `v + w·r(v)·max(0, E_c − v)`, `r(v) = ((v − v_lo)/(1 − v_lo))²` clamped to 0..1: channels
 //!   below the clip level are what the photo says and stay.
-//! * **Sparse sources** (compact blobs, `w ≥ ½`, on the far side) are scattered at full
-//!   resolution at any blur, so their discs keep the optical edge: those blurred beyond the
-//!   level-0 limit are listed once and splatted strip by strip
-//!   ([`super::layers::SparseLights`]), so they do not widen the full-resolution pass's ring.
+//! * **Sparse sources** (compact blobs, `w ≥ ½`, wholly behind or wholly in front of the
+//!   focus) are scattered at full resolution at any blur, so their discs keep the optical
+//!   edge: those blurred beyond the level-0 limit are listed once
+//!   ([`super::layers::sparse_side`]) and gathered row by row apart from the full-resolution
+//!   pass's ring; in front of the focus they form a layer over the near side's levels.
 //!
 //! Measured on the ray-traced night scene (`tests/physics.rs`,
 //! `highlight_recovery_reads_energy_and_colour_from_the_fringe`): 15 lights of 5–50×, 2–4.5

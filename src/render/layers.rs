@@ -149,14 +149,16 @@ pub(crate) struct Layers {
     pub sparse: Vec<SparsePixel>,
 }
 
-/// A bright sparse source (see [`Highlights::is_sparse`]) on the far side whose blur is beyond
-/// the level-0 limit `d0`. The full-resolution pass scatters these strip by strip with their
-/// exact aperture at any blur, so their discs keep a crisp edge without widening the ring of
-/// lines every row's ordinary level-0 scatter goes through.
+/// A bright sparse source (see [`sparse_side`]) whose blur is beyond the level-0 limit `d0`.
+/// The full-resolution pass scatters these with their exact aperture at any blur, so their
+/// discs keep a crisp edge, apart from the ring of lines every row's ordinary level-0 scatter
+/// goes through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SparsePixel {
     pub x: u32,
     pub y: u32,
+    /// [`Side::Far`] or [`Side::Near`].
+    pub side: Side,
 }
 
 /// The largest |CoC| in the image (a cheap pass over the disparity alone).
@@ -627,11 +629,12 @@ fn add_coarse(
             continue;
         }
         let b = row.rgb(x);
-        if m <= 0.0 && c <= FAR_SPARSE_COC && highlights.is_sparse(x, y, b, d) {
-            // Scattered at level 0 (see `Highlights::is_sparse`).
+        if let Some(side) = sparse_side(highlights, x, y, b, m, c) {
+            // Scattered at full resolution (see `sparse_side`).
             sparse.push(SparsePixel {
                 x: x as u32,
                 y: y as u32,
+                side,
             });
             continue;
         }
@@ -1039,14 +1042,44 @@ pub(crate) fn pixel_colours(
 }
 
 /// Signed CoC at or below which a bright sparse source is on the far side alone (the near
-/// side starts at 0.5, see [`membership`]). Only there does level 0 go over the coarser levels
-/// (finer is nearer on the far side), which keeps a light scattered at level 0 additive; on
-/// the near side coarser levels go over finer ones, so near lights stay on their levels.
+/// side starts at 0.5, see [`membership`]). There level 0 goes over the coarser levels (finer
+/// is nearer on the far side), which keeps a light scattered at level 0 additive.
 pub(crate) const FAR_SPARSE_COC: f32 = 0.5;
+/// Signed CoC at or above which a bright sparse source is on the near side alone. There
+/// coarser levels go over finer ones, so its lights form a layer of their own in front of the
+/// near side's levels ([`NEAR_LIGHTS`]), which keeps them additive too.
+pub(crate) const NEAR_SPARSE_COC: f32 = 1.5;
+/// The near side's layer of bright sparse sources, in front of its levels: a pseudo-level for
+/// [`level_share`].
+pub(crate) const NEAR_LIGHTS: u32 = u32::MAX;
 
-/// The share of level `level` of a pixel of signed CoC `c`, blur diameter `d` (of the side
-/// asked for), colour `rgb` (raised) and matte `m`: a bright sparse source on the far side
-/// (see [`Highlights::is_sparse`]) is all at level 0.
+/// The side whose full-resolution light layer pixel `(x, y)` (raised colour `rgb`, matte `m`,
+/// signed CoC `c`) belongs to: a bright sparse source (see [`Highlights::is_sparse`]) with no
+/// subject in it, on the far side alone or on the near side alone; `None` for anything else.
+/// Callers ask only for blurs beyond `d0` (below, level 0 takes every pixel anyway).
+#[inline]
+pub(crate) fn sparse_side(
+    highlights: &Highlights,
+    x: usize,
+    y: usize,
+    rgb: [f32; 3],
+    m: f32,
+    c: f32,
+) -> Option<Side> {
+    let side = if c <= FAR_SPARSE_COC {
+        Side::Far
+    } else if c >= NEAR_SPARSE_COC {
+        Side::Near
+    } else {
+        return None;
+    };
+    (m <= 0.0 && highlights.is_sparse(x, y, rgb, c.abs())).then_some(side)
+}
+
+/// The share of level `level` (or of the near side's light layer, [`NEAR_LIGHTS`]) of a pixel
+/// of signed CoC `c`, blur diameter `d` (of the side asked for), colour `rgb` (raised) and
+/// matte `m`: a bright sparse source blurred beyond `d0` is all at level 0 on the far side and
+/// all in the light layer on the near side (see [`sparse_side`]).
 #[inline]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn level_share(
@@ -1059,14 +1092,14 @@ pub(crate) fn level_share(
     d: f32,
     level: u32,
 ) -> f32 {
-    if m <= 0.0
-        && c <= FAR_SPARSE_COC
-        && d > setup.split.d0()
-        && setup.highlights.is_sparse(x, y, rgb, d)
-    {
-        if level == 0 { 1.0 } else { 0.0 }
-    } else {
-        setup.split.weight(d, level)
+    let sparse = (d > setup.split.d0())
+        .then(|| sparse_side(&setup.highlights, x, y, rgb, m, c))
+        .flatten();
+    match sparse {
+        Some(Side::Far) => f32::from(u8::from(level == 0)),
+        Some(_) => f32::from(u8::from(level == NEAR_LIGHTS)),
+        None if level == NEAR_LIGHTS => 0.0,
+        None => setup.split.weight(d, level),
     }
 }
 
@@ -1291,7 +1324,12 @@ mod tests {
         let night = Scene::new(lit, Plane::filled(w, h, 0.0), None).unwrap();
         let input = Input::new(&night).unwrap();
         let layers = decompose(&input, coc, highlights(&input), 12.0, Some(&tables));
-        let listed: Vec<(u32, u32)> = layers.sparse.iter().map(|p| (p.x, p.y)).collect();
+        let listed: Vec<(u32, u32)> = layers
+            .sparse
+            .iter()
+            .filter(|p| p.side == Side::Far)
+            .map(|p| (p.x, p.y))
+            .collect();
         assert_eq!(listed, vec![(30, 20), (31, 20), (30, 21), (31, 21)]);
         assert!(layers.row_reach0.iter().all(|&r| r == -1));
         // The reference kernel asks for no slices at all.

@@ -70,13 +70,13 @@ use rayon::prelude::*;
 use self::aperture::{DiscModel, LevelTables, SpanTable, SpanTables, UnitShape};
 use self::coc::{CocMap, PerSide, Side, membership};
 use self::composite::{
-    Acc, LevelImage, bilinear, cascade, combine, finish, hole_fill, normalise, tap, taps,
+    Acc, LevelImage, bilinear, cascade, combine, finish, hole_fill, in_front, normalise, tap, taps,
 };
 use self::defocus::{Ring, SrcPx, Step, deposit, prefix_sum, reflect, roll, strip_rows};
 use self::highlights::Highlights;
 use self::layers::{
-    FAR_SPARSE_COC, FILL_LEVEL, Input, Layers, Light, Setup, SparsePixel, decompose,
-    hidden_subject, level_dims, pixel_colours, subject_coc,
+    FILL_LEVEL, Input, Layers, Light, Setup, SparsePixel, decompose, hidden_subject, level_dims,
+    pixel_colours, sparse_side, subject_coc,
 };
 use self::matting::MatteFills;
 use crate::optics::{ApertureShape, Lens};
@@ -197,8 +197,10 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
             // Reach is the same for a shape and its half-turn, so any side's tables will do
             // (and the far side's are the largest with chromatic aberration).
             let layers = decompose(&input, coc, highlights, d0, Some(tables[Side::Far].at(0)));
-            let sparse = SparseLights::new(&input, &layers, models[Side::Far].clone());
-            render_fast(&input, layers, &tables, &sparse)
+            let lights = PerSide::from_fn(|side| {
+                SparseLights::new(&input, &layers, side, models[side].clone())
+            });
+            render_fast(&input, layers, &tables, &lights)
         }
         KernelKind::Reference => {
             let layers = decompose(&input, coc, highlights, d0, None);
@@ -266,7 +268,7 @@ fn render_fast(
     input: &Input,
     mut layers: Layers,
     tables: &PerSide<LevelTables>,
-    sparse: &SparseLights,
+    lights: &PerSide<SparseLights>,
 ) -> LinearRgb {
     let (w, h) = (input.width, input.height);
     let coarse =
@@ -283,7 +285,7 @@ fn render_fast(
         fill: &fill,
         fill_dims: (fw, fh),
         tables: &level0,
-        sparse,
+        lights,
     }
     .run()
 }
@@ -480,13 +482,15 @@ impl SparseLine {
 }
 
 impl SparseLights {
-    fn new(input: &Input, layers: &Layers, model: DiscModel) -> SparseLights {
+    /// The listed sources of `side` (far or near; none for the subject).
+    fn new(input: &Input, layers: &Layers, side: Side, model: DiscModel) -> SparseLights {
         let w = input.width;
         let setup = &layers.setup;
         let pixels: Vec<(usize, usize, SrcPx)> = layers
             .sparse
             .iter()
-            .filter_map(|&SparsePixel { x, y }| {
+            .filter(|p| p.side == side)
+            .filter_map(|&SparsePixel { x, y, .. }| {
                 let (x, y) = (x as usize, y as usize);
                 let i = y * w + x;
                 let c = setup.coc.signed(input.disparity[i]);
@@ -494,7 +498,7 @@ impl SparseLights {
                 let fills = layers.fills.as_ref();
                 let (b, _) =
                     pixel_colours(input, fills, &setup.highlights, Light::Boosted, x, y, m);
-                let wt = membership(m, c)[Side::Far];
+                let wt = membership(m, c)[side];
                 (wt > 0.0).then_some((
                     x,
                     y,
@@ -576,7 +580,9 @@ struct Level0<'a> {
     fill: &'a [[f32; 3]],
     fill_dims: (usize, usize),
     tables: &'a PerSide<&'a SpanTables>,
-    sparse: &'a SparseLights,
+    /// Per side, the bright sparse sources beyond `d0` (far: added to level 0; near: a layer
+    /// in front of the near side's levels).
+    lights: &'a PerSide<SparseLights>,
 }
 
 /// Per-thread scratch of the full-resolution pass.
@@ -593,8 +599,11 @@ struct Scratch {
     coc: Vec<f32>,
     /// Per side, the current row's premultiplied colour and coverage.
     px: PerSide<Vec<Acc>>,
-    /// The current row's bright sparse sources (far side).
+    /// The current row's bright sparse sources.
     sparse: SparseLine,
+    /// The current row's near-side light layer (when `near_lights_live`).
+    near_lights: Vec<[f32; 4]>,
+    near_lights_live: bool,
 }
 
 #[inline]
@@ -650,11 +659,9 @@ impl Level0<'_> {
             let m = self.input.matte(i);
             let d_s = subject_coc(self.fills, x, y, m, c).abs();
             let (share, share_s) = (share_of(d), share_of(d_s));
-            // A bright sparse source on the far side beyond the level-0 limit.
-            let sparse = m <= 0.0
-                && c <= FAR_SPARSE_COC
-                && d > split.d0()
-                && self.setup.highlights.is_sparse(x, y, self.input.rgb(i), d);
+            // A bright sparse source beyond the level-0 limit.
+            let sparse = d > split.d0()
+                && sparse_side(&self.setup.highlights, x, y, self.input.rgb(i), m, c).is_some();
             if sparse {
                 // Scattered apart, see `SparseLights`.
                 continue;
@@ -711,10 +718,8 @@ impl Level0<'_> {
                 live[side] = true;
             }
         }
-        if self
-            .sparse
-            .gather_row(y, (w, self.input.height), &mut s.sparse)
-        {
+        let dims = (w, self.input.height);
+        if self.lights[Side::Far].gather_row(y, dims, &mut s.sparse) {
             let sums = &mut s.sums[Side::Far];
             if !live[Side::Far] {
                 sums.clear();
@@ -722,6 +727,12 @@ impl Level0<'_> {
                 live[Side::Far] = true;
             }
             s.sparse.flush_into(sums);
+        }
+        s.near_lights_live = self.lights[Side::Near].gather_row(y, dims, &mut s.sparse);
+        if s.near_lights_live {
+            s.near_lights.clear();
+            s.near_lights.resize(w, [0.0; 4]);
+            s.sparse.flush_into(&mut s.near_lights);
         }
         if self.fills.is_none() && !s.coc.iter().any(|c| c.abs() < 1.0) {
             return live;
@@ -833,6 +844,17 @@ impl Level0<'_> {
             for (p, t) in px.iter_mut().zip(tx) {
                 let up = lerp5(v[t.0 as usize], v[t.1 as usize], t.2);
                 *p = combine(side, [p[0], p[1], p[2], p[3]], up);
+            }
+        }
+        if s.near_lights_live {
+            let px = &mut s.px[Side::Near];
+            if !live[Side::Near] {
+                px.clear();
+                px.resize(w, [0.0; 5]);
+                live[Side::Near] = true;
+            }
+            for (p, &l) in px.iter_mut().zip(&s.near_lights) {
+                *p = in_front(normalise(l), *p);
             }
         }
         let tyf = tap(y, fh, 1 << FILL_LEVEL);

@@ -8,11 +8,11 @@ use std::collections::HashMap;
 
 use super::aperture::{ChannelWeights, DiscModel, coverage_model};
 use super::coc::{PerSide, Side, membership};
-use super::composite::{Acc, bilinear, combine, finish, hole_fill, normalise, tap};
+use super::composite::{Acc, bilinear, combine, finish, hole_fill, in_front, normalise, tap};
 use super::defocus::reflect;
 use super::layers::{
-    Colours, FILL_LEVEL, Input, Layers, Light, colours, hidden_subject, level_dims, level_share,
-    pixel_colours, subject_coc,
+    Colours, FILL_LEVEL, Input, Layers, Light, NEAR_LIGHTS, colours, hidden_subject, level_dims,
+    level_share, pixel_colours, subject_coc,
 };
 use crate::scene::LinearRgb;
 
@@ -34,6 +34,21 @@ pub(crate) fn render(input: &Input, layers: &Layers, models: &PerSide<DiscModel>
             let slice = scatter_slice(input, layers, &colours, model, side, level, &mut kernels);
             for (a, s) in acc.iter_mut().zip(slice) {
                 *a = combine(side, normalise(s), *a);
+            }
+        }
+        if side == Side::Near {
+            let model = &models[side];
+            let lights = scatter_slice(
+                input,
+                layers,
+                &colours,
+                model,
+                side,
+                NEAR_LIGHTS,
+                &mut kernels,
+            );
+            for (a, s) in acc.iter_mut().zip(lights) {
+                *a = in_front(normalise(s), *a);
             }
         }
         acc
