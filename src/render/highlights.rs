@@ -34,8 +34,8 @@
 //!   `v + w·r(v)·max(0, E_c − v)`, `r(v) = ((v − v_lo)/(1 − v_lo))²` clamped to 0..1: channels
 //!   below the clip level are what the photo says and stay.
 //! * **Sparse sources** (compact blobs, `w ≥ ½`, wholly behind or wholly in front of the
-//!   focus) are scattered at full resolution at any blur, so their discs keep the optical
-//!   edge: those blurred beyond the level-0 limit are listed once
+//!   focus) are scattered at full resolution at any blur up to 1024 px, so their discs keep
+//!   the optical edge: those blurred beyond the level-0 limit are listed once
 //!   ([`super::layers::sparse_side`]) and gathered row by row apart from the full-resolution
 //!   pass's ring; in front of the focus they form a layer over the near side's levels.
 //!
@@ -358,8 +358,8 @@ impl Highlights {
 
     /// True when pixel `(x, y)` of colour `rgb` (photo or raised) and blur diameter `d`
     /// belongs to a compact blob: a bright sparse source (a light, a specular), scattered at
-    /// full resolution at any blur so its disc keeps the edge the optics give rather than the
-    /// coarse levels' upsampled one.
+    /// full resolution (up to a blur of 1024 px, see [`super::layers::sparse_side`]) so its
+    /// disc keeps the edge the optics give rather than the coarse levels' upsampled one.
     #[inline]
     pub(crate) fn is_sparse(&self, x: usize, y: usize, rgb: [f32; 3], d: f32) -> bool {
         // (NaN fails the comparisons, so it is not sparse.)

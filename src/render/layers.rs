@@ -150,9 +150,9 @@ pub(crate) struct Layers {
 }
 
 /// A bright sparse source (see [`sparse_side`]) whose blur is beyond the level-0 limit `d0`.
-/// The full-resolution pass scatters these with their exact aperture at any blur, so their
-/// discs keep a crisp edge, apart from the ring of lines every row's ordinary level-0 scatter
-/// goes through.
+/// The full-resolution pass scatters these with their exact aperture at any blur up to
+/// [`SPARSE_MAX_D`], so their discs keep a crisp edge, apart from the ring of lines every
+/// row's ordinary level-0 scatter goes through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SparsePixel {
     pub x: u32,
@@ -1052,6 +1052,10 @@ pub(crate) const NEAR_SPARSE_COC: f32 = 1.5;
 /// The near side's layer of bright sparse sources, in front of its levels: a pseudo-level for
 /// [`level_share`].
 pub(crate) const NEAR_LIGHTS: u32 = u32::MAX;
+/// Largest blur (px) at which a bright sparse source is scattered at full resolution. Span
+/// tables grow with the largest diameter (64 steps per pixel), so a light blurred over a
+/// quarter of a 12 MP frame or more stays on the coarse levels, as every other blur that size.
+pub(crate) const SPARSE_MAX_D: f32 = 1024.0;
 
 /// The side whose full-resolution light layer pixel `(x, y)` (raised colour `rgb`, matte `m`,
 /// signed CoC `c`) belongs to: a bright sparse source (see [`Highlights::is_sparse`]) with no
@@ -1073,7 +1077,8 @@ pub(crate) fn sparse_side(
     } else {
         return None;
     };
-    (m <= 0.0 && highlights.is_sparse(x, y, rgb, c.abs())).then_some(side)
+    let d = c.abs();
+    (m <= 0.0 && d <= SPARSE_MAX_D && highlights.is_sparse(x, y, rgb, d)).then_some(side)
 }
 
 /// The share of level `level` (or of the near side's light layer, [`NEAR_LIGHTS`]) of a pixel
@@ -1273,6 +1278,27 @@ mod tests {
         );
         let edge = level0_reach(&row(8, [0.5; 3], 0.5, 40.0), limit, &tables);
         assert!(edge >= ten, "{edge}");
+    }
+
+    #[test]
+    fn sparse_side_takes_compact_lights_wholly_on_one_side_up_to_the_largest_blur() {
+        let (w, h) = (64, 48);
+        let mut lit = LinearRgb::filled(w, h, [0.05; 3]);
+        lit.set(30, 20, [1.0; 3]);
+        let scene = Scene::new(lit, Plane::filled(w, h, 0.0), None).unwrap();
+        let input = Input::new(&scene).unwrap();
+        let hl = Highlights::new(&Default::default(), &input);
+        let white = [1.0; 3];
+        assert_eq!(sparse_side(&hl, 30, 20, white, 0.0, -40.0), Some(Side::Far));
+        assert_eq!(sparse_side(&hl, 30, 20, white, 0.0, 40.0), Some(Side::Near));
+        // Split between the sides, under the subject, not a light, or too large a blur.
+        assert_eq!(sparse_side(&hl, 30, 20, white, 0.0, 1.0), None);
+        assert_eq!(sparse_side(&hl, 30, 20, white, 0.5, -40.0), None);
+        assert_eq!(sparse_side(&hl, 10, 10, [0.05; 3], 0.0, -40.0), None);
+        assert_eq!(
+            sparse_side(&hl, 30, 20, white, 0.0, -2.0 * SPARSE_MAX_D),
+            None
+        );
     }
 
     #[test]

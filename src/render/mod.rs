@@ -24,9 +24,9 @@
 //! 5. **Slices** (`layers`): each side is cut by blur size into resolution levels — diameter
 //!    `d` goes to level `L` with `d/2^L ∈ [D0, 2·D0)` (split linearly in `log2 d` between
 //!    the two neighbouring levels, so there are no seams; level 0 also takes everything
-//!    smaller; so do bright sparse sources, the compact highlight blobs, at any blur, so
-//!    their discs keep the optical edge: beyond `D0` they are gathered row by row apart from
-//!    the ring, see `SparseLights`), rendered at `1/2^L` resolution. A
+//!    smaller; so do bright sparse sources, the compact highlight blobs, at any blur up to
+//!    1024 px, so their discs keep the optical edge: beyond `D0` they are gathered row by row
+//!    apart from the ring, see `SparseLights`), rendered at `1/2^L` resolution. A
 //!    level's source is the box average of its premultiplied `(colour·w, w)`, with the
 //!    average CoC and — on the far side — the centroid of its light, so a point light's disc
 //!    lands where the light is.
