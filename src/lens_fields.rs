@@ -41,8 +41,17 @@ pub struct LensFields {
     pub highlight_gain: Option<f32>,
     /// What goes behind the subject.
     pub background: Option<Background>,
-    /// Grain put back where the render smoothed ([`crate::grain`]); read from the layers by
-    /// the caller (not part of [`LensFields::apply`]).
+    /// Grain put back where the render smoothed ([`crate::grain`]).
+    pub grain: Option<GrainSetting>,
+}
+
+/// What layers of [`LensFields`] set, each layer over the ones before ([`LensFields::apply`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Layered {
+    pub lens: Lens,
+    pub highlights: HighlightOptions,
+    pub background: Background,
+    /// `None` until a layer names it (the caller's default then applies).
     pub grain: Option<GrainSetting>,
 }
 
@@ -222,9 +231,15 @@ impl LensFields {
         Ok(())
     }
 
-    /// Sets what this layer names on the lens, the highlight options and the background
-    /// (others are left as they are).
-    pub fn apply(&self, lens: &mut Lens, highlights: &mut HighlightOptions, bg: &mut Background) {
+    /// Sets what this layer names on the lens, the highlight options, the background and the
+    /// grain (others are left as they are).
+    pub fn apply(&self, to: &mut Layered) {
+        let Layered {
+            lens,
+            highlights,
+            background: bg,
+            grain,
+        } = to;
         let set = |target: &mut f64, v: Option<f64>| {
             if let Some(v) = v {
                 *target = v;
@@ -262,14 +277,20 @@ impl LensFields {
         if let Some(v) = self.background {
             *bg = v;
         }
+        if let Some(v) = self.grain {
+            *grain = Some(v);
+        }
     }
 
     /// Only the optical fields applied to `lens` (for callers without highlights or a
     /// background, e.g. listings).
     pub fn apply_to_lens(&self, lens: &mut Lens) {
-        let mut highlights = HighlightOptions::default();
-        let mut background = Background::default();
-        self.apply(lens, &mut highlights, &mut background);
+        let mut to = Layered {
+            lens: *lens,
+            ..Layered::default()
+        };
+        self.apply(&mut to);
+        *lens = to.lens;
     }
 }
 
@@ -363,14 +384,19 @@ mod tests {
 
     #[test]
     fn apply_sets_only_what_a_layer_names() {
-        let mut lens = Lens::default();
-        let mut hl = HighlightOptions::default();
-        let mut bg = Background::default();
-        let before = (lens, hl, bg);
-        LensFields::default().apply(&mut lens, &mut hl, &mut bg);
-        assert_eq!((lens, hl, bg), before);
+        let mut to = Layered::default();
+        let before = to;
+        LensFields::default().apply(&mut to);
+        assert_eq!(to, before);
         let f = LensFields::from_toml("t.toml", ALL).unwrap();
-        f.apply(&mut lens, &mut hl, &mut bg);
+        f.apply(&mut to);
+        let Layered {
+            lens,
+            highlights: hl,
+            background: bg,
+            ..
+        } = to;
+        let before = (before.lens, before.highlights, before.background);
         assert_eq!(lens.focal_length_mm, 135.0);
         assert_eq!(lens.aperture.blades, 7);
         assert_eq!(lens.sensor, Sensor::ApsC);

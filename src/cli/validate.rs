@@ -15,8 +15,8 @@ use fstop::grain::GrainSetting;
 use fstop::infer::ModelConfig;
 use fstop::io::encode::OutputFormat;
 use fstop::io::{DEFAULT_MAX_PIXELS, DecodeOptions, EncodeOptions, StripMetadata};
-use fstop::lens_fields::LensFields;
-use fstop::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, Sensor};
+use fstop::lens_fields::{Layered, LensFields};
+use fstop::optics::{DEFAULT_FOCUS_DISTANCE_M, Sensor};
 use fstop::pipeline::{DepthSource, LensSettings};
 use fstop::preset::{self, DEFAULT_PRESET, Preset};
 use fstop::render::{HighlightOptions, KernelKind};
@@ -115,12 +115,9 @@ pub fn resolve_lens(
     flags: &LensArgs,
     config: &Config,
 ) -> Result<LensChoice> {
-    let mut lens = Lens::default();
-    let mut hl = HighlightOptions::default();
-    let mut background = Background::default();
+    let mut layered = Layered::default();
     let base = find_preset(DEFAULT_PRESET)?;
-    base.fields.lens.apply(&mut lens, &mut hl, &mut background);
-    let mut grain = base.fields.lens.grain;
+    base.fields.lens.apply(&mut layered);
     let mut preset_name = base.name;
     let mut files_read: Vec<(PathBuf, Role)> = Vec::new();
     if let Some(f) = &config.file {
@@ -133,25 +130,27 @@ pub fn resolve_lens(
             Some(f) => format!("preset named in {}", f.display()),
             None => "preset named in the configuration".into(),
         })?;
-        p.fields.lens.apply(&mut lens, &mut hl, &mut background);
-        grain = p.fields.lens.grain.or(grain);
+        p.fields.lens.apply(&mut layered);
         files_read.extend(preset_file(&p));
         preset_name = p.name;
     }
-    config.lens.apply(&mut lens, &mut hl, &mut background);
-    grain = config.lens.grain.or(grain);
+    config.lens.apply(&mut layered);
 
     // Command-line layer: --preset, then flags.
     if let Some(name) = preset_arg {
         let p = find_preset(name)?;
-        p.fields.lens.apply(&mut lens, &mut hl, &mut background);
-        grain = p.fields.lens.grain.or(grain);
+        p.fields.lens.apply(&mut layered);
         files_read.extend(preset_file(&p));
         preset_name = p.name;
     }
     let flag_layer = flag_fields(flags)?;
-    flag_layer.apply(&mut lens, &mut hl, &mut background);
-    grain = flag_layer.grain.or(grain);
+    flag_layer.apply(&mut layered);
+    let Layered {
+        lens,
+        highlights: hl,
+        background,
+        grain,
+    } = layered;
     let focus = flags
         .focus_at
         .map(FocusSetting::At)
