@@ -356,15 +356,15 @@ impl Highlights {
         }
     }
 
-    /// True when pixel `(x, y)` of colour `rgb` (photo or raised) and blur diameter `d`
-    /// belongs to a compact blob: a bright sparse source (a light, a specular), scattered at
-    /// full resolution (up to a blur of 1024 px, see [`super::layers::sparse_side`]) so its
-    /// disc keeps the edge the optics give rather than the coarse levels' upsampled one.
+    /// True when pixel `(x, y)` of colour `rgb` (photo or raised) belongs to a compact blob:
+    /// a bright sparse source (a light, a specular), scattered at full resolution (see
+    /// [`super::layers::sparse_side`]) so its disc keeps the edge the optics give rather than
+    /// the coarse levels' upsampled one.
     #[inline]
-    pub(crate) fn is_sparse(&self, x: usize, y: usize, rgb: [f32; 3], d: f32) -> bool {
-        // (NaN fails the comparisons, so it is not sparse.)
+    pub(crate) fn is_sparse(&self, x: usize, y: usize, rgb: [f32; 3]) -> bool {
+        // (NaN fails the comparison, so it is not bright.)
         let bright = brightest(rgb) >= self.v_lo;
-        if !self.active || !bright || d.is_nan() || d < 0.0 {
+        if !self.active || !bright {
             return false;
         }
         let row = self.row(y);

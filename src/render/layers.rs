@@ -1078,7 +1078,8 @@ pub(crate) fn sparse_side(
         return None;
     };
     let d = c.abs();
-    (m <= 0.0 && d <= SPARSE_MAX_D && highlights.is_sparse(x, y, rgb, d)).then_some(side)
+    // (A NaN blur fails the comparison.)
+    (m <= 0.0 && d <= SPARSE_MAX_D && highlights.is_sparse(x, y, rgb)).then_some(side)
 }
 
 /// The share of level `level` (or of the near side's light layer, [`NEAR_LIGHTS`]) of a pixel
