@@ -7,8 +7,7 @@ mod cli_support;
 
 use cli_support::{fstop, stderr_of, stdout_of};
 use fstop::io::embedded_depth::fixtures::{
-    apple_aux_xmp, apple_portrait_jpeg, dynamic_depth_jpeg, gdepth_jpeg, gray_image, rgb_jpeg,
-    with_segments, xmp_segment,
+    apple_aux_jpeg, apple_portrait_jpeg, dynamic_depth_jpeg, gdepth_jpeg, gray_image, rgb_jpeg,
 };
 use image::ImageFormat;
 
@@ -42,14 +41,11 @@ fn range_map() -> Vec<u8> {
 /// The three layouts, with the report name each should give.
 fn portrait_jpegs() -> Vec<(&'static str, Vec<u8>)> {
     let p = primary();
-    let mut aux = gray_image(W / 2, H / 2, ImageFormat::Jpeg, |x, y| {
-        if subject(2 * x, 2 * y) { 0.9 } else { 0.1 }
-    });
-    aux = with_segments(
-        &aux,
-        &[xmp_segment(&apple_aux_xmp(
-            "urn:com:apple:photo:2018:aux:disparity",
-        ))],
+    let aux = apple_aux_jpeg(
+        W / 2,
+        H / 2,
+        "urn:com:apple:photo:2018:aux:disparity",
+        |x, y| if subject(2 * x, 2 * y) { 0.9 } else { 0.1 },
     );
     vec![
         (

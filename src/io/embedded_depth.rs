@@ -1168,11 +1168,16 @@ pub mod fixtures {
         out
     }
 
-    /// The XMP of an Apple auxiliary image of `aux_type` (a URN).
-    pub fn apple_aux_xmp(aux_type: &str) -> String {
-        packet(
+    /// An Apple auxiliary image: a `w × h` grayscale JPEG of `f` whose XMP says it is of
+    /// `aux_type` (a URN).
+    pub fn apple_aux_jpeg(w: u32, h: u32, aux_type: &str, f: impl Fn(u32, u32) -> f32) -> Vec<u8> {
+        let xmp = packet(
             "xmlns:apdi=\"http://ns.apple.com/pixeldatainfo/1.0/\"",
             &format!("<apdi:AuxiliaryImageType>{aux_type}</apdi:AuxiliaryImageType>"),
+        );
+        with_segments(
+            &gray_image(w, h, ImageFormat::Jpeg, f),
+            &[xmp_segment(&xmp)],
         )
     }
 
@@ -1355,24 +1360,14 @@ mod tests {
 
     #[test]
     fn apple_disparity_aux_image_from_the_mpf_index() {
-        let mut aux = gray_image(
+        let aux = apple_aux_jpeg(16, 12, "urn:com:apple:photo:2018:aux:disparity", |x, _| {
+            if x < 8 { 0.9 } else { 0.1 }
+        });
+        let matte = apple_aux_jpeg(
             16,
             12,
-            ImageFormat::Jpeg,
-            |x, _| if x < 8 { 0.9 } else { 0.1 },
-        );
-        aux = with_segments(
-            &aux,
-            &[xmp_segment(&apple_aux_xmp(
-                "urn:com:apple:photo:2018:aux:disparity",
-            ))],
-        );
-        let mut matte = gray_image(16, 12, ImageFormat::Jpeg, |_, _| 1.0);
-        matte = with_segments(
-            &matte,
-            &[xmp_segment(&apple_aux_xmp(
-                "urn:com:apple:photo:2018:aux:portraiteffectsmatte",
-            ))],
+            "urn:com:apple:photo:2018:aux:portraiteffectsmatte",
+            |_, _| 1.0,
         );
         let file = apple_portrait_jpeg(&primary(), &[&matte, &aux]);
         let d = read_embedded_depth(&file, MP).unwrap().expect("found");
@@ -1380,18 +1375,9 @@ mod tests {
         assert_eq!(d.encoding, DepthEncoding::RelativeDisparity);
         assert!(d.plane.at(2, 6) > 0.8 && d.plane.at(13, 6) < 0.2);
         // Older files name the type differently; depth is turned around (brighter = farther).
-        let mut aux = gray_image(
-            16,
-            12,
-            ImageFormat::Jpeg,
-            |x, _| if x < 8 { 0.9 } else { 0.1 },
-        );
-        aux = with_segments(
-            &aux,
-            &[xmp_segment(&apple_aux_xmp(
-                "kCGImageAuxiliaryDataTypeDepth",
-            ))],
-        );
+        let aux = apple_aux_jpeg(16, 12, "kCGImageAuxiliaryDataTypeDepth", |x, _| {
+            if x < 8 { 0.9 } else { 0.1 }
+        });
         let d = read_embedded_depth(&apple_portrait_jpeg(&primary(), &[&aux]), MP)
             .unwrap()
             .unwrap();
@@ -1537,13 +1523,7 @@ mod tests {
         let e = read_embedded_depth(&good[..in_scan], MP).unwrap_err();
         assert!(e.to_string().contains("truncated"), "{e}");
         // MPF entries pointing past the end are skipped, not followed.
-        let mut aux = gray_image(16, 12, ImageFormat::Jpeg, |_, _| 0.5);
-        aux = with_segments(
-            &aux,
-            &[xmp_segment(&apple_aux_xmp(
-                "urn:com:apple:photo:2018:aux:disparity",
-            ))],
-        );
+        let aux = apple_aux_jpeg(16, 12, "urn:com:apple:photo:2018:aux:disparity", |_, _| 0.5);
         let apple_file = apple_portrait_jpeg(&p, &[&aux]);
         assert_eq!(
             read_embedded_depth(&apple_file[..apple_file.len() - 5], MP),
