@@ -28,13 +28,14 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use fstop::io::decode::InputFormat;
 use fstop::io::encode::OutputFormat;
 use fstop::io::fingerprint::Fingerprint;
-use fstop::io::{self, Photo, StripMetadata};
-use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels, PipelineError};
+use fstop::io::{self, StripMetadata};
+use fstop::pipeline::{
+    self, AnalysisOptions, DepthFile, LazyModels, Look, Outcome, PipelineError, Stage,
+};
 use fstop::render::RenderOptions;
-use fstop::scene::Scene;
+use fstop::scene::Plane;
 
 use super::exit::Exit;
-use super::headshot_tiles;
 use super::paths::{FileUse, Role};
 use super::progress::Ui;
 use super::report::{self, FileRecord, JsonLine, LensReport, Reason, Status, Summary, Timings};
@@ -850,67 +851,59 @@ fn process(
         matte: job.matte.clone(),
         decode: settings.common.decode,
     };
-    let mut analysis = pipeline::analyze_bytes(&job.input, &input, &options, models)?;
-    drop(input);
-    analysis.timings.decode_ms += read_ms;
-    // Fault injection for the tests (debug builds only): panic while processing a chosen file.
-    if cfg!(debug_assertions)
-        && let Some(pattern) = std::env::var_os("FSTOP_DEBUG_PANIC_ON")
-        && !pattern.is_empty()
-        && job
-            .input
-            .to_string_lossy()
-            .contains(&*pattern.to_string_lossy())
-    {
-        panic!("injected panic (FSTOP_DEBUG_PANIC_ON)");
-    }
-    record.depth_source = Some(analysis.depth_origin.name());
-    record.models = analysis.models.clone();
-    record
-        .warnings
-        .extend(analysis.warnings.iter().map(ToString::to_string));
-    let timings = analysis.timings;
-    check(stop)?;
-    let t = Instant::now();
-    let (focused, photo, matte) = analysis.into_focused(&settings.lens.settings)?;
-    let focus_ms = ms(t);
-    record.lens = Some(LensReport::new(
-        &focused.lens,
-        focused.focus_source,
-        &settings.lens.highlights,
-    ));
-    record.warnings.extend(
-        focused
-            .warnings
-            .iter()
-            .map(ToString::to_string)
-            .filter(|w| !settings.lens.warnings.contains(w)),
-    );
-    if let Some(path) = &job.save_depth {
-        let (lo, hi) = focused.disparity_per_m.finite_range().unwrap_or((0.0, 1.0));
-        let hi = if hi > lo { hi } else { lo + 1e-6 };
-        create_parent(path)?;
-        io::write_plane_png16(path, &focused.disparity_per_m, lo, hi)?;
-    }
-    if let Some(path) = &job.save_matte {
-        match &matte {
-            Some(m) => {
-                create_parent(path)?;
-                io::write_plane_png16(path, m, 0.0, 1.0)?;
+    let look = Look {
+        lens: settings.lens.settings,
+        render: RenderOptions {
+            highlights: settings.lens.highlights,
+            kernel: settings.common.kernel,
+            ..RenderOptions::default()
+        },
+        background: settings.lens.background,
+        grain: settings.lens.grain,
+    };
+    let outcome = pipeline::run_photo(
+        &job.input,
+        input,
+        &options,
+        &look,
+        models,
+        |stage| -> Result<(), JobError> {
+            match stage {
+                Stage::Analysed(analysis) => {
+                    inject_panic(&job.input);
+                    record.depth_source = Some(analysis.depth_origin.name());
+                    record.models = analysis.models.clone();
+                    record
+                        .warnings
+                        .extend(analysis.warnings.iter().map(ToString::to_string));
+                }
+                Stage::Focused { focused, matte } => {
+                    record.lens = Some(LensReport::new(
+                        &focused.lens,
+                        focused.focus_source,
+                        &settings.lens.highlights,
+                    ));
+                    record.warnings.extend(
+                        focused
+                            .warnings
+                            .iter()
+                            .map(ToString::to_string)
+                            .filter(|w| !settings.lens.warnings.contains(w)),
+                    );
+                    save_maps(job, &focused.disparity_per_m, matte, record)?;
+                }
             }
-            None => record.warnings.push(format!(
-                "{}: no matte to save (give --matte or let the models run)",
-                path.display()
-            )),
-        }
-    }
-    let Photo {
-        color,
+            check(stop)
+        },
+    )?;
+    let Outcome {
+        developed,
         alpha,
         mut metadata,
         bits_per_channel,
+        timings,
         ..
-    } = photo;
+    } = outcome;
     // `--strip-metadata all` writes none of the photo's EXIF or XMP, but the output keeps
     // fstop's own fingerprint (two hashes, nothing about the photo), or the next run could not
     // tell it from a file fstop did not make.
@@ -924,29 +917,8 @@ fn process(
     record
         .warnings
         .extend(left_out.iter().map(ToString::to_string));
-    let scene = Scene::new(color, focused.disparity_per_m, matte).map_err(PipelineError::from)?;
-    check(stop)?;
-    let t = Instant::now();
-    let options = RenderOptions {
-        highlights: settings.lens.highlights,
-        kernel: settings.common.kernel,
-        ..RenderOptions::default()
-    };
-    let background = settings.lens.background;
-    let (mut image, label, headshot) =
-        headshot_tiles::render_checked(&scene, &focused.lens, &options, background).map_err(
-            |message| JobError::Failed {
-                message: message.into(),
-                fatal: false,
-            },
-        )?;
-    // The photo's grain back where the lens smoothed it (a studio backdrop has its own).
-    if background == fstop::backdrop::Background::Blur {
-        fstop::grain::regrain(&mut image, &scene, &focused.lens, settings.lens.grain);
-    }
-    (record.background, record.headshot) = (Some(label), headshot);
-    let render_ms = ms(t);
-    drop(scene);
+    let image = developed.image;
+    (record.background, record.headshot) = (Some(developed.background), developed.headshot);
     check(stop)?;
     let t = Instant::now();
     let left_out = if is_stdio(&job.output) {
@@ -976,17 +948,59 @@ fn process(
         .extend(left_out.iter().map(ToString::to_string));
     record.timings_ms = Some(
         Timings {
-            decode: timings.decode_ms,
+            decode: read_ms + timings.decode_ms,
             load: timings.load_ms,
             depth: timings.depth_ms,
             matte: timings.matte_ms,
-            focus: focus_ms,
-            render: render_ms,
+            focus: timings.focus_ms,
+            render: timings.render_ms,
             encode: ms(t),
             total: ms(t_total),
         }
         .rounded(),
     );
+    Ok(())
+}
+
+/// Fault injection for the tests (debug builds only): panics while processing a file whose
+/// path contains `FSTOP_DEBUG_PANIC_ON`.
+fn inject_panic(input: &Path) {
+    if cfg!(debug_assertions)
+        && let Some(pattern) = std::env::var_os("FSTOP_DEBUG_PANIC_ON")
+        && !pattern.is_empty()
+        && input
+            .to_string_lossy()
+            .contains(&*pattern.to_string_lossy())
+    {
+        panic!("injected panic (FSTOP_DEBUG_PANIC_ON)");
+    }
+}
+
+/// `--save-depth` and `--save-matte`: the focused disparity and the matte as 16-bit PNGs.
+fn save_maps(
+    job: &PhotoJob,
+    disparity_per_m: &Plane,
+    matte: Option<&Plane>,
+    record: &mut FileRecord,
+) -> Result<(), JobError> {
+    if let Some(path) = &job.save_depth {
+        let (lo, hi) = disparity_per_m.finite_range().unwrap_or((0.0, 1.0));
+        let hi = if hi > lo { hi } else { lo + 1e-6 };
+        create_parent(path)?;
+        io::write_plane_png16(path, disparity_per_m, lo, hi)?;
+    }
+    if let Some(path) = &job.save_matte {
+        match matte {
+            Some(m) => {
+                create_parent(path)?;
+                io::write_plane_png16(path, m, 0.0, 1.0)?;
+            }
+            None => record.warnings.push(format!(
+                "{}: no matte to save (give --matte or let the models run)",
+                path.display()
+            )),
+        }
+    }
     Ok(())
 }
 

@@ -13,8 +13,8 @@ use anyhow::{Result, bail};
 use fstop::backdrop::Background;
 use fstop::config::Config;
 use fstop::io::{self, Metadata};
-use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels};
-use fstop::render::{self, RenderOptions};
+use fstop::pipeline::{self, AnalysisOptions, DepthFile, LazyModels, Look, PipelineError};
+use fstop::render::RenderOptions;
 use fstop::scene::{LinearRgb, Scene};
 
 use super::args::CompareArgs;
@@ -231,7 +231,7 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
         .chain(choices.iter().map(|c| &c.background))
         .any(|b| matches!(b, Background::Studio(_)));
     if studio_wanted && matte.is_none() {
-        bail!("{}", headshot_tiles::STUDIO_NEEDS_MATTE);
+        bail!("{}", PipelineError::StudioNeedsMatte);
     }
     let mut tiles = Vec::new();
     for choice in &choices {
@@ -268,8 +268,19 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
             }
             continue;
         }
-        let mut image = render::render(&scene, &focused.lens, &options);
-        fstop::grain::regrain(&mut image, &scene, &focused.lens, choice.grain);
+        let look = Look {
+            lens: choice.settings,
+            render: options,
+            background: Background::Blur,
+            grain: choice.grain,
+        };
+        let image = match pipeline::develop(&scene, &focused.lens, &look) {
+            Ok(d) => d.image,
+            Err(e) => {
+                fail(&format!("{}: {e}", choice.preset_name));
+                return Ok(Exit::Failed);
+            }
+        };
         let lens = &focused.lens;
         ui.info(format!(
             "{}: {} mm f/{} on {}, focus {:.2} m ({})",

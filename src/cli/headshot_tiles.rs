@@ -2,10 +2,11 @@
 //! studio backdrop) rendered at tile size, labelled with the headshot check's contrast figures
 //! and warnings, with its 48 px thumbnail and 32 px circle beside it.
 
-use fstop::backdrop::{Background, Studio, Tone};
-use fstop::headshot::{self, Face, HeadshotCheck};
+use fstop::backdrop::{Background, Tone};
+use fstop::headshot::{self, Face};
 use fstop::optics::Lens;
-use fstop::render::{self, RenderOptions};
+use fstop::pipeline::{self, Look};
+use fstop::render::RenderOptions;
 use fstop::scene::{LinearRgb, Plane, Scene};
 
 use super::compare::{BACKGROUND, Tile, blit};
@@ -16,35 +17,6 @@ pub const THUMB_PX: usize = 48;
 pub const CIRCLE_PX: usize = 32;
 /// Gap between a tile and its thumbnails.
 const GAP_PX: usize = 4;
-
-/// Why a studio background cannot be rendered without a matte.
-pub const STUDIO_NEEDS_MATTE: &str =
-    "a studio background needs a subject matte (give --matte, or let the models run)";
-
-/// The scene with `background` — the lens render, or the subject on a studio backdrop — its
-/// label (`blur`, `studio:NAME`, `studio:NAME (auto: …)`) and its headshot check (with a
-/// matte). A studio background without a matte is an error ([`STUDIO_NEEDS_MATTE`]).
-pub fn render_checked(
-    scene: &Scene,
-    lens: &Lens,
-    options: &RenderOptions,
-    background: Background,
-) -> Result<(LinearRgb, String, Option<HeadshotCheck>), &'static str> {
-    let (image, label) = match (background, &scene.matte) {
-        (Background::Studio(tone), Some(m)) => {
-            let resolved = headshot::resolve_tone(tone, &scene.color, m);
-            let image = Studio::for_photo(&scene.color, m, resolved.linear).render(&scene.color, m);
-            (image, resolved.label)
-        }
-        (Background::Studio(_), None) => return Err(STUDIO_NEEDS_MATTE),
-        (Background::Blur, _) => (render::render(scene, lens, options), "blur".to_string()),
-    };
-    let check = scene
-        .matte
-        .as_ref()
-        .and_then(|m| headshot::check(&image, m));
-    Ok((image, label, check))
-}
 
 /// A warning's kind in a few letters, for tile labels.
 fn short_kind(kind: &str) -> &str {
@@ -66,8 +38,14 @@ pub fn tile(
     background: Background,
     ui: &Ui,
 ) -> Tile {
-    let (image, label, check) = match render_checked(scene, lens, options, background) {
-        Ok(r) => r,
+    // The tile's own grain stays off (the sheet compares backgrounds, not grain).
+    let look = Look {
+        render: *options,
+        background,
+        ..Look::default()
+    };
+    let (image, label, check) = match pipeline::develop(scene, lens, &look) {
+        Ok(d) => (d.image, d.background, d.headshot),
         // (The caller refuses studio backgrounds without a matte beforehand.)
         Err(_) => (scene.color.clone(), background.to_string(), None),
     };

@@ -26,6 +26,7 @@ use clap::{CommandFactory, Parser};
 
 use args::{Cli, Command, PresetsCommand};
 use fstop::backdrop::Background;
+use fstop::pipeline::PipelineError;
 use progress::{Ui, Verbosity};
 use signals::Stop;
 
@@ -104,7 +105,7 @@ pub fn run(argv: Vec<OsString>) -> Result<Exit> {
                 && settings.common.depth.is_some()
                 && settings.common.matte.is_none()
             {
-                bail!("{}", headshot_tiles::STUDIO_NEEDS_MATTE);
+                bail!("{}", PipelineError::StudioNeedsMatte);
             }
             let plan = batch::plan(&r.inputs, r.output.as_deref(), &settings, &batch)?;
             let mut ui = Ui::new(verbosity);

@@ -39,10 +39,14 @@
 //! warning; a matte file that is empty or covers the whole photo is ignored with a warning.
 //!
 //! The models are loaded once per worker, on first use ([`LazyModels`], `models.rs`).
+//!
+//! [`run_photo`] (`photo.rs`) is the whole flow for one photo: analyse, focus, build the
+//! scene and [`develop`] it (lens blur or studio backdrop, grain, headshot check).
 
 mod analyze;
 mod focus;
 mod models;
+mod photo;
 mod warning;
 
 use std::path::PathBuf;
@@ -59,6 +63,7 @@ pub use self::focus::{
     soft_clamp, subject_relief_limit,
 };
 pub use self::models::LazyModels;
+pub use self::photo::{Developed, Look, Outcome, PhotoTimings, Stage, develop, run_photo};
 pub use self::warning::{MatteProblem, Warning};
 use crate::focus_point::FocusPointError;
 use crate::infer::InferError;
@@ -98,6 +103,9 @@ pub enum PipelineError {
     /// `--depth-source embedded` and the photo carries no usable depth map.
     #[error("{path}: {message}")]
     EmbeddedDepth { path: PathBuf, message: String },
+    /// A studio background without a subject matte.
+    #[error("a studio background needs a subject matte (give --matte, or let the models run)")]
+    StudioNeedsMatte,
 }
 
 impl PipelineError {
