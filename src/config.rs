@@ -590,16 +590,18 @@ mod tests {
         assert_eq!(parse_distance_m(" 1500mm ").unwrap(), 1.5);
         assert_eq!(parse_distance_m("inf").unwrap(), f64::INFINITY);
         assert_eq!(parse_distance_m("Infinity").unwrap(), f64::INFINITY);
-        assert!(parse_distance_m("two metres").is_err());
-        assert!(parse_distance_m("").is_err());
+        for bad in ["two metres", ""] {
+            let e = parse_distance_m(bad).unwrap_err();
+            assert_eq!((e.text.as_str(), e.what), (bad, "distance"));
+        }
         assert_eq!(parse_length_mm("85mm").unwrap(), 85.0);
         assert_eq!(parse_length_mm("85").unwrap(), 85.0);
         assert_eq!(parse_length_mm("8.5cm").unwrap(), 85.0);
-        assert!(parse_length_mm("85m").is_err());
+        assert_eq!(parse_length_mm("85m").unwrap_err().text, "85m");
         assert_eq!(parse_f_number("f/1.8").unwrap(), 1.8);
         assert_eq!(parse_f_number("F1.4").unwrap(), 1.4);
         assert_eq!(parse_f_number("2.8").unwrap(), 2.8);
-        assert!(parse_f_number("f/").is_err());
+        assert_eq!(parse_f_number("f/").unwrap_err().what, "f-number");
         assert_eq!(parse_degrees("30deg").unwrap(), 30.0);
         assert_eq!(parse_degrees("15°").unwrap(), 15.0);
         assert_eq!(parse_focus("auto").unwrap(), FocusSetting::Auto);

@@ -400,7 +400,9 @@ mod tests {
             e.to_string(),
             "grain '25' is not auto, none or a level 0–20 (standard deviation in 8-bit steps)"
         );
-        assert!("-1".parse::<GrainSetting>().is_err() && "NaN".parse::<GrainSetting>().is_err());
+        for bad in ["-1", "NaN"] {
+            assert_eq!(bad.parse::<GrainSetting>().unwrap_err().0, bad, "{bad}");
+        }
     }
 
     #[test]

@@ -525,7 +525,10 @@ mod tests {
             f_number: f64::NAN,
             ..Lens::default()
         };
-        assert!(lens.validate().is_err());
+        assert!(matches!(
+            lens.validate(),
+            Err(OpticsError::NotANumber { name: "f-number" })
+        ));
         let lens = Lens {
             f_number: 5.6,
             ..Lens::default()
@@ -538,8 +541,17 @@ mod tests {
     fn sensors_parse() {
         assert_eq!(Sensor::parse("aps-c").unwrap().width_mm(), 23.6);
         assert_eq!(Sensor::parse("23.5mm").unwrap().width_mm(), 23.5);
-        assert!(Sensor::parse("banana").is_err());
-        assert!(Sensor::parse("0.1").is_err());
+        assert_eq!(
+            Sensor::parse("banana"),
+            Err(OpticsError::UnknownSensor("banana".into()))
+        );
+        assert!(matches!(
+            Sensor::parse("0.1"),
+            Err(OpticsError::OutOfRange {
+                name: "sensor width",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -8,7 +8,8 @@ mod io_support;
 use fstop::Plane;
 use fstop::depth::DepthKind;
 use fstop::io::{
-    ArrayFileError, ArrayFormat, parse_npy, parse_pfm, read_depth, read_matte, write_plane_png16,
+    ArrayFileError, ArrayFormat, DecodeError, IoError, parse_npy, parse_pfm, read_depth,
+    read_matte, write_plane_png16,
 };
 use io_support::*;
 
@@ -169,7 +170,18 @@ fn npy_refusals_are_clear() {
     assert_eq!(parse_npy(b"not numpy").unwrap_err(), ArrayFileError::NotNpy);
     // Through read_depth the file is named.
     let p = write(dir.path(), "bad.npy", &npy(">f8", false, &[H, W], &four, 1));
-    let e = read_depth(&p, None).unwrap_err().to_string();
+    let e = read_depth(&p, None).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            IoError::Decode {
+                kind: DecodeError::Array(ArrayFileError::UnsupportedDtype(_)),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = e.to_string();
     assert!(
         e.starts_with(&p.display().to_string()) && e.contains("'>f8'"),
         "{e}"
@@ -321,7 +333,18 @@ fn image_depth_maps_are_grayscale_0_to_1() {
             None,
         ),
     );
-    let e = read_depth(&p, None).unwrap_err().to_string();
+    let e = read_depth(&p, None).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            IoError::Decode {
+                kind: DecodeError::ColourDepth,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = e.to_string();
     assert!(e.contains("turbo.png") && e.contains("grayscale"), "{e}");
 
     // 16-bit gray TIFF and a gray JPEG.

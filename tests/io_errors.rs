@@ -284,7 +284,8 @@ fn atomic_writes_leave_nothing_behind() {
     // Failure after validation (alpha size): the existing file is untouched.
     let p = dir.path().join("ok.tif");
     let before = std::fs::read(&p).unwrap();
-    assert!(write_photo(&p, &img, Some(&Plane::filled(1, 1, 1.0)), &m, 8, &o).is_err());
+    let r = write_photo(&p, &img, Some(&Plane::filled(1, 1, 1.0)), &m, 8, &o);
+    assert!(matches!(r, Err(IoError::Encode { .. })), "{r:?}");
     assert_eq!(std::fs::read(&p).unwrap(), before);
     // A folder at the destination is refused.
     let folder = dir.path().join("folder.png");

@@ -1547,18 +1547,24 @@ mod tests {
         let b = expand_inputs(&[shallow], false, &none_excluded(), None, &mut w).unwrap();
         assert_eq!(b.len(), 1);
         // Errors.
+        let e = expand_inputs(
+            &[s(&root.join("missing.jpg"))],
+            false,
+            &none_excluded(),
+            None,
+            &mut w,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
-            expand_inputs(
-                &[s(&root.join("missing.jpg"))],
-                false,
-                &none_excluded(),
-                None,
-                &mut w
-            )
-            .is_err()
+            e.contains("missing.jpg") && e.contains("no such file or folder"),
+            "{e}"
         );
         let none = format!("{}/*.gif", root.display());
-        assert!(expand_inputs(&[none], false, &none_excluded(), None, &mut w).is_err());
+        let e = expand_inputs(&[none.clone()], false, &none_excluded(), None, &mut w)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with(&format!("{none}: no photos")), "{e}");
     }
 
     fn none_excluded() -> GlobSet {
@@ -1652,14 +1658,17 @@ mod tests {
         .to_string();
         assert!(e.contains("overwrite the input"), "{e}");
         // Unwritable format.
+        let e = plan(
+            &[s_(&root.join("in/a.jpg"))],
+            Some(&root.join("a.gif")),
+            &s,
+            &b,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
-            plan(
-                &[s_(&root.join("in/a.jpg"))],
-                Some(&root.join("a.gif")),
-                &s,
-                &b
-            )
-            .is_err()
+            e.contains("a.gif") && e.contains("cannot write this format"),
+            "{e}"
         );
         // Batch, recursive, mirrored.
         b.recursive = true;

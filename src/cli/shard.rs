@@ -203,7 +203,8 @@ mod tests {
         for bad in [
             "0/4", "5/4", "1/0", "x/2", "2", "", "auto/0", "auto/x", "autox",
         ] {
-            assert!(parse_shard(bad).is_err(), "{bad}");
+            let e = parse_shard(bad).unwrap_err();
+            assert!(e.starts_with(&format!("'{bad}' is not a shard")), "{e}");
         }
     }
 

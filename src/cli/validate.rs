@@ -742,7 +742,12 @@ mod tests {
             "../{stem}.jpg",
             "/abs/{stem}.jpg",
         ] {
-            assert!(NameTemplate::parse(bad).is_err(), "{bad}");
+            let e = NameTemplate::parse(bad).unwrap_err().to_string();
+            assert!(e.starts_with("--name "), "{bad}: {e}");
+            assert!(
+                bad.is_empty() || e.contains(&format!("'{bad}'")),
+                "{bad}: {e}"
+            );
         }
         let e = NameTemplate::parse("{colour}.jpg").unwrap_err().to_string();
         assert!(e.contains("{colour}") && e.contains("{stem}"), "{e}");
@@ -760,7 +765,10 @@ mod tests {
         let t = PathTemplate::parse("depth.png", "--depth").unwrap();
         assert!(!t.is_template());
         assert_eq!(t.expand(Path::new("x/a.jpg")), PathBuf::from("depth.png"));
-        assert!(PathTemplate::parse("{preset}.png", "--depth").is_err());
+        let e = PathTemplate::parse("{preset}.png", "--depth")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--depth '{preset}.png': "), "{e}");
     }
 
     #[test]

@@ -331,7 +331,7 @@ mod tests {
                 message: "boom".into(),
             })
         });
-        assert!(r.is_err());
+        assert!(matches!(r, Err(IoError::Encode { .. })), "{r:?}");
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
         assert!(leftovers(dir.path()).is_empty());
         assert!(
@@ -389,7 +389,7 @@ mod tests {
                 message: "interrupted".into(),
             })
         });
-        assert!(r.is_err());
+        assert!(matches!(r, Err(IoError::Encode { .. })), "{r:?}");
         assert!(!p.exists());
     }
 

@@ -11,8 +11,10 @@ use image::codecs::tiff::TiffDecoder;
 use image::codecs::webp::WebPDecoder;
 use image::{DynamicImage, ImageDecoder, ImageFormat};
 use rayon::prelude::*;
+use thiserror::Error;
 
 use super::colour::{Transfer, decide_icc};
+use super::depthfile::ArrayFileError;
 use super::limits::{
     MAX_EXIF_BYTES, MAX_ICC_BYTES, MAX_XMP_BYTES, ReadFileError, max_image_file_bytes,
     read_regular_file, read_stream,
@@ -45,10 +47,70 @@ impl InputFormat {
 
 const NOT_AN_IMAGE: &str = "not a JPEG/PNG/TIFF/WebP image";
 
-pub(crate) fn decode_err(path: &Path, message: impl Into<String>) -> IoError {
+/// Why a photo, depth or matte file could not be read as one (the kind of an
+/// [`IoError::Decode`]).
+#[derive(Debug, Error)]
+pub enum DecodeError {
+    /// The file is empty.
+    #[error("{NOT_AN_IMAGE} (file is empty)")]
+    Empty,
+    /// An image format fstop does not read (GIF, BMP…), by its usual extension in capitals.
+    #[error("{0} images are not supported (fstop reads JPEG, PNG, TIFF and WebP)")]
+    Unsupported(String),
+    /// Content that is no image at all.
+    #[error("{NOT_AN_IMAGE} ({})", if *.looks_like_text { "it looks like a text file".to_string() } else { format!("unrecognised content starting with {}", .head) })]
+    NotAnImage {
+        looks_like_text: bool,
+        /// The first bytes in hex ("89 50 4e 47").
+        head: String,
+    },
+    /// The path is not a regular file, or too large to be an image.
+    #[error("{0}")]
+    Read(#[source] ReadFileError),
+    #[error("image is {width}×{height}: it has no pixels")]
+    NoPixels { width: u32, height: u32 },
+    #[error("not enough memory to decode {width}×{height} pixels ({} MiB)", .bytes.div_ceil(1 << 20))]
+    OutOfMemory { width: u32, height: u32, bytes: u64 },
+    /// The JPEG's marker structure is broken or unsupported ([`check_jpeg_structure`]).
+    #[error(transparent)]
+    Jpeg(#[from] JpegError),
+    /// The decoder failed on the data.
+    #[error("corrupt or truncated {} data ({})", .format.name(), one_line(.source.to_string()))]
+    Corrupt {
+        format: InputFormat,
+        #[source]
+        source: image::ImageError,
+    },
+    /// A depth image with colour in it.
+    #[error("depth image is in colour; a depth map must be grayscale (brighter = nearer)")]
+    ColourDepth,
+    /// A NumPy or PFM array that cannot be read.
+    #[error("{0}")]
+    Array(#[source] ArrayFileError),
+}
+
+/// What is wrong with a JPEG's marker structure ([`check_jpeg_structure`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum JpegError {
+    #[error("not a JPEG (no start-of-image marker)")]
+    NoStart,
+    /// The file ends early: `where_` says where ("no end-of-image marker", "cut inside a
+    /// header", "cut inside the image data").
+    #[error("truncated JPEG ({where_}; the file ends after {bytes} bytes)")]
+    Truncated { where_: &'static str, bytes: usize },
+    #[error("corrupt JPEG (end-of-image marker before any image data)")]
+    EndBeforeData,
+    /// Arithmetic coding or a precision other than 8 bits.
+    #[error(
+        "JPEG not supported ({0}); fstop reads 8-bit Huffman-coded JPEG (baseline or progressive)"
+    )]
+    Unsupported(String),
+}
+
+pub(crate) fn decode_err(path: &Path, kind: impl Into<DecodeError>) -> IoError {
     IoError::Decode {
         path: path.to_path_buf(),
-        message: one_line(message.into()),
+        kind: kind.into(),
     }
 }
 
@@ -83,14 +145,14 @@ fn read_error(path: &Path, e: ReadFileError) -> IoError {
             action: "cannot read".into(),
             source,
         },
-        other => decode_err(path, other.to_string()),
+        other => decode_err(path, DecodeError::Read(other)),
     }
 }
 
 /// Identifies the format from the content (never from the extension).
 pub fn sniff(path: &Path, bytes: &[u8]) -> Result<InputFormat, IoError> {
     if bytes.is_empty() {
-        return Err(decode_err(path, format!("{NOT_AN_IMAGE} (file is empty)")));
+        return Err(decode_err(path, DecodeError::Empty));
     }
     match image::guess_format(bytes) {
         Ok(ImageFormat::Jpeg) => Ok(InputFormat::Jpeg),
@@ -99,13 +161,12 @@ pub fn sniff(path: &Path, bytes: &[u8]) -> Result<InputFormat, IoError> {
         Ok(ImageFormat::WebP) => Ok(InputFormat::WebP),
         Ok(other) => Err(decode_err(
             path,
-            format!(
-                "{} images are not supported (fstop reads JPEG, PNG, TIFF and WebP)",
+            DecodeError::Unsupported(
                 other
                     .extensions_str()
                     .first()
                     .unwrap_or(&"this kind of")
-                    .to_uppercase()
+                    .to_uppercase(),
             ),
         )),
         Err(_) => {
@@ -114,13 +175,14 @@ pub fn sniff(path: &Path, bytes: &[u8]) -> Result<InputFormat, IoError> {
                 s.chars()
                     .all(|c| !c.is_control() || c.is_ascii_whitespace())
             });
-            let why = if texty {
-                "it looks like a text file".to_string()
-            } else {
-                let hex: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
-                format!("unrecognised content starting with {}", hex.join(" "))
-            };
-            Err(decode_err(path, format!("{NOT_AN_IMAGE} ({why})")))
+            let hex: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            Err(decode_err(
+                path,
+                DecodeError::NotAnImage {
+                    looks_like_text: texty,
+                    head: hex.join(" "),
+                },
+            ))
         }
     }
 }
@@ -135,15 +197,13 @@ pub struct JpegStructure {
 /// Walks the JPEG marker structure up to the end-of-image marker of the main image. A file that
 /// ends before it (a truncated download or copy) is an error: decoders would silently fill the
 /// missing part with grey.
-pub fn check_jpeg_structure(bytes: &[u8]) -> Result<JpegStructure, String> {
-    let truncated = |what: &str| {
-        format!(
-            "truncated JPEG ({what}; the file ends after {} bytes)",
-            bytes.len()
-        )
+pub fn check_jpeg_structure(bytes: &[u8]) -> Result<JpegStructure, JpegError> {
+    let truncated = |where_: &'static str| JpegError::Truncated {
+        where_,
+        bytes: bytes.len(),
     };
     if bytes.len() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8 {
-        return Err("not a JPEG (no start-of-image marker)".into());
+        return Err(JpegError::NoStart);
     }
     let mut pos = 2;
     let mut components = 0u8;
@@ -165,7 +225,7 @@ pub fn check_jpeg_structure(bytes: &[u8]) -> Result<JpegStructure, String> {
         match marker {
             0xD9 => {
                 if !seen_scan {
-                    return Err("corrupt JPEG (end-of-image marker before any image data)".into());
+                    return Err(JpegError::EndBeforeData);
                 }
                 return Ok(JpegStructure { components });
             }
@@ -183,10 +243,7 @@ pub fn check_jpeg_structure(bytes: &[u8]) -> Result<JpegStructure, String> {
                 {
                     components = bytes[pos + 7];
                     if let Some(why) = unsupported_frame(marker, bytes[pos + 2]) {
-                        return Err(format!(
-                            "JPEG not supported ({why}); fstop reads 8-bit Huffman-coded JPEG \
-                             (baseline or progressive)"
-                        ));
+                        return Err(JpegError::Unsupported(why));
                     }
                 }
                 pos += len;
@@ -246,7 +303,10 @@ fn check_pixels(path: &Path, w: u32, h: u32, limit: u64) -> Result<(), IoError> 
     if pixels == 0 {
         return Err(decode_err(
             path,
-            format!("image is {w}×{h}: it has no pixels"),
+            DecodeError::NoPixels {
+                width: w,
+                height: h,
+            },
         ));
     }
     Ok(())
@@ -339,10 +399,11 @@ fn reserve_pixel_memory(path: &Path, (w, h): (u32, u32), need: u64) -> Result<()
     } else {
         Err(decode_err(
             path,
-            format!(
-                "not enough memory to decode {w}×{h} pixels ({} MiB)",
-                need.div_ceil(1 << 20)
-            ),
+            DecodeError::OutOfMemory {
+                width: w,
+                height: h,
+                bytes: need,
+            },
         ))
     }
 }
@@ -391,12 +452,8 @@ pub(crate) fn decode_image_bytes(
         InputFormat::Tiff => tiff_metadata(bytes),
         _ => None,
     };
-    let corrupt = |e: image::ImageError| {
-        decode_err(
-            path,
-            format!("corrupt or truncated {} data ({e})", format.name()),
-        )
-    };
+    let corrupt =
+        |source: image::ImageError| decode_err(path, DecodeError::Corrupt { format, source });
     let cursor = Cursor::new(&guarded.bytes[..]);
     let mut decoder: Box<dyn ImageDecoder + '_> = match format {
         InputFormat::Jpeg => Box::new(JpegDecoder::new(cursor).map_err(corrupt)?),
@@ -483,12 +540,8 @@ pub(crate) fn decode_image_bytes(
 /// directory (TIFF) or chunks (WebP) without decoding the pixels; bounded like [`read_photo`].
 pub(crate) fn xmp_only(path: &Path, bytes: &[u8]) -> Result<Option<Vec<u8>>, IoError> {
     let format = sniff(path, bytes)?;
-    let corrupt = |e: image::ImageError| {
-        decode_err(
-            path,
-            format!("corrupt or truncated {} data ({e})", format.name()),
-        )
-    };
+    let corrupt =
+        |source: image::ImageError| decode_err(path, DecodeError::Corrupt { format, source });
     let xmp = match format {
         InputFormat::WebP => webp_metadata(bytes).xmp,
         InputFormat::Tiff => match tiff_metadata(bytes) {
@@ -862,7 +915,11 @@ mod tests {
         );
         for cut in 4..j.len() - 1 {
             let e = check_jpeg_structure(&j[..cut]).unwrap_err();
-            assert!(e.contains("truncated JPEG"), "{cut}: {e}");
+            assert!(
+                matches!(e, JpegError::Truncated { bytes, .. } if bytes == cut),
+                "{cut}: {e}"
+            );
+            assert!(e.to_string().contains("truncated JPEG"), "{cut}: {e}");
         }
         // Trailing data after EOI (e.g. a motion photo) is fine.
         let mut k = j.clone();
@@ -882,23 +939,22 @@ mod tests {
         };
         for marker in [0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF] {
             let e = check_jpeg_structure(&jpeg(marker, 8)).unwrap_err();
+            assert_eq!(e, JpegError::Unsupported("arithmetic coding".into()));
             assert!(
-                e.starts_with("JPEG not supported (arithmetic coding)"),
+                e.to_string()
+                    .starts_with("JPEG not supported (arithmetic coding)"),
                 "{e}"
             );
         }
         for marker in [0xC0, 0xC1, 0xC2] {
             let e = check_jpeg_structure(&jpeg(marker, 12)).unwrap_err();
-            assert!(
-                e.starts_with("JPEG not supported (12-bit precision)"),
-                "{e}"
-            );
+            assert_eq!(e, JpegError::Unsupported("12-bit precision".into()));
             assert!(check_jpeg_structure(&jpeg(marker, 8)).is_ok());
         }
         // The message wins over a truncation later in the file.
         let cut = jpeg(0xC9, 8);
         let e = check_jpeg_structure(&cut[..cut.len() - 4]).unwrap_err();
-        assert!(e.contains("arithmetic coding"), "{e}");
+        assert_eq!(e, JpegError::Unsupported("arithmetic coding".into()));
     }
 
     #[test]
@@ -938,5 +994,86 @@ mod tests {
         assert!(e.contains("GIF images are not supported"), "{e}");
         let e = sniff(p, &[0u8, 1, 2, 3, 0xfe]).unwrap_err().to_string();
         assert!(e.contains("00 01 02 03 fe"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod typed_error_tests {
+    use super::*;
+
+    fn kind(e: IoError) -> DecodeError {
+        match e {
+            IoError::Decode { kind, .. } => kind,
+            other => panic!("not a decode error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decode_errors_have_kinds_and_sources() {
+        use std::error::Error as _;
+        let p = Path::new("x.jpg");
+        assert!(matches!(
+            kind(sniff(p, b"").unwrap_err()),
+            DecodeError::Empty
+        ));
+        assert!(matches!(
+            kind(sniff(p, b"hello\n").unwrap_err()),
+            DecodeError::NotAnImage {
+                looks_like_text: true,
+                ..
+            }
+        ));
+        match kind(sniff(p, &[0u8, 1, 2, 0xfe]).unwrap_err()) {
+            DecodeError::NotAnImage {
+                looks_like_text: false,
+                head,
+            } => assert_eq!(head, "00 01 02 fe"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            kind(sniff(p, b"GIF89a\x01\x00\x01\x00").unwrap_err()),
+            DecodeError::Unsupported(f) if f == "GIF"
+        ));
+        // A folder is no image file; the kind keeps the limits' error as its source.
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_file(dir.path(), 1_000_000).unwrap_err();
+        assert_eq!(e.path(), dir.path());
+        let k = kind(e);
+        assert!(
+            matches!(k, DecodeError::Read(ReadFileError::NotRegular("a folder"))),
+            "{k:?}"
+        );
+        assert!(k.source().is_some());
+        // A JPEG cut short: its structure says where, before the decoder runs.
+        let mut jpeg = Vec::new();
+        image::DynamicImage::new_rgb8(16, 16)
+            .write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .unwrap();
+        let e = decode_image_bytes(p, &jpeg[..jpeg.len() / 2], 1_000_000)
+            .err()
+            .unwrap();
+        let k = kind(e);
+        assert!(
+            matches!(k, DecodeError::Jpeg(JpegError::Truncated { .. })),
+            "{k:?}"
+        );
+        // A PNG whose data is corrupt: the decoder's error is the source.
+        let mut png = Vec::new();
+        image::DynamicImage::new_rgb8(16, 16)
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        let n = png.len();
+        png[n - 20..n - 12].fill(0xAB);
+        let e = decode_image_bytes(p, &png, 1_000_000).err().unwrap();
+        let message = e.to_string();
+        match kind(e) {
+            DecodeError::Corrupt { format, source } => {
+                assert_eq!(format, InputFormat::Png);
+                // The message carries the decoder's text once, on one line.
+                assert!(message.contains(&one_line(source.to_string())), "{message}");
+                assert!(!message.contains('\n'));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

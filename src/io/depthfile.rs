@@ -17,7 +17,7 @@ use std::path::Path;
 use image::DynamicImage;
 
 use super::atomic::write_atomically;
-use super::decode::{decode_err, decode_image_bytes, read_file};
+use super::decode::{DecodeError, decode_err, decode_image_bytes, read_file};
 use super::encode::encode_err;
 use super::{DEFAULT_MAX_PIXELS, IoError};
 use crate::depth::DepthKind;
@@ -399,10 +399,7 @@ fn image_plane(path: &Path, image: &DynamicImage, what: ImagePlane) -> Result<Pl
                     .chunks_exact(ch)
                     .any(|p| p[0] != p[1] || p[1] != p[2])
             {
-                return Err(decode_err(
-                    path,
-                    "depth image is in colour; a depth map must be grayscale (brighter = nearer)",
-                ));
+                return Err(decode_err(path, DecodeError::ColourDepth));
             }
             samples.chunks_exact(ch).map(|p| p[0]).collect()
         }
@@ -426,11 +423,11 @@ pub(crate) fn read_depth_bytes(
 ) -> Result<(Plane, DepthKind), IoError> {
     let (plane, default_kind) = match plane_file_kind(bytes) {
         PlaneFile::Npy => (
-            parse_npy(bytes).map_err(|e| decode_err(path, e.to_string()))?,
+            parse_npy(bytes).map_err(|e| decode_err(path, DecodeError::Array(e)))?,
             DepthKind::Metres,
         ),
         PlaneFile::Pfm => (
-            parse_pfm(bytes).map_err(|e| decode_err(path, e.to_string()))?,
+            parse_pfm(bytes).map_err(|e| decode_err(path, DecodeError::Array(e)))?,
             DepthKind::Metres,
         ),
         PlaneFile::Image => {
@@ -463,10 +460,10 @@ pub(crate) fn read_matte_bytes(path: &Path, bytes: &[u8]) -> Result<Plane, IoErr
     };
     match plane_file_kind(bytes) {
         PlaneFile::Npy => Ok(clamp(
-            parse_npy(bytes).map_err(|e| decode_err(path, e.to_string()))?,
+            parse_npy(bytes).map_err(|e| decode_err(path, DecodeError::Array(e)))?,
         )),
         PlaneFile::Pfm => Ok(clamp(
-            parse_pfm(bytes).map_err(|e| decode_err(path, e.to_string()))?,
+            parse_pfm(bytes).map_err(|e| decode_err(path, DecodeError::Array(e)))?,
         )),
         PlaneFile::Image => {
             let decoded = decode_image_bytes(path, bytes, DEFAULT_MAX_PIXELS)?;

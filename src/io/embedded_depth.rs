@@ -703,7 +703,7 @@ fn decode_map(
         EmbeddedDepthError::Image {
             format,
             message: match e {
-                IoError::Decode { message, .. } => message,
+                IoError::Decode { kind, .. } => kind.to_string(),
                 other => other.to_string(),
             },
         }

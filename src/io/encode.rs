@@ -205,7 +205,7 @@ fn prepare_metadata(
             match clean {
                 Ok(clean) => Some(clean),
                 Err(why) => {
-                    warnings.push(EncodeWarning::ExifUnreadable(why));
+                    warnings.push(EncodeWarning::ExifUnreadable(why.to_string()));
                     None
                 }
             }

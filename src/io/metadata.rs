@@ -44,12 +44,23 @@ pub(crate) struct Entry {
     count: u32,
 }
 
+/// Why an EXIF block cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ExifError {
+    #[error("EXIF block does not start with a TIFF header")]
+    NotTiff,
+    #[error("EXIF block is too short for its header")]
+    TooShort,
+    #[error("EXIF block has a broken first directory")]
+    BrokenDirectory,
+}
+
 impl<'a> TiffView<'a> {
-    pub(crate) fn new(data: &'a [u8]) -> Result<TiffView<'a>, String> {
+    pub(crate) fn new(data: &'a [u8]) -> Result<TiffView<'a>, ExifError> {
         let little_endian = match data.get(0..4) {
             Some(b"II*\0") => true,
             Some(b"MM\0*") => false,
-            _ => return Err("EXIF block does not start with a TIFF header".into()),
+            _ => return Err(ExifError::NotTiff),
         };
         Ok(TiffView {
             data,
@@ -125,12 +136,12 @@ impl<'a> TiffView<'a> {
 }
 
 /// The raw Orientation value in IFD0 of an EXIF block (`None` when absent).
-pub fn exif_orientation(exif: &[u8]) -> Result<Option<u32>, String> {
+pub fn exif_orientation(exif: &[u8]) -> Result<Option<u32>, ExifError> {
     let view = TiffView::new(exif)?;
     let (entries, _) = view
         .ifd0_offset()
         .and_then(|o| view.ifd(o))
-        .ok_or("EXIF block has a broken first directory")?;
+        .ok_or(ExifError::BrokenDirectory)?;
     Ok(entries
         .iter()
         .find(|e| e.tag == TAG_ORIENTATION)
@@ -178,20 +189,16 @@ pub fn strip_exif_prefix(exif: &[u8]) -> &[u8] {
 
 /// The TIFF view of an EXIF block (without its `Exif\0\0` prefix), the offset of its first
 /// directory, that directory's entries and the position of its link to the next directory.
-fn first_directory(exif: &[u8]) -> Result<(TiffView<'_>, usize, Vec<Entry>, usize), String> {
+fn first_directory(exif: &[u8]) -> Result<(TiffView<'_>, usize, Vec<Entry>, usize), ExifError> {
     let view = TiffView::new(exif)?;
-    let ifd0 = view
-        .ifd0_offset()
-        .ok_or("EXIF block is too short for its header")?;
-    let (entries, next_pos) = view
-        .ifd(ifd0)
-        .ok_or("EXIF block has a broken first directory")?;
+    let ifd0 = view.ifd0_offset().ok_or(ExifError::TooShort)?;
+    let (entries, next_pos) = view.ifd(ifd0).ok_or(ExifError::BrokenDirectory)?;
     Ok((view, ifd0, entries, next_pos))
 }
 
 /// Returns a copy of `exif` with Orientation set to 1 and the thumbnail directory (IFD1) and
 /// its data removed. Every other byte is kept.
-pub fn sanitize_exif(exif: &[u8]) -> Result<Vec<u8>, String> {
+pub fn sanitize_exif(exif: &[u8]) -> Result<Vec<u8>, ExifError> {
     let exif = strip_exif_prefix(exif);
     let (view, _, entries, next_pos) = first_directory(exif)?;
     let little_endian = view.little_endian;
@@ -297,7 +304,7 @@ const TAG_GPS_IFD: u16 = 0x8825;
 /// Returns a copy of `exif` without GPS data: the IFD0 entry that links the GPS directory is
 /// removed and the directory and its values are zeroed (and cut off when they end the block).
 /// A block without GPS comes back unchanged.
-pub fn strip_gps(exif: &[u8]) -> Result<Vec<u8>, String> {
+pub fn strip_gps(exif: &[u8]) -> Result<Vec<u8>, ExifError> {
     let exif = strip_exif_prefix(exif);
     let (view, ifd0, entries, next_pos) = first_directory(exif)?;
     let (gps, kept): (Vec<Entry>, Vec<Entry>) =
@@ -615,9 +622,15 @@ pub(crate) mod tests {
         exif.extend(build_exif(true, 3, "x", false));
         let clean = sanitize_exif(&exif).unwrap();
         assert_eq!(exif_orientation(&clean).unwrap(), Some(1));
-        assert!(sanitize_exif(b"II*\0\xff\xff\xff\xff").is_err());
-        assert!(sanitize_exif(b"").is_err());
-        assert!(exif_orientation(b"MM\0*\0\0\0\x08\0").is_err());
+        assert_eq!(
+            sanitize_exif(b"II*\0\xff\xff\xff\xff"),
+            Err(ExifError::BrokenDirectory)
+        );
+        assert_eq!(sanitize_exif(b""), Err(ExifError::NotTiff));
+        assert_eq!(
+            exif_orientation(b"MM\0*\0\0\0\x08\0"),
+            Err(ExifError::BrokenDirectory)
+        );
         // A huge IFD1 offset or thumbnail length is ignored, not followed.
         let mut exif = build_exif(true, 1, "x", true);
         let n = exif.len();

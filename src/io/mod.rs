@@ -42,6 +42,7 @@ pub mod metadata;
 pub mod xmp;
 
 pub use atomic::{remove_in_flight_temp_files, write_atomically};
+pub use decode::{DecodeError, JpegError};
 pub use depthfile::{ArrayFileError, ArrayFormat, parse_npy, parse_pfm};
 pub use encode::EncodeWarning;
 
@@ -54,8 +55,13 @@ pub const DEFAULT_MAX_PIXELS: u64 = 200_000_000;
 /// An I/O failure; every message names the file.
 #[derive(Debug, Error)]
 pub enum IoError {
-    #[error("{path}: {message}")]
-    Decode { path: PathBuf, message: String },
+    /// The file could not be read as an image, depth or matte file: see its kind.
+    #[error("{path}: {kind}")]
+    Decode {
+        path: PathBuf,
+        #[source]
+        kind: DecodeError,
+    },
     #[error("{path}: {message}")]
     Encode { path: PathBuf, message: String },
     #[error(
