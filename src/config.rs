@@ -414,6 +414,133 @@ pub fn parse_kernel(text: &str) -> Option<crate::render::KernelKind> {
     }
 }
 
+/// Makes a located error for the value at a byte span of the file.
+type Locate<'a> = dyn Fn(std::ops::Range<usize>, String) -> TomlLocatedError + 'a;
+
+/// A quantity with a unit (`focus`, `background_distance_m`), read by `parse`.
+fn quantity<T>(
+    value: &Option<Spanned<NumberOrText>>,
+    parse: impl Fn(&str) -> Result<T, UnitError>,
+    locate: &Locate<'_>,
+) -> Result<Option<T>, TomlLocatedError> {
+    value
+        .as_ref()
+        .map(|v| {
+            v.get_ref()
+                .parse(parse)
+                .map_err(|e| locate(v.span(), e.to_string()))
+        })
+        .transpose()
+}
+
+/// A name out of a few (`kernel = "fast"`): `parse` knows them; an unknown one is refused as
+/// "unknown KEY 'VALUE' (expected NAMES)".
+fn named<T>(
+    value: &Option<Spanned<String>>,
+    parse: fn(&str) -> Option<T>,
+    key: &str,
+    names: &str,
+    locate: &Locate<'_>,
+) -> Result<Option<T>, TomlLocatedError> {
+    value
+        .as_ref()
+        .map(|v| {
+            parse(v.get_ref()).ok_or_else(|| {
+                locate(
+                    v.span(),
+                    format!("unknown {key} '{}' (expected {names})", v.get_ref()),
+                )
+            })
+        })
+        .transpose()
+}
+
+impl RawConfig {
+    /// The values that read but are out of range: a background distance that is not positive,
+    /// a JPEG quality outside 1–100, a pixel limit of 0.
+    fn check_ranges(&self, locate: &Locate<'_>) -> Result<(), TomlLocatedError> {
+        if let Some(v) = &self.background_distance_m
+            && let Ok(b) = v.get_ref().parse(parse_distance_m)
+            && (b.is_nan() || b <= 0.0)
+        {
+            return Err(locate(
+                v.span(),
+                format!("background distance {b} m must be positive (or inf)"),
+            ));
+        }
+        if let Some(q) = &self.jpeg_quality
+            && !(1..=100).contains(q.get_ref())
+        {
+            return Err(locate(
+                q.span(),
+                format!("jpeg_quality {} is outside 1–100", q.get_ref()),
+            ));
+        }
+        if let Some(m) = &self.max_pixels
+            && *m.get_ref() == 0
+        {
+            return Err(locate(m.span(), "max_pixels must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// Reads every value (units, names) and checks the ranges: the checked [`Config`], with
+    /// the lens fields read apart. The first problem in the file's key order of this function
+    /// is reported, located by `locate`.
+    fn check(self, lens: LensFields, locate: &Locate<'_>) -> Result<Config, TomlLocatedError> {
+        let focus = quantity(&self.focus, parse_focus, locate)?;
+        let background_distance_m =
+            quantity(&self.background_distance_m, parse_distance_m, locate)?;
+        let depth_kind = named(
+            &self.depth_kind,
+            parse_depth_kind,
+            "depth kind",
+            "metres or disparity",
+            locate,
+        )?;
+        let depth_source = named(
+            &self.depth_source,
+            parse_depth_source,
+            "depth_source",
+            "auto, model or embedded",
+            locate,
+        )?;
+        let kernel = named(
+            &self.kernel,
+            parse_kernel,
+            "kernel",
+            "fast or reference",
+            locate,
+        )?;
+        let strip_metadata = named(
+            &self.strip_metadata,
+            parse_strip_metadata,
+            "strip_metadata",
+            "none, gps or all",
+            locate,
+        )?;
+        self.check_ranges(locate)?;
+        let _ = self.description; // for people reading the file
+        Ok(Config {
+            file: None,
+            preset: self.preset.map(Spanned::into_inner),
+            lens,
+            focus,
+            background_distance_m,
+            depth_kind,
+            depth_source,
+            depth_model: self.depth_model,
+            matte_model: self.matte_model,
+            ort_lib: self.ort_lib,
+            model_dir: self.model_dir,
+            jpeg_quality: self.jpeg_quality.map(Spanned::into_inner),
+            strip_metadata,
+            max_pixels: self.max_pixels.map(Spanned::into_inner),
+            kernel,
+        })
+    }
+}
+
 impl Config {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -456,124 +583,9 @@ impl Config {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| TomlLocatedError::from_toml(file, text, &e))?;
         let lens = LensFields::from_toml(file, text)?;
-        let at = |span: &dyn Fn() -> std::ops::Range<usize>, message: String| {
-            let (line, column) = line_column(text, span().start);
-            TomlLocatedError {
-                file: file.to_string(),
-                line,
-                column,
-                message,
-            }
-        };
-        macro_rules! plain {
-            ($field:expr) => {
-                $field.map(|v| v.into_inner())
-            };
-        }
-        let focus = match &raw.focus {
-            Some(v) => Some(
-                v.get_ref()
-                    .parse(parse_focus)
-                    .map_err(|e| at(&|| v.span(), e.to_string()))?,
-            ),
-            None => None,
-        };
-        let background_distance_m = match &raw.background_distance_m {
-            Some(v) => Some(
-                v.get_ref()
-                    .parse(parse_distance_m)
-                    .map_err(|e| at(&|| v.span(), e.to_string()))?,
-            ),
-            None => None,
-        };
-        let depth_kind = match &raw.depth_kind {
-            Some(v) => Some(parse_depth_kind(v.get_ref()).ok_or_else(|| {
-                at(
-                    &|| v.span(),
-                    format!(
-                        "unknown depth kind '{}' (expected metres or disparity)",
-                        v.get_ref()
-                    ),
-                )
-            })?),
-            None => None,
-        };
-        let depth_source = match &raw.depth_source {
-            Some(v) => Some(parse_depth_source(v.get_ref()).ok_or_else(|| {
-                at(
-                    &|| v.span(),
-                    format!(
-                        "unknown depth_source '{}' (expected auto, model or embedded)",
-                        v.get_ref()
-                    ),
-                )
-            })?),
-            None => None,
-        };
-        let kernel = match &raw.kernel {
-            Some(v) => Some(parse_kernel(v.get_ref()).ok_or_else(|| {
-                at(
-                    &|| v.span(),
-                    format!(
-                        "unknown kernel '{}' (expected fast or reference)",
-                        v.get_ref()
-                    ),
-                )
-            })?),
-            None => None,
-        };
-        let strip_metadata = match &raw.strip_metadata {
-            Some(v) => Some(parse_strip_metadata(v.get_ref()).ok_or_else(|| {
-                at(
-                    &|| v.span(),
-                    format!(
-                        "unknown strip_metadata '{}' (expected none, gps or all)",
-                        v.get_ref()
-                    ),
-                )
-            })?),
-            None => None,
-        };
-        if let Some(v) = &raw.background_distance_m
-            && let Ok(b) = v.get_ref().parse(parse_distance_m)
-            && (b.is_nan() || b <= 0.0)
-        {
-            return Err(at(
-                &|| v.span(),
-                format!("background distance {b} m must be positive (or inf)"),
-            ));
-        }
-        if let Some(q) = &raw.jpeg_quality
-            && !(1..=100).contains(q.get_ref())
-        {
-            return Err(at(
-                &|| q.span(),
-                format!("jpeg_quality {} is outside 1–100", q.get_ref()),
-            ));
-        }
-        if let Some(m) = &raw.max_pixels
-            && *m.get_ref() == 0
-        {
-            return Err(at(&|| m.span(), "max_pixels must be at least 1".into()));
-        }
-        let _ = raw.description;
-        let config = Config {
-            file: None,
-            preset: plain!(raw.preset),
-            lens,
-            focus,
-            background_distance_m,
-            depth_kind,
-            depth_source,
-            depth_model: raw.depth_model,
-            matte_model: raw.matte_model,
-            ort_lib: raw.ort_lib,
-            model_dir: raw.model_dir,
-            jpeg_quality: plain!(raw.jpeg_quality),
-            strip_metadata,
-            max_pixels: plain!(raw.max_pixels),
-            kernel,
-        };
+        let config = raw.check(lens, &|v, message| {
+            TomlLocatedError::at(file, text, v.start, message)
+        })?;
         Ok((config, S::parse(file, text)?))
     }
 }
@@ -675,6 +687,115 @@ depth_source = "embedded"
         assert!(e.message.contains("3–32"), "{e}");
         let e = Config::parse("c.toml", "[lens\n").unwrap_err();
         assert_eq!(e.line, 1);
+    }
+
+    /// A locator that names the byte span, for checking where a pass points.
+    fn spans(range: std::ops::Range<usize>, message: String) -> TomlLocatedError {
+        TomlLocatedError {
+            file: format!("{}..{}", range.start, range.end),
+            line: 0,
+            column: 0,
+            message,
+        }
+    }
+
+    fn raw(text: &str) -> RawConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn quantity_pass_reads_units_and_points_at_the_value() {
+        let r = raw("focus = \"250cm\"\nbackground_distance_m = 12\n");
+        assert_eq!(
+            quantity(&r.focus, parse_focus, &spans).unwrap(),
+            Some(FocusSetting::Distance(2.5))
+        );
+        assert_eq!(
+            quantity(&r.background_distance_m, parse_distance_m, &spans).unwrap(),
+            Some(12.0)
+        );
+        assert_eq!(quantity(&None, parse_distance_m, &spans).unwrap(), None);
+        let r = raw("focus = \"soon\"\n");
+        let e = quantity(&r.focus, parse_focus, &spans).unwrap_err();
+        assert_eq!(e.file, "8..14");
+        assert!(e.message.contains("'soon'"), "{}", e.message);
+    }
+
+    #[test]
+    fn named_pass_knows_its_names_and_lists_them() {
+        let r = raw("kernel = \"Reference\"\n");
+        assert_eq!(
+            named(
+                &r.kernel,
+                parse_kernel,
+                "kernel",
+                "fast or reference",
+                &spans
+            )
+            .unwrap(),
+            Some(crate::render::KernelKind::Reference)
+        );
+        let r = raw("kernel = \"slow\"\n");
+        let e = named(
+            &r.kernel,
+            parse_kernel,
+            "kernel",
+            "fast or reference",
+            &spans,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.file.as_str(), e.message.as_str()),
+            (
+                "9..15",
+                "unknown kernel 'slow' (expected fast or reference)"
+            )
+        );
+    }
+
+    #[test]
+    fn range_pass_refuses_what_reads_but_cannot_be() {
+        for (text, message) in [
+            (
+                "background_distance_m = \"0m\"\n",
+                "background distance 0 m must be positive (or inf)",
+            ),
+            ("jpeg_quality = 101\n", "jpeg_quality 101 is outside 1–100"),
+            ("max_pixels = 0\n", "max_pixels must be at least 1"),
+        ] {
+            let e = raw(text).check_ranges(&spans).unwrap_err();
+            assert_eq!(e.message, message, "{text}");
+            // It points at the value, after "key = ".
+            let start: usize = e.file.split("..").next().unwrap().parse().unwrap();
+            assert_eq!(start, text.find(" = ").unwrap() + 3, "{text}");
+        }
+        raw("background_distance_m = \"inf\"\njpeg_quality = 100\nmax_pixels = 1\n")
+            .check_ranges(&spans)
+            .unwrap();
+        // An unreadable distance is the quantity pass's to report, not this one's.
+        raw("background_distance_m = \"far\"\n")
+            .check_ranges(&spans)
+            .unwrap();
+    }
+
+    #[test]
+    fn check_pass_reports_the_first_problem_in_order() {
+        // Names are read before ranges are checked; quantities before names.
+        let e = raw("jpeg_quality = 0\nkernel = \"slow\"\nfocus = \"soon\"\n")
+            .check(LensFields::default(), &spans)
+            .unwrap_err();
+        assert!(e.message.contains("'soon'"), "{}", e.message);
+        let e = raw("jpeg_quality = 0\nkernel = \"slow\"\n")
+            .check(LensFields::default(), &spans)
+            .unwrap_err();
+        assert!(e.message.starts_with("unknown kernel"), "{}", e.message);
+        let c = raw("preset = \"50mm-f1.4\"\nmax_pixels = 7\n")
+            .check(LensFields::default(), &spans)
+            .unwrap();
+        assert_eq!(
+            (c.preset.as_deref(), c.max_pixels, c.file),
+            (Some("50mm-f1.4"), Some(7), None)
+        );
     }
 
     /// A section of two keys, as the command line adds its batch keys.
