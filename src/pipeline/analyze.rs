@@ -277,18 +277,16 @@ fn depth_from_map(
     })
 }
 
-/// [`analyze`] with the photo from `decode` (run while the models load).
-fn analyze_decoded(
-    path: &Path,
+/// Decodes the photo with `decode`; the first photo that needs the models (no depth map
+/// given, `map_given` false) loads them meanwhile on a second thread (loading is mostly
+/// single-threaded, and so is most of decoding), and prepares the models' working image while
+/// they may still be loading. Sets the decode and load timings.
+fn decode_while_loading(
     decode: impl FnOnce() -> Result<Photo, IoError>,
-    options: &AnalysisOptions,
-    embedded: Option<EmbeddedDepth>,
+    map_given: bool,
     models: &mut LazyModels,
-) -> Result<Analysis, PipelineError> {
-    let mut timings = AnalysisTimings::default();
-    let map_given = options.depth.is_some() || embedded.is_some();
-    // The first photo that needs the models loads them while it is being decoded (loading is
-    // mostly single-threaded, and so is most of decoding).
+    timings: &mut AnalysisTimings,
+) -> Result<(Photo, Option<WorkingImage>), PipelineError> {
     let load_now = !map_given && !models.is_loaded() && models.load_error.is_none();
     let (photo, loaded) = std::thread::scope(|s| {
         let loader = load_now.then(|| {
@@ -314,89 +312,169 @@ fn analyze_decoded(
         });
         (photo.map(|p| (p, working)), loaded)
     });
-    let (photo, working) = photo?;
+    let photo = photo?;
     if let Some((loaded, ms)) = loaded {
         timings.load_ms = ms;
         loaded?;
     }
+    Ok(photo)
+}
+
+/// A matte file: brought to the photo's size, clamped to 0..1 (not-a-number to 0); ignored
+/// with a warning when it cannot tell subject from background ([`degenerate_matte`];
+/// `depth_file` says whether a depth map was given, for the warning's advice).
+fn matte_from_file(
+    matte_path: &Path,
+    (width, height): (usize, usize),
+    depth_file: bool,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Plane>, PipelineError> {
+    let plane = io::read_matte(matte_path)?;
+    let mut plane = fit_to_photo(plane, width, height, matte_path, "matte", warnings)?;
+    for v in &mut plane.data {
+        *v = if v.is_finite() {
+            v.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+    }
+    Ok(match degenerate_matte(&plane) {
+        None => Some(plane),
+        Some(problem) => {
+            warnings.push(Warning::MatteIgnored {
+                path: matte_path.to_path_buf(),
+                problem,
+                depth_file,
+            });
+            None
+        }
+    })
+}
+
+/// The photo's own depth map, checked and brought to the photo's `size` without a warning
+/// (phones store it smaller). One that does not fit the photo is an error of `path` with
+/// `--depth-source embedded`, and leaves the depth to the model with a warning with `auto`.
+fn own_depth_map(
+    e: EmbeddedDepth,
+    source: DepthSource,
+    path: &Path,
+    size: (usize, usize),
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<(DepthData, EmbeddedFormat)>, PipelineError> {
+    let (format, kind) = (e.format, e.kind());
+    let mut map_warnings = Vec::new();
+    let what = "its own depth map";
+    // Its warnings name it, not the photo (which the caller prints before them).
+    let label = Path::new(what);
+    match depth_from_map(e.plane, kind, size, label, what, &mut map_warnings) {
+        Ok(d) => {
+            warnings.extend(
+                map_warnings
+                    .into_iter()
+                    .filter(|w| !matches!(w, Warning::Resampled { .. })),
+            );
+            Ok(Some((d, format)))
+        }
+        Err(err) => {
+            let msg = err.to_string();
+            let prefix = format!("{what}: ");
+            let why = msg.strip_prefix(&prefix).unwrap_or(&msg).to_string();
+            if source != DepthSource::Auto {
+                return Err(PipelineError::EmbeddedDepth {
+                    path: path.to_path_buf(),
+                    message: why,
+                });
+            }
+            warnings.push(Warning::EmbeddedDepthUnused(why));
+            Ok(None)
+        }
+    }
+}
+
+/// Depth (relative) and, unless `matte` holds one already, the matte from the models, which
+/// are loaded first if they are not yet. Sets the load, depth and matte timings.
+fn depth_from_models(
+    models: &mut LazyModels,
+    photo: &Photo,
+    working: Option<WorkingImage>,
+    path: &Path,
+    matte: &mut Option<Plane>,
+    warnings: &mut Vec<Warning>,
+    timings: &mut AnalysisTimings,
+) -> Result<(DepthData, ModelNames), PipelineError> {
     let (width, height) = (photo.color.width, photo.color.height);
+    let t = Instant::now();
+    let was_loaded = models.is_loaded();
+    let set = models.get()?;
+    if !was_loaded {
+        timings.load_ms += ms_since(t);
+    }
+    let estimate = set
+        .estimate_prepared(&photo.color, working)
+        .map_err(PipelineError::Inference)?;
+    timings.depth_ms = estimate.depth_ms;
+    if matte.is_none() {
+        timings.matte_ms = estimate.matte_ms;
+        *matte = Some(estimate.matte);
+    }
+    let names = ModelNames {
+        depth: estimate.depth_model,
+        matte: estimate.matte_model,
+    };
+    let rel = fit_to_photo(
+        estimate.relative_disparity,
+        width,
+        height,
+        path,
+        "model depth",
+        warnings,
+    )?;
+    Ok((DepthData::Relative(depth::sanitize_relative(rel)), names))
+}
+
+/// [`analyze`] with the photo from `decode` (run while the models load): decode, the matte
+/// file, the photo's own depth map, the depth file, or else the models.
+fn analyze_decoded(
+    path: &Path,
+    decode: impl FnOnce() -> Result<Photo, IoError>,
+    options: &AnalysisOptions,
+    embedded: Option<EmbeddedDepth>,
+    models: &mut LazyModels,
+) -> Result<Analysis, PipelineError> {
+    let mut timings = AnalysisTimings::default();
+    let map_given = options.depth.is_some() || embedded.is_some();
+    let (photo, working) = decode_while_loading(decode, map_given, models, &mut timings)?;
+    let size = (photo.color.width, photo.color.height);
     let mut warnings: Vec<Warning> = photo.warnings.iter().cloned().map(Warning::Photo).collect();
 
     let mut matte = match &options.matte {
         Some(matte_path) => {
             let t = Instant::now();
-            let plane = io::read_matte(matte_path)?;
-            let mut plane = fit_to_photo(plane, width, height, matte_path, "matte", &mut warnings)?;
-            for v in &mut plane.data {
-                *v = if v.is_finite() {
-                    v.clamp(0.0, 1.0)
-                } else {
-                    0.0
-                };
-            }
+            let matte = matte_from_file(matte_path, size, map_given, &mut warnings)?;
             timings.matte_ms = ms_since(t);
-            match degenerate_matte(&plane) {
-                None => Some(plane),
-                Some(problem) => {
-                    warnings.push(Warning::MatteIgnored {
-                        path: matte_path.clone(),
-                        problem,
-                        depth_file: map_given,
-                    });
-                    None
-                }
-            }
+            matte
         }
         None => None,
     };
 
-    let mut model_names = None;
     let mut depth_origin = DepthOrigin::Model;
-    // The photo's own map; with `auto`, one that does not fit the photo leaves the depth to the
-    // model (with a warning). It is resampled to the photo's size without a warning: phones
-    // store it smaller.
     let own_map = match embedded {
         Some(e) if options.depth.is_none() => {
             let t = Instant::now();
-            let (format, kind) = (e.format, e.kind());
-            let mut map_warnings = Vec::new();
-            let size = (width, height);
-            let what = "its own depth map";
-            // Its warnings name it, not the photo (which the caller prints before them).
-            let label = Path::new(what);
-            match depth_from_map(e.plane, kind, size, label, what, &mut map_warnings) {
-                Ok(d) => {
-                    timings.depth_ms = ms_since(t);
-                    depth_origin = DepthOrigin::Embedded(format);
-                    warnings.extend(
-                        map_warnings
-                            .into_iter()
-                            .filter(|w| !matches!(w, Warning::Resampled { .. })),
-                    );
-                    Some(d)
-                }
-                Err(err) => {
-                    let msg = err.to_string();
-                    let prefix = format!("{what}: ");
-                    let why = msg.strip_prefix(&prefix).unwrap_or(&msg).to_string();
-                    if options.depth_source != DepthSource::Auto {
-                        return Err(PipelineError::EmbeddedDepth {
-                            path: path.to_path_buf(),
-                            message: why,
-                        });
-                    }
-                    warnings.push(Warning::EmbeddedDepthUnused(why));
-                    None
-                }
-            }
+            let own = own_depth_map(e, options.depth_source, path, size, &mut warnings)?;
+            own.map(|(depth, format)| {
+                timings.depth_ms = ms_since(t);
+                depth_origin = DepthOrigin::Embedded(format);
+                depth
+            })
         }
         _ => None,
     };
+    let mut model_names = None;
     let depth = match (&options.depth, own_map) {
         (Some(file), _) => {
             let t = Instant::now();
             let (plane, kind) = io::read_depth(&file.path, file.kind)?;
-            let size = (width, height);
             let depth = depth_from_map(plane, kind, size, &file.path, "depth map", &mut warnings)?;
             timings.depth_ms = ms_since(t);
             depth_origin = DepthOrigin::File;
@@ -404,33 +482,17 @@ fn analyze_decoded(
         }
         (None, Some(depth)) => depth,
         (None, None) => {
-            let t = Instant::now();
-            let was_loaded = models.is_loaded();
-            let set = models.get()?;
-            if !was_loaded {
-                timings.load_ms += ms_since(t);
-            }
-            let estimate = set
-                .estimate_prepared(&photo.color, working)
-                .map_err(PipelineError::Inference)?;
-            timings.depth_ms = estimate.depth_ms;
-            if matte.is_none() {
-                timings.matte_ms = estimate.matte_ms;
-                matte = Some(estimate.matte);
-            }
-            model_names = Some(ModelNames {
-                depth: estimate.depth_model,
-                matte: estimate.matte_model,
-            });
-            let rel = fit_to_photo(
-                estimate.relative_disparity,
-                width,
-                height,
+            let (depth, names) = depth_from_models(
+                models,
+                &photo,
+                working,
                 path,
-                "model depth",
+                &mut matte,
                 &mut warnings,
+                &mut timings,
             )?;
-            DepthData::Relative(depth::sanitize_relative(rel))
+            model_names = Some(names);
+            depth
         }
     };
 
@@ -546,5 +608,140 @@ mod tests {
         let w = invalid_depth_warning(&plane, DepthKind::Metres, p);
         assert_eq!(w, invalid(DepthKind::Metres, 9, 9));
         assert!(w.unwrap().to_string().contains("no valid depth value"));
+    }
+
+    #[test]
+    fn matte_pass_fits_clamps_and_ignores_degenerate_mattes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.png");
+        let mut half = Plane::filled(10, 5, 0.0);
+        for v in &mut half.data[..25] {
+            *v = 1.0;
+        }
+        io::write_plane_png16(&p, &half, 0.0, 1.0).unwrap();
+        let mut warnings = Vec::new();
+        let m = matte_from_file(&p, (20, 10), false, &mut warnings)
+            .unwrap()
+            .expect("a usable matte");
+        assert_eq!((m.width, m.height), (20, 10));
+        assert!(m.data.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(matches!(
+            warnings[..],
+            [Warning::Resampled { what: "matte", .. }]
+        ));
+        // A matte that covers nothing is ignored, with a warning that knows about the depth.
+        io::write_plane_png16(&p, &Plane::filled(20, 10, 0.0), 0.0, 1.0).unwrap();
+        let mut warnings = Vec::new();
+        assert_eq!(
+            matte_from_file(&p, (20, 10), true, &mut warnings).unwrap(),
+            None
+        );
+        assert_eq!(
+            warnings,
+            [Warning::MatteIgnored {
+                path: p.clone(),
+                problem: MatteProblem::Empty,
+                depth_file: true,
+            }]
+        );
+        // Another shape is refused.
+        assert!(matches!(
+            matte_from_file(&p, (10, 20), false, &mut Vec::new()),
+            Err(PipelineError::ShapeMismatch { what: "matte", .. })
+        ));
+    }
+
+    #[test]
+    fn own_map_pass_resamples_quietly_or_falls_back() {
+        let map = |w, h| EmbeddedDepth {
+            format: EmbeddedFormat::GDepth,
+            encoding: crate::io::embedded_depth::DepthEncoding::RelativeDisparity,
+            plane: Plane::from_vec(w, h, (0..w * h).map(|i| i as f32).collect()),
+        };
+        let photo = Path::new("p.jpg");
+        // Smaller, same shape: used, resampled without a warning.
+        let mut warnings = Vec::new();
+        let (d, format) = own_depth_map(
+            map(10, 5),
+            DepthSource::Auto,
+            photo,
+            (20, 10),
+            &mut warnings,
+        )
+        .unwrap()
+        .expect("used");
+        assert_eq!(format, EmbeddedFormat::GDepth);
+        assert!(matches!(d, DepthData::Relative(ref p) if (p.width, p.height) == (20, 10)));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // Another shape: with auto, a warning and the model; with embedded, the photo's error.
+        let mut warnings = Vec::new();
+        let none = own_depth_map(
+            map(5, 10),
+            DepthSource::Auto,
+            photo,
+            (20, 10),
+            &mut warnings,
+        );
+        assert!(none.unwrap().is_none());
+        match &warnings[..] {
+            [Warning::EmbeddedDepthUnused(why)] => {
+                assert!(why.starts_with("its own depth map is 5×10"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = own_depth_map(
+            map(5, 10),
+            DepthSource::Embedded,
+            photo,
+            (20, 10),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        match e {
+            PipelineError::EmbeddedDepth { path, message } => {
+                assert_eq!(path, photo);
+                assert!(
+                    message.starts_with("its own depth map is 5×10"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn decode_pass_times_decoding_and_loads_nothing_with_a_map() {
+        let mut models = LazyModels::new(crate::infer::ModelConfig::default());
+        let mut timings = AnalysisTimings::default();
+        let photo = Photo {
+            color: crate::scene::LinearRgb::filled(4, 3, [0.5; 3]),
+            alpha: None,
+            metadata: Default::default(),
+            bits_per_channel: 8,
+            warnings: Vec::new(),
+        };
+        let (p, working) =
+            decode_while_loading(|| Ok(photo.clone()), true, &mut models, &mut timings).unwrap();
+        assert_eq!(p.color, photo.color);
+        assert!(working.is_none(), "no working image without the models");
+        assert!(!models.is_loaded());
+        assert_eq!(timings.load_ms, 0.0);
+        assert!(timings.decode_ms >= 0.0);
+        let e = decode_while_loading(
+            || {
+                Err(crate::io::decode::decode_err(
+                    Path::new("x"),
+                    crate::io::DecodeError::Empty,
+                ))
+            },
+            true,
+            &mut models,
+            &mut timings,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, PipelineError::Io(IoError::Decode { .. })),
+            "{e:?}"
+        );
     }
 }
