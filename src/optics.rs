@@ -225,6 +225,24 @@ pub const CHROMATIC_ABERRATION_CLASSES: [(&str, f64); 4] = [
 /// * **Spherical aberration** `S` (−1…1): under-corrected (`S > 0`) discs behind the focus have
 ///   a bright rim and a dim centre (rim : centre = `(1 + S) : (1 − S)`), discs in front the
 ///   reverse; over-corrected (`S < 0`) the other way round. `S = 1` is the soap-bubble ring.
+/// * **Cat-eye** (mechanical vignetting) `F` (0–1), the share of a disc cut away in the frame's
+///   corner: the lens barrel is a second, round stop whose image in the aperture plane is the
+///   aperture's size (for distant objects) and is shifted against the field direction in
+///   proportion to the field radius, `t(ρ) = t_c·ρ` aperture radii at `ρ` = distance from the
+///   image centre / distance of the corner. `t_c` is solved so that two unit circles `t_c`
+///   apart overlap in `1 − F` of their area ([`cat_eye_corner_shift`]; exact for a round
+///   aperture). Off-axis discs are the aperture ∩ the shifted barrel: lemons whose long axis
+///   runs tangentially. The same lost pupil area darkens the image (optical vignetting): every
+///   pixel, in focus or not, gets the surviving share of the pupil at its field position
+///   ([`cat_eye_transmission`]) in linear light before the sensor clips, so the corner of a
+///   uniform scene is `1 − F` as bright as the centre.
+/// * **Swirl** `S` (0–1), the rotational background of a Helios 44: cat-eye discs
+///   (`F = 0.6·S`, or the cat-eye above if larger) plus field curvature. The sharp image
+///   surface curves towards the lens by `δ(ρ) = S·f/100·ρ²` on the image side (at `S = 1` and
+///   58 mm, 0.58 mm in the corner), so off axis the lens focuses nearer: the focus disparity at
+///   `ρ` rises by `δ/v²` ([`Lens::field_curvature_disparity_per_m`]) and background discs grow
+///   towards the edges (58 mm f/2 at 2 m, background at infinity, S = 1: 1.3× in the corner)
+///   while the cat-eye turns them tangentially, which draws the swirl.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Character {
@@ -234,6 +252,10 @@ pub struct Character {
     pub chromatic_aberration_um: f64,
     /// Signed strength, 0 = off.
     pub spherical_aberration: f64,
+    /// Share of a corner disc cut away by the barrel, 0–1; 0 = off.
+    pub cat_eye: f64,
+    /// Swirl strength, 0–1 (cat-eye plus field curvature); 0 = off.
+    pub swirl: f64,
 }
 
 impl Default for Character {
@@ -242,8 +264,54 @@ impl Default for Character {
             anamorphic_squeeze: 1.0,
             chromatic_aberration_um: 0.0,
             spherical_aberration: 0.0,
+            cat_eye: 0.0,
+            swirl: 0.0,
         }
     }
+}
+
+/// The cat-eye share a swirl of strength 1 brings (see [`Character`]).
+pub const SWIRL_CAT_EYE: f64 = 0.6;
+/// Image-side field curvature in the frame's corner at swirl 1, as a share of the focal length.
+pub const SWIRL_SAG_PER_FOCAL_LENGTH: f64 = 0.01;
+/// The largest barrel shift the renderer uses, in aperture radii: a corner disc keeps at least
+/// 1.3% of its area (cut shares above 0.987 render as 0.987).
+pub const MAX_CAT_EYE_SHIFT: f64 = 1.9;
+
+/// The share of a unit circle's area that another unit circle `t` apart overlaps (1 at `t = 0`,
+/// 0 from `t = 2`).
+pub fn circle_overlap(t: f64) -> f64 {
+    let t = t.abs();
+    if t >= 2.0 || t.is_nan() {
+        return 0.0;
+    }
+    let h = 0.5 * t;
+    (2.0 * h.acos() - 2.0 * h * (1.0 - h * h).sqrt()) / std::f64::consts::PI
+}
+
+/// The barrel shift in the frame's corner, in aperture radii, that cuts `cut` (0–1) of a
+/// round disc away (see [`Character`]); at most [`MAX_CAT_EYE_SHIFT`].
+pub fn cat_eye_corner_shift(cut: f64) -> f64 {
+    if !(cut > 0.0) {
+        return 0.0;
+    }
+    let want = 1.0 - cut.min(1.0);
+    let (mut lo, mut hi) = (0.0f64, 2.0f64);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if circle_overlap(mid) > want {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (0.5 * (lo + hi)).min(MAX_CAT_EYE_SHIFT)
+}
+
+/// The surviving share of the pupil at field radius `rho` (0 centre, 1 corner) for a corner
+/// shift `corner_shift` (see [`cat_eye_corner_shift`]): the optical vignetting.
+pub fn cat_eye_transmission(corner_shift: f64, rho: f64) -> f64 {
+    circle_overlap(corner_shift * rho)
 }
 
 impl Character {
@@ -266,12 +334,33 @@ impl Character {
             self.spherical_aberration,
             (-1.0, 1.0),
             "",
-        )
+        )?;
+        check_range("cat-eye", self.cat_eye, (0.0, 1.0), "")?;
+        check_range("swirl", self.swirl, (0.0, 1.0), "")
     }
 
     /// True when every trait is off (the ideal thin lens).
     pub fn is_ideal(&self) -> bool {
         *self == Character::default()
+    }
+
+    /// The share of a corner disc cut away: the cat-eye, or the swirl's if larger (0 = off).
+    pub fn cat_eye_share(&self) -> f64 {
+        let own = if self.cat_eye.is_finite() {
+            self.cat_eye.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        own.max(SWIRL_CAT_EYE * self.swirl_strength())
+    }
+
+    /// The swirl strength made safe (0–1).
+    fn swirl_strength(&self) -> f64 {
+        if self.swirl.is_finite() {
+            self.swirl.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
     }
 }
 
@@ -449,6 +538,21 @@ impl Lens {
         0.5 * shift_mm / self.f_number * f_over_v * self.px_per_mm(image_width_px)
     }
 
+    /// The swirl's field curvature (see [`Character`]): how much the focus disparity (1/m)
+    /// rises at field radius `rho` (0 centre, 1 the frame's corner); 0 without swirl.
+    pub fn field_curvature_disparity_per_m(&self, rho: f64) -> f64 {
+        let s = self.character.swirl_strength();
+        if s == 0.0 {
+            return 0.0;
+        }
+        let f = self.focal_length_mm;
+        let s1 = self.focus_distance_m * 1000.0;
+        let v = f * s1 / (s1 - f);
+        let sag_mm = s * SWIRL_SAG_PER_FOCAL_LENGTH * f * rho * rho;
+        // Moving the image by `dv` moves the conjugate object's disparity by `dv / v²`.
+        sag_mm / (v * v) * 1000.0
+    }
+
     /// Depth of field limits (near, far) in metres for an acceptable CoC `coc_limit_mm`
     /// (far is infinite beyond the hyperfocal distance).
     pub fn depth_of_field_m(&self, coc_limit_mm: f64) -> (f64, f64) {
@@ -540,6 +644,48 @@ mod tests {
         assert_eq!(Sensor::parse("23.5mm").unwrap().width_mm(), 23.5);
         assert!(Sensor::parse("banana").is_err());
         assert!(Sensor::parse("0.1").is_err());
+    }
+
+    #[test]
+    fn cat_eye_shift_cuts_the_asked_share_and_swirl_curves_the_field() {
+        assert_eq!(circle_overlap(0.0), 1.0);
+        assert_eq!(circle_overlap(2.0), 0.0);
+        for cut in [0.1, 0.3, 0.5, 0.9] {
+            let t = cat_eye_corner_shift(cut);
+            assert!((1.0 - cat_eye_transmission(t, 1.0) - cut).abs() < 1e-9, "{cut}");
+            // Less is cut nearer the centre.
+            assert!(cat_eye_transmission(t, 0.5) > 1.0 - cut);
+        }
+        assert_eq!(cat_eye_corner_shift(0.0), 0.0);
+        assert_eq!(cat_eye_corner_shift(1.0), MAX_CAT_EYE_SHIFT);
+        let swirly = Character {
+            swirl: 0.5,
+            cat_eye: 0.1,
+            ..Character::default()
+        };
+        assert!((swirly.cat_eye_share() - 0.3).abs() < 1e-12);
+        let lens = Lens {
+            focal_length_mm: 58.0,
+            f_number: 2.0,
+            character: Character {
+                swirl: 1.0,
+                ..Character::default()
+            },
+            ..Lens::default()
+        };
+        // Background discs 1.3× larger in the corner at 2 m.
+        let grow = (lens.focus_disparity_per_m() + lens.field_curvature_disparity_per_m(1.0))
+            / lens.focus_disparity_per_m();
+        assert!((grow - 1.33).abs() < 0.02, "{grow}");
+        assert_eq!(Lens::default().field_curvature_disparity_per_m(1.0), 0.0);
+        let e = Lens {
+            character: Character {
+                cat_eye: 1.5,
+                ..Character::default()
+            },
+            ..Lens::default()
+        };
+        assert_eq!(e.validate().unwrap_err().to_string(), "cat-eye 1.5 is outside 0–1");
     }
 
     #[test]
