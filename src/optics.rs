@@ -232,10 +232,13 @@ pub const CHROMATIC_ABERRATION_CLASSES: [(&str, f64); 4] = [
 ///   image centre / distance of the corner. `t_c` is solved so that two unit circles `t_c`
 ///   apart overlap in `1 − F` of their area ([`cat_eye_corner_shift`]; exact for a round
 ///   aperture). Off-axis discs are the aperture ∩ the shifted barrel: lemons whose long axis
-///   runs tangentially. The same lost pupil area darkens the image (optical vignetting): every
-///   pixel, in focus or not, gets the surviving share of the pupil at its field position
-///   ([`cat_eye_transmission`]) in linear light before the sensor clips, so the corner of a
-///   uniform scene is `1 − F` as bright as the centre.
+///   runs tangentially. The lost pupil area darkens the image (optical vignetting): every
+///   pixel, in focus or not, gets the surviving share of the pupil seen from it
+///   ([`cat_eye_transmission`]) in linear light before the sensor clips. Seen from the sensor
+///   the barrel's shadow is a little larger than from a distant point
+///   ([`Lens::cat_eye_barrel_scale`], `1/(1 − b/S1)` for a barrel `b` in front of the lens),
+///   so the corner of a uniform scene comes out slightly brighter than `1 − F` (85 mm f/1.8
+///   at 2 m, full frame, F = 0.5: 0.51).
 /// * **Swirl** `S` (0–1), the rotational background of a Helios 44: cat-eye discs
 ///   (`F = 0.6·S`, or the cat-eye above if larger) plus field curvature. The sharp image
 ///   surface curves towards the lens by `δ(ρ) = S·f/100·ρ²` on the image side (at `S = 1` and
@@ -308,10 +311,30 @@ pub fn cat_eye_corner_shift(cut: f64) -> f64 {
     (0.5 * (lo + hi)).min(MAX_CAT_EYE_SHIFT)
 }
 
+/// The share of a unit circle's area that a circle of radius `r` whose centre is `t` away
+/// covers.
+pub fn circle_overlap_radius(r: f64, t: f64) -> f64 {
+    let t = t.abs();
+    if !(r > 0.0) || t.is_nan() || t >= 1.0 + r {
+        return 0.0;
+    }
+    if t <= (r - 1.0).abs() {
+        return r.min(1.0).powi(2);
+    }
+    let a1 = ((t * t + 1.0 - r * r) / (2.0 * t)).clamp(-1.0, 1.0).acos();
+    let a2 = ((t * t + r * r - 1.0) / (2.0 * t * r))
+        .clamp(-1.0, 1.0)
+        .acos();
+    let k = ((-t + 1.0 + r) * (t + 1.0 - r) * (t - 1.0 + r) * (t + 1.0 + r)).max(0.0);
+    (a1 + r * r * a2 - 0.5 * k.sqrt()) / std::f64::consts::PI
+}
+
 /// The surviving share of the pupil at field radius `rho` (0 centre, 1 corner) for a corner
-/// shift `corner_shift` (see [`cat_eye_corner_shift`]): the optical vignetting.
-pub fn cat_eye_transmission(corner_shift: f64, rho: f64) -> f64 {
-    circle_overlap(corner_shift * rho)
+/// shift `corner_shift` (see [`cat_eye_corner_shift`]) of a barrel whose image seen from the
+/// sensor is `scale` times the aperture's ([`Lens::cat_eye_barrel_scale`]): the optical
+/// vignetting.
+pub fn cat_eye_transmission(corner_shift: f64, scale: f64, rho: f64) -> f64 {
+    circle_overlap_radius(scale, scale * corner_shift * rho)
 }
 
 impl Character {
@@ -553,6 +576,31 @@ impl Lens {
         sag_mm / (v * v) * 1000.0
     }
 
+    /// Cat-eye: how much larger than the aperture the barrel looks from the sensor, for an
+    /// image `width × height` px (see [`Character`]). The barrel's shift in the corner is `t_c`
+    /// aperture radii for distant points, so the barrel lies `b = t_c·R/θ` in front of the lens
+    /// (`R = f/2N`, `θ` the corner's field angle); a ray from the sensor meets it on its way to
+    /// the focus distance `S1`, where the barrel's shadow in the aperture is `1/(1 − b/S1)`
+    /// times as large and as far off. 1 without cat-eye.
+    pub fn cat_eye_barrel_scale(&self, (width, height): (usize, usize)) -> f64 {
+        let shift = cat_eye_corner_shift(self.character.cat_eye_share());
+        if shift == 0.0 {
+            return 1.0;
+        }
+        let f = self.focal_length_mm;
+        let s1 = self.focus_distance_m * 1000.0;
+        let v = f * s1 / (s1 - f);
+        let (w, h) = (width as f64, height as f64);
+        let corner_mm = 0.5 * (w * w + h * h).sqrt() / self.px_per_mm(width.max(height));
+        let b = shift * f / (2.0 * self.f_number) * v / corner_mm;
+        let scale = 1.0 / (1.0 - b / s1);
+        if scale.is_finite() && scale >= 1.0 {
+            scale.min(4.0)
+        } else {
+            4.0
+        }
+    }
+
     /// Depth of field limits (near, far) in metres for an acceptable CoC `coc_limit_mm`
     /// (far is infinite beyond the hyperfocal distance).
     pub fn depth_of_field_m(&self, coc_limit_mm: f64) -> (f64, f64) {
@@ -652,9 +700,14 @@ mod tests {
         assert_eq!(circle_overlap(2.0), 0.0);
         for cut in [0.1, 0.3, 0.5, 0.9] {
             let t = cat_eye_corner_shift(cut);
-            assert!((1.0 - cat_eye_transmission(t, 1.0) - cut).abs() < 1e-9, "{cut}");
-            // Less is cut nearer the centre.
-            assert!(cat_eye_transmission(t, 0.5) > 1.0 - cut);
+            assert!(
+                (1.0 - cat_eye_transmission(t, 1.0, 1.0) - cut).abs() < 1e-9,
+                "{cut}"
+            );
+            assert!((circle_overlap_radius(1.0, t) - circle_overlap(t)).abs() < 1e-12);
+            // Less is cut nearer the centre, and by a barrel seen larger.
+            assert!(cat_eye_transmission(t, 1.0, 0.5) > 1.0 - cut);
+            assert!(cat_eye_transmission(t, 1.1, 1.0) > 1.0 - cut);
         }
         assert_eq!(cat_eye_corner_shift(0.0), 0.0);
         assert_eq!(cat_eye_corner_shift(1.0), MAX_CAT_EYE_SHIFT);
@@ -685,7 +738,10 @@ mod tests {
             },
             ..Lens::default()
         };
-        assert_eq!(e.validate().unwrap_err().to_string(), "cat-eye 1.5 is outside 0–1");
+        assert_eq!(
+            e.validate().unwrap_err().to_string(),
+            "cat-eye 1.5 is outside 0–1"
+        );
     }
 
     #[test]

@@ -547,8 +547,13 @@ const VIGNETTING_STEPS: usize = 1024;
 
 impl Vignetting {
     /// The vignetting of a barrel shifted `corner_shift` aperture radii in the corner of an
-    /// image `width × height`; `None` when there is none.
-    pub(crate) fn new(corner_shift: f64, (width, height): (usize, usize)) -> Option<Vignetting> {
+    /// image `width × height`, seen `scale` times the aperture's size from the sensor (see
+    /// [`crate::optics::cat_eye_transmission`]); `None` when there is none.
+    pub(crate) fn new(
+        corner_shift: f64,
+        scale: f64,
+        (width, height): (usize, usize),
+    ) -> Option<Vignetting> {
         if !(corner_shift > 0.0) {
             return None;
         }
@@ -556,7 +561,7 @@ impl Vignetting {
         let table = (0..=n + 1)
             .map(|i| {
                 let rho = (i as f64 / n as f64).sqrt();
-                crate::optics::cat_eye_transmission(corner_shift, rho) as f32
+                crate::optics::cat_eye_transmission(corner_shift, scale, rho) as f32
             })
             .collect();
         let (w, h) = (width as f32, height as f32);
@@ -570,7 +575,10 @@ impl Vignetting {
     /// The transmission at pixel `(x, y)`.
     #[inline]
     pub(crate) fn at(&self, x: usize, y: usize) -> f32 {
-        let (dx, dy) = (x as f32 + 0.5 - self.centre.0, y as f32 + 0.5 - self.centre.1);
+        let (dx, dy) = (
+            x as f32 + 0.5 - self.centre.0,
+            y as f32 + 0.5 - self.centre.1,
+        );
         let pos = ((dx * dx + dy * dy) * self.scale).min(VIGNETTING_STEPS as f32);
         let i = pos as usize;
         let t = pos - i as f32;
@@ -579,7 +587,7 @@ impl Vignetting {
 }
 
 /// Cells per axis of the fast kernel's cat-eye grid (see the module docs).
-pub(crate) const FIELD_CELLS: usize = 16;
+pub(crate) const FIELD_CELLS: usize = 17;
 
 /// Per cell of the cat-eye grid, its disc model and its tables, each built on first use.
 #[derive(Debug)]
@@ -735,7 +743,8 @@ impl SpanTables {
         let model = self.cell_model(field, cell);
         let (q, p) = self.index(d, dy);
         let count = self.tables.len() / PHASES;
-        let steps = field.tables[cell].get_or_init(|| (0..count).map(|_| OnceLock::new()).collect());
+        let steps =
+            field.tables[cell].get_or_init(|| (0..count).map(|_| OnceLock::new()).collect());
         let phases = steps[q].get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new())));
         phases[p].get_or_init(|| self.build_at(model, q, p))
     }
@@ -1123,7 +1132,11 @@ mod tests {
             .iter()
             .map(|r| f64::from(r.e - r.s))
             .fold(0.0, f64::max);
-        assert!(edge.rows.len() as f64 > 1.2 * width, "{} {width}", edge.rows.len());
+        assert!(
+            edge.rows.len() as f64 > 1.2 * width,
+            "{} {width}",
+            edge.rows.len()
+        );
     }
 
     #[test]

@@ -67,7 +67,9 @@ mod reference;
 
 use rayon::prelude::*;
 
-use self::aperture::{CatEye, DiscModel, LevelTables, SpanTable, SpanTables, UnitShape, Vignetting};
+use self::aperture::{
+    CatEye, DiscModel, LevelTables, SpanTable, SpanTables, UnitShape, Vignetting,
+};
 use self::coc::{CocMap, PerSide, Side, membership};
 use self::composite::{
     Acc, LevelImage, bilinear, cascade, combine, finish_vignetted, hole_fill, in_front, normalise,
@@ -192,9 +194,11 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
     let coc = CocMap::new(lens, input.width, input.height);
     let highlights = Highlights::new(&options.highlights, &input);
     let models = side_models(lens, (input.width, input.height));
+    let dims = (input.width, input.height);
     let vignetting = Vignetting::new(
         cat_eye_corner_shift(lens.character.cat_eye_share()),
-        (input.width, input.height),
+        lens.cat_eye_barrel_scale(dims),
+        dims,
     );
     match options.kernel {
         KernelKind::Fast => {
@@ -588,12 +592,15 @@ impl SparseLights {
         }
         line.reset(width + 2);
         let mut any = false;
-        for (i, &SparseRun {
-            x,
-            y: ys,
-            len,
-            src: ref p,
-        }) in near.iter().enumerate()
+        for (
+            i,
+            &SparseRun {
+                x,
+                y: ys,
+                len,
+                src: ref p,
+            },
+        ) in near.iter().enumerate()
         {
             let t = match &self.cat_eye {
                 Some(own) => &own[first + i],

@@ -147,9 +147,9 @@ fn scatter_slice(
                 own = coverage_model_at(model, f64::from(d), SUPERSAMPLING, (x, y));
                 &own
             } else {
-                kernels
-                    .entry(d.to_bits())
-                    .or_insert_with(|| coverage_model_at(model, f64::from(d), SUPERSAMPLING, (x, y)))
+                kernels.entry(d.to_bits()).or_insert_with(|| {
+                    coverage_model_at(model, f64::from(d), SUPERSAMPLING, (x, y))
+                })
             };
             for &(dx, dy, k) in kernel.iter() {
                 let xd = reflect(x as i64 + i64::from(dx), w as i64) as usize;

@@ -440,8 +440,7 @@ impl Camera {
             cy: h / 2.0,
             curvature_per_m: sag_m / (v * v),
             corner2_px,
-            barrel_m: (cut > 0.0)
-                .then(|| barrel_distance_m(cut, aperture_radius, corner_slope)),
+            barrel_m: (cut > 0.0).then(|| barrel_distance_m(cut, aperture_radius, corner_slope)),
         }
     }
 
