@@ -81,6 +81,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "vintage-50mm-f1.4-fringing",
         include_str!("../presets/vintage-50mm-f1.4-fringing.toml"),
     ),
+    (
+        "swirly-58mm-f2",
+        include_str!("../presets/swirly-58mm-f2.toml"),
+    ),
 ];
 
 /// A preset file's own keys, besides the shared lens fields ([`LensFields`]).
