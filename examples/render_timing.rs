@@ -8,7 +8,8 @@
 //! --save-matte`; f-number, repeats). Focus is automatic, as in `fstop`.
 //!
 //! `--character all` turns on every lens-character trait (anamorphic 1.5×, strong chromatic
-//! aberration 120 µm, spherical aberration 0.5) for the speed budget of issue 16.
+//! aberration 120 µm, spherical aberration 0.5, cat-eye 0.4, swirl 0.7) for the speed budget of
+//! issue 16.
 //!
 //! Prints one JSON object with the median and the minimum.
 
@@ -38,6 +39,8 @@ fn main() -> anyhow::Result<()> {
             anamorphic_squeeze: 1.5,
             chromatic_aberration_um: 120.0,
             spherical_aberration: 0.5,
+            cat_eye: 0.4,
+            swirl: 0.7,
         },
         Some(other) => anyhow::bail!("--character: 'none' or 'all', not '{other}'"),
     };

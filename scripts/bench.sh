@@ -68,8 +68,8 @@ for spec in "${sizes[@]}"; do
 done
 
 # Lens character (issue 16): the 12 MP synthetic render with every trait on (anamorphic 1.5×,
-# chromatic aberration 120 µm, spherical aberration 0.5) against the plain lens, interleaved so
-# the machine's drift hits both alike. Budget: at most 1.3×.
+# chromatic aberration 120 µm, spherical aberration 0.5, cat-eye 0.4, swirl 0.7) against the
+# plain lens, interleaved so the machine's drift hits both alike. Budget: at most 1.3×.
 plain=()
 traits=()
 for ((run = 0; run < repeats; run++)); do

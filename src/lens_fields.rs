@@ -35,6 +35,10 @@ pub struct LensFields {
     pub chromatic_aberration_um: Option<f64>,
     /// Spherical aberration, −1…1 (positive under-corrected).
     pub spherical_aberration: Option<f64>,
+    /// Cat-eye: the share of a corner disc cut away, 0–1.
+    pub cat_eye: Option<f64>,
+    /// Swirl (cat-eye plus field curvature), 0–1.
+    pub swirl: Option<f64>,
     /// [`HighlightOptions::threshold`].
     pub highlight_threshold: Option<f32>,
     /// [`HighlightOptions::gain`].
@@ -69,6 +73,8 @@ pub(crate) struct RawLensFields {
     anamorphic_squeeze: Option<Spanned<f64>>,
     chromatic_aberration_um: Option<Spanned<f64>>,
     spherical_aberration: Option<Spanned<f64>>,
+    cat_eye: Option<Spanned<f64>>,
+    swirl: Option<Spanned<f64>>,
     highlight_threshold: Option<Spanned<f32>>,
     highlight_gain: Option<Spanned<f32>>,
     background: Option<Spanned<String>>,
@@ -144,6 +150,8 @@ impl LensFields {
             anamorphic_squeeze: plain(&raw.anamorphic_squeeze),
             chromatic_aberration_um: plain(&raw.chromatic_aberration_um),
             spherical_aberration: plain(&raw.spherical_aberration),
+            cat_eye: plain(&raw.cat_eye),
+            swirl: plain(&raw.swirl),
             highlight_threshold: raw.highlight_threshold.as_ref().map(|s| *s.get_ref()),
             highlight_gain: raw.highlight_gain.as_ref().map(|s| *s.get_ref()),
             background,
@@ -204,6 +212,12 @@ impl LensFields {
                 l.character.spherical_aberration = v;
             })?;
         }
+        if let Some(v) = self.cat_eye {
+            lens_field("cat_eye", &|l| l.character.cat_eye = v)?;
+        }
+        if let Some(v) = self.swirl {
+            lens_field("swirl", &|l| l.character.swirl = v)?;
+        }
         if let Some(v) = self.highlight_threshold
             && !(v.is_finite() && (0.0..=1.0).contains(&v))
         {
@@ -262,6 +276,8 @@ impl LensFields {
             &mut character.spherical_aberration,
             self.spherical_aberration,
         );
+        set(&mut character.cat_eye, self.cat_eye);
+        set(&mut character.swirl, self.swirl);
         if let Some(v) = self.sensor {
             lens.sensor = v;
         }
@@ -310,6 +326,8 @@ impl RawLensFields {
             "anamorphic_squeeze" => span(&self.anamorphic_squeeze),
             "chromatic_aberration_um" => span(&self.chromatic_aberration_um),
             "spherical_aberration" => span(&self.spherical_aberration),
+            "cat_eye" => span(&self.cat_eye),
+            "swirl" => span(&self.swirl),
             "highlight_threshold" => span(&self.highlight_threshold),
             "highlight_gain" => span(&self.highlight_gain),
             "background" => span(&self.background),

@@ -225,6 +225,27 @@ pub const CHROMATIC_ABERRATION_CLASSES: [(&str, f64); 4] = [
 /// * **Spherical aberration** `S` (−1…1): under-corrected (`S > 0`) discs behind the focus have
 ///   a bright rim and a dim centre (rim : centre = `(1 + S) : (1 − S)`), discs in front the
 ///   reverse; over-corrected (`S < 0`) the other way round. `S = 1` is the soap-bubble ring.
+/// * **Cat-eye** (mechanical vignetting) `F` (0–1), the share of a disc cut away in the frame's
+///   corner: the lens barrel is a second, round stop whose image in the aperture plane is the
+///   aperture's size (for distant objects) and is shifted against the field direction in
+///   proportion to the field radius, `t(ρ) = t_c·ρ` aperture radii at `ρ` = distance from the
+///   image centre / distance of the corner. `t_c` is solved so that two unit circles `t_c`
+///   apart overlap in `1 − F` of their area ([`cat_eye_corner_shift`]; exact for a round
+///   aperture). Off-axis discs are the aperture ∩ the shifted barrel: lemons whose long axis
+///   runs tangentially. The lost pupil area darkens the image (optical vignetting): every
+///   pixel, in focus or not, gets the surviving share of the pupil seen from it
+///   ([`cat_eye_transmission`]) in linear light before the sensor clips. Seen from the sensor
+///   the barrel's shadow is a little larger than from a distant point
+///   ([`Lens::cat_eye_barrel_scale`], `1/(1 − b/S1)` for a barrel `b` in front of the lens),
+///   so the corner of a uniform scene comes out slightly brighter than `1 − F` (85 mm f/1.8
+///   at 2 m, full frame, F = 0.5: 0.51).
+/// * **Swirl** `S` (0–1), the rotational background of a Helios 44: cat-eye discs
+///   (`F = 0.6·S`, or the cat-eye above if larger) plus field curvature. The sharp image
+///   surface curves towards the lens by `δ(ρ) = S·f/100·ρ²` on the image side (at `S = 1` and
+///   58 mm, 0.58 mm in the corner), so off axis the lens focuses nearer: the focus disparity at
+///   `ρ` rises by `δ/v²` ([`Lens::field_curvature_disparity_per_m`]) and background discs grow
+///   towards the edges (58 mm f/2 at 2 m, background at infinity, S = 1: 1.3× in the corner)
+///   while the cat-eye turns them tangentially, which draws the swirl.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Character {
@@ -234,6 +255,10 @@ pub struct Character {
     pub chromatic_aberration_um: f64,
     /// Signed strength, 0 = off.
     pub spherical_aberration: f64,
+    /// Share of a corner disc cut away by the barrel, 0–1; 0 = off.
+    pub cat_eye: f64,
+    /// Swirl strength, 0–1 (cat-eye plus field curvature); 0 = off.
+    pub swirl: f64,
 }
 
 impl Default for Character {
@@ -242,8 +267,74 @@ impl Default for Character {
             anamorphic_squeeze: 1.0,
             chromatic_aberration_um: 0.0,
             spherical_aberration: 0.0,
+            cat_eye: 0.0,
+            swirl: 0.0,
         }
     }
+}
+
+/// The cat-eye share a swirl of strength 1 brings (see [`Character`]).
+pub const SWIRL_CAT_EYE: f64 = 0.6;
+/// Image-side field curvature in the frame's corner at swirl 1, as a share of the focal length.
+pub const SWIRL_SAG_PER_FOCAL_LENGTH: f64 = 0.01;
+/// The largest barrel shift the renderer uses, in aperture radii: a corner disc keeps at least
+/// 1.3% of its area (cut shares above 0.987 render as 0.987).
+pub const MAX_CAT_EYE_SHIFT: f64 = 1.9;
+
+/// The share of a unit circle's area that another unit circle `t` apart overlaps (1 at `t = 0`,
+/// 0 from `t = 2`).
+pub fn circle_overlap(t: f64) -> f64 {
+    let t = t.abs();
+    if t >= 2.0 || t.is_nan() {
+        return 0.0;
+    }
+    let h = 0.5 * t;
+    (2.0 * h.acos() - 2.0 * h * (1.0 - h * h).sqrt()) / std::f64::consts::PI
+}
+
+/// The barrel shift in the frame's corner, in aperture radii, that cuts `cut` (0–1) of a
+/// round disc away (see [`Character`]); at most [`MAX_CAT_EYE_SHIFT`].
+pub fn cat_eye_corner_shift(cut: f64) -> f64 {
+    if !(cut > 0.0) {
+        return 0.0;
+    }
+    let want = 1.0 - cut.min(1.0);
+    let (mut lo, mut hi) = (0.0f64, 2.0f64);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if circle_overlap(mid) > want {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (0.5 * (lo + hi)).min(MAX_CAT_EYE_SHIFT)
+}
+
+/// The share of a unit circle's area that a circle of radius `r` whose centre is `t` away
+/// covers.
+pub fn circle_overlap_radius(r: f64, t: f64) -> f64 {
+    let t = t.abs();
+    if !(r > 0.0) || t.is_nan() || t >= 1.0 + r {
+        return 0.0;
+    }
+    if t <= (r - 1.0).abs() {
+        return r.min(1.0).powi(2);
+    }
+    let a1 = ((t * t + 1.0 - r * r) / (2.0 * t)).clamp(-1.0, 1.0).acos();
+    let a2 = ((t * t + r * r - 1.0) / (2.0 * t * r))
+        .clamp(-1.0, 1.0)
+        .acos();
+    let k = ((-t + 1.0 + r) * (t + 1.0 - r) * (t - 1.0 + r) * (t + 1.0 + r)).max(0.0);
+    (a1 + r * r * a2 - 0.5 * k.sqrt()) / std::f64::consts::PI
+}
+
+/// The surviving share of the pupil at field radius `rho` (0 centre, 1 corner) for a corner
+/// shift `corner_shift` (see [`cat_eye_corner_shift`]) of a barrel whose image seen from the
+/// sensor is `scale` times the aperture's ([`Lens::cat_eye_barrel_scale`]): the optical
+/// vignetting.
+pub fn cat_eye_transmission(corner_shift: f64, scale: f64, rho: f64) -> f64 {
+    circle_overlap_radius(scale, scale * corner_shift * rho)
 }
 
 impl Character {
@@ -266,12 +357,33 @@ impl Character {
             self.spherical_aberration,
             (-1.0, 1.0),
             "",
-        )
+        )?;
+        check_range("cat-eye", self.cat_eye, (0.0, 1.0), "")?;
+        check_range("swirl", self.swirl, (0.0, 1.0), "")
     }
 
     /// True when every trait is off (the ideal thin lens).
     pub fn is_ideal(&self) -> bool {
         *self == Character::default()
+    }
+
+    /// The share of a corner disc cut away: the cat-eye, or the swirl's if larger (0 = off).
+    pub fn cat_eye_share(&self) -> f64 {
+        let own = if self.cat_eye.is_finite() {
+            self.cat_eye.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        own.max(SWIRL_CAT_EYE * self.swirl_strength())
+    }
+
+    /// The swirl strength made safe (0–1).
+    fn swirl_strength(&self) -> f64 {
+        if self.swirl.is_finite() {
+            self.swirl.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
     }
 }
 
@@ -449,6 +561,46 @@ impl Lens {
         0.5 * shift_mm / self.f_number * f_over_v * self.px_per_mm(image_width_px)
     }
 
+    /// The swirl's field curvature (see [`Character`]): how much the focus disparity (1/m)
+    /// rises at field radius `rho` (0 centre, 1 the frame's corner); 0 without swirl.
+    pub fn field_curvature_disparity_per_m(&self, rho: f64) -> f64 {
+        let s = self.character.swirl_strength();
+        if s == 0.0 {
+            return 0.0;
+        }
+        let f = self.focal_length_mm;
+        let s1 = self.focus_distance_m * 1000.0;
+        let v = f * s1 / (s1 - f);
+        let sag_mm = s * SWIRL_SAG_PER_FOCAL_LENGTH * f * rho * rho;
+        // Moving the image by `dv` moves the conjugate object's disparity by `dv / v²`.
+        sag_mm / (v * v) * 1000.0
+    }
+
+    /// Cat-eye: how much larger than the aperture the barrel looks from the sensor, for an
+    /// image `width × height` px (see [`Character`]). The barrel's shift in the corner is `t_c`
+    /// aperture radii for distant points, so the barrel lies `b = t_c·R/θ` in front of the lens
+    /// (`R = f/2N`, `θ` the corner's field angle); a ray from the sensor meets it on its way to
+    /// the focus distance `S1`, where the barrel's shadow in the aperture is `1/(1 − b/S1)`
+    /// times as large and as far off. 1 without cat-eye.
+    pub fn cat_eye_barrel_scale(&self, (width, height): (usize, usize)) -> f64 {
+        let shift = cat_eye_corner_shift(self.character.cat_eye_share());
+        if shift == 0.0 {
+            return 1.0;
+        }
+        let f = self.focal_length_mm;
+        let s1 = self.focus_distance_m * 1000.0;
+        let v = f * s1 / (s1 - f);
+        let (w, h) = (width as f64, height as f64);
+        let corner_mm = 0.5 * (w * w + h * h).sqrt() / self.px_per_mm(width.max(height));
+        let b = shift * f / (2.0 * self.f_number) * v / corner_mm;
+        let scale = 1.0 / (1.0 - b / s1);
+        if scale.is_finite() && scale >= 1.0 {
+            scale.min(4.0)
+        } else {
+            4.0
+        }
+    }
+
     /// Depth of field limits (near, far) in metres for an acceptable CoC `coc_limit_mm`
     /// (far is infinite beyond the hyperfocal distance).
     pub fn depth_of_field_m(&self, coc_limit_mm: f64) -> (f64, f64) {
@@ -552,6 +704,56 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn cat_eye_shift_cuts_the_asked_share_and_swirl_curves_the_field() {
+        assert_eq!(circle_overlap(0.0), 1.0);
+        assert_eq!(circle_overlap(2.0), 0.0);
+        for cut in [0.1, 0.3, 0.5, 0.9] {
+            let t = cat_eye_corner_shift(cut);
+            assert!(
+                (1.0 - cat_eye_transmission(t, 1.0, 1.0) - cut).abs() < 1e-9,
+                "{cut}"
+            );
+            assert!((circle_overlap_radius(1.0, t) - circle_overlap(t)).abs() < 1e-12);
+            // Less is cut nearer the centre, and by a barrel seen larger.
+            assert!(cat_eye_transmission(t, 1.0, 0.5) > 1.0 - cut);
+            assert!(cat_eye_transmission(t, 1.1, 1.0) > 1.0 - cut);
+        }
+        assert_eq!(cat_eye_corner_shift(0.0), 0.0);
+        assert_eq!(cat_eye_corner_shift(1.0), MAX_CAT_EYE_SHIFT);
+        let swirly = Character {
+            swirl: 0.5,
+            cat_eye: 0.1,
+            ..Character::default()
+        };
+        assert!((swirly.cat_eye_share() - 0.3).abs() < 1e-12);
+        let lens = Lens {
+            focal_length_mm: 58.0,
+            f_number: 2.0,
+            character: Character {
+                swirl: 1.0,
+                ..Character::default()
+            },
+            ..Lens::default()
+        };
+        // Background discs 1.3× larger in the corner at 2 m.
+        let grow = (lens.focus_disparity_per_m() + lens.field_curvature_disparity_per_m(1.0))
+            / lens.focus_disparity_per_m();
+        assert!((grow - 1.33).abs() < 0.02, "{grow}");
+        assert_eq!(Lens::default().field_curvature_disparity_per_m(1.0), 0.0);
+        let e = Lens {
+            character: Character {
+                cat_eye: 1.5,
+                ..Character::default()
+            },
+            ..Lens::default()
+        };
+        assert_eq!(
+            e.validate().unwrap_err().to_string(),
+            "cat-eye 1.5 is outside 0–1"
+        );
     }
 
     #[test]

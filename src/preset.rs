@@ -22,6 +22,8 @@
 //! anamorphic_squeeze = 1.0   # lens character (see optics::Character), all off by default
 //! chromatic_aberration_um = 0.0
 //! spherical_aberration = 0.0
+//! cat_eye = 0.0              # share of a corner disc cut away, 0–1
+//! swirl = 0.0                # 0–1
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -78,6 +80,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "vintage-50mm-f1.4-fringing",
         include_str!("../presets/vintage-50mm-f1.4-fringing.toml"),
+    ),
+    (
+        "swirly-58mm-f2",
+        include_str!("../presets/swirly-58mm-f2.toml"),
     ),
 ];
 

@@ -86,6 +86,8 @@ fn bad_lens_values_exit_2_naming_the_range_and_write_nothing() {
         (&["--chromatic-aberration", "900"], "0–500 µm"),
         (&["--chromatic-aberration", "huge"], "apochromatic"),
         (&["--spherical-aberration", "-2"], "-1–1"),
+        (&["--cat-eye", "1.5"], "cat-eye 1.5 is outside 0–1"),
+        (&["--swirl", "-0.5"], "swirl -0.5 is outside 0–1"),
         (&["--sensor-width-mm", "500"], "1–100"),
         (&["--highlight-gain", "-1"], "0–100"),
         (&["--background-distance", "0"], "positive"),

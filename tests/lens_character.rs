@@ -331,6 +331,8 @@ fn fast_kernel_matches_the_reference_with_every_trait_on() {
             anamorphic_squeeze: 1.5,
             chromatic_aberration_um: 150.0,
             spherical_aberration: 0.6,
+            cat_eye: 0.5,
+            swirl: 0.7,
         },
         ..base
     };
@@ -358,6 +360,262 @@ fn fast_kernel_matches_the_reference_with_every_trait_on() {
     println!("every trait on: mae {mae:.5} psnr {psnr:.2} dB max {max:.4}");
     assert!(mae < 0.002, "mean abs error {mae}");
     assert!(psnr > 45.0, "PSNR {psnr} dB");
+}
+
+/// Cat-eye and swirl scenes: a 240 × 160 image, 85 mm f/1.8 at 2 m on a 16.8 mm sensor, so a
+/// light at 1000 m draws a disc of about 30 px; lights at the centre and at field radii 0.42–0.73
+/// of the corner's.
+const FW: usize = 240;
+const FH: usize = 160;
+const FIELD_LIGHTS: [(f64, f64); 5] = [
+    (120.5, 80.5),
+    (210.5, 80.5),
+    (120.5, 140.5),
+    (205.5, 135.5),
+    (35.5, 25.5),
+];
+
+fn field_lens(character: Character) -> Lens {
+    Lens {
+        sensor: Sensor::Custom { width_mm: 16.8 },
+        character,
+        ..Lens::default()
+    }
+}
+
+/// Truth, fast and reference images of `world` through `l` (the 240 × 160 frame).
+fn field_run(l: Lens, world: &World) -> [(&'static str, LinearRgb); 3] {
+    let mut cam = Camera::new(l, FW, FH);
+    cam.samples = 256;
+    let truth = cam.render_lens(world);
+    let p = cam.render_pinhole(world);
+    let scene = Scene::new(p.color, p.disparity, None).unwrap();
+    [
+        ("truth", truth),
+        ("fast", render(&scene, &l, &options(KernelKind::Fast))),
+        (
+            "reference",
+            render(&scene, &l, &options(KernelKind::Reference)),
+        ),
+    ]
+}
+
+/// A black plane at 1000 m with the [`FIELD_LIGHTS`], each bright enough for a plateau of
+/// about 0.5 on a disc of `disc_px`.
+fn field_lights_world(disc_px: f64) -> World {
+    let level = (0.5 * std::f64::consts::PI * disc_px * disc_px / 4.0) as f32;
+    let lights = FIELD_LIGHTS
+        .iter()
+        .map(|&(x, y)| Light {
+            x,
+            y,
+            size_px: 1.0,
+            rgb: [level; 3],
+        })
+        .collect();
+    World::new(vec![
+        Layer::new(1000.0, Shape::Everywhere, Texture::Flat([0.0; 3])).with_lights(lights),
+    ])
+}
+
+/// A disc's shape around `(cx, cy)` within `r` px: the standard deviations along its long and
+/// short principal axes, and the long axis's angle (radians, image axes).
+fn disc_axes(img: &LinearRgb, (cx, cy): (f64, f64), r: f64) -> (f64, f64, f64) {
+    let lum = img.luminance();
+    let (mut s, mut sx, mut sy) = (0.0, 0.0, 0.0);
+    let mut pts = Vec::new();
+    for y in 0..lum.height {
+        for x in 0..lum.width {
+            let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
+            if (px - cx).hypot(py - cy) > r {
+                continue;
+            }
+            let v = f64::from(lum.at(x, y).max(0.0));
+            s += v;
+            sx += v * px;
+            sy += v * py;
+            pts.push((px, py, v));
+        }
+    }
+    let (mx, my) = (sx / s, sy / s);
+    let (mut xx, mut yy, mut xy) = (0.0, 0.0, 0.0);
+    for (px, py, v) in pts {
+        xx += v * (px - mx).powi(2);
+        yy += v * (py - my).powi(2);
+        xy += v * (px - mx) * (py - my);
+    }
+    let (xx, yy, xy) = (xx / s, yy / s, xy / s);
+    let mean = 0.5 * (xx + yy);
+    let dev = (0.25 * (xx - yy).powi(2) + xy * xy).sqrt();
+    let angle = 0.5 * (2.0 * xy).atan2(xx - yy);
+    ((mean + dev).sqrt(), (mean - dev).max(0.0).sqrt(), angle)
+}
+
+/// The field radius of a point (0 centre, 1 corner) and its radial direction.
+fn field_of((x, y): (f64, f64)) -> (f64, f64) {
+    let (dx, dy) = (x - FW as f64 / 2.0, y - FH as f64 / 2.0);
+    let corner = 0.5 * ((FW * FW + FH * FH) as f64).sqrt();
+    (dx.hypot(dy) / corner, dy.atan2(dx))
+}
+
+#[test]
+fn cat_eye_discs_are_lemons_long_tangentially_as_the_second_stop_draws_them() {
+    let l = field_lens(Character {
+        cat_eye: 0.6,
+        ..Character::default()
+    });
+    let coc = l.signed_coc_px(1e-3, FW).abs();
+    let images = field_run(l, &field_lights_world(coc));
+    let mut failures = Vec::new();
+    for &at in &FIELD_LIGHTS {
+        let (rho, radial) = field_of(at);
+        let truth = disc_axes(&images[0].1, at, 0.6 * coc + 2.0);
+        let truth_aspect = truth.0 / truth.1;
+        for (name, img) in &images {
+            let (long, short, angle) = disc_axes(img, at, 0.6 * coc + 2.0);
+            let aspect = long / short;
+            // |cos| of the angle between the long axis and the radial direction: 0 tangential.
+            let radial_cos = (angle - radial).cos().abs();
+            println!(
+                "cat-eye 0.6, field {rho:.2}, {name}: aspect {aspect:.3} (truth \
+                 {truth_aspect:.3}), long axis · radial {radial_cos:.3}"
+            );
+            if (aspect - truth_aspect).abs() > 0.05 * truth_aspect {
+                failures.push(format!(
+                    "{rho:.2} {name}: aspect {aspect:.3} vs {truth_aspect:.3}"
+                ));
+            }
+            if rho > 0.3 && (aspect < 1.15 || radial_cos > 0.2) {
+                failures.push(format!(
+                    "{rho:.2} {name}: not tangential ({aspect:.3}, {radial_cos:.3})"
+                ));
+            }
+            if rho < 0.1 && aspect > 1.05 {
+                failures.push(format!("centre {name}: aspect {aspect:.3}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn cat_eye_darkens_the_corners_by_the_share_cut_away() {
+    let world = World::new(vec![Layer::new(
+        1000.0,
+        Shape::Everywhere,
+        Texture::Flat([0.5; 3]),
+    )]);
+    let mut failures = Vec::new();
+    for cut in [0.3, 0.6] {
+        let l = field_lens(Character {
+            cat_eye: cut,
+            ..Character::default()
+        });
+        let images = field_run(l, &world);
+        // Corner patches (the outermost 3 × 3 pixels) over the centre's.
+        let patch = |img: &LinearRgb, x0: usize, y0: usize| -> f64 {
+            let mut s = 0.0;
+            for y in y0..y0 + 3 {
+                for x in x0..x0 + 3 {
+                    s += f64::from(img.at(x, y)[1]);
+                }
+            }
+            s / 9.0
+        };
+        let ratio = |img: &LinearRgb| {
+            let corners =
+                [(0, 0), (FW - 3, 0), (0, FH - 3), (FW - 3, FH - 3)].map(|(x, y)| patch(img, x, y));
+            corners.iter().sum::<f64>() / 4.0 / patch(img, FW / 2 - 1, FH / 2 - 1)
+        };
+        let truth = ratio(&images[0].1);
+        // The corner patches' centres lie at field radius ~0.99; seen from the sensor the
+        // barrel's shadow is a little larger than from a distant point (its scale), so the
+        // corner keeps a little more than 1 − F.
+        let rho = 1.0 - 1.5 * 2.0 / ((FW * FW + FH * FH) as f64).sqrt();
+        let shift = fstop::optics::cat_eye_corner_shift(cut);
+        let model =
+            fstop::optics::cat_eye_transmission(shift, l.cat_eye_barrel_scale((FW, FH)), rho);
+        for (name, img) in &images {
+            let r = ratio(img);
+            println!(
+                "cat-eye {cut}: {name} corner/centre {r:.3} (truth {truth:.3}, model {model:.3})"
+            );
+            if (r - truth).abs() > 0.01 {
+                failures.push(format!("{cut} {name}: {r:.3} vs truth {truth:.3}"));
+            }
+        }
+        if (truth - model).abs() > 0.01 {
+            failures.push(format!("{cut}: truth {truth:.3} vs model {model:.3}"));
+        }
+        // In focus too: a plane at the focus distance darkens by the same transmission.
+        let focused = World::new(vec![Layer::new(
+            2.0,
+            Shape::Everywhere,
+            Texture::Flat([0.5; 3]),
+        )]);
+        let cam = Camera::new(l, FW, FH);
+        let p = cam.render_pinhole(&focused);
+        let scene = Scene::new(p.color, p.disparity, None).unwrap();
+        let out = render(&scene, &l, &options(KernelKind::Fast));
+        let r = ratio(&out);
+        println!("cat-eye {cut}: in focus, fast corner/centre {r:.3}");
+        if (r - ratio(&images[1].1)).abs() > 0.01 {
+            failures.push(format!("{cut}: in focus {r:.3}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn swirl_discs_grow_towards_the_edges_as_the_curved_field_draws_them() {
+    let swirl = field_lens(Character {
+        swirl: 1.0,
+        ..Character::default()
+    });
+    // The same cat-eye without the field curvature.
+    let flat = field_lens(Character {
+        cat_eye: 0.6,
+        ..Character::default()
+    });
+    let coc = swirl.signed_coc_px(1e-3, FW).abs();
+    let world = field_lights_world(coc);
+    let [swirl_images, flat_images] = [swirl, flat].map(|l| field_run(l, &world));
+    let mut failures = Vec::new();
+    let long_axis = |img: &LinearRgb, at| disc_axes(img, at, 0.7 * coc + 2.0).0;
+    let mut by_radius = Vec::new();
+    for &at in &FIELD_LIGHTS {
+        let (rho, _) = field_of(at);
+        // The disc against the same lens with a flat field (the cat-eye alone), along its
+        // long (tangential) axis; the model's growth is the focus disparity's rise there.
+        let growth =
+            |i: usize| long_axis(&swirl_images[i].1, at) / long_axis(&flat_images[i].1, at);
+        let truth = growth(0);
+        let want = 1.0 + swirl.field_curvature_disparity_per_m(rho) / (0.5 - 1e-3);
+        for (i, (name, img)) in swirl_images.iter().enumerate() {
+            let g = growth(i);
+            let vs_centre = long_axis(img, at) / long_axis(img, FIELD_LIGHTS[0]);
+            println!(
+                "swirl 1, field {rho:.2}, {name}: disc × {g:.3} of the flat field's (truth \
+                 {truth:.3}, model {want:.3}); long axis × {vs_centre:.3} of the centre's"
+            );
+            if (g - truth).abs() > 0.025 * truth {
+                failures.push(format!(
+                    "{rho:.2} {name}: growth {g:.3} vs truth {truth:.3}"
+                ));
+            }
+            if (g - want).abs() > 0.025 * want {
+                failures.push(format!("{rho:.2} {name}: growth {g:.3} vs model {want:.3}"));
+            }
+        }
+        by_radius.push((rho, truth));
+    }
+    // The discs grow with the field radius.
+    by_radius.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert!(
+        by_radius.windows(2).all(|w| w[1].1 > w[0].1),
+        "{by_radius:?}"
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
 }
 
 /// Writes the night-lights photo of the README's lens-character contact sheets: the pinhole

@@ -292,6 +292,15 @@ pub struct LensArgs {
     /// the focus and soft-centred ones in front; 1 is the soap-bubble look [default: 0, off]
     #[arg(long, value_name = "S", value_parser = parse_fraction, allow_hyphen_values = true)]
     pub spherical_aberration: Option<f64>,
+    /// Cat-eye (mechanical vignetting) 0–1: the share of a disc cut away by the lens barrel in
+    /// the frame's corner; off-axis discs become lemons and the corners darken
+    /// [default: 0, off]
+    #[arg(long, value_name = "F", value_parser = parse_fraction, allow_hyphen_values = true)]
+    pub cat_eye: Option<f64>,
+    /// Swirl 0–1 (Helios 44 style): cat-eye discs plus field curvature, so background discs
+    /// grow and turn tangentially towards the edges [default: 0, off]
+    #[arg(long, value_name = "S", value_parser = parse_fraction, allow_hyphen_values = true)]
+    pub swirl: Option<f64>,
     /// Highlight recovery: display level (0–1) at or above which a pixel counts as clipped
     /// [default: 0.98, from the default preset]
     #[arg(long, value_name = "X", value_parser = parse_f32)]

@@ -94,6 +94,8 @@ fn flag_fields(flags: &LensArgs) -> Result<LensFields> {
         anamorphic_squeeze: flags.anamorphic_squeeze,
         chromatic_aberration_um: flags.chromatic_aberration,
         spherical_aberration: flags.spherical_aberration,
+        cat_eye: flags.cat_eye,
+        swirl: flags.swirl,
         highlight_threshold: flags.highlight_threshold,
         highlight_gain: flags.highlight_gain,
         background: flags.background,

@@ -29,6 +29,14 @@
 //!   windows by reach stays right. [`LevelTables`] keeps one set of tables per level (the
 //!   offset is fixed in full-resolution pixels) — and one set for every level when it is off.
 //!
+//! * **Cat-eye** ([`CatEye`], also the swirl's): the unit shape intersected with the barrel's
+//!   image, a unit circle whose centre moves with the source's field position (before the
+//!   anamorphic squeeze). The reference kernel builds that shape exactly for every source pixel;
+//!   the fast kernel's [`SpanTables`] keep one shape per cell of a [`FIELD_CELLS`]² grid over
+//!   the image (the barrel where the cell's centre is), chosen by the source pixel's place in
+//!   its level ([`SpanTables::get_at`]); each cell's tables are built on first use. A cell's
+//!   shape lies inside the plain one, so the plain tables' reach bounds every cell's.
+//!
 //! With every trait off the tables are exactly the plain ones.
 
 use std::collections::BTreeMap;
@@ -69,6 +77,9 @@ pub(crate) struct UnitShape {
     extent: f64,
     /// Horizontal scale, `1/squeeze` for an anamorphic lens (1 for a spherical one).
     x_scale: f64,
+    /// Cat-eye: the centre of the barrel's image, a unit circle the shape is cut to (before
+    /// the squeeze).
+    barrel: Option<[f64; 2]>,
 }
 
 impl UnitShape {
@@ -124,10 +135,24 @@ impl UnitShape {
                 Boundary::Curved { centres, radius }
             }
         };
-        UnitShape::from_boundary(boundary, x_scale)
+        UnitShape::from_boundary(boundary, x_scale, None)
     }
 
-    fn from_boundary(boundary: Boundary, x_scale: f64) -> UnitShape {
+    /// This shape cut to the barrel's image centred at `barrel` (see [`CatEye`]). Without
+    /// `tables` only [`UnitShape::contains`] and [`UnitShape::chord`] may be used (the
+    /// reference kernel's per-pixel shapes).
+    pub(crate) fn with_barrel(&self, barrel: [f64; 2], tables: bool) -> UnitShape {
+        if tables {
+            UnitShape::from_boundary(self.boundary.clone(), self.x_scale, Some(barrel))
+        } else {
+            UnitShape {
+                barrel: Some(barrel),
+                ..self.clone()
+            }
+        }
+    }
+
+    fn from_boundary(boundary: Boundary, x_scale: f64, barrel: Option<[f64; 2]>) -> UnitShape {
         let mut shape = UnitShape {
             boundary,
             cum_left: Vec::new(),
@@ -136,6 +161,7 @@ impl UnitShape {
             tip_bottom: 0.0,
             extent: 1.0,
             x_scale,
+            barrel,
         };
         let n = EDGE_SAMPLES;
         let v_at = |j: usize| -1.0 + 2.0 * j as f64 / n as f64;
@@ -144,7 +170,7 @@ impl UnitShape {
         let last = chords.iter().rposition(Option::is_some);
         let (Some(first), Some(last)) = (first, last) else {
             // Cannot happen for a real aperture; fall back to the circle.
-            return UnitShape::from_boundary(Boundary::Circle, x_scale);
+            return UnitShape::from_boundary(Boundary::Circle, x_scale, None);
         };
         let mid = |c: Option<(f64, f64)>| c.map_or(0.0, |(l, r)| 0.5 * (l + r));
         shape.tip_top = mid(chords[first]);
@@ -180,6 +206,22 @@ impl UnitShape {
 
     /// The chord of the aperture before the anamorphic squeeze.
     fn unsqueezed_chord(&self, v: f64) -> Option<(f64, f64)> {
+        let (lo, hi) = self.aperture_chord(v)?;
+        let Some([bx, by]) = self.barrel else {
+            return Some((lo, hi));
+        };
+        let dy = v - by;
+        let s = 1.0 - dy * dy;
+        if s <= 0.0 {
+            return None;
+        }
+        let s = s.sqrt();
+        let (lo, hi) = (lo.max(bx - s), hi.min(bx + s));
+        (hi > lo).then_some((lo, hi))
+    }
+
+    /// The chord of the aperture alone (no barrel, no squeeze).
+    fn aperture_chord(&self, v: f64) -> Option<(f64, f64)> {
         match &self.boundary {
             Boundary::Circle => {
                 let s = 1.0 - v * v;
@@ -224,6 +266,11 @@ impl UnitShape {
     /// True when the point (x, y) (unit radius, y down) lies inside the shape.
     pub(crate) fn contains(&self, x: f64, y: f64) -> bool {
         let x = x / self.x_scale;
+        if let Some([bx, by]) = self.barrel
+            && (x - bx) * (x - bx) + (y - by) * (y - by) > 1.0
+        {
+            return false;
+        }
         match &self.boundary {
             Boundary::Circle => x * x + y * y <= 1.0,
             Boundary::Straight { normals, apothem } => {
@@ -428,6 +475,8 @@ pub(crate) struct DiscModel {
     pub sa: f64,
     /// Chromatic CoC offset in this level's pixels: green `d + k`, red and blue `|d − k|`.
     pub chroma_px: f64,
+    /// Cat-eye: the barrel that cuts the shape where the source is (`None`: off).
+    pub cat_eye: Option<CatEye>,
 }
 
 impl DiscModel {
@@ -438,6 +487,127 @@ impl DiscModel {
             shape: shape.clone(),
             sa: 0.0,
             chroma_px: 0.0,
+            cat_eye: None,
+        }
+    }
+
+    /// The model of a source at field position `(fx, fy)` (fractions of the image's width and
+    /// height, 0.5 the centre): with cat-eye the shape cut to the barrel there (`tables`: see
+    /// [`UnitShape::with_barrel`]), else this model.
+    pub(crate) fn at_field(&self, (fx, fy): (f64, f64), tables: bool) -> DiscModel {
+        match &self.cat_eye {
+            None => self.clone(),
+            Some(cat_eye) => DiscModel {
+                shape: self.shape.with_barrel(cat_eye.barrel_at(fx, fy), tables),
+                cat_eye: None,
+                ..self.clone()
+            },
+        }
+    }
+}
+
+/// Cat-eye (see [`crate::optics::Character`]): the barrel's image is a unit circle centred
+/// `shift · (p − c) / |corner − c|` aperture radii from the aperture's centre for a source at
+/// `p` (c the image centre, full-resolution pixels).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct CatEye {
+    /// Signed barrel shift in the frame's corner, aperture radii: `−t_c` on the far side (the
+    /// barrel is met against the field direction), `+t_c` on the near side (its discs are
+    /// turned half a revolution).
+    pub shift: f64,
+    /// The full-resolution image's width and height in pixels.
+    pub width: usize,
+    pub height: usize,
+}
+
+impl CatEye {
+    /// The barrel's centre for field position `(fx, fy)` (fractions of width and height).
+    pub(crate) fn barrel_at(&self, fx: f64, fy: f64) -> [f64; 2] {
+        let (w, h) = (self.width as f64, self.height as f64);
+        let corner = 0.5 * (w * w + h * h).sqrt();
+        let k = self.shift / corner;
+        [k * (fx - 0.5) * w, k * (fy - 0.5) * h]
+    }
+}
+
+/// Cat-eye's optical vignetting (see [`crate::optics::Character`]): the surviving share of the
+/// pupil at each pixel, tabulated over the squared field radius (both kernels read the same
+/// table).
+#[derive(Debug, Clone)]
+pub(crate) struct Vignetting {
+    /// Transmission at `ρ² = i / VIGNETTING_STEPS`, one entry past the corner.
+    table: Vec<f32>,
+    centre: (f32, f32),
+    /// `VIGNETTING_STEPS / corner radius²`.
+    scale: f32,
+}
+
+/// Steps of [`Vignetting`]'s table over `ρ² ∈ [0, 1]`.
+const VIGNETTING_STEPS: usize = 1024;
+
+impl Vignetting {
+    /// The vignetting of a barrel shifted `corner_shift` aperture radii in the corner of an
+    /// image `width × height`, seen `scale` times the aperture's size from the sensor (see
+    /// [`crate::optics::cat_eye_transmission`]); `None` when there is none.
+    pub(crate) fn new(
+        corner_shift: f64,
+        scale: f64,
+        (width, height): (usize, usize),
+    ) -> Option<Vignetting> {
+        if !(corner_shift > 0.0) {
+            return None;
+        }
+        let n = VIGNETTING_STEPS;
+        let table = (0..=n + 1)
+            .map(|i| {
+                let rho = (i as f64 / n as f64).sqrt();
+                crate::optics::cat_eye_transmission(corner_shift, scale, rho) as f32
+            })
+            .collect();
+        let (w, h) = (width as f32, height as f32);
+        Some(Vignetting {
+            table,
+            centre: (0.5 * w, 0.5 * h),
+            scale: n as f32 / (0.25 * (w * w + h * h)),
+        })
+    }
+
+    /// The transmission at pixel `(x, y)`.
+    #[inline]
+    pub(crate) fn at(&self, x: usize, y: usize) -> f32 {
+        let (dx, dy) = (
+            x as f32 + 0.5 - self.centre.0,
+            y as f32 + 0.5 - self.centre.1,
+        );
+        let pos = ((dx * dx + dy * dy) * self.scale).min(VIGNETTING_STEPS as f32);
+        let i = pos as usize;
+        let t = pos - i as f32;
+        self.table[i] + (self.table[i + 1] - self.table[i]) * t
+    }
+}
+
+/// Cells per axis of the fast kernel's cat-eye grid (see the module docs).
+pub(crate) const FIELD_CELLS: usize = 17;
+
+/// Per cell of the cat-eye grid, its disc model and its tables, each built on first use.
+#[derive(Debug)]
+struct FieldCells {
+    models: Vec<OnceLock<DiscModel>>,
+    /// Per cell, per diameter step, the offset phases.
+    tables: Vec<OnceLock<Vec<OnceLock<Box<[OnceLock<SpanTable>; PHASES]>>>>>,
+}
+
+impl Clone for FieldCells {
+    fn clone(&self) -> Self {
+        FieldCells::new(self.models.len())
+    }
+}
+
+impl FieldCells {
+    fn new(cells: usize) -> FieldCells {
+        FieldCells {
+            models: (0..cells).map(|_| OnceLock::new()).collect(),
+            tables: (0..cells).map(|_| OnceLock::new()).collect(),
         }
     }
 }
@@ -492,6 +662,8 @@ pub(crate) struct SpanTables {
     model: DiscModel,
     /// Built on first use: a render needs only the few diameters its scene has.
     tables: Vec<OnceLock<SpanTable>>,
+    /// With cat-eye, the cells' own tables (see [`SpanTables::get_at`]).
+    field: Option<Box<FieldCells>>,
 }
 
 /// Diameter steps per pixel in [`SpanTables`] (diameter error ≤ 1/128 px at the level).
@@ -512,31 +684,98 @@ impl SpanTables {
     pub(crate) fn with_model(model: DiscModel, max_d: f32) -> SpanTables {
         let per_px = DIAMETER_STEPS_PER_PX;
         let count = (max_d.max(1.0) * per_px).ceil() as usize + 1;
+        let field = model
+            .cat_eye
+            .map(|_| Box::new(FieldCells::new(FIELD_CELLS * FIELD_CELLS)));
         SpanTables {
             per_px,
             model,
             tables: (0..count * PHASES).map(|_| OnceLock::new()).collect(),
+            field,
         }
     }
 
-    /// The table for diameter `d` and vertical centroid offset `dy` (each rounded to the table
-    /// step; `d` clamped to the largest, `dy` to ±½).
+    /// The diameter step and offset phase of `d` and `dy` (each rounded to the table step; `d`
+    /// clamped to the largest, `dy` to ±½).
     #[inline]
-    pub(crate) fn get(&self, d: f32, dy: f32) -> &SpanTable {
+    fn index(&self, d: f32, dy: f32) -> (usize, usize) {
         let count = self.tables.len() / PHASES;
         // Through i32: f32 → u64 conversions cost several instructions on x86-64.
         let q = (((d * self.per_px + 0.5) as i32).max(0) as usize).min(count - 1);
         let steps = OFFSET_STEPS_PER_PX as f32;
         let p = ((dy.clamp(-0.5, 0.5) * steps + steps / 2.0 + 0.5) as i32 as usize).min(PHASES - 1);
-        self.tables[q * PHASES + p].get_or_init(|| {
-            let half = OFFSET_STEPS_PER_PX / 2;
-            SpanTable::build_model(
-                &self.model,
-                q as f64 / f64::from(self.per_px),
-                f64::from(p as i32 - half) / f64::from(OFFSET_STEPS_PER_PX),
-            )
+        (q, p)
+    }
+
+    /// The table of `model` at diameter step `q` and phase `p`.
+    fn build_at(&self, model: &DiscModel, q: usize, p: usize) -> SpanTable {
+        let half = OFFSET_STEPS_PER_PX / 2;
+        SpanTable::build_model(
+            model,
+            q as f64 / f64::from(self.per_px),
+            f64::from(p as i32 - half) / f64::from(OFFSET_STEPS_PER_PX),
+        )
+    }
+
+    /// The table for diameter `d` and vertical centroid offset `dy` (each rounded to the table
+    /// step; `d` clamped to the largest, `dy` to ±½), of the shape without cat-eye: with it,
+    /// the shape that bounds every cell's (for reaches).
+    #[inline]
+    pub(crate) fn get(&self, d: f32, dy: f32) -> &SpanTable {
+        let (q, p) = self.index(d, dy);
+        self.tables[q * PHASES + p].get_or_init(|| self.build_at(&self.model, q, p))
+    }
+
+    /// The table for a source pixel at `(x, y)` of an image (level) `width × height`: with
+    /// cat-eye its cell's, else [`SpanTables::get`].
+    #[inline]
+    pub(crate) fn get_at(
+        &self,
+        d: f32,
+        dy: f32,
+        (x, y): (usize, usize),
+        (width, height): (usize, usize),
+    ) -> &SpanTable {
+        let Some(field) = &self.field else {
+            return self.get(d, dy);
+        };
+        let cell = field_cell(x, width) + FIELD_CELLS * field_cell(y, height);
+        let model = self.cell_model(field, cell);
+        let (q, p) = self.index(d, dy);
+        let count = self.tables.len() / PHASES;
+        let steps =
+            field.tables[cell].get_or_init(|| (0..count).map(|_| OnceLock::new()).collect());
+        let phases = steps[q].get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new())));
+        phases[p].get_or_init(|| self.build_at(model, q, p))
+    }
+
+    /// With cat-eye, the disc model of the cell of a source at `(x, y)` of an image (level)
+    /// `width × height`; `None` without.
+    pub(crate) fn model_at(
+        &self,
+        (x, y): (usize, usize),
+        (width, height): (usize, usize),
+    ) -> Option<&DiscModel> {
+        let field = self.field.as_ref()?;
+        let cell = field_cell(x, width) + FIELD_CELLS * field_cell(y, height);
+        Some(self.cell_model(field, cell))
+    }
+
+    fn cell_model<'s>(&'s self, field: &'s FieldCells, cell: usize) -> &'s DiscModel {
+        field.models[cell].get_or_init(|| {
+            let n = FIELD_CELLS as f64;
+            let (col, row) = (cell % FIELD_CELLS, cell / FIELD_CELLS);
+            let centre = ((col as f64 + 0.5) / n, (row as f64 + 0.5) / n);
+            self.model.at_field(centre, true)
         })
     }
+}
+
+/// The cat-eye grid cell (one axis) of pixel `i` of `n`.
+#[inline]
+fn field_cell(i: usize, n: usize) -> usize {
+    let c = ((i as f32 + 0.5) * (FIELD_CELLS as f32 / n.max(1) as f32)) as i32;
+    (c.max(0) as usize).min(FIELD_CELLS - 1)
 }
 
 /// Exact-by-supersampling coverage of the shape of diameter `d` centred on a pixel centre:
@@ -593,6 +832,26 @@ pub(crate) fn coverage(shape: &UnitShape, d: f64, ss: usize) -> Vec<(i32, i32, f
     out
 }
 
+/// [`coverage_model`] of the disc of a source pixel at `(x, y)` of a full-resolution image,
+/// its exact cat-eye shape included. (Reference kernel only.)
+pub(crate) fn coverage_model_at(
+    model: &DiscModel,
+    d: f64,
+    ss: usize,
+    (x, y): (usize, usize),
+) -> Vec<(i32, i32, ChannelWeights)> {
+    match &model.cat_eye {
+        None => coverage_model(model, d, ss),
+        Some(c) => {
+            let at = (
+                (x as f64 + 0.5) / c.width as f64,
+                (y as f64 + 0.5) / c.height as f64,
+            );
+            coverage_model(&model.at_field(at, false), d, ss)
+        }
+    }
+}
+
 /// Per-channel weights `[r, g, b, w]` of a destination pixel offset.
 pub(crate) type ChannelWeights = [f64; 4];
 
@@ -620,6 +879,15 @@ pub(crate) fn coverage_model(
         }
         sum.into_iter().map(|((dx, dy), k)| (dx, dy, k)).collect()
     };
+    if model.cat_eye.is_some() {
+        // Without a field position: the cat-eye's bounding shape (callers use
+        // `coverage_model_at`).
+        let plain = DiscModel {
+            cat_eye: None,
+            ..model.clone()
+        };
+        return coverage_model(&plain, d, ss);
+    }
     let k = model.chroma_px;
     if d < 1.0 {
         return coverage(&model.shape, d, ss)
@@ -784,6 +1052,7 @@ mod tests {
                 shape: shape.clone(),
                 sa,
                 chroma_px,
+                cat_eye: None,
             };
             for d in [1.0, 4.5, 20.0] {
                 let t = SpanTable::build_model(&model, d, 0.25);
@@ -806,6 +1075,7 @@ mod tests {
             shape: shape.clone(),
             sa: 0.0,
             chroma_px: 2.0,
+            cat_eye: None,
         };
         let t = SpanTable::build_model(&behind, 10.0, 0.0);
         assert_eq!(t.chroma.as_ref().unwrap().1, [false, true, false, true]);
@@ -817,6 +1087,56 @@ mod tests {
         for (a, b) in plain.rows.iter().zip(&same.rows) {
             assert_eq!((a.c, a.s, a.e), (b.c, b.s, b.e));
         }
+    }
+
+    #[test]
+    fn cat_eye_cells_cut_lemons_that_lie_inside_the_plain_disc() {
+        let model = DiscModel {
+            cat_eye: Some(CatEye {
+                shift: -1.0,
+                width: 400,
+                height: 300,
+            }),
+            ..DiscModel::plain(&circle())
+        };
+        let tables = SpanTables::with_model(model.clone(), 25.0);
+        // The centre cells are nearly round, the corner's cut by the barrel towards the
+        // centre (far side: the barrel's centre is up and left of the lower right corner's).
+        let centre = tables.get_at(20.0, 0.0, (200, 150), (400, 300));
+        let corner = tables.get_at(20.0, 0.0, (399, 299), (400, 300));
+        let plain = tables.get(20.0, 0.0);
+        let area = |t: &SpanTable| table_area(t);
+        assert!(area(centre) > 0.95 * area(plain));
+        assert!(area(corner) < 0.75 * area(plain), "{}", area(corner));
+        assert!(corner.reach <= plain.reach && centre.reach <= plain.reach);
+        // The same cell at a coarser level (half the size) is the same table.
+        let coarse = tables.get_at(20.0, 0.0, (199, 149), (200, 150));
+        assert!(std::ptr::eq(coarse, corner));
+        // The exact shape of the corner pixel: inside the unit circle and the barrel.
+        let exact = model.at_field((399.5 / 400.0, 299.5 / 300.0), false);
+        let b = CatEye {
+            shift: -1.0,
+            width: 400,
+            height: 300,
+        }
+        .barrel_at(399.5 / 400.0, 299.5 / 300.0);
+        assert!(b[0] < -0.75 && b[1] < -0.55, "{b:?}");
+        assert!(exact.shape.contains(-0.3, -0.3) && !exact.shape.contains(0.6, 0.5));
+        let cov = coverage_model_at(&model, 20.0, 4, (399, 299));
+        let sum: f64 = cov.iter().map(|w| w.2[3]).sum();
+        assert!((sum - 1.0).abs() < 1e-9);
+        // Long axis tangential: at the right edge's middle the lemon is taller than wide.
+        let edge = tables.get_at(30.0, 0.0, (399, 150), (400, 300));
+        let width = edge
+            .rows
+            .iter()
+            .map(|r| f64::from(r.e - r.s))
+            .fold(0.0, f64::max);
+        assert!(
+            edge.rows.len() as f64 > 1.2 * width,
+            "{} {width}",
+            edge.rows.len()
+        );
     }
 
     #[test]

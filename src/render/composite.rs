@@ -216,13 +216,27 @@ pub(crate) fn hole_fill(source: &[[f32; 4]], width: usize, height: usize) -> Vec
 /// CoC that changes from pixel to pixel (a depth map quantised into steps) leaves small
 /// coverage dips that would let the background through the subject; the matte itself says the
 /// subject is opaque there. A defocused subject still gets its soft outer rim from the scatter.
-#[inline]
+#[cfg(test)]
 pub(crate) fn finish(
     far: impl FnOnce() -> Acc,
     subject: Acc,
     near: Acc,
     m: f32,
     fill: impl FnOnce() -> [f32; 3],
+) -> [f32; 3] {
+    finish_vignetted(far, subject, near, m, fill, 1.0)
+}
+
+/// [`finish`] with the pixel's optical vignetting `transmission` (cat-eye; 1 without),
+/// applied in linear light before the sensor clips.
+#[inline]
+pub(crate) fn finish_vignetted(
+    far: impl FnOnce() -> Acc,
+    subject: Acc,
+    near: Acc,
+    m: f32,
+    fill: impl FnOnce() -> [f32; 3],
+    transmission: f32,
 ) -> [f32; 3] {
     let subject_alpha = clamp01(subject[4]);
     let subject_alpha = if m > subject_alpha { m } else { subject_alpha };
@@ -281,7 +295,7 @@ pub(crate) fn finish(
             out[c] = a * colour[c] + (1.0 - a) * out[c];
         }
     }
-    out.map(clamp01)
+    out.map(|v| clamp01(v * transmission))
 }
 
 #[cfg(test)]

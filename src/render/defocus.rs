@@ -162,7 +162,7 @@ impl Ring {
             if !scatters {
                 continue;
             }
-            let t = tables.get(p[4], p[6]);
+            let t = tables.get_at(p[4], p[6], (x, ys), (width, height));
             let reach = i64::from(t.reach);
             if ys_i + reach < b0 || ys_i - reach >= b1 {
                 continue;

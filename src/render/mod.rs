@@ -67,10 +67,13 @@ mod reference;
 
 use rayon::prelude::*;
 
-use self::aperture::{DiscModel, LevelTables, SpanTable, SpanTables, UnitShape};
+use self::aperture::{
+    CatEye, DiscModel, LevelTables, SpanTable, SpanTables, UnitShape, Vignetting,
+};
 use self::coc::{CocMap, PerSide, Side, membership};
 use self::composite::{
-    Acc, LevelImage, bilinear, cascade, combine, finish, hole_fill, in_front, normalise, tap, taps,
+    Acc, LevelImage, bilinear, cascade, combine, finish_vignetted, hole_fill, in_front, normalise,
+    tap, taps,
 };
 use self::defocus::{Ring, SrcPx, Step, deposit, prefix_sum, reflect, roll, strip_rows};
 use self::highlights::Highlights;
@@ -79,7 +82,7 @@ use self::layers::{
     pixel_colours, sparse_side, subject_coc,
 };
 use self::matting::MatteFills;
-use crate::optics::{ApertureShape, Lens};
+use crate::optics::{ApertureShape, Lens, cat_eye_corner_shift};
 use crate::scene::{LinearRgb, Scene};
 
 pub use self::matting::subject_colours;
@@ -173,7 +176,7 @@ impl RenderOptions {
 /// an empty image comes back empty, non-finite colour counts as black, non-finite disparity as
 /// in focus, a depth map of another size is resampled and a malformed matte ignored.
 pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb {
-    let Some(input) = Input::new(scene) else {
+    let Some(mut input) = Input::new(scene) else {
         let (w, h) = (scene.color.width, scene.color.height);
         return match w.checked_mul(h) {
             Some(0) => LinearRgb {
@@ -187,9 +190,16 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
         };
     };
     let d0 = options.level_diameter();
+    curve_field(&mut input, lens);
     let coc = CocMap::new(lens, input.width, input.height);
     let highlights = Highlights::new(&options.highlights, &input);
-    let models = side_models(lens, input.width.max(input.height));
+    let models = side_models(lens, (input.width, input.height));
+    let dims = (input.width, input.height);
+    let vignetting = Vignetting::new(
+        cat_eye_corner_shift(lens.character.cat_eye_share()),
+        lens.cat_eye_barrel_scale(dims),
+        dims,
+    );
     match options.kernel {
         KernelKind::Fast => {
             let max_d = 2.0 * d0 + 1.0;
@@ -200,12 +210,30 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
             let lights = PerSide::from_fn(|side| {
                 SparseLights::new(&input, &layers, side, models[side].clone())
             });
-            render_fast(&input, layers, &tables, &lights)
+            render_fast(&input, layers, &tables, &lights, vignetting.as_ref())
         }
         KernelKind::Reference => {
             let layers = decompose(&input, coc, highlights, d0, None);
-            reference::render(&input, &layers, &models)
+            reference::render(&input, &layers, &models, vignetting.as_ref())
         }
+    }
+}
+
+/// The swirl's field curvature (see [`crate::optics::Character`]): off axis the lens focuses
+/// nearer, which is the same as every pixel's disparity lowered by the focus disparity's rise
+/// at its field radius. Nothing changes without swirl.
+fn curve_field(input: &mut Input, lens: &Lens) {
+    if lens.field_curvature_disparity_per_m(1.0) == 0.0 {
+        return;
+    }
+    let (w, h) = (input.width, input.height);
+    let corner2 = 0.25 * ((w * w + h * h) as f64);
+    let disparity = input.disparity.to_mut();
+    for (i, d) in disparity.iter_mut().enumerate() {
+        let (x, y) = ((i % w) as f64 + 0.5, (i / w) as f64 + 0.5);
+        let (dx, dy) = (x - 0.5 * w as f64, y - 0.5 * h as f64);
+        let rho = ((dx * dx + dy * dy) / corner2).sqrt();
+        *d -= lens.field_curvature_disparity_per_m(rho) as f32;
     }
 }
 
@@ -213,9 +241,13 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
 /// (see [`crate::optics::Character`]): the aperture (squeezed for an anamorphic lens);
 /// spherical aberration with its sign behind the focus on the far side, flipped on the near
 /// side, none on the subject (in focus); the chromatic CoC offset likewise (green is the larger
-/// disc behind the focus, magenta in front).
-fn side_models(lens: &Lens, long_px: usize) -> PerSide<DiscModel> {
+/// disc behind the focus, magenta in front); the cat-eye's barrel on both out-of-focus sides
+/// (met against the field direction behind the focus, along it in front, where discs are
+/// turned).
+fn side_models(lens: &Lens, (width, height): (usize, usize)) -> PerSide<DiscModel> {
+    let long_px = width.max(height);
     let character = &lens.character;
+    let shift = cat_eye_corner_shift(character.cat_eye_share());
     let shapes = side_shapes(&lens.aperture, character.anamorphic_squeeze);
     let sa = if character.spherical_aberration.is_finite() {
         character.spherical_aberration.clamp(-1.0, 1.0)
@@ -240,6 +272,11 @@ fn side_models(lens: &Lens, long_px: usize) -> PerSide<DiscModel> {
             // `0.0 * x` would be −0.0 for negative x; keep the plain 0.
             sa: if sign == 0.0 { 0.0 } else { sign * sa },
             chroma_px: if sign == 0.0 { 0.0 } else { sign * k },
+            cat_eye: (sign != 0.0 && shift > 0.0).then_some(CatEye {
+                shift: -sign * shift,
+                width,
+                height,
+            }),
         }
     })
 }
@@ -269,6 +306,7 @@ fn render_fast(
     mut layers: Layers,
     tables: &PerSide<LevelTables>,
     lights: &PerSide<SparseLights>,
+    vignetting: Option<&Vignetting>,
 ) -> LinearRgb {
     let (w, h) = (input.width, input.height);
     let coarse =
@@ -286,6 +324,7 @@ fn render_fast(
         fill_dims: (fw, fh),
         tables: &level0,
         lights,
+        vignetting,
     }
     .run()
 }
@@ -301,6 +340,8 @@ struct SparseLights {
     pixels: Vec<SparseRun>,
     /// Span tables up to the largest diameter listed.
     tables: SpanTables,
+    /// With cat-eye, each run's own table (its cell's shape), in the order of `pixels`.
+    cat_eye: Option<Vec<SpanTable>>,
     /// The largest reach (rows) of any of them.
     max_reach: usize,
 }
@@ -509,6 +550,17 @@ impl SparseLights {
         let pixels = SparseRun::runs_of(pixels);
         let max_d = pixels.iter().map(|p| p.src[4]).fold(1.0f32, f32::max);
         let tables = SpanTables::with_model(model, max_d);
+        let dims = (w, input.height);
+        let cat_eye = tables.model_at((0, 0), dims).is_some().then(|| {
+            pixels
+                .iter()
+                .map(|p| {
+                    let model = tables.model_at((p.x, p.y), dims).expect("cat-eye cells");
+                    SpanTable::build_model(model, f64::from(p.src[4]), 0.0)
+                })
+                .collect()
+        });
+        // Reaches of the plain shape, which bound the cat-eye's.
         let max_reach = pixels
             .iter()
             .map(|p| {
@@ -521,6 +573,7 @@ impl SparseLights {
         SparseLights {
             pixels,
             tables,
+            cat_eye,
             max_reach,
         }
     }
@@ -539,14 +592,20 @@ impl SparseLights {
         }
         line.reset(width + 2);
         let mut any = false;
-        for &SparseRun {
-            x,
-            y: ys,
-            len,
-            src: ref p,
-        } in near
+        for (
+            i,
+            &SparseRun {
+                x,
+                y: ys,
+                len,
+                src: ref p,
+            },
+        ) in near.iter().enumerate()
         {
-            let t = self.tables.get(p[4], 0.0);
+            let t = match &self.cat_eye {
+                Some(own) => &own[first + i],
+                None => self.tables.get(p[4], 0.0),
+            };
             let v = [p[0], p[1], p[2], p[3]].map(f64::from);
             // The disc and its nested inner disc (spherical aberration); with chromatic
             // aberration the larger disc carries its channels and the weight, the smaller one
@@ -580,6 +639,8 @@ struct Level0<'a> {
     fill: &'a [[f32; 3]],
     fill_dims: (usize, usize),
     tables: &'a PerSide<&'a SpanTables>,
+    /// Cat-eye's optical vignetting, when on.
+    vignetting: Option<&'a Vignetting>,
     /// Per side, the bright sparse sources beyond `d0` (far: added to level 0; near: a layer
     /// in front of the near side's levels).
     lights: &'a PerSide<SparseLights>,
@@ -863,12 +924,13 @@ impl Level0<'_> {
             |side: Side, x: usize| -> Acc { if live[side] { s.px[side][x] } else { [0.0; 5] } };
         for x in 0..w {
             let m = self.input.matte(y * w + x);
-            let rgb = finish(
+            let rgb = finish_vignetted(
                 || at(Side::Far, x),
                 at(Side::Subject, x),
                 at(Side::Near, x),
                 m,
                 || bilinear(self.fill, fw, fill_taps[x], tyf),
+                self.vignetting.map_or(1.0, |v| v.at(x, y)),
             );
             out.r[o + x] = rgb[0];
             out.g[o + x] = rgb[1];
@@ -964,6 +1026,7 @@ mod tests {
         let sparse = SparseLights {
             pixels: runs,
             tables: SpanTables::new(&shape, 60.0),
+            cat_eye: None,
             max_reach,
         };
         let mut ring = Ring::default();

@@ -6,9 +6,11 @@
 
 use std::collections::HashMap;
 
-use super::aperture::{ChannelWeights, DiscModel, coverage_model};
+use super::aperture::{ChannelWeights, DiscModel, Vignetting, coverage_model_at};
 use super::coc::{PerSide, Side, membership};
-use super::composite::{Acc, bilinear, combine, finish, hole_fill, in_front, normalise, tap};
+use super::composite::{
+    Acc, bilinear, combine, finish_vignetted, hole_fill, in_front, normalise, tap,
+};
 use super::defocus::reflect;
 use super::layers::{
     Colours, FILL_LEVEL, Input, Layers, Light, NEAR_LIGHTS, colours, hidden_subject, level_dims,
@@ -20,7 +22,12 @@ use crate::scene::LinearRgb;
 const SUPERSAMPLING: usize = 8;
 
 /// Renders with the reference kernel.
-pub(crate) fn render(input: &Input, layers: &Layers, models: &PerSide<DiscModel>) -> LinearRgb {
+pub(crate) fn render(
+    input: &Input,
+    layers: &Layers,
+    models: &PerSide<DiscModel>,
+    vignetting: Option<&Vignetting>,
+) -> LinearRgb {
     let setup = &layers.setup;
     let fills = layers.fills.as_ref();
     let (w, h) = (input.width, input.height);
@@ -61,12 +68,13 @@ pub(crate) fn render(input: &Input, layers: &Layers, models: &PerSide<DiscModel>
     #[allow(clippy::needless_range_loop)]
     for i in 0..n {
         let (x, y) = (i % w, i / w);
-        let rgb = finish(
+        let rgb = finish_vignetted(
             || sides[Side::Far][i],
             sides[Side::Subject][i],
             sides[Side::Near][i],
             input.matte(i),
             || bilinear(&fill, fw, tap(x, fw, scale), tap(y, fh, scale)),
+            vignetting.map_or(1.0, |v| v.at(x, y)),
         );
         out.r[i] = rgb[0];
         out.g[i] = rgb[1];
@@ -133,9 +141,16 @@ fn scatter_slice(
                 f64::from(rgb[2] * weight),
                 f64::from(weight),
             ];
-            let kernel = kernels
-                .entry(d.to_bits())
-                .or_insert_with(|| coverage_model(model, f64::from(d), SUPERSAMPLING));
+            // With cat-eye every pixel has its own shape.
+            let own;
+            let kernel = if model.cat_eye.is_some() {
+                own = coverage_model_at(model, f64::from(d), SUPERSAMPLING, (x, y));
+                &own
+            } else {
+                kernels.entry(d.to_bits()).or_insert_with(|| {
+                    coverage_model_at(model, f64::from(d), SUPERSAMPLING, (x, y))
+                })
+            };
             for &(dx, dy, k) in kernel.iter() {
                 let xd = reflect(x as i64 + i64::from(dx), w as i64) as usize;
                 let yd = reflect(y as i64 + i64::from(dy), h as i64) as usize;

@@ -41,7 +41,16 @@
 //!   full trace of its own);
 //! * spherical aberration `S`: a radial intensity profile over the aperture — a ray through
 //!   the outer half of the aperture's area carries `1 + S` behind the focus plane and `1 − S`
-//!   in front, the inner half the rest (`1 ∓ S`).
+//!   in front, the inner half the rest (`1 ∓ S`);
+//! * cat-eye `F` (and the swirl's `0.6·S`, if larger): a second round stop, the lens barrel,
+//!   of the aperture's radius `R`, a distance `b` in front of the lens. A ray is stopped when it
+//!   crosses the plane `z = b` farther than `R` from the axis. `b` is solved (from the
+//!   closed-form overlap of two circles, [`barrel_distance_m`]) so that for a distant point in
+//!   the frame's corner the barrel's shadow cuts exactly `F` of the aperture away;
+//! * swirl `S` (field curvature): the sharp surface curves towards the lens by
+//!   `δ(ρ) = S·f/100·ρ²` on the image side (ρ: the pixel's distance from the image centre over
+//!   the corner's), so a pixel's rays pass through the conjugate point of the focus distance
+//!   `1/S1(ρ) = 1/S1 + δ/v²` instead of `S1`.
 #![allow(dead_code)]
 
 pub mod metrics;
@@ -292,6 +301,12 @@ struct Geometry {
     aperture_radius: f64,
     cx: f64,
     cy: f64,
+    /// Swirl: rise of the focus disparity (1/m) in the frame's corner (0 without).
+    curvature_per_m: f64,
+    /// Squared corner radius, pixels².
+    corner2_px: f64,
+    /// Cat-eye: the barrel's distance in front of the lens, metres (`None` without).
+    barrel_m: Option<f64>,
 }
 
 /// What the pinhole (chief-ray) camera sees.
@@ -309,10 +324,11 @@ impl Geometry {
     /// in the lens plane) crosses the plane at depth `z`, in that layer's pixels.
     #[inline]
     fn layer_point(&self, p: (f64, f64), a: (f64, f64), z: f64) -> (f64, f64) {
-        // Conjugate point on the focus plane (metres); the ray passes through it.
-        let fx = (p.0 - self.cx) * self.pitch * self.s1 / self.v;
-        let fy = (p.1 - self.cy) * self.pitch * self.s1 / self.v;
-        let t = z / self.s1;
+        let s1 = self.s1_at(p);
+        // Conjugate point on the (curved) focus surface (metres); the ray passes through it.
+        let fx = (p.0 - self.cx) * self.pitch * s1 / self.v;
+        let fy = (p.1 - self.cy) * self.pitch * s1 / self.v;
+        let t = z / s1;
         let wx = a.0 + (fx - a.0) * t;
         let wy = a.1 + (fy - a.1) * t;
         // World metres on the plane -> layer pixels.
@@ -326,6 +342,61 @@ impl Geometry {
     fn px_per_aperture_m(&self, z: f64) -> f64 {
         self.v / self.pitch * (1.0 / z - 1.0 / self.s1)
     }
+
+    /// The same at the sensor position `p` (with field curvature the focus moves).
+    #[inline]
+    fn px_per_aperture_m_at(&self, z: f64, p: (f64, f64)) -> f64 {
+        self.v / self.pitch * (1.0 / z - 1.0 / self.s1_at(p))
+    }
+
+    /// The focus distance seen from sensor position `p` (field curvature).
+    #[inline]
+    fn s1_at(&self, p: (f64, f64)) -> f64 {
+        if self.curvature_per_m == 0.0 {
+            return self.s1;
+        }
+        let rho2 = ((p.0 - self.cx).powi(2) + (p.1 - self.cy).powi(2)) / self.corner2_px;
+        1.0 / (1.0 / self.s1 + self.curvature_per_m * rho2)
+    }
+
+    /// True when the ray from sensor position `p` through aperture point `a` clears the barrel.
+    #[inline]
+    fn clears_barrel(&self, p: (f64, f64), a: (f64, f64)) -> bool {
+        let Some(b) = self.barrel_m else {
+            return true;
+        };
+        let s1 = self.s1_at(p);
+        let fx = (p.0 - self.cx) * self.pitch * s1 / self.v;
+        let fy = (p.1 - self.cy) * self.pitch * s1 / self.v;
+        let t = b / s1;
+        let (x, y) = (a.0 + (fx - a.0) * t, a.1 + (fy - a.1) * t);
+        x * x + y * y <= self.aperture_radius * self.aperture_radius
+    }
+}
+
+/// The share of a unit circle's area another unit circle `t` apart covers (closed form).
+pub fn overlap_of_unit_circles(t: f64) -> f64 {
+    if t >= 2.0 {
+        return 0.0;
+    }
+    let h = t / 2.0;
+    (2.0 * h.acos() - 2.0 * h * (1.0 - h * h).sqrt()) / std::f64::consts::PI
+}
+
+/// The barrel distance (metres in front of the lens) whose shadow cuts `cut` of the aperture
+/// of radius `aperture_m` away for a distant point in the corner, seen at `corner_slope` (the
+/// chief ray's slope there): the shadow of a stop `b` away moves by `b·slope`.
+pub fn barrel_distance_m(cut: f64, aperture_m: f64, corner_slope: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0, 2.0);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if 1.0 - overlap_of_unit_circles(mid) < cut {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi) * aperture_m / corner_slope
 }
 
 /// A light handled by light sampling: its layer, the light, and the blur radius in pixels of a
@@ -351,13 +422,25 @@ impl Camera {
         let f = self.lens.focal_length_mm / 1000.0;
         let s1 = self.lens.focus_distance_m;
         let v = f * s1 / (s1 - f);
+        let pitch = self.lens.sensor.width_mm() / 1000.0 / self.width as f64;
+        let aperture_radius = f / (2.0 * self.lens.f_number);
+        let (w, h) = (self.width as f64, self.height as f64);
+        let corner2_px = 0.25 * (w * w + h * h);
+        let c = &self.lens.character;
+        // The swirl's sag in the corner, and its cat-eye.
+        let sag_m = c.swirl * 0.01 * f;
+        let cut = c.cat_eye.max(0.6 * c.swirl);
+        let corner_slope = corner2_px.sqrt() * pitch / v;
         Geometry {
             s1,
             v,
-            pitch: self.lens.sensor.width_mm() / 1000.0 / self.width as f64,
-            aperture_radius: f / (2.0 * self.lens.f_number),
-            cx: self.width as f64 / 2.0,
-            cy: self.height as f64 / 2.0,
+            pitch,
+            aperture_radius,
+            cx: w / 2.0,
+            cy: h / 2.0,
+            curvature_per_m: sag_m / (v * v),
+            corner2_px,
+            barrel_m: (cut > 0.0).then(|| barrel_distance_m(cut, aperture_radius, corner_slope)),
         }
     }
 
@@ -556,6 +639,9 @@ fn trace(
     a: (f64, f64),
     emission: &[bool],
 ) -> (Rgb, Option<usize>) {
+    if !g.clears_barrel(p, a) {
+        return ([0.0; 3], None);
+    }
     for (i, layer) in world.layers.iter().enumerate() {
         let (qx, qy) = g.layer_point(p, a, layer.depth_m);
         if layer.shape.contains(qx, qy) {
@@ -578,7 +664,10 @@ fn light_contribution(
 ) -> f64 {
     let shift = pixel_shift(x, y);
     let l = &sl.light;
-    let reach = sl.k_px.abs() + l.size_px + 2.0;
+    // With field curvature the blur factor is the pixel's own.
+    let centre = (x as f64 + 0.5, y as f64 + 0.5);
+    let k_px = g.px_per_aperture_m_at(world.layers[sl.layer].depth_m, centre) * g.aperture_radius;
+    let reach = sl.k_px.abs().max(k_px.abs()) + l.size_px + 2.0;
     if (x as f64 + 0.5 - l.x).abs() > reach || (y as f64 + 0.5 - l.y).abs() > reach {
         return 0.0;
     }
@@ -594,7 +683,7 @@ fn light_contribution(
             l.y + (frac(s[3] + shift[3]) - 0.5) * l.size_px,
         );
         // The aperture point whose ray from p meets the light's plane at q.
-        let (ux, uy) = ((q.0 - p.0) / sl.k_px, (q.1 - p.1) / sl.k_px);
+        let (ux, uy) = ((q.0 - p.0) / k_px, (q.1 - p.1) / k_px);
         // The aperture as drawn, before an anamorphic squeeze.
         let sx = ux * squeeze;
         let r2 = sx * sx + uy * uy;
@@ -607,18 +696,21 @@ fn light_contribution(
             continue;
         }
         let a = (ux * g.aperture_radius, uy * g.aperture_radius);
+        if !g.clears_barrel(p, a) {
+            continue;
+        }
         let blocked = world.layers[..sl.layer].iter().any(|near| {
             let (nx, ny) = g.layer_point(p, a, near.depth_m);
             near.shape.contains(nx, ny)
         });
         if !blocked {
             // Behind the focus plane the blur factor is negative.
-            hits += profile_weight(sa, outer, sl.k_px < 0.0);
+            hits += profile_weight(sa, outer, k_px < 0.0);
         }
     }
     // ∫ over the unit aperture / its area = ∫ over the light / (k² · area).
     let area_fraction = hits / pattern.len() as f64;
-    area_fraction * l.size_px * l.size_px * squeeze / (sl.k_px * sl.k_px * aperture.area)
+    area_fraction * l.size_px * l.size_px * squeeze / (k_px * k_px * aperture.area)
 }
 
 /// Spherical aberration's weight of a ray through the outer (or inner) half of the aperture's
