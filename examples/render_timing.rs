@@ -11,6 +11,9 @@
 //! stored in `benches/data/`, no models needed): `cargo run --release --example render_timing
 //! -- --real 4000 3000 1.8 5` (width, height, f-number, repeats). Focus is automatic.
 //!
+//! `--hash` adds a hash of the last render's output bits (to check that a change keeps the
+//! output bit-identical).
+//!
 //! `--character all` turns on every lens-character trait (anamorphic 1.5×, strong chromatic
 //! aberration 120 µm, spherical aberration 0.5) for the speed budget of issue 16.
 //!
@@ -29,6 +32,7 @@ use fstop::synthetic::portrait_scene;
 fn main() -> anyhow::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let real = args.iter().position(|a| a == "--real").map(|i| args.remove(i));
+    let hash = args.iter().position(|a| a == "--hash").map(|i| args.remove(i));
     let mut take = |flag: &str| -> Option<String> {
         let i = args.iter().position(|a| a == flag)?;
         let value = args.get(i + 1).cloned();
@@ -97,11 +101,15 @@ fn main() -> anyhow::Result<()> {
     let lens = Lens { character, ..lens };
     let repeats = repeats.max(1.0) as usize;
     let options = RenderOptions::default();
+    let mut digest = None;
     let (mut times_ms, mut cpu_ms): (Vec<f64>, Vec<f64>) = (0..repeats)
         .map(|_| {
             let (start, cpu) = (Instant::now(), process_cpu_ms());
             let out = render(&scene, &lens, &options);
             std::hint::black_box(&out);
+            if hash.is_some() {
+                digest = Some(output_hash(&out));
+            }
             drop(out);
             (
                 start.elapsed().as_secs_f64() * 1000.0,
@@ -114,13 +122,14 @@ fn main() -> anyhow::Result<()> {
     let width = scene.color.width;
     println!(
         "{{\"width\":{width},\"height\":{},\"f_number\":{},\"repeats\":{repeats},\
-         \"median_ms\":{:.1},\"min_ms\":{:.1},\"median_cpu_ms\":{:.0},\"background_coc_px\":{:.1}}}",
+         \"median_ms\":{:.1},\"min_ms\":{:.1},\"median_cpu_ms\":{:.0},\"background_coc_px\":{:.1}{}}}",
         scene.color.height,
         lens.f_number,
         times_ms[repeats / 2],
         times_ms[0],
         cpu_ms[repeats / 2],
-        lens.signed_coc_px(0.0, width.max(scene.color.height)).abs()
+        lens.signed_coc_px(0.0, width.max(scene.color.height)).abs(),
+        digest.map_or(String::new(), |d| format!(",\"output_hash\":\"{d:016x}\""))
     );
     Ok(())
 }
@@ -135,4 +144,15 @@ fn process_cpu_ms() -> f64 {
     };
     let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
     ms(usage.ru_utime) + ms(usage.ru_stime)
+}
+
+/// FNV-1a over the bits of every output sample.
+fn output_hash(image: &fstop::LinearRgb) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for plane in [&image.r, &image.g, &image.b] {
+        for v in plane.iter() {
+            h = (h ^ u64::from(v.to_bits())).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
 }

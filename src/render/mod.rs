@@ -657,6 +657,12 @@ impl Level0<'_> {
                 continue;
             }
             let m = self.input.matte(i);
+            let edge = m > 0.0 && m < 1.0;
+            if !edge && d >= split.level0_limit() {
+                // All on the coarse levels (only a matte-edge pixel's subject share may have a
+                // smaller blur than the pixel's own).
+                continue;
+            }
             let d_s = subject_coc(self.fills, x, y, m, c).abs();
             let (share, share_s) = (share_of(d), share_of(d_s));
             // A bright sparse source beyond the level-0 limit.
@@ -747,6 +753,23 @@ impl Level0<'_> {
             // Beyond a pixel of blur only a matte-edge pixel (its subject share) or a pixel in
             // front of the focus (the subject hidden behind it) has anything at level 0 here.
             if d >= 1.0 && !(m > 0.0 && m < 1.0) && !(c > 0.5 && m < 1.0) {
+                continue;
+            }
+            if m >= 1.0 && d < 1.0 {
+                // The subject in focus, most of a portrait's subject: its own light on its own
+                // pixel (what the general case below gives for m = 1, without sampling the
+                // fills).
+                let rgb = self.input.rgb(y * w + x);
+                if !live[Side::Subject] {
+                    s.sums[Side::Subject].clear();
+                    s.sums[Side::Subject].resize(w, [0.0; 4]);
+                    live[Side::Subject] = true;
+                }
+                let sums = &mut s.sums[Side::Subject][x];
+                sums[0] += rgb[0];
+                sums[1] += rgb[1];
+                sums[2] += rgb[2];
+                sums[3] += 1.0;
                 continue;
             }
             let d_s = subject_coc(self.fills, x, y, m, c).abs();
