@@ -841,6 +841,22 @@ impl Level0<'_> {
                 continue;
             }
             live[side] = true;
+            if let Some((c, _)) = coarse {
+                let ty = tap(y, c.height, 1 << c.level);
+                let (r0, r1) = (ty.0 as usize * c.width, ty.1 as usize * c.width);
+                let v = &mut s.vertical[side];
+                v.clear();
+                v.extend(
+                    c.px[r0..r0 + c.width]
+                        .iter()
+                        .zip(&c.px[r1..r1 + c.width])
+                        .map(|(a, b)| lerp5(*a, *b, ty.2)),
+                );
+            }
+            if side == Side::Far {
+                // Made pixel by pixel where the subject does not hide it (`far_at`).
+                continue;
+            }
             let px = &mut s.px[side];
             px.clear();
             if own[side] {
@@ -851,19 +867,10 @@ impl Level0<'_> {
             } else {
                 px.resize(w, [0.0; 5]);
             }
-            let Some((c, tx)) = coarse else {
+            let Some((_, tx)) = coarse else {
                 continue;
             };
-            let ty = tap(y, c.height, 1 << c.level);
-            let (r0, r1) = (ty.0 as usize * c.width, ty.1 as usize * c.width);
-            let v = &mut s.vertical[side];
-            v.clear();
-            v.extend(
-                c.px[r0..r0 + c.width]
-                    .iter()
-                    .zip(&c.px[r1..r1 + c.width])
-                    .map(|(a, b)| lerp5(*a, *b, ty.2)),
-            );
+            let v = &s.vertical[side];
             for (p, t) in px.iter_mut().zip(tx) {
                 let up = lerp5(v[t.0 as usize], v[t.1 as usize], t.2);
                 *p = combine(side, [p[0], p[1], p[2], p[3]], up);
@@ -884,10 +891,34 @@ impl Level0<'_> {
         let o = (y - out.s0) * w;
         let at =
             |side: Side, x: usize| -> Acc { if live[side] { s.px[side][x] } else { [0.0; 5] } };
+        // The far side's level 0 combined with its coarse accumulator, as for the other sides.
+        let far_coarse = coarse_taps[Side::Far]
+            .as_ref()
+            .filter(|_| self.coarse[Side::Far].is_some());
+        let (far_sums, far_v) = (&s.sums[Side::Far], &s.vertical[Side::Far]);
+        let far_at = |x: usize| -> Acc {
+            if !live[Side::Far] {
+                return [0.0; 5];
+            }
+            let p = if own[Side::Far] {
+                let n = normalise(far_sums[x]);
+                [n[0], n[1], n[2], n[3], n[3]]
+            } else {
+                [0.0; 5]
+            };
+            match far_coarse {
+                Some(tx) => {
+                    let t = tx[x];
+                    let up = lerp5(far_v[t.0 as usize], far_v[t.1 as usize], t.2);
+                    combine(Side::Far, [p[0], p[1], p[2], p[3]], up)
+                }
+                None => p,
+            }
+        };
         for x in 0..w {
             let m = self.input.matte(y * w + x);
             let rgb = finish(
-                || at(Side::Far, x),
+                || far_at(x),
                 at(Side::Subject, x),
                 at(Side::Near, x),
                 m,
