@@ -72,7 +72,7 @@ use self::coc::{CocMap, PerSide, Side, membership};
 use self::composite::{
     Acc, LevelImage, bilinear, cascade, combine, finish, hole_fill, in_front, normalise, tap, taps,
 };
-use self::defocus::{Ring, SrcPx, Step, deposit, prefix_sum, reflect, roll, strip_rows};
+use self::defocus::{Ring, SrcPx, Step, deposit, reflect, roll, strip_rows};
 use self::highlights::Highlights;
 use self::layers::{
     FILL_LEVEL, Input, Layers, Light, Setup, SparsePixel, decompose, hidden_subject, level_dims,
@@ -713,14 +713,9 @@ impl Level0<'_> {
             .extend(row_d.iter().map(|&d| self.setup.coc.signed(d)));
         let mut live = PerSide::<bool>::default();
         for side in Side::ALL {
-            let line = if present[side] {
-                s.rings[side].line(y)
-            } else {
-                None
-            };
-            if line.is_some() {
+            if present[side] && s.rings[side].is_dirty(y) {
                 s.sums[side].resize(w, [0.0; 4]);
-                prefix_sum(line, &mut s.sums[side]);
+                s.rings[side].prefix_sum(y, &mut s.sums[side]);
                 live[side] = true;
             }
         }
@@ -982,6 +977,7 @@ impl Level0<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::defocus::prefix_sum;
     use super::*;
 
     /// Gathering a row's sparse spans gives what scattering every source through a ring gives,
