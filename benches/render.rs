@@ -1,8 +1,14 @@
 //! Render benchmarks (criterion): the fast kernel at 1, 4, 12 and 33 MP at 85 mm f/1.8, at
-//! 12 MP across f/1.2, f/1.8 and f/2.8, and the reference kernel against the fast one on a small
-//! image for the speed-up ratio.
+//! 12 MP across f/1.2, f/1.8 and f/2.8, the reference kernel against the fast one on a small
+//! image for the speed-up ratio, and the real portrait against the synthetic one at 12 MP.
 //!
-//! The scene is synthetic: a textured background at infinity with bright point lights, a
+//! The real portrait (`real/12MP`) is `examples/astronaut.png` at 4000×3000 with the depth and
+//! matte the models made of it (their raw outputs are stored in `benches/data/`, refined and
+//! focused here as `fstop` does, so no model runs; see `fstop::synthetic::real`): continuous,
+//! noisy depth and long soft matte edges, the common case. `scripts/bench.sh` prints its time
+//! next to the synthetic one and the ratio.
+//!
+//! The other scenes are synthetic: a textured background at infinity with bright point lights, a
 //! subject ellipse at 2 m (the focus) with a soft-edged matte, and a foreground object at
 //! 1.2 m. With a full-frame 85 mm lens the background CoC is ≈ 233 px at 4000 px wide (f/1.8).
 //!
@@ -82,5 +88,29 @@ fn by_kernel(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, by_size, by_aperture, by_kernel);
+fn real_against_synthetic(c: &mut Criterion) {
+    let mut group = c.benchmark_group("real");
+    group.sample_size(10);
+    let (real, real_lens) = fstop::synthetic::real::scene(4000, 3000, 1.8)
+        .expect("the stored model outputs in benches/data");
+    let synthetic = scene(4000, 3000);
+    let l = lens(1.8);
+    for (name, s, l) in [
+        ("portrait", &real, &real_lens),
+        ("synthetic", &synthetic, &l),
+    ] {
+        group.bench_function(BenchmarkId::new("12MP", name), |b| {
+            b.iter(|| render(black_box(s), l, &RenderOptions::default()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    by_size,
+    by_aperture,
+    by_kernel,
+    real_against_synthetic
+);
 criterion_main!(benches);

@@ -13,22 +13,7 @@ fn main() -> anyhow::Result<()> {
     );
     let photo = read_photo(Path::new(&args[0]), &DecodeOptions::default())?;
     let (width, height): (usize, usize) = (args[1].parse()?, args[2].parse()?);
-    // Crop the source to the target aspect ratio around its centre, then resample.
-    let (sw, sh) = (photo.color.width, photo.color.height);
-    let target_aspect = width as f64 / height as f64;
-    let (cw, ch) = if sw as f64 / sh as f64 > target_aspect {
-        (((sh as f64) * target_aspect) as usize, sh)
-    } else {
-        (sw, ((sw as f64) / target_aspect) as usize)
-    };
-    let (x0, y0) = ((sw - cw) / 2, (sh - ch) / 2);
-    let mut cropped = fstop::LinearRgb::filled(cw, ch, [0.0; 3]);
-    for y in 0..ch {
-        for x in 0..cw {
-            cropped.set(x, y, photo.color.at(x0 + x, y0 + y));
-        }
-    }
-    let resized = cropped.resized(width, height);
+    let resized = fstop::synthetic::real::crop_resized(&photo.color, width, height);
     write_photo(
         Path::new(&args[3]),
         &resized,

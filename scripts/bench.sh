@@ -3,8 +3,10 @@
 #   render ms   — the renderer alone (library, synthetic portrait scene, no models, no I/O),
 #                 median of REPEATS runs, via examples/render_timing.rs
 #   render RSS  — peak resident memory of that process (scene + render), MiB
-#   photo render ms — the renderer alone on the photo's own analysis (the models' depth and
-#                 matte, saved once by fstop --save-depth/--save-matte), median of REPEATS runs
+#   photo render ms — the renderer alone on the real portrait (examples/astronaut.png at that
+#                 size with the depth and matte the models made of it: their raw outputs are
+#                 stored in benches/data/ and refined as fstop does, so no model runs; see
+#                 examples/render_timing.rs --real), median of REPEATS runs
 #   e2e ms      — wall time of `fstop photo.jpg --f-number N` on a JPEG of that size made from
 #                 examples/astronaut.png (decode, both models, focus, render, encode, process
 #                 start and model loading included), median of E2E_RUNS runs
@@ -43,14 +45,11 @@ for spec in "${sizes[@]}"; do
     [[ "$name" == "12MP" ]] && apertures=(1.2 1.8 2.8)
     photo="$tmp/$name.jpg"
     "$bin/examples/bench_photo" examples/astronaut.png "$w" "$h" "$photo"
-    "$bin/fstop" "$photo" -o "$tmp/analysis.jpg" --quiet \
-        --save-depth "$tmp/$name-depth.png" --save-matte "$tmp/$name-matte.png"
     for f in "${apertures[@]}"; do
         /usr/bin/time -v -o "$tmp/render.time" "$bin/examples/render_timing" "$w" "$h" "$f" "$repeats" >"$tmp/render.json"
         render_ms=$(json_field median_ms <"$tmp/render.json")
         render_rss=$(peak_mib "$tmp/render.time")
-        photo_ms=$("$bin/examples/render_timing" --photo "$photo" --depth "$tmp/$name-depth.png" \
-            --matte "$tmp/$name-matte.png" "$f" "$repeats" | json_field median_ms)
+        photo_ms=$("$bin/examples/render_timing" --real "$w" "$h" "$f" "$repeats" | json_field median_ms)
         e2e_list=()
         rss_max=0
         for ((run = 0; run < e2e_runs; run++)); do
@@ -67,6 +66,26 @@ for spec in "${sizes[@]}"; do
     done
 done
 
+# The real portrait against the synthetic one (issue 18): the render stage at 12 MP f/1.8,
+# wall and CPU time (all threads) of the render alone, the two interleaved so the machine's
+# drift hits both alike. Targets: real ≤ 450 ms, at most 1.5× synthetic.
+median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
+real=() real_cpu=() synth=() synth_cpu=()
+for ((run = 0; run < repeats; run++)); do
+    "$bin/examples/render_timing" --real 4000 3000 1.8 1 >"$tmp/real.json"
+    "$bin/examples/render_timing" 4000 3000 1.8 1 >"$tmp/synth.json"
+    real+=("$(json_field median_ms <"$tmp/real.json")")
+    real_cpu+=("$(json_field median_cpu_ms <"$tmp/real.json")")
+    synth+=("$(json_field median_ms <"$tmp/synth.json")")
+    synth_cpu+=("$(json_field median_cpu_ms <"$tmp/synth.json")")
+done
+r=$(median "${real[@]}") rc=$(median "${real_cpu[@]}")
+s=$(median "${synth[@]}") sc=$(median "${synth_cpu[@]}")
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+echo
+echo "real portrait, 12 MP f/1.8: render $r ms (CPU $rc ms); synthetic $s ms (CPU $sc ms);" \
+    "ratio $(ratio "$r" "$s")× wall, $(ratio "$rc" "$sc")× CPU (target: real ≤ 450 ms, ≤ 1.5×)"
+
 # Lens character (issue 16): the 12 MP synthetic render with every trait on (anamorphic 1.5×,
 # chromatic aberration 120 µm, spherical aberration 0.5, cat-eye 0.4, swirl 0.7) against the
 # plain lens, interleaved so the machine's drift hits both alike. Budget: at most 1.3×.
@@ -76,7 +95,6 @@ for ((run = 0; run < repeats; run++)); do
     plain+=("$("$bin/examples/render_timing" 4000 3000 1.8 1 | json_field median_ms)")
     traits+=("$("$bin/examples/render_timing" 4000 3000 1.8 1 --character all | json_field median_ms)")
 done
-median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
 p=$(median "${plain[@]}")
 t=$(median "${traits[@]}")
 echo

@@ -131,3 +131,164 @@ pub fn zlib_zeros(n: u64) -> Vec<u8> {
     b.out.extend_from_slice(&(adler as u32).to_be_bytes());
     b.out
 }
+
+/// The bench's real portrait: `examples/astronaut.png` (NASA, public domain) made a photo of
+/// any size, with the depth and matte the models made of it. The models' raw outputs at their
+/// own resolution are stored in `benches/data/` (regenerate them with `cargo run --release
+/// --example bench_data`), so the bench runs the real refinement (upsampling, edge-aware
+/// refinement, fusion) and focus without loading a model.
+pub mod real {
+    use std::path::{Path, PathBuf};
+
+    use crate::infer::{self, ModelSet, depth, matte, preprocess, refine};
+    use crate::io::{self, DecodeOptions, EncodeOptions, Photo, encode::OutputFormat};
+    use crate::optics::Lens;
+    use crate::pipeline::{
+        Analysis, AnalysisTimings, DepthData, DepthOrigin, LensSettings, PipelineError,
+    };
+    use crate::scene::{LinearRgb, Plane, Scene};
+
+    /// The source portrait.
+    pub fn source_path() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/astronaut.png")
+    }
+
+    /// Where the models' raw outputs are stored.
+    pub fn data_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data")
+    }
+
+    const ALPHA_FILE: &str = "astronaut-matte.png";
+    const DISPARITY_FILE: &str = "astronaut-disparity.png";
+    /// `lo hi`: the disparity range the 16-bit PNG maps to 0..65535.
+    const RANGE_FILE: &str = "astronaut-disparity-range.txt";
+
+    /// `photo` cropped to the aspect ratio of `width × height` around its centre and resampled
+    /// to that size.
+    pub fn crop_resized(photo: &LinearRgb, width: usize, height: usize) -> LinearRgb {
+        let (sw, sh) = (photo.width, photo.height);
+        let target_aspect = width as f64 / height as f64;
+        let (cw, ch) = if sw as f64 / sh as f64 > target_aspect {
+            (((sh as f64) * target_aspect) as usize, sh)
+        } else {
+            (sw, ((sw as f64) / target_aspect) as usize)
+        };
+        let (x0, y0) = ((sw - cw) / 2, (sh - ch) / 2);
+        let mut cropped = LinearRgb::filled(cw, ch, [0.0; 3]);
+        for y in 0..ch {
+            for x in 0..cw {
+                cropped.set(x, y, photo.at(x0 + x, y0 + y));
+            }
+        }
+        cropped.resized(width, height)
+    }
+
+    /// The portrait at `width × height` as `fstop` sees the bench's JPEG of it (encoded at the
+    /// default quality and decoded again, as `examples/bench_photo` writes it).
+    pub fn photo(width: usize, height: usize) -> Result<Photo, io::IoError> {
+        let source = io::read_photo(&source_path(), &DecodeOptions::default())?;
+        let resized = crop_resized(&source.color, width, height);
+        let (jpeg, _) = io::encode_photo(
+            OutputFormat::Jpeg,
+            &resized,
+            None,
+            &source.metadata,
+            8,
+            &EncodeOptions::default(),
+        )?;
+        io::read_photo_bytes(Path::new("astronaut.jpg"), &jpeg, &DecodeOptions::default())
+    }
+
+    /// Runs both models on `photo`'s working image and stores their raw outputs (matte alpha
+    /// and relative disparity, at the models' resolution) in `dir`.
+    pub fn save_model_outputs(
+        models: &mut ModelSet,
+        photo: &LinearRgb,
+        dir: &Path,
+    ) -> anyhow::Result<()> {
+        let working = preprocess::working_image(photo, models.working_long_side);
+        let alpha = models.run_matte(&working)?;
+        let disparity = models.run_depth(&working)?;
+        let (lo, hi) = disparity
+            .finite_range()
+            .ok_or_else(|| anyhow::anyhow!("the depth model gave no finite value"))?;
+        std::fs::create_dir_all(dir)?;
+        io::write_plane_png16(&dir.join(ALPHA_FILE), &alpha, 0.0, 1.0)?;
+        io::write_plane_png16(&dir.join(DISPARITY_FILE), &disparity, lo, hi)?;
+        std::fs::write(dir.join(RANGE_FILE), format!("{lo:e} {hi:e}\n"))?;
+        Ok(())
+    }
+
+    /// The stored raw outputs: matte alpha and relative disparity at the models' resolution.
+    pub fn model_outputs() -> anyhow::Result<(Plane, Plane)> {
+        let dir = data_dir();
+        let alpha = io::read_matte(&dir.join(ALPHA_FILE))?;
+        let mut disparity = io::read_matte(&dir.join(DISPARITY_FILE))?;
+        let range = std::fs::read_to_string(dir.join(RANGE_FILE))?;
+        let [lo, hi]: [f32; 2] = range
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<Vec<f32>, _>>()?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("{RANGE_FILE}: want two numbers"))?;
+        for v in &mut disparity.data {
+            *v = lo + *v * (hi - lo);
+        }
+        Ok((alpha, disparity))
+    }
+
+    /// The analysis `fstop` makes of the portrait at `width × height` with both models (the
+    /// refinement of [`ModelSet::estimate`] run on the stored outputs).
+    pub fn analysis(width: usize, height: usize) -> anyhow::Result<Analysis> {
+        let photo = photo(width, height)?;
+        let (alpha, disparity) = model_outputs()?;
+        let working = preprocess::working_image(&photo.color, infer::WORKING_LONG_SIDE);
+        let guide = preprocess::guide_plane(&working);
+        let (matte_w, matte_full) = matte::refine_matte(
+            &alpha,
+            &guide,
+            &photo.color,
+            Some(&refine::normalize_robust(&disparity)),
+            &matte::MatteParams::default(),
+        );
+        let relative = depth::refine_depth(
+            &disparity,
+            &guide,
+            &matte_w,
+            &matte_full,
+            &depth::DepthParams::default(),
+        );
+        anyhow::ensure!(
+            (relative.width, relative.height) == (width, height),
+            "refined depth is {}×{}, not {width}×{height}",
+            relative.width,
+            relative.height
+        );
+        Ok(Analysis {
+            photo,
+            depth: DepthData::Relative(crate::depth::sanitize_relative(relative)),
+            matte: Some(matte_full),
+            models: None,
+            depth_origin: DepthOrigin::Model,
+            timings: AnalysisTimings::default(),
+            warnings: Vec::new(),
+        })
+    }
+
+    /// The portrait's scene at `width × height` and the lens auto-focused on it, as `fstop
+    /// photo.jpg --f-number F` renders it.
+    pub fn scene(width: usize, height: usize, f_number: f64) -> anyhow::Result<(Scene, Lens)> {
+        let settings = LensSettings {
+            lens: Lens {
+                f_number,
+                ..Lens::default()
+            },
+            ..LensSettings::default()
+        };
+        let (focused, photo, matte) = analysis(width, height)?
+            .into_focused(&settings)
+            .map_err(|e: PipelineError| anyhow::anyhow!("{e}"))?;
+        let scene = Scene::new(photo.color, focused.disparity_per_m, matte)?;
+        Ok((scene, focused.lens))
+    }
+}

@@ -89,7 +89,13 @@ pub(crate) struct Ring {
     diff: Vec<[f64; 4]>,
     /// Per line: something was deposited since it was last cleared.
     dirty: Vec<bool>,
+    /// Per line: the entries `lo..hi` deposits have touched since it was last cleared (all
+    /// others are zero), so the prefix sum and the clearing skip the rest of the line.
+    touched: Vec<(usize, usize)>,
 }
+
+/// A [`Ring::touched`] range that covers nothing.
+const UNTOUCHED: (usize, usize) = (usize::MAX, 0);
 
 impl Ring {
     /// Makes the ring hold rows of an image `width` wide for sources reaching `max_reach` rows,
@@ -103,6 +109,8 @@ impl Ring {
             self.diff.resize(stride * len, [0.0; 4]);
             self.dirty.clear();
             self.dirty.resize(len, false);
+            self.touched.clear();
+            self.touched.resize(len, UNTOUCHED);
         } else {
             for y in 0..len {
                 self.clear(y);
@@ -116,7 +124,7 @@ impl Ring {
     }
 
     /// The difference line of destination row `y`; `None` when nothing landed on it.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn line(&self, y: usize) -> Option<&[[f64; 4]]> {
         self.dirty[y % self.len].then(|| {
             let start = self.start(y);
@@ -130,9 +138,41 @@ impl Ring {
         let k = y % self.len;
         if self.dirty[k] {
             let start = self.start(y);
-            self.diff[start..start + self.stride].fill([0.0; 4]);
+            let (lo, hi) = std::mem::replace(&mut self.touched[k], UNTOUCHED);
+            self.diff[start + lo.min(hi)..start + hi].fill([0.0; 4]);
             self.dirty[k] = false;
         }
+    }
+
+    /// Whether anything landed on destination row `y`.
+    #[inline]
+    pub(crate) fn is_dirty(&self, y: usize) -> bool {
+        self.dirty[y % self.len]
+    }
+
+    /// Writes the prefix sum of destination row `y`'s line into `out` ([`prefix_sum`] of
+    /// [`Ring::line`], bit for bit): zero before the touched entries, their running sum, then
+    /// that sum repeated (adding the untouched zeros changes nothing; the running sum is never
+    /// −0).
+    pub(crate) fn prefix_sum(&self, y: usize, out: &mut [[f32; 4]]) {
+        let k = y % self.len;
+        let (lo, hi) = self.touched[k];
+        if !self.dirty[k] || lo >= hi {
+            out.fill([0.0; 4]);
+            return;
+        }
+        let start = self.start(y);
+        let n = out.len();
+        let (lo, hi) = (lo.min(n), hi.min(n));
+        out[..lo].fill([0.0; 4]);
+        let mut acc = [0.0f64; 4];
+        for (o, dv) in out[lo..hi].iter_mut().zip(&self.diff[start + lo..start + hi]) {
+            for c in 0..4 {
+                acc[c] += dv[c];
+            }
+            *o = acc.map(|v| v as f32);
+        }
+        out[hi..].fill(acc.map(|v| v as f32));
     }
 
     #[inline]
@@ -140,6 +180,14 @@ impl Ring {
         self.dirty[y % self.len] = true;
         let start = self.start(y);
         &mut self.diff[start..start + self.stride]
+    }
+
+    /// Records that deposits touched entries `lo..hi` of destination row `y`'s line.
+    #[inline]
+    fn touch(&mut self, y: usize, (lo, hi): (usize, usize)) {
+        let t = &mut self.touched[y % self.len];
+        t.0 = t.0.min(lo);
+        t.1 = t.1.max(hi);
     }
 
     /// Scatters the pixels `(x, [r·w, g·w, b·w, w, d, dx, dy, _])` of source row `ys` into the
@@ -225,8 +273,10 @@ impl Ring {
             let last = (b1 - 1 - ys_i).min(k_lo + t.rows.len() as i64 - 1);
             for k in first..=last {
                 let row = &t.rows[(k - k_lo) as usize];
-                let line = self.line_mut((ys_i + k) as usize);
-                deposit(line, x, dx, row, v, rho, width);
+                let yd = (ys_i + k) as usize;
+                let line = self.line_mut(yd);
+                let touched = deposit(line, x, dx, row, v, rho, width);
+                self.touch(yd, touched);
             }
         } else {
             for (idx, row) in t.rows.iter().enumerate() {
@@ -235,7 +285,8 @@ impl Ring {
                     continue;
                 }
                 let line = self.line_mut(yd as usize);
-                deposit(line, x, dx, row, v, rho, width);
+                let touched = deposit(line, x, dx, row, v, rho, width);
+                self.touch(yd as usize, touched);
             }
         }
     }
@@ -255,7 +306,7 @@ struct Splat {
 }
 
 /// Writes the prefix sum of a difference line (`None`: all zero) into `out`, as `f32`.
-#[inline]
+#[cfg(test)]
 pub(crate) fn prefix_sum(line: Option<&[[f64; 4]]>, out: &mut [[f32; 4]]) {
     let Some(line) = line else {
         out.fill([0.0; 4]);
@@ -294,7 +345,7 @@ pub(crate) fn reflect(i: i64, n: i64) -> i64 {
 }
 
 /// Adds one span of source pixel `x` (centroid offset `dx`) to a difference-buffer row
-/// (`width + 2` entries).
+/// (`width + 2` entries). Returns the entries `lo..hi` it may have touched.
 #[inline]
 pub(crate) fn deposit(
     line: &mut [[f64; 4]],
@@ -304,17 +355,17 @@ pub(crate) fn deposit(
     v: [f64; 4],
     rho: f64,
     width: usize,
-) {
+) -> (usize, usize) {
     if dx != 0.0 {
         // (Through u32: u64 ↔ float conversions cost several instructions on x86-64.)
         let x = f64::from(x as u32) + f64::from(dx);
         let (s, e) = (x + f64::from(row.s), x + f64::from(row.e));
-        if s >= 0.0 && e < f64::from(width as u32) {
-            deposit_exact(line, s, e, rho, v, width);
+        return if s >= 0.0 && e < f64::from(width as u32) {
+            deposit_exact(line, s, e, rho, v, width)
         } else {
             deposit_folded(line, s, e, rho, v, width);
-        }
-        return;
+            (0, width + 2)
+        };
     }
     let a = x as i64 + i64::from(row.i0);
     let b = x as i64 + i64::from(row.i1);
@@ -327,6 +378,7 @@ pub(crate) fn deposit(
                 e[ch] += v[ch] * coef;
             }
         }
+        (a, b + 2)
     } else {
         let x = f64::from(x as u32);
         deposit_folded(
@@ -337,6 +389,7 @@ pub(crate) fn deposit(
             v,
             width,
         );
+        (0, width + 2)
     }
 }
 
@@ -362,9 +415,16 @@ fn deposit_folded(line: &mut [[f64; 4]], s: f64, e: f64, rho: f64, v: [f64; 4], 
     }
 }
 
-/// Adds the span `[a, b)` with `0 ≤ a < b ≤ width`.
+/// Adds the span `[a, b)` with `0 ≤ a < b ≤ width`; returns the entries `lo..hi` it touched.
 #[inline]
-fn deposit_exact(line: &mut [[f64; 4]], a: f64, b: f64, rho: f64, v: [f64; 4], width: usize) {
+fn deposit_exact(
+    line: &mut [[f64; 4]],
+    a: f64,
+    b: f64,
+    rho: f64,
+    v: [f64; 4],
+    width: usize,
+) -> (usize, usize) {
     let wf = f64::from(width as u32);
     let a = a.clamp(0.0, wf);
     let b = b.clamp(a, wf);
@@ -384,6 +444,7 @@ fn deposit_exact(line: &mut [[f64; 4]], a: f64, b: f64, rho: f64, v: [f64; 4], w
             e[ch] += v[ch] * coef;
         }
     }
+    (i0, i1 + 2)
 }
 
 /// Per row of a stored source, the largest reach of its pixels that scatter (−1: none).
@@ -441,7 +502,7 @@ pub(crate) fn scatter_rows<T: Send>(
                     ring.splat_row(row.iter().enumerate(), ys, height, window, tables);
                 }
                 Step::Finish(y) => {
-                    prefix_sum(ring.line(y), sums);
+                    ring.prefix_sum(y, sums);
                     // Pixels blurred by less than a pixel stay on their own pixel.
                     for (px, p) in sums.iter_mut().zip(&src[y * width..(y + 1) * width]) {
                         if p[3] > 0.0 && p[4] < 1.0 {
@@ -501,6 +562,36 @@ mod tests {
                 .filter(|&ys| touches(s0, s1, ys, reach[ys], h))
                 .collect();
             assert_eq!(splats, want, "strip {s0}..{s1}");
+        }
+    }
+
+    /// The ring's prefix sum over the touched entries is the full line's, bit for bit, and a
+    /// cleared line is all zero again: spans inside the row, folded at both borders, with and
+    /// without a centroid offset, and lines nothing landed on.
+    #[test]
+    fn ring_prefix_sums_skip_untouched_entries_exactly() {
+        let t = tables();
+        let (w, h) = (61, 9);
+        let mut ring = Ring::default();
+        ring.reset(w, h);
+        let src: Vec<(usize, SrcPx)> = [(30, 9.0, 0.0), (2, 5.5, 0.3), (58, 13.0, -0.2), (40, 1.5, 0.0)]
+            .iter()
+            .map(|&(x, d, dx)| (x, [0.3, 0.7, 0.1, 1.0, d, dx, 0.0, 0.0]))
+            .collect();
+        for (i, p) in src.iter().enumerate() {
+            ring.splat_row([(p.0, &p.1)], 2 * i, h, (0, h), &t);
+        }
+        let mut got = vec![[0.0f32; 4]; w];
+        let mut want = vec![[0.0f32; 4]; w];
+        for y in 0..h {
+            ring.prefix_sum(y, &mut got);
+            prefix_sum(ring.line(y), &mut want);
+            let bits = |v: &[[f32; 4]]| -> Vec<u32> { v.iter().flatten().map(|f| f.to_bits()).collect() };
+            assert_eq!(bits(&got), bits(&want), "row {y}");
+            ring.clear(y);
+            assert!(ring.diff.iter().skip((y % ring.len) * ring.stride).take(ring.stride).all(|e| *e == [0.0; 4]));
+            ring.prefix_sum(y, &mut got);
+            assert!(got.iter().all(|p| *p == [0.0; 4]));
         }
     }
 

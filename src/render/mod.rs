@@ -75,7 +75,7 @@ use self::composite::{
     Acc, LevelImage, bilinear, cascade, combine, finish_vignetted, hole_fill, in_front, normalise,
     tap, taps,
 };
-use self::defocus::{Ring, SrcPx, Step, deposit, prefix_sum, reflect, roll, strip_rows};
+use self::defocus::{Ring, SrcPx, Step, deposit, reflect, roll, strip_rows};
 use self::highlights::Highlights;
 use self::layers::{
     FILL_LEVEL, Input, Layers, Light, Setup, SparsePixel, decompose, hidden_subject, level_dims,
@@ -718,6 +718,12 @@ impl Level0<'_> {
                 continue;
             }
             let m = self.input.matte(i);
+            let edge = m > 0.0 && m < 1.0;
+            if !edge && d >= split.level0_limit() {
+                // All on the coarse levels (only a matte-edge pixel's subject share may have a
+                // smaller blur than the pixel's own).
+                continue;
+            }
             let d_s = subject_coc(self.fills, x, y, m, c).abs();
             let (share, share_s) = (share_of(d), share_of(d_s));
             // A bright sparse source beyond the level-0 limit.
@@ -768,14 +774,9 @@ impl Level0<'_> {
             .extend(row_d.iter().map(|&d| self.setup.coc.signed(d)));
         let mut live = PerSide::<bool>::default();
         for side in Side::ALL {
-            let line = if present[side] {
-                s.rings[side].line(y)
-            } else {
-                None
-            };
-            if line.is_some() {
+            if present[side] && s.rings[side].is_dirty(y) {
                 s.sums[side].resize(w, [0.0; 4]);
-                prefix_sum(line, &mut s.sums[side]);
+                s.rings[side].prefix_sum(y, &mut s.sums[side]);
                 live[side] = true;
             }
         }
@@ -808,6 +809,23 @@ impl Level0<'_> {
             // Beyond a pixel of blur only a matte-edge pixel (its subject share) or a pixel in
             // front of the focus (the subject hidden behind it) has anything at level 0 here.
             if d >= 1.0 && !(m > 0.0 && m < 1.0) && !(c > 0.5 && m < 1.0) {
+                continue;
+            }
+            if m >= 1.0 && d < 1.0 {
+                // The subject in focus, most of a portrait's subject: its own light on its own
+                // pixel (what the general case below gives for m = 1, without sampling the
+                // fills).
+                let rgb = self.input.rgb(y * w + x);
+                if !live[Side::Subject] {
+                    s.sums[Side::Subject].clear();
+                    s.sums[Side::Subject].resize(w, [0.0; 4]);
+                    live[Side::Subject] = true;
+                }
+                let sums = &mut s.sums[Side::Subject][x];
+                sums[0] += rgb[0];
+                sums[1] += rgb[1];
+                sums[2] += rgb[2];
+                sums[3] += 1.0;
                 continue;
             }
             let d_s = subject_coc(self.fills, x, y, m, c).abs();
@@ -879,6 +897,22 @@ impl Level0<'_> {
                 continue;
             }
             live[side] = true;
+            if let Some((c, _)) = coarse {
+                let ty = tap(y, c.height, 1 << c.level);
+                let (r0, r1) = (ty.0 as usize * c.width, ty.1 as usize * c.width);
+                let v = &mut s.vertical[side];
+                v.clear();
+                v.extend(
+                    c.px[r0..r0 + c.width]
+                        .iter()
+                        .zip(&c.px[r1..r1 + c.width])
+                        .map(|(a, b)| lerp5(*a, *b, ty.2)),
+                );
+            }
+            if side == Side::Far {
+                // Made pixel by pixel where the subject does not hide it (`far_at`).
+                continue;
+            }
             let px = &mut s.px[side];
             px.clear();
             if own[side] {
@@ -889,19 +923,10 @@ impl Level0<'_> {
             } else {
                 px.resize(w, [0.0; 5]);
             }
-            let Some((c, tx)) = coarse else {
+            let Some((_, tx)) = coarse else {
                 continue;
             };
-            let ty = tap(y, c.height, 1 << c.level);
-            let (r0, r1) = (ty.0 as usize * c.width, ty.1 as usize * c.width);
-            let v = &mut s.vertical[side];
-            v.clear();
-            v.extend(
-                c.px[r0..r0 + c.width]
-                    .iter()
-                    .zip(&c.px[r1..r1 + c.width])
-                    .map(|(a, b)| lerp5(*a, *b, ty.2)),
-            );
+            let v = &s.vertical[side];
             for (p, t) in px.iter_mut().zip(tx) {
                 let up = lerp5(v[t.0 as usize], v[t.1 as usize], t.2);
                 *p = combine(side, [p[0], p[1], p[2], p[3]], up);
@@ -922,10 +947,34 @@ impl Level0<'_> {
         let o = (y - out.s0) * w;
         let at =
             |side: Side, x: usize| -> Acc { if live[side] { s.px[side][x] } else { [0.0; 5] } };
+        // The far side's level 0 combined with its coarse accumulator, as for the other sides.
+        let far_coarse = coarse_taps[Side::Far]
+            .as_ref()
+            .filter(|_| self.coarse[Side::Far].is_some());
+        let (far_sums, far_v) = (&s.sums[Side::Far], &s.vertical[Side::Far]);
+        let far_at = |x: usize| -> Acc {
+            if !live[Side::Far] {
+                return [0.0; 5];
+            }
+            let p = if own[Side::Far] {
+                let n = normalise(far_sums[x]);
+                [n[0], n[1], n[2], n[3], n[3]]
+            } else {
+                [0.0; 5]
+            };
+            match far_coarse {
+                Some(tx) => {
+                    let t = tx[x];
+                    let up = lerp5(far_v[t.0 as usize], far_v[t.1 as usize], t.2);
+                    combine(Side::Far, [p[0], p[1], p[2], p[3]], up)
+                }
+                None => p,
+            }
+        };
         for x in 0..w {
             let m = self.input.matte(y * w + x);
             let rgb = finish_vignetted(
-                || at(Side::Far, x),
+                || far_at(x),
                 at(Side::Subject, x),
                 at(Side::Near, x),
                 m,
@@ -990,6 +1039,7 @@ impl Level0<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::defocus::prefix_sum;
     use super::*;
 
     /// Gathering a row's sparse spans gives what scattering every source through a ring gives,
