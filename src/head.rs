@@ -19,8 +19,10 @@
 //! result is clamped to [`DISTANCE_RANGE_M`].
 //!
 //! **How the head is found** (all at [`ANALYSIS_LONG_SIDE`] px, so the cost does not depend on
-//! the photo's size): the matte is box-downsampled and thresholded at 0.5, closed (small gaps
-//! between curls and strands bridged) and its holes filled. The outline is then followed from
+//! the photo's size): the matte is box-downsampled and thresholded at 0.5, opened by
+//! [`OPEN_RADIUS`] (single strands and flyaway wisps, which the matte refinement keeps, would
+//! otherwise raise the crown and widen the outline), closed (small gaps between curls bridged)
+//! and its holes filled. The outline is then followed from
 //! the top down as runs of subject pixels per row. Every local top of the outline (a crown, a
 //! raised hand, a hat's peak) starts a *track*; small bumps that join a track close to its top
 //! (curls, a bow, a bun) are absorbed, while two tracks of similar size that meet (two people
@@ -55,6 +57,9 @@ pub const STATURE_M: f64 = 1.70;
 pub const STANDING_HEAD_HEIGHTS: f64 = 4.5;
 /// Estimates are clamped to this range, metres.
 pub const DISTANCE_RANGE_M: (f64, f64) = (0.5, 20.0);
+/// Parts of the analysed mask narrower than `2·OPEN_RADIUS + 1` pixels (strands, wisps) are
+/// removed before the outline is followed.
+const OPEN_RADIUS: usize = 1;
 /// The matte is analysed at this long side (pixels) or less.
 pub const ANALYSIS_LONG_SIDE: usize = 512;
 
@@ -151,6 +156,14 @@ impl Mask {
             data: out,
             ..self.clone()
         }
+    }
+
+    /// Opening (erode then dilate): removes parts narrower than `2r + 1`.
+    fn opened(&self, r: usize) -> Mask {
+        if r == 0 {
+            return self.clone();
+        }
+        self.filtered(r, false).filtered(r, true)
     }
 
     /// Closing (dilate then erode): bridges gaps narrower than `2r`.
@@ -564,7 +577,7 @@ pub fn find_heads(matte: &Plane) -> Vec<HeadEstimate> {
     let mask = Mask::from_matte(matte, ANALYSIS_LONG_SIDE);
     let long = mask.width.max(mask.height);
     let radius = (long as f64 * CLOSE_FRACTION).round().max(1.0) as usize;
-    let mask = mask.closed(radius).holes_filled();
+    let mask = mask.opened(OPEN_RADIUS).closed(radius).holes_filled();
     let min_run = (mask.width / 100).max(2);
     let min_breadth = MIN_HEAD_FRACTION * long as f64;
     let mut verified = Vec::new();

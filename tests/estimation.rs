@@ -93,6 +93,8 @@ struct Person {
     scale: f64,
     ox: f64,
     oy: f64,
+    /// Flyaway hair strands added to the person (the `hair_wisps` scene).
+    strands: Option<Arc<Strands>>,
 }
 
 impl Person {
@@ -115,7 +117,18 @@ impl Person {
             scale,
             color: Arc::new(color),
             alpha: Arc::new(alpha),
+            strands: None,
         }
+    }
+
+    /// The person with flyaway strands leaving the top of her head (see [`Strands`]).
+    fn with_strands(mut self) -> Person {
+        self.strands = Some(Arc::new(Strands::new(&self.matte())));
+        self
+    }
+
+    fn in_strand(&self, x: f64, y: f64) -> bool {
+        self.strands.as_ref().is_some_and(|s| s.contains(x, y))
     }
 
     /// Bilinear taps at frame point `(x, y)`: `None` outside the source.
@@ -155,6 +168,9 @@ impl Person {
     /// Whether the person covers frame point `(x, y)`: alpha above a hashed threshold, so
     /// a pixel's coverage (averaged over its samples) is its alpha.
     fn covers(&self, x: f64, y: f64) -> bool {
+        if self.in_strand(x, y) {
+            return true;
+        }
         let a = self.alpha_at(x, y);
         if a <= 0.0 {
             return false;
@@ -184,9 +200,110 @@ impl Person {
         Layer::new(
             depth_m,
             Shape::Mask(Arc::new(move |x, y| a.covers(x, y))),
-            Texture::Custom(Arc::new(move |x, y| b.colour_at(x, y))),
+            Texture::Custom(Arc::new(move |x, y| {
+                if b.in_strand(x, y) && b.alpha_at(x, y) < 0.5 {
+                    HAIR
+                } else {
+                    b.colour_at(x, y)
+                }
+            })),
         )
         .subject()
+    }
+}
+
+/// Colour of the flyaway strands: her hair's (about 0.26–0.35, 0.19–0.27, 0.09–0.14 near
+/// the crown), a little darker, as thin strands in their own shade.
+const HAIR: Rgb = [0.20, 0.14, 0.07];
+
+/// Flyaway strands: thin curling segments that leave the upper outline of a matte's head
+/// outwards, 0.5–1.1 px wide, 12–30 px long (frame pixels).
+struct Strands {
+    /// Segments `(x0, y0, x1, y1, half_width)`.
+    segments: Vec<[f64; 5]>,
+    /// Bounding box of each strand.
+    boxes: Vec<[f64; 4]>,
+}
+
+/// Segments per strand.
+const STRAND_SEGMENTS: usize = 8;
+
+/// A hash of `k` and `salt` in 0..1.
+fn unit_hash(k: u64, salt: u64) -> f64 {
+    let mut h = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    h ^= h >> 31;
+    h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    h ^= h >> 29;
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl Strands {
+    fn new(matte: &Plane) -> Strands {
+        let head = fstop::head::find_head(matte).expect("the astronaut has a head");
+        let h = HEIGHT as f64;
+        let (cx, half) = (head.centre_x, head.breadth_px / 2.0);
+        let count = 26u64;
+        let mut segments = Vec::new();
+        let mut boxes = Vec::new();
+        for k in 0..count {
+            // Start just inside the outline's top, across the head's breadth.
+            let t = -0.85 + 1.7 * (k as f64 + 0.5) / count as f64;
+            let x0 = cx + t * half;
+            let col = (x0 as usize).min(WIDTH - 1);
+            let Some(top) = (0..HEIGHT).find(|&y| matte.at(col, y) >= 0.5) else {
+                continue;
+            };
+            let (mut x, mut y) = (x0, top as f64 + 1.5);
+            // Outwards: up, fanning out towards the sides.
+            let mut dir = (-90.0 + 70.0 * t + 20.0 * (unit_hash(k, 1) - 0.5)).to_radians();
+            let side = if k % 2 == 0 { 1.0 } else { -1.0 };
+            let curl = side * (0.03 + 0.08 * unit_hash(k, 2));
+            let len = h * (0.05 + 0.07 * unit_hash(k, 3));
+            let half_width = 0.25 + 0.3 * unit_hash(k, 4);
+            let mut b = [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ];
+            for _ in 0..STRAND_SEGMENTS {
+                let step = len / STRAND_SEGMENTS as f64;
+                dir += curl;
+                let (nx, ny) = (x + step * dir.cos(), y + step * dir.sin());
+                segments.push([x, y, nx, ny, half_width]);
+                b = [
+                    b[0].min(x.min(nx) - half_width),
+                    b[1].min(y.min(ny) - half_width),
+                    b[2].max(x.max(nx) + half_width),
+                    b[3].max(y.max(ny) + half_width),
+                ];
+                (x, y) = (nx, ny);
+            }
+            boxes.push(b);
+        }
+        Strands { segments, boxes }
+    }
+
+    /// The distance from frame point `(x, y)` to the nearest strand's axis minus its half
+    /// width (negative inside), or infinity when farther than `reach` from every box.
+    fn distance(&self, x: f64, y: f64, reach: f64) -> f64 {
+        let mut best = f64::INFINITY;
+        for (k, b) in self.boxes.iter().enumerate() {
+            if x < b[0] - reach || x > b[2] + reach || y < b[1] - reach || y > b[3] + reach {
+                continue;
+            }
+            for s in &self.segments[k * STRAND_SEGMENTS..(k + 1) * STRAND_SEGMENTS] {
+                let (dx, dy) = (s[2] - s[0], s[3] - s[1]);
+                let t = (((x - s[0]) * dx + (y - s[1]) * dy) / (dx * dx + dy * dy)).clamp(0.0, 1.0);
+                let (ex, ey) = (x - s[0] - t * dx, y - s[1] - t * dy);
+                best = best.min((ex * ex + ey * ey).sqrt() - s[4]);
+            }
+        }
+        best
+    }
+
+    fn contains(&self, x: f64, y: f64) -> bool {
+        self.distance(x, y, 0.0) <= 0.0
     }
 }
 
@@ -239,11 +356,60 @@ fn in_figure(x: f64, y: f64) -> bool {
     head || neck || body
 }
 
+/// Left edge, right edge (fractions of the width) and distances there (m) of `angled_wall`.
+const WALL_SPAN: [f64; 4] = [0.0, 0.34, 2.6, 9.0];
+/// Width of the fronto-parallel strips the angled wall is traced as (frame pixels).
+const WALL_STRIP_PX: f64 = 2.0;
+
+/// A flat brick wall at an angle on the left, receding from 2.6 m at the frame's edge to 9 m
+/// (its disparity linear across the frame, as a plane's is), traced as fronto-parallel strips
+/// [`WALL_STRIP_PX`] wide; brick courses shrink with the distance.
+fn angled_wall() -> Vec<Layer> {
+    let w = WIDTH as f64;
+    let [f0, f1, z0, z1] = WALL_SPAN;
+    let (x0, x1) = (f0 * w, f1 * w);
+    let inv = move |x: f64| 1.0 / z0 + (1.0 / z1 - 1.0 / z0) * ((x - x0) / (x1 - x0));
+    let texture = Texture::Custom(Arc::new(move |x, y| {
+        // Courses 0.075 m high at 1 m = 0.075 m · f/pitch px: about 12 px at 2.6 m.
+        let course = 32.0 * inv(x);
+        let row = ((y - HEIGHT as f64 * 0.5) / course).floor();
+        let shift = if row as i64 % 2 == 0 { 0.0 } else { 0.5 };
+        let along = x * inv(x) * 3.0 / course + shift;
+        let mortar = (y - HEIGHT as f64 * 0.5).rem_euclid(course) < 0.18 * course
+            || along.rem_euclid(1.0) < 0.08;
+        let n = fractal_noise(x / 3.0, y / 3.0, 31);
+        if mortar {
+            mix([0.50, 0.48, 0.44], [0.60, 0.58, 0.54], n)
+        } else {
+            mix([0.36, 0.12, 0.07], [0.52, 0.20, 0.11], n)
+        }
+    }));
+    let strips = ((x1 - x0) / WALL_STRIP_PX).ceil() as usize;
+    (0..strips)
+        .map(|k| {
+            let (a, b) = (x0 + k as f64 * WALL_STRIP_PX, (x0 + (k + 1) as f64 * WALL_STRIP_PX).min(x1));
+            let left = if k == 0 { -1e9 } else { a };
+            Layer::new(
+                1.0 / inv(0.5 * (a + b)),
+                Shape::Rect {
+                    x0: left,
+                    y0: -1e9,
+                    x1: b,
+                    y1: 1e9,
+                },
+                texture.clone(),
+            )
+        })
+        .collect()
+}
+
 /// One of the end-to-end scenes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum SceneKind {
     FigureOnWall,
     Street,
+    HairWisps,
+    AngledWall,
 }
 
 impl SceneKind {
@@ -251,12 +417,31 @@ impl SceneKind {
         match self {
             SceneKind::FigureOnWall => "figure_on_wall",
             SceneKind::Street => "street",
+            SceneKind::HairWisps => "hair_wisps",
+            SceneKind::AngledWall => "angled_wall",
+        }
+    }
+
+    /// The person of this scene.
+    fn person(self) -> Person {
+        match self {
+            SceneKind::HairWisps => Person::new().with_strands(),
+            _ => Person::new(),
         }
     }
 
     fn world(self, person: &Person, subject_m: f64) -> World {
         let (w, h) = (WIDTH as f64, HEIGHT as f64);
         let wall = match self {
+            SceneKind::HairWisps => {
+                return World::new(vec![person.layer(subject_m), backdrop(1000.0)]);
+            }
+            SceneKind::AngledWall => {
+                let mut layers = angled_wall();
+                layers.push(person.layer(subject_m));
+                layers.push(backdrop(1000.0));
+                return World::new(layers);
+            }
             SceneKind::FigureOnWall => Layer::new(
                 5.0,
                 Shape::Rect {
@@ -320,6 +505,9 @@ struct Scores {
     auto: f64,
     /// Over the painted figure (figure_on_wall only): input, truth maps, pipeline.
     figure: Option<[f64; 3]>,
+    /// Around the flyaway strands (hair_wisps only; pixels within 2 px of a strand outside
+    /// the person's own matte): input, true maps, pipeline.
+    strands: Option<[f64; 3]>,
     auto_focus_m: f64,
     subject_m: f64,
 }
@@ -396,7 +584,7 @@ fn truth(kind: SceneKind) -> Arc<Truth> {
     if let Some((_, t)) = cache.iter().find(|(k, _)| *k == kind) {
         return t.clone();
     }
-    let person = Person::new();
+    let person = kind.person();
     let subject_m =
         estimate_subject_distance_m(&person.matte(), &lens(2.0)).expect("the astronaut has a head");
     let world = kind.world(&person, subject_m);
@@ -457,12 +645,28 @@ fn evaluate_with(kind: SceneKind, variant: &str, models: &mut LazyModels) -> Sco
             score(&piped, &mask),
         ]
     });
+    let strands = (kind == SceneKind::HairWisps).then(|| {
+        let person = kind.person();
+        let strands = person.strands.as_ref().unwrap();
+        let mask: Vec<bool> = (0..WIDTH * HEIGHT)
+            .map(|i| {
+                let (x, y) = ((i % WIDTH) as f64 + 0.5, (i / WIDTH) as f64 + 0.5);
+                inner[i] && person.alpha_at(x, y) < 0.5 && strands.distance(x, y, 3.0) <= 2.0
+            })
+            .collect();
+        [
+            score(photo, &mask),
+            score(&true_render, &mask),
+            score(&piped, &mask),
+        ]
+    });
     let s = Scores {
         input: score(photo, &inner),
         true_maps: score(&true_render, &inner),
         pipeline: score(&piped, &inner),
         auto: score(&auto, &inner),
         figure,
+        strands,
         auto_focus_m,
         subject_m,
     };
@@ -479,8 +683,17 @@ fn evaluate_with(kind: SceneKind, variant: &str, models: &mut LazyModels) -> Sco
         s.figure.map_or(String::new(), |f| format!(
             "; painted figure: input {:.2}, true maps {:.2}, pipeline {:.2} dB",
             f[0], f[1], f[2]
-        ))
+        )),
     );
+    if let Some(f) = s.strands {
+        eprintln!(
+            "{}{variant}: around the strands: input {:.2}, true maps {:.2}, pipeline {:.2} dB",
+            kind.name(),
+            f[0],
+            f[1],
+            f[2]
+        );
+    }
     if let Some(dir) = dump_dir() {
         let dir = dir.join(format!("{}{variant}", kind.name()));
         metrics::write_png(&dir.join("truth.png"), truth);
@@ -560,6 +773,29 @@ fn street_end_to_end() {
     check(SceneKind::Street, 36.0, 36.0);
 }
 
+#[test]
+fn angled_wall_end_to_end() {
+    // Measured, not yet improved on: the depth model sees the receding wall as flat and the
+    // fusion's margin pushes its near end back (see the module documentation).
+    check(SceneKind::AngledWall, 36.0, 36.0);
+}
+
+/// Around the flyaway strands the pipeline must keep them: 26.2 dB before the colour-line
+/// refinement (the strands blurred into the sky with a dark rim), 37.4 dB with it.
+const STRANDS_DB: f64 = 34.0;
+
+#[test]
+fn hair_wisps_end_to_end() {
+    let Some(s) = check(SceneKind::HairWisps, 33.0, 33.0) else {
+        return;
+    };
+    let [_, _, piped] = s.strands.unwrap();
+    assert!(
+        piped >= STRANDS_DB,
+        "around the strands: pipeline {piped:.2} dB < {STRANDS_DB} dB"
+    );
+}
+
 /// Writes `tests/fixtures/estimation/astronaut_matte.png` (16-bit grey): MODNet's matte of
 /// `examples/astronaut.png` refined at full resolution by fstop's matte refinement, with
 /// everything outside the person's connected region removed. Run once by hand:
@@ -624,17 +860,26 @@ fn look_at_photos() {
 }
 
 /// For tuning (not a check): `FSTOP_SWEEP="a:margin=0.3,behind=0.2 b:margin=0.5" cargo test
-/// --test estimation -- --ignored sweep --nocapture` scores both scenes with each variant of
-/// the models' parameters.
+/// --test estimation -- --ignored sweep --nocapture` scores every scene with each variant of
+/// the models' parameters (`FSTOP_MATTE_MODEL=u2netp`: with another matting model).
 #[test]
 #[ignore = "parameter sweep; run by hand"]
 fn sweep() {
     let spec = std::env::var("FSTOP_SWEEP").unwrap_or_default();
     for variant in std::iter::once("default:").chain(spec.split_whitespace()) {
         let (name, settings) = variant.split_once(':').unwrap_or((variant, ""));
-        let mut models = LazyModels::new(ModelConfig::default());
+        let config = ModelConfig {
+            matte_model: std::env::var("FSTOP_MATTE_MODEL").unwrap_or_else(|_| "modnet".into()),
+            ..ModelConfig::default()
+        };
+        let mut models = LazyModels::new(config);
         apply_settings(models.get().expect("models"), settings);
-        for kind in [SceneKind::FigureOnWall, SceneKind::Street] {
+        for kind in [
+            SceneKind::FigureOnWall,
+            SceneKind::Street,
+            SceneKind::HairWisps,
+            SceneKind::AngledWall,
+        ] {
             evaluate_with(kind, &format!("/{name}"), &mut models);
         }
     }
@@ -659,6 +904,9 @@ fn apply_settings(set: &mut ModelSet, settings: &str) {
             "headexp" => m.subject.head_scale_exponent = v as f64,
             "radius" => m.radius = v as usize,
             "eps" => m.eps = v,
+            "hairband" => m.hair_band_fraction = v,
+            "hairtol" => m.hair_line_tolerance = v,
+            "hairbelow" => m.hair_below = v,
             "dradius" => set.depth_params.radius_per_scale = v,
             "deps" => set.depth_params.eps = v,
             _ => panic!("unknown parameter {k}"),

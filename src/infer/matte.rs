@@ -5,12 +5,23 @@
 //! coefficients are applied to the full-resolution photo (the fast guided filter), so edge
 //! detail — hair — follows the photo at full resolution instead of a blurry bilinear ramp.
 //! Inside the subject and far from it the filter leaves the alpha as it is.
+//!
+//! The model sees the photo at a long side of 512 px: single strands and flyaway wisps beyond
+//! its outline are lost to it, and the guided filter, held to the model's local alpha range,
+//! cannot bring them back. Around the head ([`hair_band`]), the outer half of the edge is
+//! therefore also matted by a **colour-line model** at full resolution: every pixel is a mix
+//! `I = α·F + (1−α)·B` of the nearby subject colour `F` and background colour `B` (push-pull
+//! fills of confident pixels at the working resolution), so `α` is the projection of `I − B`
+//! onto `F − B` — where the two colours differ clearly and the pixel lies near that line.
+//! It only ever raises the alpha: a strand the photo resolves gets the alpha of its coverage,
+//! and its pixels stop being blurred into the background as a dark rim around the hair.
 
 use rayon::prelude::*;
 
 use super::catalog::{ModelDescriptor, Normalize};
 use super::preprocess::guide_value;
 use super::refine::{apply_coefficients, guided_coefficients, upsample_map};
+use crate::fill::push_pull_fill;
 use crate::scene::{LinearRgb, Plane, neighbours4};
 
 /// Parameters of the matte refinement (at the working resolution).
@@ -27,6 +38,15 @@ pub struct MatteParams {
     pub island_fraction: f32,
     /// Which regions are the subject, given the depth.
     pub subject: SubjectParams,
+    /// Reach of the colour-line band beyond the model's solid outline around the head, as
+    /// a fraction of the working image's long side (0 = no colour-line refinement).
+    pub hair_band_fraction: f32,
+    /// The colour-line alpha counts only where the pixel lies within this fraction of the
+    /// subject-to-background colour difference of the line between them.
+    pub hair_line_tolerance: f32,
+    /// In the band, the colour-line alpha replaces the refined alpha (as far as it is
+    /// trusted) where the model's alpha is at most this.
+    pub hair_below: f32,
 }
 
 impl Default for MatteParams {
@@ -36,6 +56,9 @@ impl Default for MatteParams {
             eps: 2e-3,
             island_fraction: 0.02,
             subject: SubjectParams::default(),
+            hair_band_fraction: 0.03,
+            hair_line_tolerance: 0.3,
+            hair_below: 0.9,
         }
     }
 }
@@ -59,12 +82,13 @@ pub fn alpha_from_output(raw: &Plane, d: &ModelDescriptor) -> Plane {
     out
 }
 
-/// Refines `alpha` (model resolution) against the working-resolution guide and returns the
-/// matte at the working resolution and at the photo's full resolution. With the depth model's
-/// `disparity` (normalised, any resolution), regions the depth vetoes are removed first
-/// ([`keep_subject`]).
+/// Refines `alpha` (model resolution) against the working image `working` (its guide
+/// `guide_w`) and returns the matte at the working resolution and at the photo's full
+/// resolution. With the depth model's `disparity` (normalised, any resolution), regions the
+/// depth vetoes are removed first ([`keep_subject`]).
 pub fn refine_matte(
     alpha: &Plane,
+    working: &LinearRgb,
     guide_w: &Plane,
     photo: &LinearRgb,
     disparity: Option<&Plane>,
@@ -88,26 +112,134 @@ pub fn refine_matte(
     // background or holes into the subject.
     let lo = local_extreme(&p, params.radius, f32::min);
     let hi = local_extreme(&p, params.radius, f32::max);
-    let mut working = apply_coefficients(&a, &b, guide_w);
-    for (i, v) in working.data.iter_mut().enumerate() {
+    let mut refined = apply_coefficients(&a, &b, guide_w);
+    for (i, v) in refined.data.iter_mut().enumerate() {
         *v = blend(p.data[i], *v, lo.data[i], hi.data[i]);
     }
+    // Without a band its planes are stand-ins, never read.
+    let hair = hair_band(&p, working, params);
+    let [band, fr, fg, fb, br, bg, bb] = hair.as_ref().map_or([&p; 7], |b| {
+        let [fr, fg, fb, br, bg, bb] = &b.fill;
+        [&b.band, fr, fg, fb, br, bg, bb]
+    });
+    let has_band = hair.is_some();
+    let tolerance = params.hair_line_tolerance;
     let full = upsample_map(
         photo.width,
         photo.height,
-        [&p, &a, &b, &lo, &hi],
+        [&p, &a, &b, &lo, &hi, band, fr, fg, fb, br, bg, bb],
         |i, px| {
             let p = px.get(0);
-            if refinement_weight(p) == 0.0 {
+            let rgb = [photo.r[i], photo.g[i], photo.b[i]];
+            let q = if refinement_weight(p) == 0.0 {
                 // Where the model is sure its alpha stays: no guide or coefficients needed.
-                return p.clamp(0.0, 1.0);
+                p.clamp(0.0, 1.0)
+            } else {
+                let g = guide_value(rgb[0], rgb[1], rgb[2]);
+                let (a, b, lo, hi) = (px.get(1), px.get(2), px.get(3), px.get(4));
+                blend(p, a * g + b, lo, hi)
+            };
+            if !has_band || p > params.hair_below || px.get(5) < 0.5 {
+                return q;
             }
-            let g = guide_value(photo.r[i], photo.g[i], photo.b[i]);
-            let [_, a, b, lo, hi] = px.all();
-            blend(p, a * g + b, lo, hi)
+            let f = [px.get(6), px.get(7), px.get(8)];
+            let bk = [px.get(9), px.get(10), px.get(11)];
+            let (alpha, trust) = colour_line_alpha(rgb, f, bk, tolerance);
+            (q + (alpha - q) * trust).clamp(0.0, 1.0)
         },
     );
-    (working, full)
+    (refined, full)
+}
+
+/// The band around the head where [`colour_line_alpha`] may raise the alpha, and the subject
+/// and background colours there (working resolution).
+struct HairBand {
+    /// 1 within the band, 0 elsewhere.
+    band: Plane,
+    /// Subject `F` (r, g, b), then background `B` (r, g, b): push-pull fills of confident
+    /// pixels (alpha ≥ 0.95; alpha ≤ 0.02 outside the band).
+    fill: [Plane; 6],
+}
+
+/// The band of [`MatteParams::hair_band_fraction`] around the solid outline (alpha ≥ 0.5) of
+/// `p` where it is a head's (above the chin, within a head breadth to either side of the
+/// heads [`crate::head::find_heads`] finds that are the subject's size), with its colours from `working` (same size).
+/// `None` without a head or a band.
+fn hair_band(p: &Plane, working: &LinearRgb, params: &MatteParams) -> Option<HairBand> {
+    let (w, h) = (p.width, p.height);
+    if params.hair_band_fraction <= 0.0 || (working.width, working.height) != (w, h) {
+        return None;
+    }
+    // The subject's head and those of people of its size (as [`keep_subject`] keeps them).
+    let mut heads = crate::head::find_heads(p);
+    let largest = heads.iter().map(|hd| hd.breadth_px).fold(0.0, f64::max);
+    heads.retain(|hd| hd.breadth_px >= params.subject.smaller_head * largest);
+    if heads.is_empty() {
+        return None;
+    }
+    let reach = ((params.hair_band_fraction * w.max(h) as f32).round() as usize).max(2);
+    let solid = Plane::from_vec(
+        w,
+        h,
+        p.data.iter().map(|&a| f32::from(u8::from(a >= 0.5))).collect(),
+    );
+    let near = super::refine::box_mean(&solid, reach);
+    let in_head = |x: usize, y: usize| {
+        heads.iter().any(|hd| {
+            let height = crate::head::HEAD_HEIGHT_M / crate::head::HEAD_BREADTH_M * hd.breadth_px;
+            let (fx, fy) = (x as f64 + 0.5, y as f64 + 0.5);
+            fy < hd.crown_row + height && (fx - hd.centre_x).abs() < 1.5 * hd.breadth_px
+        })
+    };
+    let band: Vec<f32> = (0..w * h)
+        .map(|i| f32::from(u8::from(near.data[i] > 0.0 && in_head(i % w, i / w))))
+        .collect();
+    if band.iter().all(|&b| b == 0.0) {
+        return None;
+    }
+    let wf: Vec<f32> = p.data.iter().map(|&a| f32::from(u8::from(a >= 0.95))).collect();
+    let wb: Vec<f32> = (0..w * h)
+        .map(|i| f32::from(u8::from(p.data[i] <= 0.02 && near.data[i] == 0.0)))
+        .collect();
+    let mut fill: [Vec<f32>; 6] = [
+        working.r.clone(),
+        working.g.clone(),
+        working.b.clone(),
+        working.r.clone(),
+        working.g.clone(),
+        working.b.clone(),
+    ];
+    let [fr, fg, fb, br, bg, bb] = &mut fill;
+    rayon::join(
+        || push_pull_fill(&mut [fr, fg, fb], &wf, w, h),
+        || push_pull_fill(&mut [br, bg, bb], &wb, w, h),
+    );
+    Some(HairBand {
+        band: Plane::from_vec(w, h, band),
+        fill: fill.map(|c| Plane::from_vec(w, h, c)),
+    })
+}
+
+/// The alpha of colour `rgb` as a mix of subject colour `f` and background colour `b` (all
+/// linear), and how far to trust it (0..1): its projection onto the line from `b` to `f`,
+/// trusted where the two differ clearly (by more than 0.03) and the pixel lies within
+/// `tolerance` of their difference of that line. Alphas below what noise gives (0.015 over
+/// the difference) are 0.
+#[inline]
+pub fn colour_line_alpha(rgb: [f32; 3], f: [f32; 3], b: [f32; 3], tolerance: f32) -> (f32, f32) {
+    let d = [f[0] - b[0], f[1] - b[1], f[2] - b[2]];
+    let dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+    if !(dd > 0.03 * 0.03) {
+        return (0.0, 0.0);
+    }
+    let e = [rgb[0] - b[0], rgb[1] - b[1], rgb[2] - b[2]];
+    let alpha = ((e[0] * d[0] + e[1] * d[1] + e[2] * d[2]) / dd).clamp(0.0, 1.0);
+    let r2 = (0..3).map(|c| (e[c] - alpha * d[c]).powi(2)).sum::<f32>();
+    let fit = (1.0 - (r2 / dd).sqrt() / tolerance).clamp(0.0, 1.0);
+    let contrast = ((dd.sqrt() - 0.03) / 0.05).clamp(0.0, 1.0);
+    let floor = (0.015 / dd.sqrt()).min(0.3);
+    let alpha = ((alpha - floor) / (1.0 - floor)).clamp(0.0, 1.0);
+    (alpha, fit * contrast)
 }
 
 /// The refined alpha `q` where the model's alpha `p` is uncertain, `p` itself where the model is
@@ -478,7 +610,7 @@ mod tests {
                 .collect(),
         );
         let guide = super::super::preprocess::guide_plane(&photo);
-        let (_, full) = refine_matte(&alpha, &guide, &photo, None, &MatteParams::default());
+        let (_, full) = refine_matte(&alpha, &photo, &guide, &photo, None, &MatteParams::default());
         let plain = alpha.resized(w, h);
         for x in 0..w {
             let (q, p) = (full.at(x, 4), plain.at(x, 4));
@@ -488,6 +620,64 @@ mod tests {
         }
         // Sharper at the photo's edge than the bilinear ramp.
         assert!(full.at(33, 4) - full.at(30, 4) > plain.at(33, 4) - plain.at(30, 4));
+    }
+
+    #[test]
+    fn colour_line_alpha_reads_mixes_and_distrusts_other_colours() {
+        let (f, b) = ([0.30, 0.20, 0.10], [0.30, 0.45, 0.80]);
+        let mix = |t: f32| std::array::from_fn(|c| t * f[c] + (1.0 - t) * b[c]);
+        for t in [0.1f32, 0.4, 0.8, 1.0] {
+            let (alpha, trust) = colour_line_alpha(mix(t), f, b, 0.3);
+            assert!((alpha - t).abs() < 0.03, "{t}: {alpha}");
+            assert!(trust > 0.99, "{t}: {trust}");
+        }
+        assert_eq!(colour_line_alpha(b, f, b, 0.3).0, 0.0);
+        // A colour far off the line (green foliage) is not trusted.
+        assert!(colour_line_alpha([0.05, 0.30, 0.05], f, b, 0.3).1 < 0.1);
+        // Subject and background alike: nothing to read.
+        assert_eq!(colour_line_alpha(b, b, b, 0.3), (0.0, 0.0));
+    }
+
+    #[test]
+    fn strands_beyond_the_models_alpha_come_back_around_the_head_only() {
+        // A figure over a sky (head top at y ≈ 23 at x = 110 and 130), strands of its hair
+        // colour rising from its head (1 px wide, beyond the model's alpha, which is the
+        // figure blurred without them), and one beside its body, below the head.
+        let (w, h) = (240, 160);
+        let mut truth = Plane::filled(w, h, 0.0);
+        person(&mut truth, 120.0, 45.0, 36.0);
+        let (hair, sky) = ([0.30f32, 0.20, 0.10], [0.30f32, 0.45, 0.80]);
+        let mut photo = LinearRgb::filled(w, h, sky);
+        for i in 0..w * h {
+            if truth.data[i] > 0.0 {
+                photo.set(i % w, i / w, hair);
+            }
+        }
+        let strand = |x: usize| (8..24).map(move |y| (x, y));
+        for (x, y) in strand(110).chain(strand(130)).chain((95..110).map(|y| (66, y))) {
+            photo.set(x, y, hair);
+        }
+        let model = {
+            let small = truth.resized(w / 4, h / 4);
+            let blurred = super::super::refine::box_mean(&small, 1);
+            Plane::from_vec(blurred.width, blurred.height, blurred.data)
+        };
+        let guide = super::super::preprocess::guide_plane(&photo);
+        let run = |params: &MatteParams| refine_matte(&model, &photo, &guide, &photo, None, params).1;
+        let on = run(&MatteParams::default());
+        let off = run(&MatteParams {
+            hair_band_fraction: 0.0,
+            ..MatteParams::default()
+        });
+        // Above the crown (y ≈ 18), within the band's reach (0.03 × 240 ≈ 7 px) of the head.
+        for y in 13..17 {
+            assert!(off.at(110, y) < 0.15, "without the band the strand is lost");
+            assert!(on.at(110, y) > 0.8 && on.at(130, y) > 0.8, "row {y}: {}", on.at(110, y));
+            // The sky between the strands stays background.
+            assert!(on.at(120, y) < 0.05 && on.at(100, y) < 0.05);
+        }
+        // Beside the body, below the head, the band changes nothing.
+        assert!((95..110).all(|y| on.at(66, y) == off.at(66, y)));
     }
 
     /// A head-and-shoulders figure of head breadth `b` with its head centred at `(cx, cy)`.

@@ -271,6 +271,7 @@ impl ModelSet {
         let t = Instant::now();
         let (matte_w, matte_full) = matte::refine_matte(
             &alpha,
+            &working,
             &guide_w,
             photo,
             Some(&refine::normalize_robust(&disp)),
