@@ -246,6 +246,7 @@ pub mod real {
         let guide = preprocess::guide_plane(&working);
         let (matte_w, matte_full) = matte::refine_matte(
             &alpha,
+            &working,
             &guide,
             &photo.color,
             Some(&refine::normalize_robust(&disparity)),
