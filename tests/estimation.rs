@@ -66,8 +66,9 @@ use support::{Camera, Layer, Light, Rgb, Shape, Texture, World, fractal_noise};
 /// Image size of the scenes (3:2, small enough for CI).
 const WIDTH: usize = 384;
 const HEIGHT: usize = 256;
-/// The painted figure must score this much above the input there (it is blurred).
-const FIGURE_OVER_INPUT_DB: f64 = 2.0;
+/// The painted figure must score this much above the input there (it is blurred): 3.1 dB
+/// with MODNet alone, 4.6 dB with U²-Netp's second opinion.
+const FIGURE_OVER_INPUT_DB: f64 = 4.0;
 /// Rays per pixel of the truth (the subject is in focus; the backgrounds are smooth).
 const SAMPLES: usize = 192;
 
@@ -756,7 +757,8 @@ fn check(kind: SceneKind, pipeline_db: f64, auto_db: f64) -> Option<Scores> {
 
 #[test]
 fn figure_on_wall_end_to_end() {
-    let Some(s) = check(SceneKind::FigureOnWall, 31.0, 31.0) else {
+    // 32.02 dB with MODNet alone, 32.59 dB with U²-Netp's second opinion.
+    let Some(s) = check(SceneKind::FigureOnWall, 32.3, 32.3) else {
         return;
     };
     let [input, _, piped] = s.figure.unwrap();
@@ -770,7 +772,7 @@ fn figure_on_wall_end_to_end() {
 
 #[test]
 fn street_end_to_end() {
-    check(SceneKind::Street, 36.0, 36.0);
+    check(SceneKind::Street, 36.5, 36.5);
 }
 
 #[test]
@@ -907,6 +909,8 @@ fn apply_settings(set: &mut ModelSet, settings: &str) {
             "hairband" => m.hair_band_fraction = v,
             "hairtol" => m.hair_line_tolerance = v,
             "hairbelow" => m.hair_below = v,
+            "second" => m.second_model = v != 0.0,
+            "reach" => m.second_model_reach = v,
             "dradius" => set.depth_params.radius_per_scale = v,
             "deps" => set.depth_params.eps = v,
             _ => panic!("unknown parameter {k}"),

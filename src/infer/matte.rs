@@ -47,6 +47,12 @@ pub struct MatteParams {
     /// In the band, the colour-line alpha replaces the refined alpha (as far as it is
     /// trusted) where the model's alpha is at most this.
     pub hair_below: f32,
+    /// Whether a second matting model (U²-Netp beside MODNet, when installed) is asked where
+    /// the subject is when [`keep_subject`] found distractors (see [`veto_by_second_model`]).
+    pub second_model: bool,
+    /// How far beyond the second model's subject the first model's alpha is kept, as a
+    /// fraction of the working image's long side.
+    pub second_model_reach: f32,
 }
 
 impl Default for MatteParams {
@@ -59,6 +65,8 @@ impl Default for MatteParams {
             hair_band_fraction: 0.03,
             hair_line_tolerance: 0.3,
             hair_below: 0.9,
+            second_model: true,
+            second_model_reach: 0.02,
         }
     }
 }
@@ -94,12 +102,67 @@ pub fn refine_matte(
     disparity: Option<&Plane>,
     params: &MatteParams,
 ) -> (Plane, Plane) {
-    let (ww, wh) = (guide_w.width, guide_w.height);
-    let mut p = alpha.resized(ww, wh);
-    if let Some(d) = disparity {
-        p = keep_subject(&p, &d.resized(ww, wh), &params.subject);
-    }
-    let p = remove_islands(&p, params.island_fraction);
+    let (p, _) = subject_alpha(alpha, guide_w.width, guide_w.height, disparity, params);
+    refine_subject_alpha(p, working, guide_w, photo, params)
+}
+
+/// The model's `alpha` at the working resolution `width × height` with what is not the
+/// subject removed ([`keep_subject`] with the depth `disparity`, then [`remove_islands`]),
+/// and whether [`keep_subject`] removed anything (a figure, a region the depth vetoes: the
+/// photo holds distractors a second model may help with, see [`veto_by_second_model`]).
+pub fn subject_alpha(
+    alpha: &Plane,
+    width: usize,
+    height: usize,
+    disparity: Option<&Plane>,
+    params: &MatteParams,
+) -> (Plane, bool) {
+    let p = alpha.resized(width, height);
+    let (p, removed) = match disparity {
+        Some(d) => {
+            let kept = keep_subject(&p, &d.resized(width, height), &params.subject);
+            // Removed: solid pixels (alpha ≥ 0.5) set below 0.5, at least 0.1 % of the image.
+            let lost = p
+                .data
+                .iter()
+                .zip(&kept.data)
+                .filter(|&(&a, &k)| a >= 0.5 && k < 0.5)
+                .count();
+            (kept, lost * 1000 >= p.data.len())
+        }
+        None => (p, false),
+    };
+    (remove_islands(&p, params.island_fraction), removed)
+}
+
+/// A second matting model's opinion on the subject alpha `p` (working resolution): `p` is
+/// held to the second model's alpha (`second`, any resolution; dilated by
+/// [`MatteParams::second_model_reach`] so the edge detail only `p` resolves stays, and
+/// stretched so 0.9 counts as sure). Where the two disagree the less sure wins: two models
+/// mistaking the same figure for the person is less likely than one.
+pub fn veto_by_second_model(p: &Plane, second: &Plane, params: &MatteParams) -> Plane {
+    let (w, h) = (p.width, p.height);
+    let s = second.resized(w, h);
+    let reach = ((params.second_model_reach * w.max(h) as f32).round() as usize).max(1);
+    let near = local_extreme(&s, reach, f32::max);
+    let data = p
+        .data
+        .iter()
+        .zip(&near.data)
+        .map(|(&a, &v)| a.min((v / 0.9).clamp(0.0, 1.0)))
+        .collect();
+    remove_islands(&Plane::from_vec(w, h, data), params.island_fraction)
+}
+
+/// [`refine_matte`] of the subject's alpha `p` at the working resolution (from
+/// [`subject_alpha`]).
+pub fn refine_subject_alpha(
+    p: Plane,
+    working: &LinearRgb,
+    guide_w: &Plane,
+    photo: &LinearRgb,
+    params: &MatteParams,
+) -> (Plane, Plane) {
     if params.radius == 0 {
         let full = upsample_map(photo.width, photo.height, [&p], |_, px| {
             px.get(0).clamp(0.0, 1.0)
@@ -678,6 +741,32 @@ mod tests {
         }
         // Beside the body, below the head, the band changes nothing.
         assert!((95..110).all(|y| on.at(66, y) == off.at(66, y)));
+    }
+
+    #[test]
+    fn a_second_model_holds_the_alpha_where_it_is_less_sure() {
+        // First model: the subject (with a strand the second does not resolve) and a figure
+        // beside it; second model: the subject, the figure at half confidence.
+        let (w, h) = (200, 100);
+        let mut p = Plane::filled(w, h, 0.0);
+        let mut second = Plane::filled(w, h, 0.0);
+        for y in 20..100 {
+            for x in 40..90 {
+                p.data[y * w + x] = 1.0;
+                second.data[y * w + x] = 1.0;
+            }
+            for x in 140..180 {
+                p.data[y * w + x] = 1.0;
+                second.data[y * w + x] = 0.45;
+            }
+        }
+        for y in 12..20 {
+            p.data[y * w + 60] = 0.7; // a strand rising 8 px above the subject
+        }
+        let out = veto_by_second_model(&p, &second.resized(50, 25), &MatteParams::default());
+        assert_eq!(out.at(60, 50), 1.0);
+        assert_eq!(out.at(60, 17), 0.7, "edge detail within reach stays");
+        assert!((out.at(160, 60) - 0.5).abs() < 0.05, "{}", out.at(160, 60));
     }
 
     /// A head-and-shoulders figure of head breadth `b` with its head centred at `(cx, cy)`.

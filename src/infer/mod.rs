@@ -112,8 +112,14 @@ pub struct Estimate {
     pub depth_ms: f64,
     pub matte_ms: f64,
     pub depth_model: String,
+    /// The matting model, `first+second` when the second was asked (see [`ModelSet`]).
     pub matte_model: String,
 }
+
+/// The matting model that [`SECOND_MATTE_MODEL`] seconds.
+pub const SECOND_MATTE_FOR: &str = "modnet";
+/// The second matting model (see [`ModelSet`]).
+pub const SECOND_MATTE_MODEL: &str = "u2netp";
 
 /// Long side of the working resolution at which refinement runs.
 pub const WORKING_LONG_SIDE: usize = 1024;
@@ -144,6 +150,10 @@ impl WorkingImage {
 pub struct ModelSet {
     depth: ModelSession,
     matte: ModelSession,
+    /// A second matting model asked where the subject is when the first one took in
+    /// distractors (see [`matte::veto_by_second_model`]); U²-Netp beside MODNet when it is
+    /// installed.
+    second_matte: Option<ModelSession>,
     runtime_path: PathBuf,
     /// Long side of the working resolution (refinement cost scales with its square).
     pub working_long_side: usize,
@@ -187,6 +197,12 @@ impl ModelSet {
         let threads = thread_count(config.threads);
         let depth = ModelSession::load(&env, &depth, threads)?;
         let matte = ModelSession::load(&env, &matte, threads)?;
+        // Only beside the default portrait model, and only when installed: it is a second
+        // opinion, never a requirement.
+        let second_matte = (config.matte_model == SECOND_MATTE_FOR)
+            .then(|| resolve_model(SECOND_MATTE_MODEL, Task::Matte, &weight_dirs).ok())
+            .flatten()
+            .and_then(|m| ModelSession::load(&env, &m, threads).ok());
         tracing::info!(
             "models: depth {} ({}), matte {} ({}); ONNX Runtime {}",
             depth.name,
@@ -198,6 +214,7 @@ impl ModelSet {
         Ok(ModelSet {
             depth,
             matte,
+            second_matte,
             runtime_path,
             working_long_side: WORKING_LONG_SIDE,
             matte_params: MatteParams::default(),
@@ -267,16 +284,29 @@ impl ModelSet {
         let disp = self.run_depth(&working)?;
         let mut depth_ms = ms_since(t);
 
-        // The depth decides which regions of the matte are the subject.
+        // The depth decides which regions of the matte are the subject; where it finds
+        // distractors, a second model is asked.
         let t = Instant::now();
-        let (matte_w, matte_full) = matte::refine_matte(
+        let (mut p, distractors) = matte::subject_alpha(
             &alpha,
-            &working,
-            &guide_w,
-            photo,
+            guide_w.width,
+            guide_w.height,
             Some(&refine::normalize_robust(&disp)),
             &self.matte_params,
         );
+        let mut matte_model = self.matte.name.clone();
+        if distractors
+            && self.matte_params.second_model
+            && let Some(second) = self.second_matte.as_mut()
+        {
+            let input = prepare(&working, &second.descriptor.input);
+            let raw = second.run(&input)?;
+            let a2 = matte::alpha_from_output(&raw, &second.descriptor);
+            p = matte::veto_by_second_model(&p, &a2, &self.matte_params);
+            matte_model = format!("{matte_model}+{}", second.name);
+        }
+        let (matte_w, matte_full) =
+            matte::refine_subject_alpha(p, &working, &guide_w, photo, &self.matte_params);
         matte_ms += ms_since(t);
 
         let t = Instant::now();
@@ -289,7 +319,7 @@ impl ModelSet {
             depth_ms,
             matte_ms,
             depth_model: self.depth.name.clone(),
-            matte_model: self.matte.name.clone(),
+            matte_model,
         })
     }
 }
