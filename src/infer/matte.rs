@@ -8,13 +8,24 @@
 //!
 //! The model sees the photo at a long side of 512 px: single strands and flyaway wisps beyond
 //! its outline are lost to it, and the guided filter, held to the model's local alpha range,
-//! cannot bring them back. Around the head ([`hair_band`]), the outer half of the edge is
-//! therefore also matted by a **colour-line model** at full resolution: every pixel is a mix
+//! cannot bring them back. A band around the head's outline (within
+//! [`MatteParams::hair_band_fraction`] of it) is therefore also matted by a **colour-line
+//! model** at full resolution: every pixel is a mix
 //! `I = α·F + (1−α)·B` of the nearby subject colour `F` and background colour `B` (push-pull
 //! fills of confident pixels at the working resolution), so `α` is the projection of `I − B`
 //! onto `F − B` — where the two colours differ clearly and the pixel lies near that line.
-//! It only ever raises the alpha: a strand the photo resolves gets the alpha of its coverage,
-//! and its pixels stop being blurred into the background as a dark rim around the hair.
+//! Where the colour line is trusted it replaces the refined alpha (where the model's alpha is
+//! below [`MatteParams::hair_below`]): a strand the photo resolves gets the alpha of its
+//! coverage, the sky between strands none. Where the refined alpha was too tight, the
+//! renderer took the strand pixels for background (`B = (I − m·F̃)/(1 − m)` with the subject
+//! fill `F̃`) and blurred their dark hair into the sky beside the outline: the thin dark rim.
+//! With the colour-line alpha (measured against the same `F̃`-like fill) that residue is gone.
+//!
+//! **Two models.** When [`keep_subject`] finds a figure beside the subject (a smaller head
+//! whose pixels it removes), the photo holds a person-like distractor, and the second matting
+//! model (U²-Netp beside MODNet, when installed) is asked too: where the two disagree, the
+//! less sure one wins ([`veto_by_second_model`]). It runs only then (about 0.5 s of CPU at
+//! any photo size), and the estimate names both models (`modnet+u2netp`).
 
 use rayon::prelude::*;
 
@@ -108,8 +119,8 @@ pub fn refine_matte(
 
 /// The model's `alpha` at the working resolution `width × height` with what is not the
 /// subject removed ([`keep_subject`] with the depth `disparity`, then [`remove_islands`]),
-/// and whether [`keep_subject`] removed anything (a figure, a region the depth vetoes: the
-/// photo holds distractors a second model may help with, see [`veto_by_second_model`]).
+/// and whether [`keep_subject`] removed a figure beside the subject (a person-like
+/// distractor a second model may help with, see [`veto_by_second_model`]).
 pub fn subject_alpha(
     alpha: &Plane,
     width: usize,
@@ -121,14 +132,23 @@ pub fn subject_alpha(
     let (p, removed) = match disparity {
         Some(d) => {
             let kept = keep_subject(&p, &d.resized(width, height), &params.subject);
-            // Removed: solid pixels (alpha ≥ 0.5) set below 0.5, at least 0.1 % of the image.
+            // Removed: solid pixels (alpha ≥ 0.5) set below 0.5, at least 0.1 % of the image,
+            // with a figure among them (a head smaller than the subject's).
             let lost = p
                 .data
                 .iter()
                 .zip(&kept.data)
                 .filter(|&(&a, &k)| a >= 0.5 && k < 0.5)
                 .count();
-            (kept, lost * 1000 >= p.data.len())
+            let figure = || {
+                let heads = crate::head::find_heads(&p);
+                let largest = heads.iter().map(|hd| hd.breadth_px).fold(0.0, f64::max);
+                heads
+                    .iter()
+                    .any(|hd| hd.breadth_px < params.subject.smaller_head * largest)
+            };
+            let removed = lost * 1000 >= p.data.len() && figure();
+            (kept, removed)
         }
         None => (p, false),
     };
@@ -244,7 +264,10 @@ fn hair_band(p: &Plane, working: &LinearRgb, params: &MatteParams) -> Option<Hai
     let solid = Plane::from_vec(
         w,
         h,
-        p.data.iter().map(|&a| f32::from(u8::from(a >= 0.5))).collect(),
+        p.data
+            .iter()
+            .map(|&a| f32::from(u8::from(a >= 0.5)))
+            .collect(),
     );
     let near = super::refine::box_mean(&solid, reach);
     let in_head = |x: usize, y: usize| {
@@ -260,7 +283,11 @@ fn hair_band(p: &Plane, working: &LinearRgb, params: &MatteParams) -> Option<Hai
     if band.iter().all(|&b| b == 0.0) {
         return None;
     }
-    let wf: Vec<f32> = p.data.iter().map(|&a| f32::from(u8::from(a >= 0.95))).collect();
+    let wf: Vec<f32> = p
+        .data
+        .iter()
+        .map(|&a| f32::from(u8::from(a >= 0.95)))
+        .collect();
     let wb: Vec<f32> = (0..w * h)
         .map(|i| f32::from(u8::from(p.data[i] <= 0.02 && near.data[i] == 0.0)))
         .collect();
@@ -292,7 +319,8 @@ fn hair_band(p: &Plane, working: &LinearRgb, params: &MatteParams) -> Option<Hai
 pub fn colour_line_alpha(rgb: [f32; 3], f: [f32; 3], b: [f32; 3], tolerance: f32) -> (f32, f32) {
     let d = [f[0] - b[0], f[1] - b[1], f[2] - b[2]];
     let dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-    if !(dd > 0.03 * 0.03) {
+    // (NaN colours fail the test too.)
+    if dd.is_nan() || dd <= 0.03 * 0.03 {
         return (0.0, 0.0);
     }
     let e = [rgb[0] - b[0], rgb[1] - b[1], rgb[2] - b[2]];
@@ -673,7 +701,14 @@ mod tests {
                 .collect(),
         );
         let guide = super::super::preprocess::guide_plane(&photo);
-        let (_, full) = refine_matte(&alpha, &photo, &guide, &photo, None, &MatteParams::default());
+        let (_, full) = refine_matte(
+            &alpha,
+            &photo,
+            &guide,
+            &photo,
+            None,
+            &MatteParams::default(),
+        );
         let plain = alpha.resized(w, h);
         for x in 0..w {
             let (q, p) = (full.at(x, 4), plain.at(x, 4));
@@ -717,7 +752,10 @@ mod tests {
             }
         }
         let strand = |x: usize| (8..24).map(move |y| (x, y));
-        for (x, y) in strand(110).chain(strand(130)).chain((95..110).map(|y| (66, y))) {
+        for (x, y) in strand(110)
+            .chain(strand(130))
+            .chain((95..110).map(|y| (66, y)))
+        {
             photo.set(x, y, hair);
         }
         let model = {
@@ -726,7 +764,8 @@ mod tests {
             Plane::from_vec(blurred.width, blurred.height, blurred.data)
         };
         let guide = super::super::preprocess::guide_plane(&photo);
-        let run = |params: &MatteParams| refine_matte(&model, &photo, &guide, &photo, None, params).1;
+        let run =
+            |params: &MatteParams| refine_matte(&model, &photo, &guide, &photo, None, params).1;
         let on = run(&MatteParams::default());
         let off = run(&MatteParams {
             hair_band_fraction: 0.0,
@@ -735,7 +774,11 @@ mod tests {
         // Above the crown (y ≈ 18), within the band's reach (0.03 × 240 ≈ 7 px) of the head.
         for y in 13..17 {
             assert!(off.at(110, y) < 0.15, "without the band the strand is lost");
-            assert!(on.at(110, y) > 0.8 && on.at(130, y) > 0.8, "row {y}: {}", on.at(110, y));
+            assert!(
+                on.at(110, y) > 0.8 && on.at(130, y) > 0.8,
+                "row {y}: {}",
+                on.at(110, y)
+            );
             // The sky between the strands stays background.
             assert!(on.at(120, y) < 0.05 && on.at(100, y) < 0.05);
         }

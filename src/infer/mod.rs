@@ -146,14 +146,49 @@ impl WorkingImage {
     }
 }
 
+/// The second matting model of a [`ModelSet`]: loaded when first needed.
+enum SecondMatte {
+    Absent,
+    Installed {
+        env: ort::environment::Environment,
+        model: Box<catalog::ResolvedModel>,
+        threads: usize,
+    },
+    Loaded(Box<ModelSession>),
+}
+
+impl SecondMatte {
+    /// The session, loaded now if need be (`None` when absent or it fails to load).
+    fn session(&mut self) -> Option<&mut ModelSession> {
+        if let SecondMatte::Installed {
+            env,
+            model,
+            threads,
+        } = self
+        {
+            *self = match ModelSession::load(env, model, *threads) {
+                Ok(s) => SecondMatte::Loaded(Box::new(s)),
+                Err(e) => {
+                    tracing::debug!("second matting model not used: {e}");
+                    SecondMatte::Absent
+                }
+            };
+        }
+        match self {
+            SecondMatte::Loaded(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 /// Loaded depth and matting sessions; load once, reuse for many photos.
 pub struct ModelSet {
     depth: ModelSession,
     matte: ModelSession,
     /// A second matting model asked where the subject is when the first one took in
     /// distractors (see [`matte::veto_by_second_model`]); U²-Netp beside MODNet when it is
-    /// installed.
-    second_matte: Option<ModelSession>,
+    /// installed. Loaded when first needed.
+    second_matte: SecondMatte,
     runtime_path: PathBuf,
     /// Long side of the working resolution (refinement cost scales with its square).
     pub working_long_side: usize,
@@ -199,10 +234,17 @@ impl ModelSet {
         let matte = ModelSession::load(&env, &matte, threads)?;
         // Only beside the default portrait model, and only when installed: it is a second
         // opinion, never a requirement.
-        let second_matte = (config.matte_model == SECOND_MATTE_FOR)
+        let second_matte = match (config.matte_model == SECOND_MATTE_FOR)
             .then(|| resolve_model(SECOND_MATTE_MODEL, Task::Matte, &weight_dirs).ok())
             .flatten()
-            .and_then(|m| ModelSession::load(&env, &m, threads).ok());
+        {
+            Some(model) => SecondMatte::Installed {
+                env: env.clone(),
+                model: Box::new(model),
+                threads,
+            },
+            None => SecondMatte::Absent,
+        };
         tracing::info!(
             "models: depth {} ({}), matte {} ({}); ONNX Runtime {}",
             depth.name,
@@ -297,13 +339,20 @@ impl ModelSet {
         let mut matte_model = self.matte.name.clone();
         if distractors
             && self.matte_params.second_model
-            && let Some(second) = self.second_matte.as_mut()
+            && let Some(second) = self.second_matte.session()
         {
+            let t2 = Instant::now();
             let input = prepare(&working, &second.descriptor.input);
             let raw = second.run(&input)?;
             let a2 = matte::alpha_from_output(&raw, &second.descriptor);
             p = matte::veto_by_second_model(&p, &a2, &self.matte_params);
             matte_model = format!("{matte_model}+{}", second.name);
+            tracing::info!(
+                "matte: {} took in a figure beside the subject; {} asked too ({:.0} ms)",
+                self.matte.name,
+                second.name,
+                ms_since(t2)
+            );
         }
         let (matte_w, matte_full) =
             matte::refine_subject_alpha(p, &working, &guide_w, photo, &self.matte_params);
