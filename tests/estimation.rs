@@ -18,7 +18,13 @@
 //!   it sharp; the depth must veto it); a far backdrop of trees and sky with lights at 1000 m.
 //! * `street`: a low wall of dark and light blocks at 6 m on the left with lit windows, the
 //!   far backdrop with lights at 1000 m elsewhere.
-//!
+//! * `hair_wisps`: the astronaut with 26 flyaway strands (0.5–1.1 px wide, 13–31 px long, a
+//!   little darker than her hair) rising from the top of her head over the far backdrop.
+//!   The matting model does not resolve them; also scored around the strands (pixels within
+//!   2 px of one, outside her own matte).
+//! * `angled_wall`: a flat brick wall at an angle on the left, receding from 2.6 m at the
+//!   frame's edge to 9 m (traced as 2 px fronto-parallel strips), the far backdrop elsewhere.
+
 //! # What is measured
 //!
 //! PSNR (sRGB, away from the border as far as half the largest blur reaches) against the
@@ -32,10 +38,33 @@
 //! | scene | input | true maps | pipeline, true focus | pipeline, auto focus | painted figure: input / pipeline | required |
 //! |---|---|---|---|---|---|---|
 //! | figure_on_wall, before issue 14 | 29.50 | 37.66 | 30.24 | 29.51 (focus 5.46 m) | 23.54 / 23.55 | |
-//! | figure_on_wall | 29.50 | 37.66 | 31.94 | 31.94 (focus 1.99 m) | 23.54 / 26.60 | 31 / 31, figure +2 over input |
+//! | figure_on_wall, before the hair band and second model | 29.50 | 37.66 | 31.97 | 31.97 | 23.54 / 26.60 | |
+//! | figure_on_wall | 29.50 | 37.66 | 32.59 | 32.59 (focus 1.99 m) | 23.54 / 28.16 | 32.3 / 32.3, figure +4 over input |
 //! | street, before issue 14 | 29.18 | 40.27 | 31.42 | 31.42 | | |
-//! | street | 29.18 | 40.27 | 37.07 | 37.07 | | 36 / 36 |
+//! | street, before the hair band | 29.18 | 40.27 | 37.07 | 37.07 | | |
+//! | street | 29.18 | 40.27 | 37.24 | 37.22 | | 36.5 / 36.5 |
 //!
+//! | scene | input | true maps | pipeline, true focus | pipeline, auto focus | around the strands: input / true maps / pipeline | required |
+//! |---|---|---|---|---|---|---|
+//! | hair_wisps, before the hair band | 31.61 | 37.73 | 33.32 | 33.44 (focus 2.06 m) | 58.86 / 36.36 / 26.22 | |
+//! | hair_wisps | 31.61 | 37.73 | 33.56 | 33.56 (focus 1.99 m) | 58.86 / 36.36 / 37.38 | 33 / 33, strands 34 |
+//! | angled_wall, before | 26.38 | 41.92 | 36.47 | 36.47 | | |
+//! | angled_wall | 26.38 | 41.92 | 36.69 | 36.69 | | 36 / 36 |
+//!
+//! Around the strands the input scores highest (the strands are in focus and the sky behind
+//! them is smooth, so the unchanged photo is almost the truth there); the true maps lose a
+//! little to the renderer's edge handling. Before the colour-line band the model's matte
+//! missed or smeared the strands: they were blurred into the sky with a dark rim (26.2 dB).
+//! The painted figure: MODNet takes it in, `keep_subject` removes its head, and U²-Netp's
+//! second opinion (asked because a figure was found) holds the rest of it to U²-Netp's own
+//! alpha there (about 0.5), so it is half blurred instead of sharp.
+//!
+//! **Not improved: the angled wall.** The depth model sees the receding wall as nearly flat,
+//! and the fusion keeps the background at least half the subject-to-far span behind the
+//! subject, so the wall's near end (2.6 m) is blurred like its far end. A smaller margin
+//! trades this against the street scene: margin 0.3 gives angled_wall 40.6 dB but street
+//! 33.4 dB (0.4: 38.1 / 35.0 dB; 0.5, the default: 36.7 / 37.2 dB).
+
 //! Before issue 14 the matting model took the painted figure for a person (it touches the
 //! helmet the astronaut holds, so no island removal could drop it), the figure stayed sharp
 //! and auto focus measured its small head (5.46 m); and the background kept the depth model's
@@ -66,8 +95,9 @@ use support::{Camera, Layer, Light, Rgb, Shape, Texture, World, fractal_noise};
 /// Image size of the scenes (3:2, small enough for CI).
 const WIDTH: usize = 384;
 const HEIGHT: usize = 256;
-/// The painted figure must score this much above the input there (it is blurred).
-const FIGURE_OVER_INPUT_DB: f64 = 2.0;
+/// The painted figure must score this much above the input there (it is blurred): 3.1 dB
+/// with MODNet alone, 4.6 dB with U²-Netp's second opinion.
+const FIGURE_OVER_INPUT_DB: f64 = 4.0;
 /// Rays per pixel of the truth (the subject is in focus; the backgrounds are smooth).
 const SAMPLES: usize = 192;
 
@@ -387,7 +417,10 @@ fn angled_wall() -> Vec<Layer> {
     let strips = ((x1 - x0) / WALL_STRIP_PX).ceil() as usize;
     (0..strips)
         .map(|k| {
-            let (a, b) = (x0 + k as f64 * WALL_STRIP_PX, (x0 + (k + 1) as f64 * WALL_STRIP_PX).min(x1));
+            let (a, b) = (
+                x0 + k as f64 * WALL_STRIP_PX,
+                (x0 + (k + 1) as f64 * WALL_STRIP_PX).min(x1),
+            );
             let left = if k == 0 { -1e9 } else { a };
             Layer::new(
                 1.0 / inv(0.5 * (a + b)),
@@ -756,7 +789,8 @@ fn check(kind: SceneKind, pipeline_db: f64, auto_db: f64) -> Option<Scores> {
 
 #[test]
 fn figure_on_wall_end_to_end() {
-    let Some(s) = check(SceneKind::FigureOnWall, 31.0, 31.0) else {
+    // 32.02 dB with MODNet alone, 32.59 dB with U²-Netp's second opinion.
+    let Some(s) = check(SceneKind::FigureOnWall, 32.3, 32.3) else {
         return;
     };
     let [input, _, piped] = s.figure.unwrap();
@@ -770,7 +804,7 @@ fn figure_on_wall_end_to_end() {
 
 #[test]
 fn street_end_to_end() {
-    check(SceneKind::Street, 36.0, 36.0);
+    check(SceneKind::Street, 36.5, 36.5);
 }
 
 #[test]
@@ -907,6 +941,8 @@ fn apply_settings(set: &mut ModelSet, settings: &str) {
             "hairband" => m.hair_band_fraction = v,
             "hairtol" => m.hair_line_tolerance = v,
             "hairbelow" => m.hair_below = v,
+            "second" => m.second_model = v != 0.0,
+            "reach" => m.second_model_reach = v,
             "dradius" => set.depth_params.radius_per_scale = v,
             "deps" => set.depth_params.eps = v,
             _ => panic!("unknown parameter {k}"),

@@ -8,13 +8,24 @@
 //!
 //! The model sees the photo at a long side of 512 px: single strands and flyaway wisps beyond
 //! its outline are lost to it, and the guided filter, held to the model's local alpha range,
-//! cannot bring them back. Around the head ([`hair_band`]), the outer half of the edge is
-//! therefore also matted by a **colour-line model** at full resolution: every pixel is a mix
+//! cannot bring them back. A band around the head's outline (within
+//! [`MatteParams::hair_band_fraction`] of it) is therefore also matted by a **colour-line
+//! model** at full resolution: every pixel is a mix
 //! `I = α·F + (1−α)·B` of the nearby subject colour `F` and background colour `B` (push-pull
 //! fills of confident pixels at the working resolution), so `α` is the projection of `I − B`
 //! onto `F − B` — where the two colours differ clearly and the pixel lies near that line.
-//! It only ever raises the alpha: a strand the photo resolves gets the alpha of its coverage,
-//! and its pixels stop being blurred into the background as a dark rim around the hair.
+//! Where the colour line is trusted it replaces the refined alpha (where the model's alpha is
+//! below [`MatteParams::hair_below`]): a strand the photo resolves gets the alpha of its
+//! coverage, the sky between strands none. Where the refined alpha was too tight, the
+//! renderer took the strand pixels for background (`B = (I − m·F̃)/(1 − m)` with the subject
+//! fill `F̃`) and blurred their dark hair into the sky beside the outline: the thin dark rim.
+//! With the colour-line alpha (measured against the same `F̃`-like fill) that residue is gone.
+//!
+//! **Two models.** When [`keep_subject`] finds a figure beside the subject (a smaller head
+//! whose pixels it removes), the photo holds a person-like distractor, and the second matting
+//! model (U²-Netp beside MODNet, when installed) is asked too: where the two disagree, the
+//! less sure one wins ([`veto_by_second_model`]). It runs only then (about 0.5 s of CPU at
+//! any photo size), and the estimate names both models (`modnet+u2netp`).
 
 use rayon::prelude::*;
 
@@ -47,6 +58,12 @@ pub struct MatteParams {
     /// In the band, the colour-line alpha replaces the refined alpha (as far as it is
     /// trusted) where the model's alpha is at most this.
     pub hair_below: f32,
+    /// Whether a second matting model (U²-Netp beside MODNet, when installed) is asked where
+    /// the subject is when [`keep_subject`] found distractors (see [`veto_by_second_model`]).
+    pub second_model: bool,
+    /// How far beyond the second model's subject the first model's alpha is kept, as a
+    /// fraction of the working image's long side.
+    pub second_model_reach: f32,
 }
 
 impl Default for MatteParams {
@@ -59,6 +76,8 @@ impl Default for MatteParams {
             hair_band_fraction: 0.03,
             hair_line_tolerance: 0.3,
             hair_below: 0.9,
+            second_model: true,
+            second_model_reach: 0.02,
         }
     }
 }
@@ -94,12 +113,76 @@ pub fn refine_matte(
     disparity: Option<&Plane>,
     params: &MatteParams,
 ) -> (Plane, Plane) {
-    let (ww, wh) = (guide_w.width, guide_w.height);
-    let mut p = alpha.resized(ww, wh);
-    if let Some(d) = disparity {
-        p = keep_subject(&p, &d.resized(ww, wh), &params.subject);
-    }
-    let p = remove_islands(&p, params.island_fraction);
+    let (p, _) = subject_alpha(alpha, guide_w.width, guide_w.height, disparity, params);
+    refine_subject_alpha(p, working, guide_w, photo, params)
+}
+
+/// The model's `alpha` at the working resolution `width × height` with what is not the
+/// subject removed ([`keep_subject`] with the depth `disparity`, then [`remove_islands`]),
+/// and whether [`keep_subject`] removed a figure beside the subject (a person-like
+/// distractor a second model may help with, see [`veto_by_second_model`]).
+pub fn subject_alpha(
+    alpha: &Plane,
+    width: usize,
+    height: usize,
+    disparity: Option<&Plane>,
+    params: &MatteParams,
+) -> (Plane, bool) {
+    let p = alpha.resized(width, height);
+    let (p, removed) = match disparity {
+        Some(d) => {
+            let kept = keep_subject(&p, &d.resized(width, height), &params.subject);
+            // Removed: solid pixels (alpha ≥ 0.5) set below 0.5, at least 0.1 % of the image,
+            // with a figure among them (a head smaller than the subject's).
+            let lost = p
+                .data
+                .iter()
+                .zip(&kept.data)
+                .filter(|&(&a, &k)| a >= 0.5 && k < 0.5)
+                .count();
+            let figure = || {
+                let heads = crate::head::find_heads(&p);
+                let largest = heads.iter().map(|hd| hd.breadth_px).fold(0.0, f64::max);
+                heads
+                    .iter()
+                    .any(|hd| hd.breadth_px < params.subject.smaller_head * largest)
+            };
+            let removed = lost * 1000 >= p.data.len() && figure();
+            (kept, removed)
+        }
+        None => (p, false),
+    };
+    (remove_islands(&p, params.island_fraction), removed)
+}
+
+/// A second matting model's opinion on the subject alpha `p` (working resolution): `p` is
+/// held to the second model's alpha (`second`, any resolution; dilated by
+/// [`MatteParams::second_model_reach`] so the edge detail only `p` resolves stays, and
+/// stretched so 0.9 counts as sure). Where the two disagree the less sure wins: two models
+/// mistaking the same figure for the person is less likely than one.
+pub fn veto_by_second_model(p: &Plane, second: &Plane, params: &MatteParams) -> Plane {
+    let (w, h) = (p.width, p.height);
+    let s = second.resized(w, h);
+    let reach = ((params.second_model_reach * w.max(h) as f32).round() as usize).max(1);
+    let near = local_extreme(&s, reach, f32::max);
+    let data = p
+        .data
+        .iter()
+        .zip(&near.data)
+        .map(|(&a, &v)| a.min((v / 0.9).clamp(0.0, 1.0)))
+        .collect();
+    remove_islands(&Plane::from_vec(w, h, data), params.island_fraction)
+}
+
+/// [`refine_matte`] of the subject's alpha `p` at the working resolution (from
+/// [`subject_alpha`]).
+pub fn refine_subject_alpha(
+    p: Plane,
+    working: &LinearRgb,
+    guide_w: &Plane,
+    photo: &LinearRgb,
+    params: &MatteParams,
+) -> (Plane, Plane) {
     if params.radius == 0 {
         let full = upsample_map(photo.width, photo.height, [&p], |_, px| {
             px.get(0).clamp(0.0, 1.0)
@@ -181,7 +264,10 @@ fn hair_band(p: &Plane, working: &LinearRgb, params: &MatteParams) -> Option<Hai
     let solid = Plane::from_vec(
         w,
         h,
-        p.data.iter().map(|&a| f32::from(u8::from(a >= 0.5))).collect(),
+        p.data
+            .iter()
+            .map(|&a| f32::from(u8::from(a >= 0.5)))
+            .collect(),
     );
     let near = super::refine::box_mean(&solid, reach);
     let in_head = |x: usize, y: usize| {
@@ -197,7 +283,11 @@ fn hair_band(p: &Plane, working: &LinearRgb, params: &MatteParams) -> Option<Hai
     if band.iter().all(|&b| b == 0.0) {
         return None;
     }
-    let wf: Vec<f32> = p.data.iter().map(|&a| f32::from(u8::from(a >= 0.95))).collect();
+    let wf: Vec<f32> = p
+        .data
+        .iter()
+        .map(|&a| f32::from(u8::from(a >= 0.95)))
+        .collect();
     let wb: Vec<f32> = (0..w * h)
         .map(|i| f32::from(u8::from(p.data[i] <= 0.02 && near.data[i] == 0.0)))
         .collect();
@@ -229,7 +319,8 @@ fn hair_band(p: &Plane, working: &LinearRgb, params: &MatteParams) -> Option<Hai
 pub fn colour_line_alpha(rgb: [f32; 3], f: [f32; 3], b: [f32; 3], tolerance: f32) -> (f32, f32) {
     let d = [f[0] - b[0], f[1] - b[1], f[2] - b[2]];
     let dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-    if !(dd > 0.03 * 0.03) {
+    // (NaN colours fail the test too.)
+    if dd.is_nan() || dd <= 0.03 * 0.03 {
         return (0.0, 0.0);
     }
     let e = [rgb[0] - b[0], rgb[1] - b[1], rgb[2] - b[2]];
@@ -610,7 +701,14 @@ mod tests {
                 .collect(),
         );
         let guide = super::super::preprocess::guide_plane(&photo);
-        let (_, full) = refine_matte(&alpha, &photo, &guide, &photo, None, &MatteParams::default());
+        let (_, full) = refine_matte(
+            &alpha,
+            &photo,
+            &guide,
+            &photo,
+            None,
+            &MatteParams::default(),
+        );
         let plain = alpha.resized(w, h);
         for x in 0..w {
             let (q, p) = (full.at(x, 4), plain.at(x, 4));
@@ -654,7 +752,10 @@ mod tests {
             }
         }
         let strand = |x: usize| (8..24).map(move |y| (x, y));
-        for (x, y) in strand(110).chain(strand(130)).chain((95..110).map(|y| (66, y))) {
+        for (x, y) in strand(110)
+            .chain(strand(130))
+            .chain((95..110).map(|y| (66, y)))
+        {
             photo.set(x, y, hair);
         }
         let model = {
@@ -663,7 +764,8 @@ mod tests {
             Plane::from_vec(blurred.width, blurred.height, blurred.data)
         };
         let guide = super::super::preprocess::guide_plane(&photo);
-        let run = |params: &MatteParams| refine_matte(&model, &photo, &guide, &photo, None, params).1;
+        let run =
+            |params: &MatteParams| refine_matte(&model, &photo, &guide, &photo, None, params).1;
         let on = run(&MatteParams::default());
         let off = run(&MatteParams {
             hair_band_fraction: 0.0,
@@ -672,12 +774,42 @@ mod tests {
         // Above the crown (y ≈ 18), within the band's reach (0.03 × 240 ≈ 7 px) of the head.
         for y in 13..17 {
             assert!(off.at(110, y) < 0.15, "without the band the strand is lost");
-            assert!(on.at(110, y) > 0.8 && on.at(130, y) > 0.8, "row {y}: {}", on.at(110, y));
+            assert!(
+                on.at(110, y) > 0.8 && on.at(130, y) > 0.8,
+                "row {y}: {}",
+                on.at(110, y)
+            );
             // The sky between the strands stays background.
             assert!(on.at(120, y) < 0.05 && on.at(100, y) < 0.05);
         }
         // Beside the body, below the head, the band changes nothing.
         assert!((95..110).all(|y| on.at(66, y) == off.at(66, y)));
+    }
+
+    #[test]
+    fn a_second_model_holds_the_alpha_where_it_is_less_sure() {
+        // First model: the subject (with a strand the second does not resolve) and a figure
+        // beside it; second model: the subject, the figure at half confidence.
+        let (w, h) = (200, 100);
+        let mut p = Plane::filled(w, h, 0.0);
+        let mut second = Plane::filled(w, h, 0.0);
+        for y in 20..100 {
+            for x in 40..90 {
+                p.data[y * w + x] = 1.0;
+                second.data[y * w + x] = 1.0;
+            }
+            for x in 140..180 {
+                p.data[y * w + x] = 1.0;
+                second.data[y * w + x] = 0.45;
+            }
+        }
+        for y in 12..20 {
+            p.data[y * w + 60] = 0.7; // a strand rising 8 px above the subject
+        }
+        let out = veto_by_second_model(&p, &second.resized(50, 25), &MatteParams::default());
+        assert_eq!(out.at(60, 50), 1.0);
+        assert_eq!(out.at(60, 17), 0.7, "edge detail within reach stays");
+        assert!((out.at(160, 60) - 0.5).abs() < 0.05, "{}", out.at(160, 60));
     }
 
     /// A head-and-shoulders figure of head breadth `b` with its head centred at `(cx, cy)`.

@@ -112,8 +112,14 @@ pub struct Estimate {
     pub depth_ms: f64,
     pub matte_ms: f64,
     pub depth_model: String,
+    /// The matting model, `first+second` when the second was asked (see [`ModelSet`]).
     pub matte_model: String,
 }
+
+/// The matting model that [`SECOND_MATTE_MODEL`] seconds.
+pub const SECOND_MATTE_FOR: &str = "modnet";
+/// The second matting model (see [`ModelSet`]).
+pub const SECOND_MATTE_MODEL: &str = "u2netp";
 
 /// Long side of the working resolution at which refinement runs.
 pub const WORKING_LONG_SIDE: usize = 1024;
@@ -140,10 +146,49 @@ impl WorkingImage {
     }
 }
 
+/// The second matting model of a [`ModelSet`]: loaded when first needed.
+enum SecondMatte {
+    Absent,
+    Installed {
+        env: ort::environment::Environment,
+        model: Box<catalog::ResolvedModel>,
+        threads: usize,
+    },
+    Loaded(Box<ModelSession>),
+}
+
+impl SecondMatte {
+    /// The session, loaded now if need be (`None` when absent or it fails to load).
+    fn session(&mut self) -> Option<&mut ModelSession> {
+        if let SecondMatte::Installed {
+            env,
+            model,
+            threads,
+        } = self
+        {
+            *self = match ModelSession::load(env, model, *threads) {
+                Ok(s) => SecondMatte::Loaded(Box::new(s)),
+                Err(e) => {
+                    tracing::debug!("second matting model not used: {e}");
+                    SecondMatte::Absent
+                }
+            };
+        }
+        match self {
+            SecondMatte::Loaded(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 /// Loaded depth and matting sessions; load once, reuse for many photos.
 pub struct ModelSet {
     depth: ModelSession,
     matte: ModelSession,
+    /// A second matting model asked where the subject is when the first one took in
+    /// distractors (see [`matte::veto_by_second_model`]); U²-Netp beside MODNet when it is
+    /// installed. Loaded when first needed.
+    second_matte: SecondMatte,
     runtime_path: PathBuf,
     /// Long side of the working resolution (refinement cost scales with its square).
     pub working_long_side: usize,
@@ -187,6 +232,19 @@ impl ModelSet {
         let threads = thread_count(config.threads);
         let depth = ModelSession::load(&env, &depth, threads)?;
         let matte = ModelSession::load(&env, &matte, threads)?;
+        // Only beside the default portrait model, and only when installed: it is a second
+        // opinion, never a requirement.
+        let second_matte = match (config.matte_model == SECOND_MATTE_FOR)
+            .then(|| resolve_model(SECOND_MATTE_MODEL, Task::Matte, &weight_dirs).ok())
+            .flatten()
+        {
+            Some(model) => SecondMatte::Installed {
+                env: env.clone(),
+                model: Box::new(model),
+                threads,
+            },
+            None => SecondMatte::Absent,
+        };
         tracing::info!(
             "models: depth {} ({}), matte {} ({}); ONNX Runtime {}",
             depth.name,
@@ -198,6 +256,7 @@ impl ModelSet {
         Ok(ModelSet {
             depth,
             matte,
+            second_matte,
             runtime_path,
             working_long_side: WORKING_LONG_SIDE,
             matte_params: MatteParams::default(),
@@ -267,16 +326,36 @@ impl ModelSet {
         let disp = self.run_depth(&working)?;
         let mut depth_ms = ms_since(t);
 
-        // The depth decides which regions of the matte are the subject.
+        // The depth decides which regions of the matte are the subject; where it finds
+        // distractors, a second model is asked.
         let t = Instant::now();
-        let (matte_w, matte_full) = matte::refine_matte(
+        let (mut p, distractors) = matte::subject_alpha(
             &alpha,
-            &working,
-            &guide_w,
-            photo,
+            guide_w.width,
+            guide_w.height,
             Some(&refine::normalize_robust(&disp)),
             &self.matte_params,
         );
+        let mut matte_model = self.matte.name.clone();
+        if distractors
+            && self.matte_params.second_model
+            && let Some(second) = self.second_matte.session()
+        {
+            let t2 = Instant::now();
+            let input = prepare(&working, &second.descriptor.input);
+            let raw = second.run(&input)?;
+            let a2 = matte::alpha_from_output(&raw, &second.descriptor);
+            p = matte::veto_by_second_model(&p, &a2, &self.matte_params);
+            matte_model = format!("{matte_model}+{}", second.name);
+            tracing::info!(
+                "matte: {} took in a figure beside the subject; {} asked too ({:.0} ms)",
+                self.matte.name,
+                second.name,
+                ms_since(t2)
+            );
+        }
+        let (matte_w, matte_full) =
+            matte::refine_subject_alpha(p, &working, &guide_w, photo, &self.matte_params);
         matte_ms += ms_since(t);
 
         let t = Instant::now();
@@ -289,7 +368,7 @@ impl ModelSet {
             depth_ms,
             matte_ms,
             depth_model: self.depth.name.clone(),
-            matte_model: self.matte.name.clone(),
+            matte_model,
         })
     }
 }
