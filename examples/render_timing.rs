@@ -32,8 +32,14 @@ use fstop::synthetic::portrait_scene;
 
 fn main() -> anyhow::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let real = args.iter().position(|a| a == "--real").map(|i| args.remove(i));
-    let hash = args.iter().position(|a| a == "--hash").map(|i| args.remove(i));
+    let real = args
+        .iter()
+        .position(|a| a == "--real")
+        .map(|i| args.remove(i));
+    let hash = args
+        .iter()
+        .position(|a| a == "--hash")
+        .map(|i| args.remove(i));
     let mut take = |flag: &str| -> Option<String> {
         let i = args.iter().position(|a| a == flag)?;
         let value = args.get(i + 1).cloned();

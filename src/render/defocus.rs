@@ -166,7 +166,10 @@ impl Ring {
         let (lo, hi) = (lo.min(n), hi.min(n));
         out[..lo].fill([0.0; 4]);
         let mut acc = [0.0f64; 4];
-        for (o, dv) in out[lo..hi].iter_mut().zip(&self.diff[start + lo..start + hi]) {
+        for (o, dv) in out[lo..hi]
+            .iter_mut()
+            .zip(&self.diff[start + lo..start + hi])
+        {
             for c in 0..4 {
                 acc[c] += dv[c];
             }
@@ -574,10 +577,15 @@ mod tests {
         let (w, h) = (61, 9);
         let mut ring = Ring::default();
         ring.reset(w, h);
-        let src: Vec<(usize, SrcPx)> = [(30, 9.0, 0.0), (2, 5.5, 0.3), (58, 13.0, -0.2), (40, 1.5, 0.0)]
-            .iter()
-            .map(|&(x, d, dx)| (x, [0.3, 0.7, 0.1, 1.0, d, dx, 0.0, 0.0]))
-            .collect();
+        let src: Vec<(usize, SrcPx)> = [
+            (30, 9.0, 0.0),
+            (2, 5.5, 0.3),
+            (58, 13.0, -0.2),
+            (40, 1.5, 0.0),
+        ]
+        .iter()
+        .map(|&(x, d, dx)| (x, [0.3, 0.7, 0.1, 1.0, d, dx, 0.0, 0.0]))
+        .collect();
         for (i, p) in src.iter().enumerate() {
             ring.splat_row([(p.0, &p.1)], 2 * i, h, (0, h), &t);
         }
@@ -586,10 +594,17 @@ mod tests {
         for y in 0..h {
             ring.prefix_sum(y, &mut got);
             prefix_sum(ring.line(y), &mut want);
-            let bits = |v: &[[f32; 4]]| -> Vec<u32> { v.iter().flatten().map(|f| f.to_bits()).collect() };
+            let bits =
+                |v: &[[f32; 4]]| -> Vec<u32> { v.iter().flatten().map(|f| f.to_bits()).collect() };
             assert_eq!(bits(&got), bits(&want), "row {y}");
             ring.clear(y);
-            assert!(ring.diff.iter().skip((y % ring.len) * ring.stride).take(ring.stride).all(|e| *e == [0.0; 4]));
+            assert!(
+                ring.diff
+                    .iter()
+                    .skip((y % ring.len) * ring.stride)
+                    .take(ring.stride)
+                    .all(|e| *e == [0.0; 4])
+            );
             ring.prefix_sum(y, &mut got);
             assert!(got.iter().all(|p| *p == [0.0; 4]));
         }
