@@ -295,7 +295,7 @@ pub fn circle_overlap(t: f64) -> f64 {
 /// The barrel shift in the frame's corner, in aperture radii, that cuts `cut` (0–1) of a
 /// round disc away (see [`Character`]); at most [`MAX_CAT_EYE_SHIFT`].
 pub fn cat_eye_corner_shift(cut: f64) -> f64 {
-    if !(cut > 0.0) {
+    if cut.is_nan() || cut <= 0.0 {
         return 0.0;
     }
     let want = 1.0 - cut.min(1.0);
@@ -315,7 +315,7 @@ pub fn cat_eye_corner_shift(cut: f64) -> f64 {
 /// covers.
 pub fn circle_overlap_radius(r: f64, t: f64) -> f64 {
     let t = t.abs();
-    if !(r > 0.0) || t.is_nan() || t >= 1.0 + r {
+    if r.is_nan() || r <= 0.0 || t.is_nan() || t >= 1.0 + r {
         return 0.0;
     }
     if t <= (r - 1.0).abs() {

@@ -554,7 +554,7 @@ impl Vignetting {
         scale: f64,
         (width, height): (usize, usize),
     ) -> Option<Vignetting> {
-        if !(corner_shift > 0.0) {
+        if corner_shift.is_nan() || corner_shift <= 0.0 {
             return None;
         }
         let n = VIGNETTING_STEPS;
@@ -595,8 +595,11 @@ struct FieldCells {
     models: Vec<OnceLock<DiscModel>>,
     /// Per cell, per diameter step ([`CELL_STEPS_PER_PX`]), the offset phases
     /// ([`CELL_OFFSET_STEPS_PER_PX`]).
-    tables: Vec<OnceLock<Vec<OnceLock<Box<[OnceLock<SpanTable>; CELL_PHASES]>>>>>,
+    tables: Vec<OnceLock<Vec<OnceLock<CellPhases>>>>,
 }
+
+/// One cat-eye cell's tables of one diameter, per offset phase.
+type CellPhases = Box<[OnceLock<SpanTable>; CELL_PHASES]>;
 
 /// Diameter steps per pixel of a cat-eye cell's tables (diameter error < 1/8 px at the level;
 /// coarser than [`DIAMETER_STEPS_PER_PX`], as a cell has its own tables to build).
