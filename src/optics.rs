@@ -562,7 +562,8 @@ impl Lens {
     }
 
     /// The swirl's field curvature (see [`Character`]): how much the focus disparity (1/m)
-    /// rises at field radius `rho` (0 centre, 1 the frame's corner); 0 without swirl.
+    /// rises at field radius `rho` (0 centre, 1 the frame's corner), in proportion to `rho²`;
+    /// 0 without swirl.
     pub fn field_curvature_disparity_per_m(&self, rho: f64) -> f64 {
         let s = self.character.swirl_strength();
         if s == 0.0 {

@@ -224,22 +224,26 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
 /// nearer, which is the same as every pixel's disparity lowered by the focus disparity's rise
 /// at its field radius. Nothing changes without swirl.
 fn curve_field(input: &mut Input, lens: &Lens) {
-    if lens.field_curvature_disparity_per_m(1.0) == 0.0 {
+    // The rise grows with the square of the field radius.
+    let corner_rise = lens.field_curvature_disparity_per_m(1.0);
+    if corner_rise == 0.0 {
         return;
     }
     let (w, h) = (input.width, input.height);
-    let corner2 = 0.25 * ((w * w + h * h) as f64);
     // In steps of a quarter pixel of CoC, so neighbours at one depth keep one CoC (equal
     // neighbouring lights are scattered as one run).
     let step = CURVATURE_STEP_PX / lens.coc_px_per_diopter(w.max(h));
+    let steps_per_rho2 = corner_rise / step;
+    let corner2 = 0.25 * ((w * w + h * h) as f64);
     let disparity = input.disparity.to_mut();
     for (y, row) in disparity.chunks_mut(w).enumerate() {
         let dy = y as f64 + 0.5 - 0.5 * h as f64;
         for (x, d) in row.iter_mut().enumerate() {
             let dx = x as f64 + 0.5 - 0.5 * w as f64;
-            let rho = ((dx * dx + dy * dy) / corner2).sqrt();
-            let shift = lens.field_curvature_disparity_per_m(rho);
-            *d -= ((shift / step).round() * step) as f32;
+            let rho2 = (dx * dx + dy * dy) / corner2;
+            // Non-negative: truncation rounds.
+            let steps = (rho2 * steps_per_rho2 + 0.5) as u32;
+            *d -= (f64::from(steps) * step) as f32;
         }
     }
 }
