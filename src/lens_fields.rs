@@ -346,7 +346,8 @@ mod tests {
                        highlight_threshold = 0.9\nhighlight_gain = 6.0\n\
                        background = \"studio\"\nother_key = 1\n\
                        anamorphic_squeeze = 1.33\nchromatic_aberration_um = 40.0\n\
-                       spherical_aberration = -0.5\ngrain = 2.5\n";
+                       spherical_aberration = -0.5\ngrain = 2.5\n\
+                       cat_eye = 0.4\nswirl = 0.7\n";
 
     #[test]
     fn reads_every_field_and_leaves_other_keys_alone() {
@@ -361,6 +362,7 @@ mod tests {
         assert_eq!(f.highlight_gain, Some(6.0));
         assert!(f.background.is_some());
         assert_eq!(f.grain, Some(GrainSetting::Level(2.5)));
+        assert_eq!((f.cat_eye, f.swirl), (Some(0.4), Some(0.7)));
         let width = LensFields::from_toml("t.toml", "sensor_width_mm = 23.5\n").unwrap();
         assert_eq!(width.sensor, Some(Sensor::Custom { width_mm: 23.5 }));
         assert_eq!(
@@ -369,7 +371,7 @@ mod tests {
         );
         // The keys files may use (unknown-key checks read them from the struct).
         let keys = crate::config::struct_fields::<RawLensFields>();
-        assert_eq!(keys.len(), 14);
+        assert_eq!(keys.len(), 16);
         assert!(keys.contains(&"sensor_width_mm") && keys.contains(&"background"));
     }
 
@@ -386,6 +388,8 @@ mod tests {
             ("anamorphic_squeeze = 2.5\n", 1, "outside 1–2"),
             ("chromatic_aberration_um = -3.0\n", 1, "outside 0–500 µm"),
             ("spherical_aberration = 1.5\n", 1, "outside -1–1"),
+            ("\ncat_eye = 1.2\n", 2, "cat-eye 1.2 is outside 0–1"),
+            ("swirl = -0.1\n", 1, "swirl -0.1 is outside 0–1"),
             (
                 "sensor = \"aps-c\"\nsensor_width_mm = 20.0\n",
                 2,
@@ -421,6 +425,7 @@ mod tests {
         assert_eq!(lens.character.anamorphic_squeeze, 1.33);
         assert_eq!(lens.character.chromatic_aberration_um, 40.0);
         assert_eq!(lens.character.spherical_aberration, -0.5);
+        assert_eq!((lens.character.cat_eye, lens.character.swirl), (0.4, 0.7));
         assert_eq!((hl.threshold, hl.gain), (0.9, 6.0));
         assert_eq!(bg, f.background.unwrap());
         assert_eq!(lens.focus_distance_m, before.0.focus_distance_m);

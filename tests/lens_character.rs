@@ -17,8 +17,20 @@
 //!
 //! The disc height is the plain CoC within 2% in all three. At the focus plane chromatic
 //! aberration adds no colour (green − magenta 0 in both kernels). Fast vs reference with every
-//! trait on (anamorphic 1.5×, 150 µm, S = 0.6; slanted ground plane, lights, a subject): mean
-//! absolute error 0.00134, PSNR 49.8 dB. The fast kernel's fringes and rims are weaker than
+//! trait on (anamorphic 1.5×, 150 µm, S = 0.6, cat-eye 0.5, swirl 0.7; slanted ground plane,
+//! lights, a subject): mean absolute error 0.00182, PSNR 49.2 dB.
+//!
+//! Cat-eye and swirl (the tracer's second stop and curved field; 30 px discs of lights at
+//! 1000 m in a 240 × 160 frame, at field radius ρ; truth / fast / reference):
+//!
+//! | trait | measure | ρ = 0.42 | ρ = 0.63 | ρ = 0.71 |
+//! |---|---|---|---|---|
+//! | cat-eye 0.6 | long / short axis | 1.201 / 1.163 / 1.192 | 1.327 / 1.299 / 1.327 | 1.382 / 1.373 / 1.382 |
+//! | swirl 1 | size over the flat field's | 1.036 / 1.042 / 1.041 | 1.078 / 1.085 / 1.084 | 1.098 / 1.118 / 1.110 |
+//!
+//! The long axis is tangential (|cos| to the radius ≤ 0.02); the corner of a uniform distant
+//! plane keeps 0.731 / 0.732 / 0.732 of the centre's light at cut 0.3 and 0.424 / 0.422 / 0.422
+//! at 0.6 (model 0.731 and 0.420), an in-focus plane the same in fstop. The fast kernel's fringes and rims are weaker than
 //! the truth's on large discs (see the tolerances): it renders them at coarse levels.
 //! (Figures are printed by each test; run with `--nocapture`.)
 
@@ -400,9 +412,9 @@ fn field_run(l: Lens, world: &World) -> [(&'static str, LinearRgb); 3] {
     ]
 }
 
-/// A black plane at 1000 m with the [`FIELD_LIGHTS`], each bright enough for a plateau of
+/// A black plane at `depth_m` with the [`FIELD_LIGHTS`], each bright enough for a plateau of
 /// about 0.5 on a disc of `disc_px`.
-fn field_lights_world(disc_px: f64) -> World {
+fn field_lights_world(disc_px: f64, depth_m: f64) -> World {
     let level = (0.5 * std::f64::consts::PI * disc_px * disc_px / 4.0) as f32;
     let lights = FIELD_LIGHTS
         .iter()
@@ -414,13 +426,13 @@ fn field_lights_world(disc_px: f64) -> World {
         })
         .collect();
     World::new(vec![
-        Layer::new(1000.0, Shape::Everywhere, Texture::Flat([0.0; 3])).with_lights(lights),
+        Layer::new(depth_m, Shape::Everywhere, Texture::Flat([0.0; 3])).with_lights(lights),
     ])
 }
 
 /// A disc's shape around `(cx, cy)` within `r` px: the standard deviations along its long and
-/// short principal axes, and the long axis's angle (radians, image axes).
-fn disc_axes(img: &LinearRgb, (cx, cy): (f64, f64), r: f64) -> (f64, f64, f64) {
+/// short principal axes, the long axis's angle (radians, image axes) and the centroid.
+fn disc_axes(img: &LinearRgb, (cx, cy): (f64, f64), r: f64) -> (f64, f64, f64, (f64, f64)) {
     let lum = img.luminance();
     let (mut s, mut sx, mut sy) = (0.0, 0.0, 0.0);
     let mut pts = Vec::new();
@@ -448,7 +460,12 @@ fn disc_axes(img: &LinearRgb, (cx, cy): (f64, f64), r: f64) -> (f64, f64, f64) {
     let mean = 0.5 * (xx + yy);
     let dev = (0.25 * (xx - yy).powi(2) + xy * xy).sqrt();
     let angle = 0.5 * (2.0 * xy).atan2(xx - yy);
-    ((mean + dev).sqrt(), (mean - dev).max(0.0).sqrt(), angle)
+    (
+        (mean + dev).sqrt(),
+        (mean - dev).max(0.0).sqrt(),
+        angle,
+        (mx, my),
+    )
 }
 
 /// The field radius of a point (0 centre, 1 corner) and its radial direction.
@@ -464,34 +481,55 @@ fn cat_eye_discs_are_lemons_long_tangentially_as_the_second_stop_draws_them() {
         cat_eye: 0.6,
         ..Character::default()
     });
-    let coc = l.signed_coc_px(1e-3, FW).abs();
-    let images = field_run(l, &field_lights_world(coc));
     let mut failures = Vec::new();
-    for &at in &FIELD_LIGHTS {
-        let (rho, radial) = field_of(at);
-        let truth = disc_axes(&images[0].1, at, 0.6 * coc + 2.0);
-        let truth_aspect = truth.0 / truth.1;
-        for (name, img) in &images {
-            let (long, short, angle) = disc_axes(img, at, 0.6 * coc + 2.0);
-            let aspect = long / short;
-            // |cos| of the angle between the long axis and the radial direction: 0 tangential.
-            let radial_cos = (angle - radial).cos().abs();
-            println!(
-                "cat-eye 0.6, field {rho:.2}, {name}: aspect {aspect:.3} (truth \
-                 {truth_aspect:.3}), long axis · radial {radial_cos:.3}"
-            );
-            if (aspect - truth_aspect).abs() > 0.05 * truth_aspect {
-                failures.push(format!(
-                    "{rho:.2} {name}: aspect {aspect:.3} vs {truth_aspect:.3}"
-                ));
-            }
-            if rho > 0.3 && (aspect < 1.15 || radial_cos > 0.2) {
-                failures.push(format!(
-                    "{rho:.2} {name}: not tangential ({aspect:.3}, {radial_cos:.3})"
-                ));
-            }
-            if rho < 0.1 && aspect > 1.05 {
-                failures.push(format!("centre {name}: aspect {aspect:.3}"));
+    // Behind the focus the barrel cuts the outer side of the disc (its centroid moves in), in
+    // front the inner side (discs there are turned half a revolution). fstop draws the barrel
+    // as distant objects see it; from an object at Z its shadow is Z/(Z − b) as large and as
+    // far off, and this small sensor puts the barrel b = 0.2 m in front of the lens, so at
+    // 1 m the truth's cut is notably smaller (measured: centroids 1–1.5 px nearer the light's,
+    // aspect up to 8% lower): looser bounds in front.
+    for (depth, behind, aspect_tol, shift_tol) in
+        [(1000.0, true, 0.05, 0.6), (1.0, false, 0.1, 1.6)]
+    {
+        let coc = l.signed_coc_px(1.0 / depth, FW).abs();
+        let images = field_run(l, &field_lights_world(coc, depth));
+        for &at in &FIELD_LIGHTS {
+            let (rho, radial) = field_of(at);
+            let outward = |c: (f64, f64)| (c.0 - at.0) * radial.cos() + (c.1 - at.1) * radial.sin();
+            let truth = disc_axes(&images[0].1, at, 0.6 * coc + 2.0);
+            let truth_aspect = truth.0 / truth.1;
+            let truth_shift = outward(truth.3);
+            for (name, img) in &images {
+                let (long, short, angle, centroid) = disc_axes(img, at, 0.6 * coc + 2.0);
+                let aspect = long / short;
+                let shift = outward(centroid);
+                // |cos| of the angle between the long axis and the radial direction: 0
+                // tangential.
+                let radial_cos = (angle - radial).cos().abs();
+                println!(
+                    "cat-eye 0.6, {depth} m, field {rho:.2}, {name}: aspect {aspect:.3} (truth \
+                     {truth_aspect:.3}), long axis · radial {radial_cos:.3}, centroid moved \
+                     {shift:.2} px outwards (truth {truth_shift:.2})"
+                );
+                if (aspect - truth_aspect).abs() > aspect_tol * truth_aspect {
+                    failures.push(format!(
+                        "{depth} {rho:.2} {name}: aspect {aspect:.3} vs {truth_aspect:.3}"
+                    ));
+                }
+                if rho > 0.3 && (aspect < 1.15 || radial_cos > 0.2) {
+                    failures.push(format!(
+                        "{depth} {rho:.2} {name}: not tangential ({aspect:.3}, {radial_cos:.3})"
+                    ));
+                }
+                if rho > 0.3 && ((shift < 0.0) != behind || (shift - truth_shift).abs() > shift_tol)
+                {
+                    failures.push(format!(
+                        "{depth} {rho:.2} {name}: centroid {shift:.2} vs {truth_shift:.2}"
+                    ));
+                }
+                if rho < 0.1 && aspect > 1.05 {
+                    failures.push(format!("{depth} centre {name}: aspect {aspect:.3}"));
+                }
             }
         }
     }
@@ -578,7 +616,7 @@ fn swirl_discs_grow_towards_the_edges_as_the_curved_field_draws_them() {
         ..Character::default()
     });
     let coc = swirl.signed_coc_px(1e-3, FW).abs();
-    let world = field_lights_world(coc);
+    let world = field_lights_world(coc, 1000.0);
     let [swirl_images, flat_images] = [swirl, flat].map(|l| field_run(l, &world));
     let mut failures = Vec::new();
     let long_axis = |img: &LinearRgb, at| disc_axes(img, at, 0.7 * coc + 2.0).0;

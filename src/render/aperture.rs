@@ -554,7 +554,7 @@ impl Vignetting {
         scale: f64,
         (width, height): (usize, usize),
     ) -> Option<Vignetting> {
-        if !(corner_shift > 0.0) {
+        if corner_shift.is_nan() || corner_shift <= 0.0 {
             return None;
         }
         let n = VIGNETTING_STEPS;
@@ -593,9 +593,20 @@ pub(crate) const FIELD_CELLS: usize = 17;
 #[derive(Debug)]
 struct FieldCells {
     models: Vec<OnceLock<DiscModel>>,
-    /// Per cell, per diameter step, the offset phases.
-    tables: Vec<OnceLock<Vec<OnceLock<Box<[OnceLock<SpanTable>; PHASES]>>>>>,
+    /// Per cell, per diameter step ([`CELL_STEPS_PER_PX`]), the offset phases
+    /// ([`CELL_OFFSET_STEPS_PER_PX`]).
+    tables: Vec<OnceLock<Vec<OnceLock<CellPhases>>>>,
 }
+
+/// One cat-eye cell's tables of one diameter, per offset phase.
+type CellPhases = Box<[OnceLock<SpanTable>; CELL_PHASES]>;
+
+/// Diameter steps per pixel of a cat-eye cell's tables (diameter error < 1/8 px at the level;
+/// coarser than [`DIAMETER_STEPS_PER_PX`], as a cell has its own tables to build).
+const CELL_STEPS_PER_PX: f32 = 8.0;
+/// Vertical offset steps per pixel of a cat-eye cell's tables.
+const CELL_OFFSET_STEPS_PER_PX: i32 = 4;
+const CELL_PHASES: usize = CELL_OFFSET_STEPS_PER_PX as usize + 1;
 
 impl Clone for FieldCells {
     fn clone(&self) -> Self {
@@ -741,24 +752,34 @@ impl SpanTables {
         };
         let cell = field_cell(x, width) + FIELD_CELLS * field_cell(y, height);
         let model = self.cell_model(field, cell);
+        // The cell's steps, rounded towards zero so the disc is never larger than `get`'s
+        // (whose reach sizes the windows).
         let (q, p) = self.index(d, dy);
-        let count = self.tables.len() / PHASES;
+        let per_step = (DIAMETER_STEPS_PER_PX / CELL_STEPS_PER_PX) as usize;
+        let qc = q / per_step;
+        let count = (self.tables.len() / PHASES).div_ceil(per_step);
+        let phase_step = OFFSET_STEPS_PER_PX / CELL_OFFSET_STEPS_PER_PX;
+        let half = OFFSET_STEPS_PER_PX / 2;
+        let pc = ((p as i32 - half) / phase_step + CELL_OFFSET_STEPS_PER_PX / 2) as usize;
         let steps =
             field.tables[cell].get_or_init(|| (0..count).map(|_| OnceLock::new()).collect());
-        let phases = steps[q].get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new())));
-        phases[p].get_or_init(|| self.build_at(model, q, p))
+        let phases = steps[qc].get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new())));
+        phases[pc].get_or_init(|| {
+            let p = (pc as i32 - CELL_OFFSET_STEPS_PER_PX / 2) * phase_step + half;
+            self.build_at(model, qc * per_step, p as usize)
+        })
     }
 
-    /// With cat-eye, the disc model of the cell of a source at `(x, y)` of an image (level)
-    /// `width × height`; `None` without.
+    /// With cat-eye, the cell of a source at `(x, y)` of an image (level) `width × height`
+    /// and its disc model; `None` without.
     pub(crate) fn model_at(
         &self,
         (x, y): (usize, usize),
         (width, height): (usize, usize),
-    ) -> Option<&DiscModel> {
+    ) -> Option<(usize, &DiscModel)> {
         let field = self.field.as_ref()?;
         let cell = field_cell(x, width) + FIELD_CELLS * field_cell(y, height);
-        Some(self.cell_model(field, cell))
+        Some((cell, self.cell_model(field, cell)))
     }
 
     fn cell_model<'s>(&'s self, field: &'s FieldCells, cell: usize) -> &'s DiscModel {

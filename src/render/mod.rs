@@ -68,7 +68,8 @@ mod reference;
 use rayon::prelude::*;
 
 use self::aperture::{
-    CatEye, DiscModel, LevelTables, SpanTable, SpanTables, UnitShape, Vignetting,
+    CatEye, DIAMETER_STEPS_PER_PX, DiscModel, LevelTables, SpanTable, SpanTables, UnitShape,
+    Vignetting,
 };
 use self::coc::{CocMap, PerSide, Side, membership};
 use self::composite::{
@@ -223,19 +224,32 @@ pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb 
 /// nearer, which is the same as every pixel's disparity lowered by the focus disparity's rise
 /// at its field radius. Nothing changes without swirl.
 fn curve_field(input: &mut Input, lens: &Lens) {
-    if lens.field_curvature_disparity_per_m(1.0) == 0.0 {
+    // The rise grows with the square of the field radius.
+    let corner_rise = lens.field_curvature_disparity_per_m(1.0);
+    if corner_rise == 0.0 {
         return;
     }
     let (w, h) = (input.width, input.height);
+    // In steps of a quarter pixel of CoC, so neighbours at one depth keep one CoC (equal
+    // neighbouring lights are scattered as one run).
+    let step = CURVATURE_STEP_PX / lens.coc_px_per_diopter(w.max(h));
+    let steps_per_rho2 = corner_rise / step;
     let corner2 = 0.25 * ((w * w + h * h) as f64);
     let disparity = input.disparity.to_mut();
-    for (i, d) in disparity.iter_mut().enumerate() {
-        let (x, y) = ((i % w) as f64 + 0.5, (i / w) as f64 + 0.5);
-        let (dx, dy) = (x - 0.5 * w as f64, y - 0.5 * h as f64);
-        let rho = ((dx * dx + dy * dy) / corner2).sqrt();
-        *d -= lens.field_curvature_disparity_per_m(rho) as f32;
+    for (y, row) in disparity.chunks_mut(w).enumerate() {
+        let dy = y as f64 + 0.5 - 0.5 * h as f64;
+        for (x, d) in row.iter_mut().enumerate() {
+            let dx = x as f64 + 0.5 - 0.5 * w as f64;
+            let rho2 = (dx * dx + dy * dy) / corner2;
+            // Non-negative: truncation rounds.
+            let steps = (rho2 * steps_per_rho2 + 0.5) as u32;
+            *d -= (f64::from(steps) * step) as f32;
+        }
     }
 }
+
+/// The step of the swirl's field curvature, in pixels of CoC (see [`curve_field`]).
+const CURVATURE_STEP_PX: f64 = 0.25;
 
 /// Each side's disc model at full resolution for an image whose long side is `long_px`
 /// (see [`crate::optics::Character`]): the aperture (squeezed for an anamorphic lens);
@@ -340,8 +354,9 @@ struct SparseLights {
     pixels: Vec<SparseRun>,
     /// Span tables up to the largest diameter listed.
     tables: SpanTables,
-    /// With cat-eye, each run's own table (its cell's shape), in the order of `pixels`.
-    cat_eye: Option<Vec<SpanTable>>,
+    /// With cat-eye, the tables of the runs' cells and, per run (in the order of `pixels`),
+    /// which is its.
+    cat_eye: Option<(Vec<SpanTable>, Vec<usize>)>,
     /// The largest reach (rows) of any of them.
     max_reach: usize,
 }
@@ -552,13 +567,22 @@ impl SparseLights {
         let tables = SpanTables::with_model(model, max_d);
         let dims = (w, input.height);
         let cat_eye = tables.model_at((0, 0), dims).is_some().then(|| {
-            pixels
+            // One table per cell and diameter step, shared by the runs that have them.
+            let mut index = std::collections::HashMap::new();
+            let mut own = Vec::new();
+            let of_run = pixels
                 .iter()
                 .map(|p| {
-                    let model = tables.model_at((p.x, p.y), dims).expect("cat-eye cells");
-                    SpanTable::build_model(model, f64::from(p.src[4]), 0.0)
+                    let (cell, model) = tables.model_at((p.x, p.y), dims).expect("cat-eye cells");
+                    let q = (p.src[4] * DIAMETER_STEPS_PER_PX + 0.5) as u32;
+                    *index.entry((cell, q)).or_insert_with(|| {
+                        let d = f64::from(q) / f64::from(DIAMETER_STEPS_PER_PX);
+                        own.push(SpanTable::build_model(model, d, 0.0));
+                        own.len() - 1
+                    })
                 })
-                .collect()
+                .collect();
+            (own, of_run)
         });
         // Reaches of the plain shape, which bound the cat-eye's.
         let max_reach = pixels
@@ -603,7 +627,7 @@ impl SparseLights {
         ) in near.iter().enumerate()
         {
             let t = match &self.cat_eye {
-                Some(own) => &own[first + i],
+                Some((own, of_run)) => &own[of_run[first + i]],
                 None => self.tables.get(p[4], 0.0),
             };
             let v = [p[0], p[1], p[2], p[3]].map(f64::from);
