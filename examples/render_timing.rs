@@ -95,15 +95,16 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     times_ms.sort_by(f64::total_cmp);
-    let width = scene.color.width;
+    let width = scene.color().width;
     println!(
         "{{\"width\":{width},\"height\":{},\"f_number\":{},\"repeats\":{repeats},\
          \"median_ms\":{:.1},\"min_ms\":{:.1},\"background_coc_px\":{:.1}}}",
-        scene.color.height,
+        scene.color().height,
         lens.f_number,
         times_ms[repeats / 2],
         times_ms[0],
-        lens.signed_coc_px(0.0, width.max(scene.color.height)).abs()
+        lens.signed_coc_px(0.0, width.max(scene.color().height))
+            .abs()
     );
     Ok(())
 }
