@@ -1,4 +1,4 @@
-//! Backgrounds for headshots: the blurred photo (the lens, [`crate::render`]) or a studio
+//! Backgrounds for headshots: the blurred photo (the lens, [`crate::render()`]) or a studio
 //! backdrop that looks like lit seamless paper.
 //!
 //! A studio result is `m·F + (1−m)·P` in linear light: `m` the subject matte, `F` the

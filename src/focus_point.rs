@@ -5,7 +5,7 @@
 //! depth is the *mode* of a window around the point: the disparities within [`WINDOW`] of the
 //! long side, restricted to the same side of the matte as the point (a tap on the subject reads
 //! only the subject, a tap beside it only what is behind or in front), binned into
-//! [`BINS`] bins between their 2nd and 98th percentiles, and the median of the fullest bin and
+//! `BINS` bins between their 2nd and 98th percentiles, and the median of the fullest bin and
 //! its two neighbours.
 
 use std::fmt;

@@ -148,7 +148,7 @@ const GRAIN_CORRECTION: f32 = 1.23;
 /// colour and linear shading) is taken, and the block's spread of these is its roughness.
 /// Blocks with clipped pixels (encoded ≤ 0.02 or ≥ 0.98) or a partial matte are left out; the
 /// subject's blocks (matte ≥ 0.95, in focus) are used when there are at least 32 of them. The
-/// grain is the 10th percentile of the roughness, corrected ([`GRAIN_CORRECTION`]): texture
+/// grain is the 10th percentile of the roughness, corrected (`GRAIN_CORRECTION`): texture
 /// only adds to a block's roughness, so the flattest blocks hold noise alone. Under
 /// [`GRAIN_FLOOR`] it is 0.
 pub fn measure_grain(color: &LinearRgb, matte: Option<&Plane>) -> f32 {

@@ -79,7 +79,7 @@ impl Fingerprint {
 
     /// `xmp` with this fingerprint in it: a previous fstop description removed, the new one
     /// added as the first child of `rdf:RDF`; a fresh packet when `xmp` is absent, not UTF-8 or
-    /// has no `rdf:RDF` element ([`xmp::with_own_description`]).
+    /// has no `rdf:RDF` element (`xmp::with_own_description`).
     pub fn add_to_xmp(&self, xmp: Option<&[u8]>) -> Vec<u8> {
         let own = xmp::own_description(PROPERTY, &self.value());
         xmp::with_own_description(xmp, PROPERTY, &own)

@@ -19,7 +19,7 @@
 //!
 //! * Every read is bounded ([`limits`]): only regular files, of a size capped by kind, and
 //!   metadata inside a photo (ICC, EXIF, XMP) capped before it is allocated — a compressed
-//!   profile is inflated with the bound ([`meta_bounds`]); what is over a limit is dropped
+//!   profile is inflated with the bound (`meta_bounds`); what is over a limit is dropped
 //!   with a warning of the photo.
 //!
 //! Every error names the file and fits on one line.
