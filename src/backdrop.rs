@@ -46,7 +46,7 @@ impl BackdropName {
     /// Every name, in the guides' order of preference: medium grey suits most faces, off-white
     /// is the second safest, then light grey, dark grey, charcoal, navy; pure white is risky
     /// (harsh, and light hair glows at its edge).
-    pub const ALL: [BackdropName; 7] = [
+    pub(crate) const ALL: [BackdropName; 7] = [
         BackdropName::MediumGrey,
         BackdropName::OffWhite,
         BackdropName::LightGrey,

@@ -85,7 +85,7 @@ impl Plane {
 /// The 4-connected neighbours of pixel index `i` in a `width × height` row-major grid (`None`
 /// past an edge), for flood fills.
 #[inline]
-pub fn neighbours4(i: usize, width: usize, height: usize) -> [Option<usize>; 4] {
+pub(crate) fn neighbours4(i: usize, width: usize, height: usize) -> [Option<usize>; 4] {
     let (x, y) = (i % width, i / width);
     [
         (x > 0).then(|| i - 1),

@@ -73,7 +73,7 @@ impl Fingerprint {
     }
 
     /// The fingerprint in an XMP packet, if any.
-    pub fn from_xmp(xmp: &[u8]) -> Option<Fingerprint> {
+    pub(crate) fn from_xmp(xmp: &[u8]) -> Option<Fingerprint> {
         xmp::own_property(xmp, PROPERTY).and_then(Fingerprint::parse)
     }
 
