@@ -1,4 +1,4 @@
-//! Backgrounds for headshots: the blurred photo (the lens, [`crate::render`]) or a studio
+//! Backgrounds for headshots: the blurred photo (the lens, [`crate::render()`]) or a studio
 //! backdrop that looks like lit seamless paper.
 //!
 //! A studio result is `m·F + (1−m)·P` in linear light: `m` the subject matte, `F` the
@@ -46,7 +46,7 @@ impl BackdropName {
     /// Every name, in the guides' order of preference: medium grey suits most faces, off-white
     /// is the second safest, then light grey, dark grey, charcoal, navy; pure white is risky
     /// (harsh, and light hair glows at its edge).
-    pub const ALL: [BackdropName; 7] = [
+    pub(crate) const ALL: [BackdropName; 7] = [
         BackdropName::MediumGrey,
         BackdropName::OffWhite,
         BackdropName::LightGrey,

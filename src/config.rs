@@ -147,7 +147,7 @@ impl fmt::Display for FocusSetting {
 }
 
 /// Line and column (1-based) of a byte offset in `text`.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -282,7 +282,7 @@ pub(crate) fn refuse_unknown_keys(
 /// A number or a text with a unit, as a TOML value (`2.5` or `"2.5m"`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
-pub enum NumberOrText {
+pub(crate) enum NumberOrText {
     Number(f64),
     Text(String),
 }
@@ -375,7 +375,7 @@ pub enum ConfigError {
 }
 
 /// Parses a depth kind name.
-pub fn parse_depth_kind(text: &str) -> Option<crate::depth::DepthKind> {
+pub(crate) fn parse_depth_kind(text: &str) -> Option<crate::depth::DepthKind> {
     match text.trim().to_ascii_lowercase().as_str() {
         "metres" | "meters" | "metric" | "m" => Some(crate::depth::DepthKind::Metres),
         "disparity" | "relative" => Some(crate::depth::DepthKind::Disparity),
@@ -384,7 +384,7 @@ pub fn parse_depth_kind(text: &str) -> Option<crate::depth::DepthKind> {
 }
 
 /// Parses a `depth_source` value: `auto`, `model` or `embedded`.
-pub fn parse_depth_source(text: &str) -> Option<crate::pipeline::DepthSource> {
+pub(crate) fn parse_depth_source(text: &str) -> Option<crate::pipeline::DepthSource> {
     use crate::pipeline::DepthSource;
     match text.trim().to_ascii_lowercase().as_str() {
         "auto" => Some(DepthSource::Auto),
@@ -395,7 +395,7 @@ pub fn parse_depth_source(text: &str) -> Option<crate::pipeline::DepthSource> {
 }
 
 /// Parses a `strip_metadata` value: `none`, `gps` or `all`.
-pub fn parse_strip_metadata(text: &str) -> Option<crate::io::StripMetadata> {
+pub(crate) fn parse_strip_metadata(text: &str) -> Option<crate::io::StripMetadata> {
     use crate::io::StripMetadata;
     match text.trim().to_ascii_lowercase().as_str() {
         "none" => Some(StripMetadata::None),
@@ -406,7 +406,7 @@ pub fn parse_strip_metadata(text: &str) -> Option<crate::io::StripMetadata> {
 }
 
 /// Parses a kernel name.
-pub fn parse_kernel(text: &str) -> Option<crate::render::KernelKind> {
+pub(crate) fn parse_kernel(text: &str) -> Option<crate::render::KernelKind> {
     match text.trim().to_ascii_lowercase().as_str() {
         "fast" => Some(crate::render::KernelKind::Fast),
         "reference" => Some(crate::render::KernelKind::Reference),

@@ -38,7 +38,7 @@ pub enum DepthKind {
 }
 
 /// The nearest distance any depth value is allowed to mean, in metres.
-pub const NEAREST_DISTANCE_M: f32 = 0.05;
+pub(crate) const NEAREST_DISTANCE_M: f32 = 0.05;
 
 /// The two anchors that place a relative disparity map in metres.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,7 +62,7 @@ impl Default for DisparityAnchors {
 }
 
 /// Converts metric depth (metres) to disparity (1/m), filling invalid samples.
-pub fn metres_to_disparity(depth_m: &Plane) -> Plane {
+pub(crate) fn metres_to_disparity(depth_m: &Plane) -> Plane {
     let mut valid = vec![1.0f32; depth_m.data.len()];
     let mut disparity: Vec<f32> = depth_m
         .data
@@ -87,7 +87,7 @@ pub fn metres_to_disparity(depth_m: &Plane) -> Plane {
 
 /// Replaces non-finite samples of a relative disparity map by values filled from around them
 /// (a map that is finite everywhere comes back as it is, without a copy).
-pub fn sanitize_relative(mut relative: Plane) -> Plane {
+pub(crate) fn sanitize_relative(mut relative: Plane) -> Plane {
     if relative.data.par_iter().all(|v| v.is_finite()) {
         return relative;
     }
@@ -212,7 +212,7 @@ pub fn relative_to_disparity(
 /// the relative map, applied one value at a time (so a caller can fuse it with other per-pixel
 /// work, and take the far value from a sample of the map).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DisparityMapping {
+pub(crate) struct DisparityMapping {
     far_value: f64,
     inv_far: f64,
     /// `None`: a degenerate map (constant, or the subject is the farthest thing): all at focus.

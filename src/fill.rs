@@ -7,7 +7,12 @@
 /// pyramid (Gortler et al. 1996). A pixel of weight 1 keeps its value; a pixel of weight 0 gets
 /// the weighted average of its surroundings at the coarsest scale that has data; between, it
 /// is blended. If no pixel has weight, channels are left unchanged.
-pub fn push_pull_fill(channels: &mut [&mut [f32]], weights: &[f32], width: usize, height: usize) {
+pub(crate) fn push_pull_fill(
+    channels: &mut [&mut [f32]],
+    weights: &[f32],
+    width: usize,
+    height: usize,
+) {
     let n = width * height;
     assert_eq!(weights.len(), n);
     for c in channels.iter() {

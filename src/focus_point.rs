@@ -5,7 +5,7 @@
 //! depth is the *mode* of a window around the point: the disparities within [`WINDOW`] of the
 //! long side, restricted to the same side of the matte as the point (a tap on the subject reads
 //! only the subject, a tap beside it only what is behind or in front), binned into
-//! [`BINS`] bins between their 2nd and 98th percentiles, and the median of the fullest bin and
+//! `BINS` bins between their 2nd and 98th percentiles, and the median of the fullest bin and
 //! its two neighbours.
 
 use std::fmt;
@@ -22,7 +22,7 @@ const SUBJECT_MATTE: f32 = 0.5;
 
 /// One coordinate: pixels from the left/top edge, or a fraction of the width/height.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Coordinate {
+pub(crate) enum Coordinate {
     /// Pixels (pixel centres at `i + 0.5`; `0` is the image's edge).
     Pixels(f64),
     /// A fraction of the side in 0..=1 (written `50%`).
@@ -105,7 +105,11 @@ impl FocusPoint {
     }
 
     /// The point in pixels of a `width × height` photo.
-    pub fn in_photo(self, width: usize, height: usize) -> Result<(f64, f64), FocusPointError> {
+    pub(crate) fn in_photo(
+        self,
+        width: usize,
+        height: usize,
+    ) -> Result<(f64, f64), FocusPointError> {
         let (x, y) = (self.x.to_px(width), self.y.to_px(height));
         if x > width as f64 || y > height as f64 {
             return Err(FocusPointError::OutsidePhoto {
@@ -135,7 +139,7 @@ impl std::str::FromStr for FocusPoint {
 /// photo_h`, read from `map` (any size: the point is scaled to it) as the mode of the window
 /// around it on the same side of `matte` (same size as `map`, else ignored). `None` when the
 /// window holds no finite value.
-pub fn value_at(
+pub(crate) fn value_at(
     map: &Plane,
     matte: Option<&Plane>,
     (x, y): (f64, f64),

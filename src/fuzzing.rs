@@ -134,7 +134,7 @@ pub fn xmp(data: &[u8]) {
 }
 
 /// A fuzz entry point.
-pub type Target = fn(&[u8]);
+pub(crate) type Target = fn(&[u8]);
 
 /// Every entry point, by name (for the smoke test and the fuzz targets).
 pub const TARGETS: [(&str, Target); 6] = [

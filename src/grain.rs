@@ -68,7 +68,7 @@ impl std::fmt::Display for GrainSetting {
 
 impl GrainSetting {
     /// A level within 0–[`MAX_GRAIN_LEVEL`] (other settings always are).
-    pub fn in_range(&self) -> bool {
+    pub(crate) fn in_range(&self) -> bool {
         match *self {
             GrainSetting::Level(v) => v.is_finite() && (0.0..=MAX_GRAIN_LEVEL).contains(&v),
             _ => true,
@@ -79,7 +79,7 @@ impl GrainSetting {
 /// Puts grain back into `image`, the render of `scene` through `lens` (see the module
 /// documentation): `setting`'s level (for `auto`, the photo's measured under its matte),
 /// weighted per pixel by [`smoothing_weight`] of the pixel's circle of confusion.
-pub fn regrain(image: &mut LinearRgb, scene: &Scene, lens: &Lens, setting: GrainSetting) {
+pub(crate) fn regrain(image: &mut LinearRgb, scene: &Scene, lens: &Lens, setting: GrainSetting) {
     let sigma = match setting {
         GrainSetting::Off => 0.0,
         GrainSetting::Level(v) => v / 255.0,
@@ -148,7 +148,7 @@ const GRAIN_CORRECTION: f32 = 1.23;
 /// colour and linear shading) is taken, and the block's spread of these is its roughness.
 /// Blocks with clipped pixels (encoded ≤ 0.02 or ≥ 0.98) or a partial matte are left out; the
 /// subject's blocks (matte ≥ 0.95, in focus) are used when there are at least 32 of them. The
-/// grain is the 10th percentile of the roughness, corrected ([`GRAIN_CORRECTION`]): texture
+/// grain is the 10th percentile of the roughness, corrected (`GRAIN_CORRECTION`): texture
 /// only adds to a block's roughness, so the flattest blocks hold noise alone. Under
 /// [`GRAIN_FLOOR`] it is 0.
 pub fn measure_grain(color: &LinearRgb, matte: Option<&Plane>) -> f32 {

@@ -69,7 +69,7 @@ pub struct Face {
 }
 
 /// Skin in 8-bit YCbCr (Chai & Ngan): `77 ≤ Cb ≤ 127`, `133 ≤ Cr ≤ 173`.
-pub fn is_skin(rgb_linear: [f32; 3]) -> bool {
+pub(crate) fn is_skin(rgb_linear: [f32; 3]) -> bool {
     let [r, g, b] = rgb_linear.map(|v| 255.0 * linear_to_srgb(v.clamp(0.0, 1.0)));
     let cb = 128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b;
     let cr = 128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b;
@@ -183,7 +183,7 @@ pub fn find_face(image: &LinearRgb, matte: &Plane) -> Option<Face> {
 }
 
 /// CIE L*a*b* (D65) of a linear sRGB colour.
-pub fn lab(rgb: [f32; 3]) -> [f32; 3] {
+pub(crate) fn lab(rgb: [f32; 3]) -> [f32; 3] {
     let [r, g, b] = rgb.map(sane);
     let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.950_47;
     let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
@@ -200,7 +200,7 @@ pub fn lab(rgb: [f32; 3]) -> [f32; 3] {
 }
 
 /// CIE ΔE*ab (1976) of two linear colours.
-pub fn delta_e(a: [f32; 3], b: [f32; 3]) -> f32 {
+pub(crate) fn delta_e(a: [f32; 3], b: [f32; 3]) -> f32 {
     let (a, b) = (lab(a), lab(b));
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
 }

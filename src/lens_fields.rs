@@ -300,7 +300,7 @@ impl LensFields {
 
     /// Only the optical fields applied to `lens` (for callers without highlights or a
     /// background, e.g. listings).
-    pub fn apply_to_lens(&self, lens: &mut Lens) {
+    pub(crate) fn apply_to_lens(&self, lens: &mut Lens) {
         let mut to = Layered {
             lens: *lens,
             ..Layered::default()

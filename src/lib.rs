@@ -5,7 +5,7 @@
 //! * [`pipeline`] — fallible *analysis*: decode a photo, run the depth and matting models,
 //!   choose the focus, and build a [`scene::Scene`].
 //! * [`infer`] — ONNX Runtime sessions, the model catalogue, depth and matte estimation.
-//! * [`render`] — the infallible, pure renderer: `render(&Scene, &Lens, &RenderOptions)`.
+//! * [`render`](mod@render) — the infallible, pure renderer: `render(&Scene, &Lens, &RenderOptions)`.
 //! * [`scene`], [`depth`], [`fill`], [`focus_point`], [`head`] — the data the renderer
 //!   consumes, how depth becomes disparity, the depth under a tapped point, and the head in a
 //!   matte (the subject's distance from its size).

@@ -39,7 +39,7 @@ use crate::lens_fields::{LensFields, RawLensFields};
 pub const DEFAULT_PRESET: &str = "85mm-f1.8";
 
 /// Built-in presets: (name, TOML text).
-pub const BUILTIN: &[(&str, &str)] = &[
+pub(crate) const BUILTIN: &[(&str, &str)] = &[
     ("85mm-f1.8", include_str!("../presets/85mm-f1.8.toml")),
     ("85mm-f1.4", include_str!("../presets/85mm-f1.4.toml")),
     ("85mm-f1.2", include_str!("../presets/85mm-f1.2.toml")),
@@ -206,7 +206,11 @@ pub fn builtin() -> Vec<Preset> {
 }
 
 /// Reads one preset file.
-pub fn load_file(path: &Path, name: &str, source: PresetSource) -> Result<Preset, PresetError> {
+pub(crate) fn load_file(
+    path: &Path,
+    name: &str,
+    source: PresetSource,
+) -> Result<Preset, PresetError> {
     let text =
         read_regular_text_file(path, MAX_SETTINGS_FILE_BYTES, "a preset file").map_err(|e| {
             PresetError::Read {
@@ -218,7 +222,7 @@ pub fn load_file(path: &Path, name: &str, source: PresetSource) -> Result<Preset
 }
 
 /// The user presets in `dir` (sorted by name). A folder that does not exist holds none.
-pub fn user_presets(dir: &Path) -> Result<Vec<Preset>, PresetError> {
+pub(crate) fn user_presets(dir: &Path) -> Result<Vec<Preset>, PresetError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -85,7 +85,7 @@ impl Plane {
 /// The 4-connected neighbours of pixel index `i` in a `width × height` row-major grid (`None`
 /// past an edge), for flood fills.
 #[inline]
-pub fn neighbours4(i: usize, width: usize, height: usize) -> [Option<usize>; 4] {
+pub(crate) fn neighbours4(i: usize, width: usize, height: usize) -> [Option<usize>; 4] {
     let (x, y) = (i % width, i / width);
     [
         (x > 0).then(|| i - 1),
@@ -268,11 +268,15 @@ pub struct SceneSizeError {
 
 /// What the renderer needs: colour in linear light, disparity in 1/m (1 / distance in metres,
 /// 0 at infinity) and, optionally, a subject matte in 0..1 (1 = subject).
+///
+/// Every plane has the colour's size: only [`Scene::new`] makes a scene, and it checks (so the
+/// renderer need not). The parts are read with [`Scene::color`], [`Scene::disparity_per_m`]
+/// and [`Scene::matte`], and taken back with [`Scene::into_parts`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scene {
-    pub color: LinearRgb,
-    pub disparity_per_m: Plane,
-    pub matte: Option<Plane>,
+    pub(crate) color: LinearRgb,
+    pub(crate) disparity_per_m: Plane,
+    pub(crate) matte: Option<Plane>,
 }
 
 impl Scene {
@@ -310,6 +314,26 @@ impl Scene {
         self.color.width
     }
 
+    /// The photo's colour in linear light.
+    pub fn color(&self) -> &LinearRgb {
+        &self.color
+    }
+
+    /// Disparity in 1/m, the colour's size.
+    pub fn disparity_per_m(&self) -> &Plane {
+        &self.disparity_per_m
+    }
+
+    /// The subject matte in 0..1, the colour's size.
+    pub fn matte(&self) -> Option<&Plane> {
+        self.matte.as_ref()
+    }
+
+    /// The colour, the disparity and the matte.
+    pub fn into_parts(self) -> (LinearRgb, Plane, Option<Plane>) {
+        (self.color, self.disparity_per_m, self.matte)
+    }
+
     pub fn height(&self) -> usize {
         self.color.height
     }
@@ -333,7 +357,23 @@ mod tests {
     fn scene_checks_sizes() {
         let c = LinearRgb::filled(4, 3, [0.5; 3]);
         assert!(Scene::new(c.clone(), Plane::filled(4, 3, 0.0), None).is_ok());
-        let e = Scene::new(c, Plane::filled(3, 3, 0.0), None).unwrap_err();
+        let e = Scene::new(c.clone(), Plane::filled(3, 3, 0.0), None).unwrap_err();
         assert_eq!(e.to_string(), "depth map is 3×3 but the photo is 4×3");
+        let e = Scene::new(
+            c.clone(),
+            Plane::filled(4, 3, 0.0),
+            Some(Plane::filled(4, 2, 1.0)),
+        )
+        .unwrap_err();
+        assert_eq!((e.what, e.got_h, e.want_h), ("matte", 2, 3));
+        // What goes in comes out.
+        let d = Plane::from_vec(4, 3, (0..12).map(|i| i as f32).collect());
+        let m = Plane::filled(4, 3, 0.5);
+        let s = Scene::new(c.clone(), d.clone(), Some(m.clone())).unwrap();
+        assert_eq!(
+            (s.color(), s.disparity_per_m(), s.matte()),
+            (&c, &d, Some(&m))
+        );
+        assert_eq!(s.into_parts(), (c, d, Some(m)));
     }
 }

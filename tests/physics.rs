@@ -738,12 +738,13 @@ fn evaluate_world(
     // whose lights are clipped at 1 with fstop's default highlight recovery.
     let reference = render(&input, &l, &options(KernelKind::Reference));
     line("fstop (reference kernel)", &score(&reference));
-    let mut clipped = input.clone();
-    for c in clipped.color.channels_mut() {
+    let (mut color, disparity, matte) = input.clone().into_parts();
+    for c in color.channels_mut() {
         for v in c.iter_mut() {
             *v = v.min(1.0);
         }
     }
+    let clipped = Scene::new(color, disparity, matte).unwrap();
     let recovered = render(&clipped, &l, &RenderOptions::default());
     if photo == Photo::Unclipped {
         line("fstop (clipped, defaults)", &score(&recovered));

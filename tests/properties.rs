@@ -154,11 +154,18 @@ fn scene() -> impl Strategy<Value = Scene> {
                 Just((w, h)),
             )
         })
-        .prop_map(|(rgb, disparity_per_m, matte, (w, h))| Scene {
-            color: LinearRgb::from_interleaved(w, h, &rgb),
-            disparity_per_m,
-            matte,
-        })
+        // Planes of another size make no scene (Scene::new refuses them).
+        .prop_filter_map(
+            "depth and matte of the photo's size",
+            |(rgb, disparity_per_m, matte, (w, h))| {
+                Scene::new(
+                    LinearRgb::from_interleaved(w, h, &rgb),
+                    disparity_per_m,
+                    matte,
+                )
+                .ok()
+            },
+        )
 }
 
 fn options() -> impl Strategy<Value = RenderOptions> {
@@ -175,7 +182,7 @@ fn options() -> impl Strategy<Value = RenderOptions> {
 }
 
 fn check_output(scene: &Scene, out: &LinearRgb) -> Result<(), TestCaseError> {
-    let (w, h) = (scene.color.width, scene.color.height);
+    let (w, h) = (scene.color().width, scene.color().height);
     prop_assert_eq!((out.width, out.height), (w, h));
     for (name, ch) in [("r", &out.r), ("g", &out.g), ("b", &out.b)] {
         prop_assert_eq!(ch.len(), w * h, "channel {} length", name);
@@ -363,11 +370,12 @@ fn extreme_lenses_on_tiny_scenes() {
                 -1.0,
             ] {
                 for matte in [None, Some(Plane::filled(w, h, 0.5))] {
-                    let scene = Scene {
-                        color: LinearRgb::filled(w, h, [1.0, 0.5, 0.0]),
-                        disparity_per_m: Plane::filled(w, h, d),
+                    let scene = Scene::new(
+                        LinearRgb::filled(w, h, [1.0, 0.5, 0.0]),
+                        Plane::filled(w, h, d),
                         matte,
-                    };
+                    )
+                    .unwrap();
                     let out = render(&scene, &lens, &RenderOptions::default());
                     assert!(
                         check_output(&scene, &out).is_ok(),

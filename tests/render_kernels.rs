@@ -491,24 +491,25 @@ fn hexagonal_aperture_renders_a_hexagon() {
 #[test]
 fn the_sharp_subject_is_untouched() {
     let (w, h) = (96, 72);
-    let mut scene = portrait(w, h, false);
+    let (mut color, mut disparity, matte) = portrait(w, h, false).into_parts();
     // Matte 1 on a rectangle (replacing the ellipse), at the focus distance.
-    let matte = scene.matte.as_mut().unwrap();
+    let mut matte = matte.unwrap();
     for y in 0..h {
         for x in 0..w {
             let inside = (30..70).contains(&x) && (20..60).contains(&y);
             matte.data[y * w + x] = if inside { 1.0 } else { 0.0 };
-            scene.disparity_per_m.data[y * w + x] = if inside { FOCUS } else { 0.0 };
+            disparity.data[y * w + x] = if inside { FOCUS } else { 0.0 };
         }
     }
     // A bright background right next to it.
     for y in 0..h {
         for x in 0..w {
             if matte.data[y * w + x] == 0.0 {
-                scene.color.set(x, y, [1.0, 1.0, 0.2]);
+                color.set(x, y, [1.0, 1.0, 0.2]);
             }
         }
     }
+    let scene = Scene::new(color, disparity, Some(matte)).unwrap();
     for kernel in [KernelKind::Fast, KernelKind::Reference] {
         let l = lens(w, 80.0, ApertureShape::default());
         let out = render(
@@ -521,8 +522,8 @@ fn the_sharp_subject_is_untouched() {
         );
         let mut worst = 0.0f32;
         for i in 0..w * h {
-            if scene.matte.as_ref().unwrap().data[i] == 1.0 {
-                for (o, c) in out.channels().iter().zip(scene.color.channels()) {
+            if scene.matte().unwrap().data[i] == 1.0 {
+                for (o, c) in out.channels().iter().zip(scene.color().channels()) {
                     worst = worst.max((o[i] - c[i]).abs());
                 }
             }
@@ -575,7 +576,7 @@ fn an_in_focus_highlight_near_the_clip_level_stays_as_recorded() {
         for y in blob_y.clone() {
             for x in blob_x.clone() {
                 let i = y * w + x;
-                for (o, c) in out.channels().iter().zip(sharp.color.channels()) {
+                for (o, c) in out.channels().iter().zip(sharp.color().channels()) {
                     assert!(
                         (o[i] - c[i]).abs() < 1e-5,
                         "{kernel:?}: in-focus highlight at ({x}, {y}) became {} (was {})",
@@ -589,7 +590,7 @@ fn an_in_focus_highlight_near_the_clip_level_stays_as_recorded() {
         let out = render(&blurred, &l, &options);
         let (after, before) = (
             out.r.iter().sum::<f32>(),
-            blurred.color.r.iter().sum::<f32>(),
+            blurred.color().r.iter().sum::<f32>(),
         );
         assert!(
             after > before + 5.0,
@@ -675,7 +676,7 @@ fn subject_colour_does_not_smear_into_the_bokeh() {
     );
     let mut worst = 0.0f32;
     for i in 0..w * h {
-        if scene.matte.as_ref().unwrap().data[i] == 0.0 {
+        if scene.matte().unwrap().data[i] == 0.0 {
             worst = worst.max(out.r[i] - 0.05);
         }
     }
@@ -826,25 +827,26 @@ fn tiny_and_degenerate_scenes_render() {
         }
     }
     // Empty image.
-    let empty = Scene {
-        color: LinearRgb::filled(0, 5, [0.0; 3]),
-        disparity_per_m: Plane::filled(0, 5, 0.0),
-        matte: None,
-    };
+    let empty = Scene::new(
+        LinearRgb::filled(0, 5, [0.0; 3]),
+        Plane::filled(0, 5, 0.0),
+        None,
+    )
+    .unwrap();
     let out = render(&empty, &lens, &RenderOptions::default());
     assert_eq!((out.width, out.height, out.r.len()), (0, 5, 0));
-    // Malformed planes (the fields are public): depth of another size, a matte too short.
-    let scene = Scene {
-        color: LinearRgb::filled(20, 10, [0.3; 3]),
-        disparity_per_m: Plane::filled(5, 5, 0.0),
-        matte: Some(Plane {
-            width: 20,
-            height: 10,
-            data: vec![1.0; 3],
-        }),
-    };
-    let out = render(&scene, &lens, &RenderOptions::default());
-    assert!(out.r.iter().all(|v| (v - 0.3).abs() < 1e-4));
+    // Malformed planes (depth of another size, a matte of another size) make no scene: the
+    // renderer never sees them.
+    let color = LinearRgb::filled(20, 10, [0.3; 3]);
+    let e = Scene::new(color.clone(), Plane::filled(5, 5, 0.0), None).unwrap_err();
+    assert_eq!((e.what, e.got_w, e.want_w), ("depth map", 5, 20));
+    let e = Scene::new(
+        color,
+        Plane::filled(20, 10, 0.0),
+        Some(Plane::filled(20, 3, 1.0)),
+    )
+    .unwrap_err();
+    assert_eq!((e.what, e.got_h, e.want_h), ("matte", 3, 10));
 }
 
 /// A small random scene: colours (with optional NaN/Inf), disparity (with NaN/Inf), matte.
@@ -880,10 +882,13 @@ fn arb_scene(wild: bool) -> impl Strategy<Value = Scene> {
             proptest::collection::vec(disparity, n),
             proptest::option::of(proptest::collection::vec(value, n)),
         )
-            .prop_map(move |(c, d, m)| Scene {
-                color: LinearRgb::from_interleaved(w, h, &c),
-                disparity_per_m: Plane::from_vec(w, h, d),
-                matte: m.map(|m| Plane::from_vec(w, h, m)),
+            .prop_map(move |(c, d, m)| {
+                Scene::new(
+                    LinearRgb::from_interleaved(w, h, &c),
+                    Plane::from_vec(w, h, d),
+                    m.map(|m| Plane::from_vec(w, h, m)),
+                )
+                .unwrap()
             })
     })
 }
@@ -943,9 +948,9 @@ proptest! {
         lens in arb_lens(),
         options in arb_options(),
     ) {
-        let mut scene = scene;
         let (w, h) = (scene.width(), scene.height());
-        scene.color = LinearRgb::filled(w, h, rgb);
+        let (_, disparity, matte) = scene.into_parts();
+        let scene = Scene::new(LinearRgb::filled(w, h, rgb), disparity, matte).unwrap();
         let out = render(&scene, &lens, &options);
         for (c, plane) in out.channels().iter().enumerate() {
             for &v in plane.iter() {
@@ -958,7 +963,7 @@ proptest! {
     fn huge_f_number_returns_the_input(scene in arb_scene(false), lens in arb_lens(), options in arb_options()) {
         let lens = Lens { f_number: 1e9, ..lens };
         let out = render(&scene, &lens, &options);
-        for (o, c) in out.channels().iter().zip(scene.color.channels()) {
+        for (o, c) in out.channels().iter().zip(scene.color().channels()) {
             for (&a, &b) in o.iter().zip(c.iter()) {
                 prop_assert!((a - b.min(1.0)).abs() < 1e-4, "{} vs {}", a, b);
             }

@@ -1561,9 +1561,15 @@ mod tests {
             "{e}"
         );
         let none = format!("{}/*.gif", root.display());
-        let e = expand_inputs(&[none.clone()], false, &none_excluded(), None, &mut w)
-            .unwrap_err()
-            .to_string();
+        let e = expand_inputs(
+            std::slice::from_ref(&none),
+            false,
+            &none_excluded(),
+            None,
+            &mut w,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with(&format!("{none}: no photos")), "{e}");
     }
 

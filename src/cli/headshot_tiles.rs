@@ -47,7 +47,7 @@ pub fn tile(
     let (image, label, check) = match pipeline::develop(scene, lens, &look) {
         Ok(d) => (d.image, d.background, d.headshot),
         // (The caller refuses studio backgrounds without a matte beforehand.)
-        Err(_) => (scene.color.clone(), background.to_string(), None),
+        Err(_) => (scene.color().clone(), background.to_string(), None),
     };
     // `studio:NAME (auto: face …)` → `studio (auto: NAME)`.
     let label = match (background, label.split_once(' ')) {
@@ -73,10 +73,7 @@ pub fn tile(
         }
         None => "no face found".to_string(),
     };
-    let face = scene
-        .matte
-        .as_ref()
-        .and_then(|m| headshot::find_face(&image, m));
+    let face = scene.matte().and_then(|m| headshot::find_face(&image, m));
     Tile {
         image: with_thumbnails(&image, face.as_ref()),
         title: label,

@@ -258,7 +258,7 @@ impl ModelDescriptor {
     }
 
     /// The expected input shape, written for error messages (`[N,3,H,W]`, H and W …).
-    pub fn expected_input(&self) -> String {
+    pub(crate) fn expected_input(&self) -> String {
         let (h, w) = match self.input.size {
             SizePolicy::Fixed { width, height } => (height.to_string(), width.to_string()),
             SizePolicy::MultipleOf { .. } => ("H".into(), "W".into()),
@@ -281,7 +281,7 @@ impl ModelDescriptor {
     }
 
     /// The expected output shape, written for error messages.
-    pub fn expected_output(&self) -> String {
+    pub(crate) fn expected_output(&self) -> String {
         let name = self
             .output
             .name
@@ -333,7 +333,7 @@ impl Catalog {
     }
 
     /// The entry whose `file` is `file_name`, if any.
-    pub fn by_file(&self, file_name: &str) -> Option<(&str, &ModelDescriptor)> {
+    pub(crate) fn by_file(&self, file_name: &str) -> Option<(&str, &ModelDescriptor)> {
         self.model
             .iter()
             .find(|(_, d)| d.file.as_deref() == Some(file_name))
@@ -342,7 +342,7 @@ impl Catalog {
 }
 
 /// Parses a descriptor file (the keys of one catalogue entry).
-pub fn read_descriptor(path: &Path) -> Result<ModelDescriptor, InferError> {
+pub(crate) fn read_descriptor(path: &Path) -> Result<ModelDescriptor, InferError> {
     let origin = path.display().to_string();
     let text = crate::io::limits::read_regular_text_file(
         path,
@@ -366,12 +366,12 @@ pub struct ResolvedModel {
 }
 
 /// True when `spec` names a file rather than a catalogue entry.
-pub fn looks_like_path(spec: &str) -> bool {
+pub(crate) fn looks_like_path(spec: &str) -> bool {
     spec.ends_with(".onnx") || spec.contains('/') || spec.contains(std::path::MAIN_SEPARATOR)
 }
 
 /// The descriptor next to a model file: `<stem>.toml`, else `model.toml`.
-pub fn descriptor_path_for(model: &Path) -> Vec<PathBuf> {
+pub(crate) fn descriptor_path_for(model: &Path) -> Vec<PathBuf> {
     let dir = model.parent().unwrap_or(Path::new("."));
     let mut out = Vec::new();
     if let Some(stem) = model.file_stem() {
@@ -383,7 +383,7 @@ pub fn descriptor_path_for(model: &Path) -> Vec<PathBuf> {
 
 /// Resolves `spec` (a catalogue name or a path to an `.onnx`) for `task`, looking for catalogue
 /// weights in `weight_dirs` (in order).
-pub fn resolve_model(
+pub(crate) fn resolve_model(
     spec: &str,
     task: Task,
     weight_dirs: &[PathBuf],

@@ -33,7 +33,7 @@ impl Default for DepthParams {
 /// The model's raw output as relative disparity (larger = nearer). Depth (larger = farther,
 /// metric or not) becomes `1/depth`, with depths at or below zero lifted to a small positive
 /// floor first.
-pub fn disparity_from_output(raw: &Plane, d: &ModelDescriptor) -> Plane {
+pub(crate) fn disparity_from_output(raw: &Plane, d: &ModelDescriptor) -> Plane {
     let mut v = raw.clone();
     if d.output.normalize == Normalize::MinMax
         && let Some((lo, hi)) = raw.finite_range()
@@ -65,7 +65,7 @@ pub fn disparity_from_output(raw: &Plane, d: &ModelDescriptor) -> Plane {
 /// (`width × height`): guided upsampling against the working guide, then fusion with the matte
 /// (`matte_w` at the working resolution, `matte_full` at full resolution). Without a subject in
 /// the matte the guided map is returned as it is. Values are normalised (about 0..1).
-pub fn refine_depth(
+pub(crate) fn refine_depth(
     disp: &Plane,
     guide_w: &Plane,
     matte_w: &Plane,

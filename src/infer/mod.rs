@@ -95,7 +95,7 @@ impl ModelConfig {
     /// Directories searched for catalogue models' weights, in order: `--model-dir`,
     /// `$FSTOP_DATA_DIR/weights`, the repository's `models/weights`,
     /// the user data folder's `weights` (`fstop setup`), next to the executable.
-    pub fn weight_dirs(&self) -> Vec<PathBuf> {
+    pub(crate) fn weight_dirs(&self) -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = self.model_dir.iter().cloned().collect();
         dirs.extend(SearchEnv::from_process(None).data_dirs("weights"));
         dirs
@@ -122,7 +122,7 @@ pub const SECOND_MATTE_FOR: &str = "modnet";
 pub const SECOND_MATTE_MODEL: &str = "u2netp";
 
 /// Long side of the working resolution at which refinement runs.
-pub const WORKING_LONG_SIDE: usize = 1024;
+pub(crate) const WORKING_LONG_SIDE: usize = 1024;
 
 /// The photo as the models and the refinement see it: downsampled to the working resolution,
 /// with its guide plane. It needs no models, so it can be made while they load.

@@ -37,12 +37,12 @@ pub fn srgb_encode(linear: f32) -> f32 {
 
 /// sRGB encoding rounded to the 8-bit grid, as the models saw their training images.
 #[inline]
-pub fn srgb_8bit(linear: f32) -> f32 {
+pub(crate) fn srgb_8bit(linear: f32) -> f32 {
     (srgb_encode(linear) * 255.0).round() / 255.0
 }
 
 /// Area-average downsample by an integer factor `k` (edge blocks average what exists).
-pub fn downsample_area(photo: &LinearRgb, k: usize) -> LinearRgb {
+pub(crate) fn downsample_area(photo: &LinearRgb, k: usize) -> LinearRgb {
     if k <= 1 {
         return photo.clone();
     }
@@ -103,7 +103,7 @@ pub fn working_image(photo: &LinearRgb, long_side: usize) -> LinearRgb {
 }
 
 /// Builds the input tensor for a model from `image` (linear light, any size).
-pub fn prepare(image: &LinearRgb, spec: &InputSpec) -> ModelInput {
+pub(crate) fn prepare(image: &LinearRgb, spec: &InputSpec) -> ModelInput {
     let (mw, mh) = spec.size.model_size(image.width, image.height);
     let sized = if (image.width, image.height) == (mw, mh) {
         image.clone()
@@ -145,7 +145,7 @@ pub fn prepare(image: &LinearRgb, spec: &InputSpec) -> ModelInput {
 
 /// The guide for edge-aware filtering: `sqrt` of linear luminance, a cheap perceptual
 /// (gamma ≈ 2) lightness in 0..1.
-pub fn guide_plane(image: &LinearRgb) -> Plane {
+pub(crate) fn guide_plane(image: &LinearRgb) -> Plane {
     let data = (0..image.len())
         .into_par_iter()
         .map(|i| guide_value(image.r[i], image.g[i], image.b[i]))
@@ -155,7 +155,7 @@ pub fn guide_plane(image: &LinearRgb) -> Plane {
 
 /// One guide value (see [`guide_plane`]).
 #[inline]
-pub fn guide_value(r: f32, g: f32, b: f32) -> f32 {
+pub(crate) fn guide_value(r: f32, g: f32, b: f32) -> f32 {
     (0.2126 * r + 0.7152 * g + 0.0722 * b)
         .clamp(0.0, 1.0)
         .sqrt()

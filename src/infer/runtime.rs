@@ -28,7 +28,7 @@ const RUNTIME_ALTERNATIVE: &str = "or pass --ort-lib FILE / set ORT_DYLIB_PATH";
 
 /// File names ONNX Runtime may have in a directory, most specific first: the catalogued
 /// build's file for this platform, then the generic name (`libonnxruntime.so`, …).
-pub fn library_names() -> Vec<String> {
+pub(crate) fn library_names() -> Vec<String> {
     let mut names = Vec::new();
     if let Ok(catalog) = Catalog::builtin()
         && let Some(build) = catalog.runtime.build_for(&host_platform())
@@ -110,7 +110,7 @@ impl SearchEnv {
 
     /// Directories searched for installed files of `kind` (`runtime` or `weights`), in order,
     /// after the explicit settings.
-    pub fn data_dirs(&self, kind: &str) -> Vec<PathBuf> {
+    pub(crate) fn data_dirs(&self, kind: &str) -> Vec<PathBuf> {
         let mut dirs = Vec::new();
         if let Some(d) = &self.data_dir {
             dirs.push(d.join(kind));
@@ -135,7 +135,7 @@ impl SearchEnv {
     }
 
     /// The exact command that installs what is missing, and where it goes.
-    pub fn setup_hint(&self) -> String {
+    pub(crate) fn setup_hint(&self) -> String {
         match self.setup_dir() {
             Some(d) => format!("run `fstop setup` to install it into {}", d.display()),
             None => "run `fstop setup --data-dir DIR` to install it into DIR and set \
@@ -147,7 +147,7 @@ impl SearchEnv {
 
 /// The command that reinstalls `path` when it is a set-up file (`<DIR>/runtime/…` or
 /// `<DIR>/weights/…`): `fstop setup --data-dir DIR`; else [`SearchEnv::setup_hint`].
-pub fn reinstall_hint(path: &Path, env: &SearchEnv) -> String {
+pub(crate) fn reinstall_hint(path: &Path, env: &SearchEnv) -> String {
     let parent = path.parent();
     let in_setup_layout = parent
         .and_then(Path::file_name)
@@ -216,7 +216,7 @@ static RUNTIME: Mutex<Option<Loaded>> = Mutex::new(None);
 
 /// Initialises ONNX Runtime from the resolved path (once per process) and returns the
 /// environment sessions are created in, with the path it was loaded from.
-pub fn init(search: &SearchEnv) -> Result<(Environment, PathBuf), InferError> {
+pub(crate) fn init(search: &SearchEnv) -> Result<(Environment, PathBuf), InferError> {
     let path = resolve(search)?;
     let mut guard = RUNTIME.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(loaded) = guard.as_ref() {

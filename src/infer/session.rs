@@ -34,7 +34,7 @@ impl std::fmt::Debug for ModelSession {
 }
 
 /// The number of intra-op threads for `requested` (0 = all available cores).
-pub fn thread_count(requested: usize) -> usize {
+pub(crate) fn thread_count(requested: usize) -> usize {
     if requested > 0 {
         requested
     } else {

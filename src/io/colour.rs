@@ -158,7 +158,7 @@ impl Transfer {
     }
 
     /// True when all channels use the built-in sRGB curve.
-    pub fn is_srgb(&self) -> bool {
+    pub(crate) fn is_srgb(&self) -> bool {
         self.curves.iter().all(|c| matches!(c, Curve::Srgb))
     }
 
@@ -174,7 +174,7 @@ impl Transfer {
 
     /// Decoding tables: `table[c][code]` is the linear value of `code / (N − 1)`, `N` = 256 or
     /// 65536.
-    pub fn decode_tables(&self, sixteen_bit: bool) -> [Arc<[f32]>; 3] {
+    pub(crate) fn decode_tables(&self, sixteen_bit: bool) -> [Arc<[f32]>; 3] {
         let n = if sixteen_bit { 65536 } else { 256 };
         if self.is_srgb() {
             static SRGB8: OnceLock<Arc<[f32]>> = OnceLock::new();
@@ -262,7 +262,7 @@ impl EncodeTables {
 
 /// What to do with an embedded ICC profile.
 #[derive(Debug, Clone)]
-pub struct IccDecision {
+pub(crate) struct IccDecision {
     /// The curves to decode (and encode) through.
     pub transfer: Transfer,
     /// Whether the profile describes the decoded RGB data and may be written back.
@@ -272,7 +272,7 @@ pub struct IccDecision {
 }
 
 /// Interprets an embedded ICC profile (see the module docs for the rules).
-pub fn decide_icc(bytes: &[u8]) -> IccDecision {
+pub(crate) fn decide_icc(bytes: &[u8]) -> IccDecision {
     let fallback = |warning: String| IccDecision {
         transfer: Transfer::srgb(),
         keep: false,
@@ -382,7 +382,7 @@ pub fn dither_offset(x: u32, y: u32, c: u32) -> f32 {
 }
 
 /// The dither tile of channel `c` (row-major, [`DITHER_TILE`]²).
-pub fn dither_tile(c: usize) -> &'static [f32] {
+pub(crate) fn dither_tile(c: usize) -> &'static [f32] {
     static TILES: OnceLock<[Vec<f32>; 3]> = OnceLock::new();
     &TILES.get_or_init(|| {
         [0u32, 1, 2].map(|c| {

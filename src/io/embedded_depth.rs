@@ -96,7 +96,7 @@ pub enum EmbeddedFormat {
 impl EmbeddedFormat {
     /// The report's `depth_source` value: `embedded-gdepth`, `embedded-dynamic-depth` or
     /// `embedded-apple`.
-    pub fn source_name(self) -> &'static str {
+    pub(crate) fn source_name(self) -> &'static str {
         match self {
             EmbeddedFormat::GDepth => "embedded-gdepth",
             EmbeddedFormat::DynamicDepth => "embedded-dynamic-depth",
@@ -1021,7 +1021,7 @@ pub mod fixtures {
     }
 
     /// `jpeg` with `segments` (marker, body) inserted right after its SOI marker.
-    pub fn with_segments(jpeg: &[u8], segments: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    pub(crate) fn with_segments(jpeg: &[u8], segments: &[(u8, Vec<u8>)]) -> Vec<u8> {
         let mut out = jpeg[..2].to_vec();
         for (marker, body) in segments {
             let len = u16::try_from(body.len() + 2).expect("segment fits");
@@ -1034,7 +1034,7 @@ pub mod fixtures {
     }
 
     /// A standard XMP `APP1` segment.
-    pub fn xmp_segment(packet: &str) -> (u8, Vec<u8>) {
+    pub(crate) fn xmp_segment(packet: &str) -> (u8, Vec<u8>) {
         let mut body = super::XMP_HEADER.to_vec();
         body.extend_from_slice(packet.as_bytes());
         (0xE1, body)
@@ -1051,7 +1051,11 @@ pub mod fixtures {
     }
 
     /// Extended XMP segments for `packet` under `guid` (32 characters), `chunk` bytes each.
-    pub fn extended_xmp_segments(guid: &str, packet: &[u8], chunk: usize) -> Vec<(u8, Vec<u8>)> {
+    pub(crate) fn extended_xmp_segments(
+        guid: &str,
+        packet: &[u8],
+        chunk: usize,
+    ) -> Vec<(u8, Vec<u8>)> {
         packet
             .chunks(chunk)
             .enumerate()
@@ -1067,7 +1071,7 @@ pub mod fixtures {
     }
 
     /// Base64 (standard alphabet, padded).
-    pub fn base64(bytes: &[u8]) -> String {
+    pub(crate) fn base64(bytes: &[u8]) -> String {
         const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut s = String::new();
         for c in bytes.chunks(3) {

@@ -28,11 +28,11 @@ use crate::scene::{LinearRgb, Plane};
 
 /// Largest EXIF block a JPEG holds: one `APP1` segment (65533 bytes of payload) less the
 /// `Exif\0\0` header.
-pub const JPEG_MAX_EXIF_BYTES: usize = 65533 - 6;
+pub(crate) const JPEG_MAX_EXIF_BYTES: usize = 65533 - 6;
 /// Largest XMP packet a JPEG holds: one `APP1` segment less the XMP namespace header.
-pub const JPEG_MAX_XMP_BYTES: usize = 65533 - 29;
+pub(crate) const JPEG_MAX_XMP_BYTES: usize = 65533 - 29;
 /// Largest ICC profile a JPEG holds: 254 `APP2` segments of 65519 bytes.
-pub const JPEG_MAX_ICC_BYTES: usize = 254 * 65519;
+pub(crate) const JPEG_MAX_ICC_BYTES: usize = 254 * 65519;
 
 /// Metadata that could not be written into an output; the photo is written without it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -12,19 +12,20 @@
 //! ([`super::encode`]); when the photo's XMP is too large for a JPEG (64 KiB) it is left out
 //! with the encoder's warning and the fingerprint goes alone ([`Fingerprint::output_xmp`]).
 //! What "the settings" are is the caller's choice (the CLI hashes the effective
-//! settings that change pixels, see `cli::fingerprint`).
+//! settings that change pixels, see `cli::fingerprint`). The XMP editing (adding, finding and
+//! replacing fstop's own description) is in [`super::xmp`].
 
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::IoError;
 use super::encode::{EncodeWarning, JPEG_MAX_XMP_BYTES, OutputFormat};
+use super::{IoError, xmp};
 
-/// The XMP namespace of fstop's own properties.
-pub const XMP_NAMESPACE: &str = "urn:fstop:xmp:1/";
+pub use super::xmp::XMP_NAMESPACE;
 
-const ATTRIBUTE: &str = "fstop:Fingerprint=\"";
+/// The XMP property (`fstop:Fingerprint`) that holds the fingerprint.
+const PROPERTY: &str = "Fingerprint";
 
 /// What an output was made from: hashes of the input's bytes and of the settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,40 +72,17 @@ impl Fingerprint {
         })
     }
 
-    /// The `rdf:Description` element fstop adds.
-    fn description(&self) -> String {
-        format!(
-            "<rdf:Description rdf:about=\"\" xmlns:fstop=\"{XMP_NAMESPACE}\" {ATTRIBUTE}{}\"/>",
-            self.value()
-        )
-    }
-
     /// The fingerprint in an XMP packet, if any.
-    pub fn from_xmp(xmp: &[u8]) -> Option<Fingerprint> {
-        let text = std::str::from_utf8(xmp).ok()?;
-        let start = text.find(ATTRIBUTE)? + ATTRIBUTE.len();
-        let end = text[start..].find('"')?;
-        Fingerprint::parse(&text[start..start + end])
+    pub(crate) fn from_xmp(xmp: &[u8]) -> Option<Fingerprint> {
+        xmp::own_property(xmp, PROPERTY).and_then(Fingerprint::parse)
     }
 
     /// `xmp` with this fingerprint in it: a previous fstop description removed, the new one
     /// added as the first child of `rdf:RDF`; a fresh packet when `xmp` is absent, not UTF-8 or
-    /// has no `rdf:RDF` element.
+    /// has no `rdf:RDF` element (`xmp::with_own_description`).
     pub fn add_to_xmp(&self, xmp: Option<&[u8]>) -> Vec<u8> {
-        let own = self.description();
-        let text = xmp.and_then(|x| std::str::from_utf8(x).ok());
-        let Some(text) = text else {
-            return packet(&own);
-        };
-        let text = without_own_description(text);
-        let Some(open) = text.find("<rdf:RDF") else {
-            return packet(&own);
-        };
-        let Some(close) = text[open..].find('>') else {
-            return packet(&own);
-        };
-        let at = open + close + 1;
-        format!("{}{own}{}", &text[..at], &text[at..]).into_bytes()
+        let own = xmp::own_description(PROPERTY, &self.value());
+        xmp::with_own_description(xmp, PROPERTY, &own)
     }
 }
 
@@ -129,34 +107,6 @@ impl Fingerprint {
             _ => (with, None),
         }
     }
-}
-
-/// A minimal XMP packet holding `description`.
-fn packet(description: &str) -> Vec<u8> {
-    format!(
-        "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\
-         <x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\
-         <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">{description}\
-         </rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>"
-    )
-    .into_bytes()
-}
-
-/// Removes descriptions fstop added (exactly as [`Fingerprint::description`] writes them).
-fn without_own_description(text: &str) -> String {
-    let head =
-        format!("<rdf:Description rdf:about=\"\" xmlns:fstop=\"{XMP_NAMESPACE}\" {ATTRIBUTE}");
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find(&head) {
-        let Some(end) = rest[i..].find("\"/>") else {
-            break;
-        };
-        out.push_str(&rest[..i]);
-        rest = &rest[i + end + 3..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The fingerprint in an existing image file (JPEG, PNG, TIFF or WebP), read from its XMP

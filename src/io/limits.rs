@@ -93,7 +93,7 @@ pub fn describe_file_type(t: &std::fs::FileType) -> &'static str {
 /// message: "a preset file"). Folders, FIFOs, devices and sockets are refused before they are
 /// opened for reading (a FIFO would block, a device never ends); the size is checked on the
 /// open file, and the read itself is bounded too (the file may grow while it is read).
-pub fn read_regular_file(
+pub(crate) fn read_regular_file(
     path: &Path,
     limit: u64,
     what: &'static str,
@@ -130,7 +130,7 @@ pub fn read_regular_file(
 /// Reads a stream (standard input) to its end, refusing more than `limit` bytes (`what` names
 /// the kind of data in the message). The read itself is bounded: nothing past the limit is
 /// kept.
-pub fn read_stream(
+pub(crate) fn read_stream(
     reader: impl Read,
     limit: u64,
     what: &'static str,
@@ -150,7 +150,7 @@ pub fn read_stream(
 }
 
 /// [`read_regular_file`] for text (UTF-8).
-pub fn read_regular_text_file(
+pub(crate) fn read_regular_text_file(
     path: &Path,
     limit: u64,
     what: &'static str,

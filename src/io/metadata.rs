@@ -150,7 +150,7 @@ pub fn exif_orientation(exif: &[u8]) -> Result<Option<u32>, ExifError> {
 }
 
 /// Width and height from the first directory of a TIFF file (ImageWidth, ImageLength).
-pub fn tiff_dimensions(file: &[u8]) -> Option<(u32, u32)> {
+pub(crate) fn tiff_dimensions(file: &[u8]) -> Option<(u32, u32)> {
     let view = TiffView::new(file).ok()?;
     let (entries, _) = view.ifd(view.ifd0_offset()?)?;
     let get = |tag| {
@@ -166,7 +166,7 @@ pub fn tiff_dimensions(file: &[u8]) -> Option<(u32, u32)> {
 /// The bytes of `tag`'s value in the first directory of a TIFF file: `Ok(None)` when the file
 /// or the tag is absent or unreadable, `Err(claimed length)` when the value runs past the end
 /// of the file. Nothing is allocated.
-pub fn tiff_ifd0_value(file: &[u8], tag: u16) -> Result<Option<&[u8]>, u64> {
+pub(crate) fn tiff_ifd0_value(file: &[u8], tag: u16) -> Result<Option<&[u8]>, u64> {
     let Ok(view) = TiffView::new(file) else {
         return Ok(None);
     };
@@ -183,7 +183,7 @@ pub fn tiff_ifd0_value(file: &[u8], tag: u16) -> Result<Option<&[u8]>, u64> {
 }
 
 /// Strips a leading `Exif\0\0` (some PNG and WebP writers keep it).
-pub fn strip_exif_prefix(exif: &[u8]) -> &[u8] {
+pub(crate) fn strip_exif_prefix(exif: &[u8]) -> &[u8] {
     exif.strip_prefix(b"Exif\0\0").unwrap_or(exif)
 }
 
@@ -198,7 +198,7 @@ fn first_directory(exif: &[u8]) -> Result<(TiffView<'_>, usize, Vec<Entry>, usiz
 
 /// Returns a copy of `exif` with Orientation set to 1 and the thumbnail directory (IFD1) and
 /// its data removed. Every other byte is kept.
-pub fn sanitize_exif(exif: &[u8]) -> Result<Vec<u8>, ExifError> {
+pub(crate) fn sanitize_exif(exif: &[u8]) -> Result<Vec<u8>, ExifError> {
     let exif = strip_exif_prefix(exif);
     let (view, _, entries, next_pos) = first_directory(exif)?;
     let little_endian = view.little_endian;
@@ -382,7 +382,7 @@ const DESCRIPTIVE_TIFF_TAGS: &[u16] = &[
 
 /// Builds an EXIF block (IFD0 descriptive tags, Orientation 1, Exif and GPS directories) from
 /// the tags of a TIFF file. `None` when there is nothing worth keeping.
-pub fn exif_from_tiff_file(file: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn exif_from_tiff_file(file: &[u8]) -> Option<Vec<u8>> {
     use exif::{Context, Field, In, Tag, Value};
     let parsed = exif::Reader::new().read_raw(file.to_vec()).ok()?;
     let mut kept: Vec<Field> = parsed
@@ -415,7 +415,7 @@ pub fn exif_from_tiff_file(file: &[u8]) -> Option<Vec<u8>> {
 
 /// Which directory a field belongs in when writing a TIFF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TiffIfd {
+pub(crate) enum TiffIfd {
     Primary,
     Exif,
     Gps,
@@ -424,7 +424,7 @@ pub enum TiffIfd {
 /// One EXIF field ready to be written into a TIFF: tag, TIFF type code and the value bytes in
 /// little-endian order.
 #[derive(Debug, Clone)]
-pub struct RawField {
+pub(crate) struct RawField {
     pub ifd: TiffIfd,
     pub tag: u16,
     pub typ: u16,
@@ -434,7 +434,7 @@ pub struct RawField {
 /// The fields of an EXIF block that a TIFF output carries: IFD0 descriptive tags, the Exif and
 /// GPS directories (maker notes are left out: their internal offsets would break). Orientation
 /// is not included (the writer sets 1).
-pub fn exif_fields_for_tiff(exif: &[u8]) -> Vec<RawField> {
+pub(crate) fn exif_fields_for_tiff(exif: &[u8]) -> Vec<RawField> {
     use exif::{Context, In, Tag, Value};
     let Ok(parsed) = exif::Reader::new().read_raw(strip_exif_prefix(exif).to_vec()) else {
         return Vec::new();

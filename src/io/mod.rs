@@ -19,7 +19,7 @@
 //!
 //! * Every read is bounded ([`limits`]): only regular files, of a size capped by kind, and
 //!   metadata inside a photo (ICC, EXIF, XMP) capped before it is allocated — a compressed
-//!   profile is inflated with the bound ([`meta_bounds`]); what is over a limit is dropped
+//!   profile is inflated with the bound (`meta_bounds`); what is over a limit is dropped
 //!   with a warning of the photo.
 //!
 //! Every error names the file and fits on one line.
@@ -255,7 +255,7 @@ pub fn read_depth(path: &Path, kind: Option<DepthKind>) -> Result<(Plane, DepthK
 }
 
 /// [`read_depth`] on a file's bytes already in memory; `name` only names it in messages.
-pub fn read_depth_bytes(
+pub(crate) fn read_depth_bytes(
     name: &Path,
     bytes: &[u8],
     kind: Option<DepthKind>,
@@ -264,7 +264,7 @@ pub fn read_depth_bytes(
 }
 
 /// [`read_matte`] on a file's bytes already in memory; `name` only names it in messages.
-pub fn read_matte_bytes(name: &Path, bytes: &[u8]) -> Result<Plane, IoError> {
+pub(crate) fn read_matte_bytes(name: &Path, bytes: &[u8]) -> Result<Plane, IoError> {
     depthfile::read_matte_bytes(name, bytes)
 }
 

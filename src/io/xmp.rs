@@ -337,6 +337,82 @@ fn apply(text: &str, mut edits: Vec<Edit>) -> String {
     out
 }
 
+/// The XMP namespace of fstop's own properties.
+pub const XMP_NAMESPACE: &str = "urn:fstop:xmp:1/";
+
+/// The opening of fstop property `name`'s attribute: `fstop:NAME="`.
+fn own_attribute(name: &str) -> String {
+    format!("fstop:{name}=\"")
+}
+
+/// The `rdf:Description` element fstop adds for its property `name` with `value` (which must
+/// not contain `"`).
+pub(crate) fn own_description(name: &str, value: &str) -> String {
+    format!(
+        "<rdf:Description rdf:about=\"\" xmlns:fstop=\"{XMP_NAMESPACE}\" {}{value}\"/>",
+        own_attribute(name)
+    )
+}
+
+/// The value of fstop property `name` in an XMP packet, if any.
+pub(crate) fn own_property<'a>(xmp: &'a [u8], name: &str) -> Option<&'a str> {
+    let text = std::str::from_utf8(xmp).ok()?;
+    let attribute = own_attribute(name);
+    let start = text.find(&attribute)? + attribute.len();
+    let end = text[start..].find('"')?;
+    Some(&text[start..start + end])
+}
+
+/// `xmp` with `description` (an [`own_description`] of property `name`) in it: a previous
+/// description of that property removed, the new one added as the first child of `rdf:RDF`;
+/// a fresh packet when `xmp` is absent, not UTF-8 or has no `rdf:RDF` element.
+pub(crate) fn with_own_description(xmp: Option<&[u8]>, name: &str, description: &str) -> Vec<u8> {
+    let text = xmp.and_then(|x| std::str::from_utf8(x).ok());
+    let Some(text) = text else {
+        return packet(description);
+    };
+    let text = without_own_description(text, name);
+    let Some(open) = text.find("<rdf:RDF") else {
+        return packet(description);
+    };
+    let Some(close) = text[open..].find('>') else {
+        return packet(description);
+    };
+    let at = open + close + 1;
+    format!("{}{description}{}", &text[..at], &text[at..]).into_bytes()
+}
+
+/// A minimal XMP packet holding `description`.
+fn packet(description: &str) -> Vec<u8> {
+    format!(
+        "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\
+         <x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\
+         <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">{description}\
+         </rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>"
+    )
+    .into_bytes()
+}
+
+/// Removes the descriptions of property `name` fstop added (exactly as [`own_description`]
+/// writes them).
+fn without_own_description(text: &str, name: &str) -> String {
+    let head = format!(
+        "<rdf:Description rdf:about=\"\" xmlns:fstop=\"{XMP_NAMESPACE}\" {}",
+        own_attribute(name)
+    );
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(&head) {
+        let Some(end) = rest[i..].find("\"/>") else {
+            break;
+        };
+        out.push_str(&rest[..i]);
+        rest = &rest[i + end + 3..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,5 +687,39 @@ mod tests {
         assert!(err.starts_with("not well-formed XML"), "{err}");
         let err = clean_xmp(b"<a b=\"1\" b=\"2\"/>", clean).unwrap_err();
         assert!(err.starts_with("not well-formed XML"), "{err}");
+    }
+
+    #[test]
+    fn own_descriptions_are_added_found_and_replaced() {
+        let d = own_description("Thing", "a b");
+        assert_eq!(
+            d,
+            "<rdf:Description rdf:about=\"\" xmlns:fstop=\"urn:fstop:xmp:1/\" fstop:Thing=\"a b\"/>"
+        );
+        let fresh = with_own_description(None, "Thing", &d);
+        assert!(
+            String::from_utf8(fresh.clone())
+                .unwrap()
+                .starts_with("<?xpacket begin")
+        );
+        assert_eq!(own_property(&fresh, "Thing"), Some("a b"));
+        assert_eq!(own_property(&fresh, "Other"), None);
+        let theirs = "<x:xmpmeta><rdf:RDF a=\"1\"><rdf:Description x=\"y\"/></rdf:RDF></x:xmpmeta>";
+        let with = with_own_description(Some(theirs.as_bytes()), "Thing", &d);
+        let again = with_own_description(Some(&with), "Thing", &own_description("Thing", "c"));
+        assert_eq!(
+            String::from_utf8(again).unwrap(),
+            theirs.replace(
+                "a=\"1\">",
+                &format!("a=\"1\">{}", own_description("Thing", "c"))
+            )
+        );
+        // Another property's description stays.
+        let both = with_own_description(Some(&with), "Other", &own_description("Other", "z"));
+        assert_eq!(own_property(&both, "Thing"), Some("a b"));
+        assert_eq!(own_property(&both, "Other"), Some("z"));
+        // Not UTF-8, or no rdf:RDF: a fresh packet.
+        assert_eq!(with_own_description(Some(&[0xff]), "Thing", &d), fresh);
+        assert_eq!(with_own_description(Some(b"<x/>"), "Thing", &d), fresh);
     }
 }

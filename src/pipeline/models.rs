@@ -46,7 +46,7 @@ impl LazyModels {
     }
 
     /// True when models have been loaded.
-    pub fn is_loaded(&self) -> bool {
+    pub(crate) fn is_loaded(&self) -> bool {
         self.set.is_some()
     }
 }

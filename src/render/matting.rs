@@ -290,7 +290,7 @@ impl MatteFills {
 }
 
 /// The subject's own colour `F` at every pixel of `color` under `matte` (same size): the
-/// solution of `m·F + (1−m)·B = I` the renderer uses ([`MatteFills::unmix`]), so edge pixels
+/// solution of `m·F + (1−m)·B = I` the renderer uses (`MatteFills::unmix`), so edge pixels
 /// lose the old background's colour. Pixels with `m = 0` keep the subject fill `F̃` (the
 /// nearest confident subject colour); callers weight them by `m` anyway. A matte of another
 /// size is ignored (the photo comes back).
