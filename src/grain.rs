@@ -16,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use crate::io::colour::{EncodeTables, Transfer, linear_to_srgb, srgb_to_linear};
+use crate::io::colour::{EncodeTables, Transfer, linear_to_srgb};
 use crate::optics::Lens;
 use crate::scene::{LinearRgb, Plane, Scene};
 
@@ -317,6 +317,7 @@ fn decode_interpolated(table: &[f32], e: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::colour::srgb_to_linear;
 
     #[test]
     fn table_conversions_match_the_exact_curves() {
