@@ -33,8 +33,9 @@ use super::validate::RenderSettings;
 
 /// Part of every settings fingerprint: bump it when fstop starts rendering the same settings
 /// differently, so that re-runs replace outputs of older versions. 2: grain matching on by
-/// default, bright lights at full resolution at any blur.
-pub const SETTINGS_VERSION: u32 = 2;
+/// default, bright lights at full resolution at any blur. 3: the models' matte keeps hair
+/// strands around the head and asks a second model about figures beside the subject.
+pub const SETTINGS_VERSION: u32 = 3;
 
 /// How a run treats outputs fstop made before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
