@@ -137,7 +137,8 @@ fn main() -> anyhow::Result<()> {
         times_ms[repeats / 2],
         times_ms[0],
         cpu_ms[repeats / 2],
-        lens.signed_coc_px(0.0, width.max(scene.color().height)).abs(),
+        lens.signed_coc_px(0.0, width.max(scene.color().height))
+            .abs(),
         digest.map_or(String::new(), |d| format!(",\"output_hash\":\"{d:016x}\""))
     );
     Ok(())
