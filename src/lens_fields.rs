@@ -300,6 +300,7 @@ impl LensFields {
 
     /// Only the optical fields applied to `lens` (for callers without highlights or a
     /// background, e.g. listings).
+    #[cfg(any(test, feature = "test-support"))]
     pub(crate) fn apply_to_lens(&self, lens: &mut Lens) {
         let mut to = Layered {
             lens: *lens,

@@ -255,6 +255,7 @@ pub fn read_depth(path: &Path, kind: Option<DepthKind>) -> Result<(Plane, DepthK
 }
 
 /// [`read_depth`] on a file's bytes already in memory; `name` only names it in messages.
+#[cfg(any(test, feature = "test-support"))]
 pub(crate) fn read_depth_bytes(
     name: &Path,
     bytes: &[u8],
@@ -264,6 +265,7 @@ pub(crate) fn read_depth_bytes(
 }
 
 /// [`read_matte`] on a file's bytes already in memory; `name` only names it in messages.
+#[cfg(any(test, feature = "test-support"))]
 pub(crate) fn read_matte_bytes(name: &Path, bytes: &[u8]) -> Result<Plane, IoError> {
     depthfile::read_matte_bytes(name, bytes)
 }
