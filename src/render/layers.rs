@@ -17,7 +17,7 @@ use super::aperture::SpanTables;
 use super::coc::{CocMap, LevelSplit, PerSide, SIDES, Side, fill_weight, membership, sane_matte};
 use super::defocus::SrcPx;
 use super::highlights::Highlights;
-use super::matting::{FillSums, MatteFills, accumulate, matte_fill_level, sane};
+use super::matting::{FillSample, FillSums, MatteFills, accumulate, matte_fill_level, sane};
 use crate::scene::{Plane, Scene};
 
 /// Splits every plane into chunks of `chunk_len` and regroups them chunk by chunk:
@@ -805,13 +805,14 @@ fn add_matte_edges(
             if d <= d0 {
                 continue;
             }
-            let colours = pixel_colours(input, Some(fills), highlights, Light::Boosted, x, y, m);
+            let fs = Some(fills.at(x, y));
+            let colours = pixel_colours(input, fs.as_ref(), highlights, Light::Boosted, x, y, m);
             let memb = membership(m, c);
             writer.add(&Pixel {
                 x,
                 y,
                 d,
-                d_subject: subject_coc(Some(fills), x, y, m, c).abs(),
+                d_subject: subject_coc(fs.as_ref(), m, c).abs(),
                 memb,
                 colours,
             });
@@ -1001,11 +1002,12 @@ pub(crate) enum Light {
     AsRecorded,
 }
 
-/// The `(B, F)` of pixel `(x, y)` with matte `m` (`F` is only meaningful for `m > 0`).
+/// The `(B, F)` of pixel `(x, y)` with matte `m` (`F` is only meaningful for `m > 0`), `fills`
+/// the matte fills sampled there ([`MatteFills::sample`]; only read for `0 < m < 1`).
 #[inline]
 pub(crate) fn pixel_colours(
     input: &Input,
-    fills: Option<&MatteFills>,
+    fills: Option<&FillSample>,
     highlights: &Highlights,
     light: Light,
     x: usize,
@@ -1025,13 +1027,13 @@ pub(crate) fn pixel_colours(
                 // The pixel is `m·F + (1 − m)·B`: where the fill is brighter than the pixel
                 // allows, the subject takes all of the pixel's light in that channel (B = 0), so
                 // the two shares still add up to what the photo recorded.
-                let fill = fills.subject_fill(x, y);
+                let fill = fills.subject_fill();
                 let f: [f32; 3] = std::array::from_fn(|c| fill[c].min(rgb[c] / m));
                 let u = 1.0 / (1.0 - m);
                 let b = std::array::from_fn(|c| ((rgb[c] - m * f[c]) * u).max(0.0));
                 return (raise(b), f);
             }
-            let (f, b) = fills.unmix(x, y, rgb, m);
+            let (f, b) = fills.unmix(rgb, m);
             (b, f)
         }
         _ => {
@@ -1109,31 +1111,29 @@ pub(crate) fn level_share(
     }
 }
 
-/// The signed CoC with which the subject share of pixel `(x, y)` (matte `m`, own signed CoC
-/// `c`) is blurred. At a matte-edge pixel the depth is the background's wherever the
+/// The signed CoC with which the subject share of a pixel (matte `m`, own signed CoC `c`, the
+/// fills sampled there) is blurred. At a matte-edge pixel the depth is the background's wherever the
 /// background covers the pixel centre (a hair over a far background), so the subject side
 /// takes the subject's own CoC from the fills, no larger than the pixel's own (a portrait's
 /// subject is the sharpest thing at its edge). Elsewhere `c`.
 #[inline]
-pub(crate) fn subject_coc(fills: Option<&MatteFills>, x: usize, y: usize, m: f32, c: f32) -> f32 {
+pub(crate) fn subject_coc(fills: Option<&FillSample>, m: f32, c: f32) -> f32 {
     match fills {
         Some(fills) if m > 0.0 && m < 1.0 => {
             let d = c.abs();
-            fills.subject_coc(x, y).clamp(-d, d)
+            fills.subject_coc().clamp(-d, d)
         }
         _ => c,
     }
 }
 
-/// The subject hidden behind a near-side occluder at pixel `(x, y)` (matte `m`, signed CoC
-/// `c`): weight (near-side share × the matte filled in behind the occluder) and the subject's
+/// The subject hidden behind a near-side occluder at a pixel (matte `m`, signed CoC `c`, the
+/// fills sampled there): weight (near-side share × the matte filled in behind the occluder) and the subject's
 /// filled colour, or `None`. A lens sees around a blurred occluder; what it sees there is
 /// what the photo shows of the subject around it. It stays on its own pixel.
 #[inline]
 pub(crate) fn hidden_subject(
-    fills: Option<&MatteFills>,
-    x: usize,
-    y: usize,
+    fills: Option<&FillSample>,
     m: f32,
     c: f32,
 ) -> Option<(f32, [f32; 3])> {
@@ -1142,7 +1142,7 @@ pub(crate) fn hidden_subject(
     if near <= 0.0 {
         return None;
     }
-    let (behind, colour) = fills.behind(x, y);
+    let (behind, colour) = fills.behind();
     let wt = near * behind;
     (wt > 1e-4).then_some((wt, colour))
 }
@@ -1162,8 +1162,16 @@ pub(crate) fn colours(input: &Input, fills: Option<&MatteFills>, setup: &Setup) 
             #[allow(clippy::needless_range_loop)]
             for x in 0..w {
                 let m = input.matte(y * w + x);
-                let (b, f) =
-                    pixel_colours(input, fills, &setup.highlights, Light::Boosted, x, y, m);
+                let fs = MatteFills::sample(fills, x, y);
+                let (b, f) = pixel_colours(
+                    input,
+                    fs.as_ref(),
+                    &setup.highlights,
+                    Light::Boosted,
+                    x,
+                    y,
+                    m,
+                );
                 for c in 0..3 {
                     row[c][x] = b[c];
                     if with_subject {

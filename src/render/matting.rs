@@ -122,9 +122,15 @@ pub(crate) struct MatteFills {
     height: usize,
     /// Photo pixels per fill pixel along each axis.
     scale: f32,
-    /// `[B̂ r, g, b, F̃ r, g, b, F̃ CoC, matte behind near occluders]` planes.
-    planes: [Vec<f32>; 8],
+    /// Per fill pixel, `[B̂ r, g, b, F̃ r, g, b, F̃ CoC, matte behind near occluders]`
+    /// (interleaved: a bilinear sample reads four neighbouring entries, not 32 scattered ones).
+    px: Vec<[f32; 8]>,
 }
+
+/// The fill planes bilinearly sampled at one photo pixel ([`MatteFills::at`]): a matte-edge
+/// pixel's subject CoC, colours and what is behind an occluder all come from one sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct FillSample([f32; 8]);
 
 /// A colour channel value made safe (non-finite → 0, negative → 0).
 #[inline]
@@ -178,25 +184,21 @@ impl MatteFills {
                 push_pull_fill(&mut [mb], wu, width, height);
             },
         );
-        let [br, bg, bb, fr, fg, fb, fc, mb, _, _, _] = planes;
+        let px = (0..n)
+            .map(|i| std::array::from_fn(|c| planes[c][i]))
+            .collect();
         MatteFills {
             width,
             height,
             scale: (1u32 << level) as f32,
-            planes: [br, bg, bb, fr, fg, fb, fc, mb],
+            px,
         }
     }
 
     /// Bilinear samples of the fill planes at photo pixel (x, y) (fill pixel centres at
     /// `(i + ½)·scale`).
     #[inline]
-    fn sample(&self, x: usize, y: usize) -> [f32; 8] {
-        self.sample_planes(x, y, 0..8)
-    }
-
-    /// Bilinear samples of the planes `planes` (others 0) at photo pixel (x, y).
-    #[inline]
-    fn sample_planes(&self, x: usize, y: usize, planes: std::ops::Range<usize>) -> [f32; 8] {
+    pub(crate) fn at(&self, x: usize, y: usize) -> FillSample {
         let inv = 1.0 / self.scale;
         // (Through 32-bit integers: 64-bit ↔ float conversions are slow on x86-64.)
         let cx = ((x as u32 as f32 + 0.5) * inv - 0.5).clamp(0.0, (self.width - 1) as u32 as f32);
@@ -206,56 +208,59 @@ impl MatteFills {
         let (x0, y0) = (x0 as usize, y0 as usize);
         let x1 = (x0 + 1).min(self.width - 1);
         let y1 = (y0 + 1).min(self.height - 1);
-        let (i00, i01) = (y0 * self.width + x0, y0 * self.width + x1);
-        let (i10, i11) = (y1 * self.width + x0, y1 * self.width + x1);
-        std::array::from_fn(|c| {
-            if !planes.contains(&c) {
-                return 0.0;
-            }
-            let p = &self.planes[c];
-            let top = p[i00] + (p[i01] - p[i00]) * tx;
-            let bottom = p[i10] + (p[i11] - p[i10]) * tx;
+        let (p00, p01) = (self.px[y0 * self.width + x0], self.px[y0 * self.width + x1]);
+        let (p10, p11) = (self.px[y1 * self.width + x0], self.px[y1 * self.width + x1]);
+        FillSample(std::array::from_fn(|c| {
+            let top = p00[c] + (p01[c] - p00[c]) * tx;
+            let bottom = p10[c] + (p11[c] - p10[c]) * tx;
             top + (bottom - top) * ty
-        })
+        }))
     }
 
-    /// The subject's own signed CoC near photo pixel (x, y): a push-pull fill of the CoC of
-    /// confident subject pixels. A matte-edge pixel's subject share (a hair over a far
-    /// background, whose depth at the pixel is the background's) is blurred with it.
+    /// [`MatteFills::at`] where there are fills.
     #[inline]
-    pub(crate) fn subject_coc(&self, x: usize, y: usize) -> f32 {
-        self.sample_planes(x, y, 6..7)[6]
+    pub(crate) fn sample(fills: Option<&MatteFills>, x: usize, y: usize) -> Option<FillSample> {
+        fills.map(|f| f.at(x, y))
+    }
+}
+
+impl FillSample {
+    /// The subject's own signed CoC near the pixel: a push-pull fill of the CoC of confident
+    /// subject pixels. A matte-edge pixel's subject share (a hair over a far background, whose
+    /// depth at the pixel is the background's) is blurred with it.
+    #[inline]
+    pub(crate) fn subject_coc(&self) -> f32 {
+        self.0[6]
     }
 
-    /// The subject's filled colour `F̃` at photo pixel (x, y).
+    /// The subject's filled colour `F̃` at the pixel.
     #[inline]
-    pub(crate) fn subject_fill(&self, x: usize, y: usize) -> [f32; 3] {
-        let s = self.sample_planes(x, y, 3..6);
-        [s[3], s[4], s[5]]
+    pub(crate) fn subject_fill(&self) -> [f32; 3] {
+        [self.0[3], self.0[4], self.0[5]]
     }
 
-    /// What the subject hides behind a near-side occluder at photo pixel (x, y): the matte
-    /// filled in from the pixels around the occluder, and the subject's filled colour `F̃`.
+    /// What the subject hides behind a near-side occluder at the pixel: the matte filled in
+    /// from the pixels around the occluder, and the subject's filled colour `F̃`.
     #[inline]
-    pub(crate) fn behind(&self, x: usize, y: usize) -> (f32, [f32; 3]) {
-        let m = self.sample_planes(x, y, 7..8)[7].clamp(0.0, 1.0);
+    pub(crate) fn behind(&self) -> (f32, [f32; 3]) {
+        let m = self.0[7].clamp(0.0, 1.0);
         if m <= 0.0 {
             return (0.0, [0.0; 3]);
         }
-        (m, self.subject_fill(x, y))
+        (m, self.subject_fill())
     }
 
-    /// Splits pixel (x, y) of colour `rgb` (sane) and matte `m` (sane) into subject colour `F`
+    /// Splits the pixel, of colour `rgb` (sane) and matte `m` (sane), into subject colour `F`
     /// and background colour `B`, each clamped to `0..=max(1, brightest channel of rgb)`.
     #[inline]
-    pub(crate) fn unmix(&self, x: usize, y: usize, rgb: [f32; 3], m: f32) -> ([f32; 3], [f32; 3]) {
+    pub(crate) fn unmix(&self, rgb: [f32; 3], m: f32) -> ([f32; 3], [f32; 3]) {
         if m <= 0.0 || m >= 1.0 {
             // Pure background or pure subject: nothing to separate (the other colour has
             // weight 0).
             return (rgb, rgb);
         }
         let hi = rgb[0].max(rgb[1]).max(rgb[2]).max(1.0);
-        let s = self.sample(x, y);
+        let s = &self.0;
         let (wb, wf) = (background_weight(m), subject_weight(m));
         let a = smoothstep(0.25, 0.75, m);
         let mut f = [0.0; 3];
@@ -331,10 +336,9 @@ pub fn subject_colours(color: &LinearRgb, matte: &Plane) -> LinearRgb {
                 let m = sane(matte.data[i]).min(1.0);
                 let f = if m <= 0.0 {
                     // No subject here: its fill (unmix would return the photo).
-                    let s = fills.sample(x, y);
-                    [s[3], s[4], s[5]]
+                    fills.at(x, y).subject_fill()
                 } else {
-                    fills.unmix(x, y, rgb, m).0
+                    fills.at(x, y).unmix(rgb, m).0
                 };
                 r[x] = f[0];
                 g[x] = f[1];
@@ -386,7 +390,7 @@ mod tests {
                 let i = y * w + x;
                 let m = matte[i];
                 let rgb = [r[i], g[i], b[i]];
-                let (f, bb) = fills.unmix(x, y, rgb, m);
+                let (f, bb) = fills.at(x, y).unmix(rgb, m);
                 for c in 0..3 {
                     let back = m * f[c] + (1.0 - m) * bb[c];
                     assert!(

@@ -551,9 +551,8 @@ impl SparseLights {
                 let i = y * w + x;
                 let c = setup.coc.signed(input.disparity[i]);
                 let m = input.matte(i);
-                let fills = layers.fills.as_ref();
-                let (b, _) =
-                    pixel_colours(input, fills, &setup.highlights, Light::Boosted, x, y, m);
+                // (A listed source has no subject in it: the fills are not read.)
+                let (b, _) = pixel_colours(input, None, &setup.highlights, Light::Boosted, x, y, m);
                 let wt = membership(m, c)[side];
                 (wt > 0.0).then_some((
                     x,
@@ -748,7 +747,13 @@ impl Level0<'_> {
                 // smaller blur than the pixel's own).
                 continue;
             }
-            let d_s = subject_coc(self.fills, x, y, m, c).abs();
+            // The fills are read only at the matte's edge: sampled once for all that needs them.
+            let fs = if edge {
+                MatteFills::sample(self.fills, x, y)
+            } else {
+                None
+            };
+            let d_s = subject_coc(fs.as_ref(), m, c).abs();
             let (share, share_s) = (share_of(d), share_of(d_s));
             // A bright sparse source beyond the level-0 limit.
             let sparse = d > split.d0()
@@ -763,7 +768,7 @@ impl Level0<'_> {
             let memb = membership(m, c);
             let (b, f) = pixel_colours(
                 self.input,
-                self.fills,
+                fs.as_ref(),
                 &self.setup.highlights,
                 Light::Boosted,
                 x,
@@ -852,16 +857,23 @@ impl Level0<'_> {
                 sums[3] += 1.0;
                 continue;
             }
-            let d_s = subject_coc(self.fills, x, y, m, c).abs();
-            let hidden = hidden_subject(self.fills, x, y, m, c);
+            // The fills are read at the matte's edge and behind a near-side occluder: sampled
+            // once for all that needs them.
+            let memb = membership(m, c);
+            let fs = if (m > 0.0 && m < 1.0) || memb[Side::Near] > 0.0 {
+                MatteFills::sample(self.fills, x, y)
+            } else {
+                None
+            };
+            let d_s = subject_coc(fs.as_ref(), m, c).abs();
+            let hidden = hidden_subject(fs.as_ref(), m, c);
             if d >= 1.0 && d_s >= 1.0 && hidden.is_none() {
                 continue;
             }
-            let memb = membership(m, c);
             // Light blurred by less than a pixel shows on its own pixel as the photo has it.
             let (b, f) = pixel_colours(
                 self.input,
-                self.fills,
+                fs.as_ref(),
                 &self.setup.highlights,
                 Light::AsRecorded,
                 x,

@@ -16,6 +16,7 @@ use super::layers::{
     Colours, FILL_LEVEL, Input, Layers, Light, NEAR_LIGHTS, colours, hidden_subject, level_dims,
     level_share, pixel_colours, subject_coc,
 };
+use super::matting::MatteFills;
 use crate::scene::LinearRgb;
 
 /// Supersampling per axis for partly covered pixels.
@@ -101,9 +102,11 @@ fn scatter_slice(
             let i = y * w + x;
             let m = input.matte(i);
             let c = setup.coc.signed(input.disparity[i]);
+            let fs = MatteFills::sample(fills, x, y);
+            let fs = fs.as_ref();
             if side == Side::Subject
                 && level == 0
-                && let Some((wt, col)) = hidden_subject(fills, x, y, m, c)
+                && let Some((wt, col)) = hidden_subject(fs, m, c)
             {
                 let dst = &mut sum[i];
                 for k in 0..3 {
@@ -112,7 +115,7 @@ fn scatter_slice(
                 dst[3] += f64::from(wt);
             }
             let d = if side == Side::Subject {
-                subject_coc(fills, x, y, m, c).abs()
+                subject_coc(fs, m, c).abs()
             } else {
                 c.abs()
             };
@@ -124,7 +127,7 @@ fn scatter_slice(
             if d < 1.0 {
                 // Light blurred by less than a pixel shows on its own pixel as the photo has it.
                 let (b, f) =
-                    pixel_colours(input, fills, &setup.highlights, Light::AsRecorded, x, y, m);
+                    pixel_colours(input, fs, &setup.highlights, Light::AsRecorded, x, y, m);
                 rgb = if side == Side::Subject && colours.subject.is_some() {
                     f
                 } else {
