@@ -69,7 +69,7 @@ fn main() -> anyhow::Result<()> {
         None if real.is_some() => {
             let (width, height) = (arg(0, 4000.0) as usize, arg(1, 3000.0) as usize);
             let (scene, lens) = fstop::synthetic::real::scene(width, height, arg(2, 1.8))?;
-            (scene, lens, arg(3, 5.0))
+            (scene, lens.settings(), arg(3, 5.0))
         }
         None => {
             let (width, height) = (arg(0, 4000.0) as usize, arg(1, 3000.0) as usize);
@@ -104,10 +104,10 @@ fn main() -> anyhow::Result<()> {
                 focused.disparity_per_m,
                 analysis.matte,
             )?;
-            (scene, focused.lens, arg(1, 5.0))
+            (scene, focused.lens.settings(), arg(1, 5.0))
         }
     };
-    let lens = Lens { character, ..lens };
+    let lens = Lens { character, ..lens }.validate()?;
     let repeats = repeats.max(1.0) as usize;
     let options = RenderOptions::default();
     let mut digest = None;
@@ -137,7 +137,8 @@ fn main() -> anyhow::Result<()> {
         times_ms[repeats / 2],
         times_ms[0],
         cpu_ms[repeats / 2],
-        lens.signed_coc_px(0.0, width.max(scene.color().height)).abs(),
+        lens.signed_coc_px(0.0, width.max(scene.color().height))
+            .abs(),
         digest.map_or(String::new(), |d| format!(",\"output_hash\":\"{d:016x}\""))
     );
     Ok(())

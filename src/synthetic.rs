@@ -142,7 +142,7 @@ pub mod real {
 
     use crate::infer::{self, ModelSet, depth, matte, preprocess, refine};
     use crate::io::{self, DecodeOptions, EncodeOptions, Photo, encode::OutputFormat};
-    use crate::optics::Lens;
+    use crate::optics::{Lens, ValidLens};
     use crate::pipeline::{
         Analysis, AnalysisTimings, DepthData, DepthOrigin, LensSettings, PipelineError,
     };
@@ -278,7 +278,7 @@ pub mod real {
 
     /// The portrait's scene at `width × height` and the lens auto-focused on it, as `fstop
     /// photo.jpg --f-number F` renders it.
-    pub fn scene(width: usize, height: usize, f_number: f64) -> anyhow::Result<(Scene, Lens)> {
+    pub fn scene(width: usize, height: usize, f_number: f64) -> anyhow::Result<(Scene, ValidLens)> {
         let settings = LensSettings {
             lens: Lens {
                 f_number,

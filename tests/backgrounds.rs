@@ -418,7 +418,11 @@ fn a_busy_background_is_judged_after_the_lens_blurs_it() {
             f_number,
             ..fstop::Lens::default()
         };
-        let out = fstop::render(&scene, &lens, &fstop::RenderOptions::default());
+        let out = fstop::render(
+            &scene,
+            &lens.validate().unwrap(),
+            &fstop::RenderOptions::default(),
+        );
         let c = headshot::check(&out, &matte).unwrap();
         let busy = c.warnings.iter().any(|w| w.kind == "busy-background");
         (c.background_detail.unwrap(), busy)

@@ -652,7 +652,11 @@ fn evaluate_with(kind: SceneKind, variant: &str, models: &mut LazyModels) -> Sco
     let (truth, p, photo, subject_m) = (&t.truth, &t.pinhole, &t.photo, t.subject_m);
     let l = lens(subject_m);
     let true_scene = Scene::new(photo.clone(), p.disparity.clone(), Some(p.matte.clone())).unwrap();
-    let true_render = render(&true_scene, &l, &RenderOptions::default());
+    let true_render = render(
+        &true_scene,
+        &l.validate().unwrap(),
+        &RenderOptions::default(),
+    );
     let (piped, disparity, matte, _) =
         pipeline_render(&t.photo_path, FocusSetting::Distance(subject_m), models);
     let (auto, _, _, auto_focus_m) = pipeline_render(&t.photo_path, FocusSetting::Auto, models);

@@ -108,8 +108,12 @@ fn run(l: Lens, depth_m: f64) -> Run {
     let scene = Scene::new(p.color, p.disparity, None).unwrap();
     Run {
         truth,
-        fast: render(&scene, &l, &options(KernelKind::Fast)),
-        reference: render(&scene, &l, &options(KernelKind::Reference)),
+        fast: render(&scene, &l.validate().unwrap(), &options(KernelKind::Fast)),
+        reference: render(
+            &scene,
+            &l.validate().unwrap(),
+            &options(KernelKind::Reference),
+        ),
         coc_px,
     }
 }
@@ -250,7 +254,7 @@ fn chromatic_aberration_leaves_the_focus_plane_clean() {
     let p = cam.render_pinhole(&world);
     let scene = Scene::new(p.color, p.disparity, None).unwrap();
     for kernel in [KernelKind::Fast, KernelKind::Reference] {
-        let out = render(&scene, &l, &options(kernel));
+        let out = render(&scene, &l.validate().unwrap(), &options(kernel));
         let worst = (0..W * H)
             .map(|i| (out.g[i] - 0.5 * (out.r[i] + out.b[i])).abs())
             .fold(0.0f32, f32::max);
@@ -349,10 +353,10 @@ fn fast_kernel_matches_the_reference_with_every_trait_on() {
         ..base
     };
     let scene = ground_plane(w, h);
-    let fast = render(&scene, &l, &RenderOptions::default());
+    let fast = render(&scene, &l.validate().unwrap(), &RenderOptions::default());
     let reference = render(
         &scene,
-        &l,
+        &l.validate().unwrap(),
         &RenderOptions {
             kernel: KernelKind::Reference,
             ..RenderOptions::default()
@@ -404,10 +408,17 @@ fn field_run(l: Lens, world: &World) -> [(&'static str, LinearRgb); 3] {
     let scene = Scene::new(p.color, p.disparity, None).unwrap();
     [
         ("truth", truth),
-        ("fast", render(&scene, &l, &options(KernelKind::Fast))),
+        (
+            "fast",
+            render(&scene, &l.validate().unwrap(), &options(KernelKind::Fast)),
+        ),
         (
             "reference",
-            render(&scene, &l, &options(KernelKind::Reference)),
+            render(
+                &scene,
+                &l.validate().unwrap(),
+                &options(KernelKind::Reference),
+            ),
         ),
     ]
 }
@@ -594,7 +605,7 @@ fn cat_eye_darkens_the_corners_by_the_share_cut_away() {
         let cam = Camera::new(l, FW, FH);
         let p = cam.render_pinhole(&focused);
         let scene = Scene::new(p.color, p.disparity, None).unwrap();
-        let out = render(&scene, &l, &options(KernelKind::Fast));
+        let out = render(&scene, &l.validate().unwrap(), &options(KernelKind::Fast));
         let r = ratio(&out);
         println!("cat-eye {cut}: in focus, fast corner/centre {r:.3}");
         if (r - ratio(&images[1].1)).abs() > 0.01 {

@@ -320,8 +320,18 @@ fn disc_run(case: &DiscCase, samples: usize) -> DiscRun {
         depth_m: case.depth_m,
         width: case.width,
         truth,
-        fast: render(&scene, &l, &physical_options(KernelKind::Fast)).luminance(),
-        reference: render(&scene, &l, &physical_options(KernelKind::Reference)).luminance(),
+        fast: render(
+            &scene,
+            &l.validate().unwrap(),
+            &physical_options(KernelKind::Fast),
+        )
+        .luminance(),
+        reference: render(
+            &scene,
+            &l.validate().unwrap(),
+            &physical_options(KernelKind::Reference),
+        )
+        .luminance(),
         expected,
         flux,
         light: (
@@ -458,7 +468,12 @@ fn point_light_disc_is_centred_on_the_light() {
         cam.samples = 1;
         let p = cam.render_pinhole(&world);
         let scene = Scene::new(p.color, p.disparity, None).unwrap();
-        let img = render(&scene, &l, &physical_options(KernelKind::Fast)).luminance();
+        let img = render(
+            &scene,
+            &l.validate().unwrap(),
+            &physical_options(KernelKind::Fast),
+        )
+        .luminance();
         let light = ((w / 2) as f64 + 0.5, (h / 2) as f64 + 0.5);
         check(
             format!("135 mm f/2 Z=1000 m W={w} (CoC {expected:.1} px) fstop"),
@@ -681,7 +696,7 @@ fn evaluate_world(
     )
     .unwrap();
     let t0 = std::time::Instant::now();
-    let out = render(&input, &l, &options(KernelKind::Fast));
+    let out = render(&input, &l.validate().unwrap(), &options(KernelKind::Fast));
     let t_render = t0.elapsed();
     let baseline = metrics::depth_gaussian(&photo_rgb, &p.disparity, &l, 2.5);
 
@@ -736,7 +751,11 @@ fn evaluate_world(
     line("depth-Gaussian baseline", &e.baseline);
     // For the record (not asserted): the reference kernel, and the realistic input of a photo
     // whose lights are clipped at 1 with fstop's default highlight recovery.
-    let reference = render(&input, &l, &options(KernelKind::Reference));
+    let reference = render(
+        &input,
+        &l.validate().unwrap(),
+        &options(KernelKind::Reference),
+    );
     line("fstop (reference kernel)", &score(&reference));
     let (mut color, disparity, matte) = input.clone().into_parts();
     for c in color.channels_mut() {
@@ -745,7 +764,7 @@ fn evaluate_world(
         }
     }
     let clipped = Scene::new(color, disparity, matte).unwrap();
-    let recovered = render(&clipped, &l, &RenderOptions::default());
+    let recovered = render(&clipped, &l.validate().unwrap(), &RenderOptions::default());
     if photo == Photo::Unclipped {
         line("fstop (clipped, defaults)", &score(&recovered));
     }
@@ -1113,7 +1132,7 @@ fn bright_light_discs_keep_a_crisp_edge_at_every_size() {
             }
         }
         let scene = Scene::new(photo, p.disparity, None).unwrap();
-        let out = render(&scene, &l, &RenderOptions::default());
+        let out = render(&scene, &l.validate().unwrap(), &RenderOptions::default());
         // The disc alone: the background level taken off, luminance, unclipped.
         let disc_of = |img: &LinearRgb| {
             let mut lum = img.luminance();
@@ -1265,7 +1284,7 @@ fn golden_portrait_85mm_f1_8_clipped_photo() {
     );
     check_golden(
         "portrait_85mm_f1.8",
-        &render(&scene, &l, &RenderOptions::default()),
+        &render(&scene, &l.validate().unwrap(), &RenderOptions::default()),
     );
 }
 
@@ -1282,7 +1301,11 @@ fn golden_portrait_135mm_f2_six_blades() {
     let scene = golden_scene(PortraitScene::default(), l, 160, 107, false);
     check_golden(
         "portrait_135mm_f2_6blades",
-        &render(&scene, &l, &physical_options(KernelKind::Fast)),
+        &render(
+            &scene,
+            &l.validate().unwrap(),
+            &physical_options(KernelKind::Fast),
+        ),
     );
 }
 
@@ -1305,7 +1328,7 @@ fn golden_portrait_85mm_f1_8_reference_kernel() {
     };
     check_golden(
         "portrait_85mm_f1.8_reference",
-        &render(&scene, &l, &options),
+        &render(&scene, &l.validate().unwrap(), &options),
     );
 }
 

@@ -148,10 +148,10 @@ fn errors(a: &LinearRgb, b: &LinearRgb) -> Errors {
 }
 
 fn fast_and_reference(scene: &Scene, lens: &Lens, options: RenderOptions) -> Errors {
-    let fast = render(scene, lens, &options);
+    let fast = render(scene, &lens.validate().unwrap(), &options);
     let reference = render(
         scene,
-        lens,
+        &lens.validate().unwrap(),
         &RenderOptions {
             kernel: KernelKind::Reference,
             ..options
@@ -305,7 +305,7 @@ fn a_point_light_in_front_of_the_focus_renders_as_a_flat_disc() {
     for kernel in [KernelKind::Fast, KernelKind::Reference] {
         let out = render(
             &scene,
-            &l,
+            &l.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
@@ -352,7 +352,7 @@ fn a_near_object_is_opaque_inside_its_blurred_edge() {
     for kernel in [KernelKind::Fast, KernelKind::Reference] {
         let out = render(
             &scene,
-            &l,
+            &l.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
@@ -382,7 +382,7 @@ fn point_light_renders_as_a_disc_of_the_coc_diameter() {
         let want = l.signed_coc_px(0.0, w).abs();
         let out = render(
             &point_light(w, h, 80, 80),
-            &l,
+            &l.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
@@ -447,7 +447,11 @@ fn hexagonal_aperture_renders_a_hexagon() {
             kernel,
             ..RenderOptions::default()
         };
-        let radii = contour_radii(&render(&point_light(w, h, 80, 80), &l, &options));
+        let radii = contour_radii(&render(
+            &point_light(w, h, 80, 80),
+            &l.validate().unwrap(),
+            &options,
+        ));
         let mut worst_side = 0.0f64;
         let mut worst_vertex = 0.0f64;
         for (deg, &r) in radii.iter().enumerate() {
@@ -514,7 +518,7 @@ fn the_sharp_subject_is_untouched() {
         let l = lens(w, 80.0, ApertureShape::default());
         let out = render(
             &scene,
-            &l,
+            &l.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
@@ -572,7 +576,7 @@ fn an_in_focus_highlight_near_the_clip_level_stays_as_recorded() {
             kernel,
             ..RenderOptions::default()
         };
-        let out = render(&sharp, &l, &options);
+        let out = render(&sharp, &l.validate().unwrap(), &options);
         for y in blob_y.clone() {
             for x in blob_x.clone() {
                 let i = y * w + x;
@@ -587,7 +591,7 @@ fn an_in_focus_highlight_near_the_clip_level_stays_as_recorded() {
             }
         }
         // Out of focus the blob's light is raised: the image's total light grows.
-        let out = render(&blurred, &l, &options);
+        let out = render(&blurred, &l.validate().unwrap(), &options);
         let (after, before) = (
             out.r.iter().sum::<f32>(),
             blurred.color().r.iter().sum::<f32>(),
@@ -620,14 +624,15 @@ fn a_clipped_light_behind_a_soft_edge_keeps_its_colour_in_focus() {
     color.set(ex, ey, [0.99, 0.01, 0.99]);
     matte.data[ey * w + ex] = 0.5;
     let scene = Scene::new(color, disparity, Some(matte)).unwrap();
+    // Focused on the scene's one depth: no blur anywhere.
     let sharp = Lens {
-        f_number: 1e9,
+        focus_distance_m: 1.0 / f64::from(0.3f32),
         ..lens(w, 40.0, ApertureShape::default())
     };
     for kernel in [KernelKind::Fast, KernelKind::Reference] {
         let out = render(
             &scene,
-            &sharp,
+            &sharp.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
@@ -671,7 +676,9 @@ fn subject_colour_does_not_smear_into_the_bokeh() {
     let scene = Scene::new(color, disp, Some(matte)).unwrap();
     let out = render(
         &scene,
-        &lens(w, 60.0, ApertureShape::default()),
+        &(lens(w, 60.0, ApertureShape::default()))
+            .validate()
+            .unwrap(),
         &RenderOptions::default(),
     );
     let mut worst = 0.0f32;
@@ -711,7 +718,7 @@ fn near_objects_spill_over_the_subject_with_partial_occlusion() {
     for kernel in [KernelKind::Fast, KernelKind::Reference] {
         let out = render(
             &scene,
-            &l,
+            &l.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
@@ -755,7 +762,7 @@ fn depth_steps_inside_the_subject_leave_no_seams() {
     for kernel in [KernelKind::Fast, KernelKind::Reference] {
         let out = render(
             &scene,
-            &l,
+            &l.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
@@ -780,7 +787,7 @@ fn output_is_independent_of_the_thread_count() {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| render(&scene, &l, &RenderOptions::default()))
+                .install(|| render(&scene, &l.validate().unwrap(), &RenderOptions::default()))
         };
         let one = run(1);
         let three = run(3);
@@ -793,7 +800,7 @@ fn output_is_independent_of_the_thread_count() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| render(&scene, &l, &RenderOptions::default()))
+            .install(|| render(&scene, &l.validate().unwrap(), &RenderOptions::default()))
     };
     assert!(run(1) == run(3));
 }
@@ -811,7 +818,7 @@ fn tiny_and_degenerate_scenes_render() {
         for kernel in [KernelKind::Fast, KernelKind::Reference] {
             let out = render(
                 &scene,
-                &lens,
+                &lens.validate().unwrap(),
                 &RenderOptions {
                     kernel,
                     ..RenderOptions::default()
@@ -833,7 +840,7 @@ fn tiny_and_degenerate_scenes_render() {
         None,
     )
     .unwrap();
-    let out = render(&empty, &lens, &RenderOptions::default());
+    let out = render(&empty, &lens.validate().unwrap(), &RenderOptions::default());
     assert_eq!((out.width, out.height, out.r.len()), (0, 5, 0));
     // Malformed planes (depth of another size, a matte of another size) make no scene: the
     // renderer never sees them.
@@ -931,7 +938,7 @@ proptest! {
     #[test]
     fn output_is_finite_and_in_range(scene in arb_scene(true), lens in arb_lens(), options in arb_options()) {
         for kernel in [KernelKind::Fast, KernelKind::Reference] {
-            let out = render(&scene, &lens, &RenderOptions { kernel, ..options });
+            let out = render(&scene, &lens.validate().unwrap(), &RenderOptions { kernel, ..options });
             prop_assert_eq!(out.r.len(), scene.width() * scene.height());
             for c in out.channels() {
                 for &v in c.iter() {
@@ -951,7 +958,7 @@ proptest! {
         let (w, h) = (scene.width(), scene.height());
         let (_, disparity, matte) = scene.into_parts();
         let scene = Scene::new(LinearRgb::filled(w, h, rgb), disparity, matte).unwrap();
-        let out = render(&scene, &lens, &options);
+        let out = render(&scene, &lens.validate().unwrap(), &options);
         for (c, plane) in out.channels().iter().enumerate() {
             for &v in plane.iter() {
                 prop_assert!((v - rgb[c].min(1.0)).abs() < 1e-4, "{} vs {}", v, rgb[c]);
@@ -960,9 +967,20 @@ proptest! {
     }
 
     #[test]
-    fn huge_f_number_returns_the_input(scene in arb_scene(false), lens in arb_lens(), options in arb_options()) {
-        let lens = Lens { f_number: 1e9, ..lens };
-        let out = render(&scene, &lens, &options);
+    fn the_least_blur_returns_the_input(scene in arb_scene(false), lens in arb_lens(), options in arb_options()) {
+        // A huge f-number (no blur at all) is refused before it reaches the renderer; the
+        // least blur a valid lens makes (shortest focal length, smallest aperture, widest
+        // sensor, focused at the far limit) leaves the image as it was.
+        let no_blur = Lens { f_number: 1e9, ..lens };
+        prop_assert!(no_blur.validate().is_err());
+        let lens = Lens {
+            focal_length_mm: 10.0,
+            f_number: 22.0,
+            focus_distance_m: 1e6,
+            sensor: Sensor::Custom { width_mm: 100.0 },
+            ..lens
+        };
+        let out = render(&scene, &lens.validate().unwrap(), &options);
         for (o, c) in out.channels().iter().zip(scene.color().channels()) {
             for (&a, &b) in o.iter().zip(c.iter()) {
                 prop_assert!((a - b.min(1.0)).abs() < 1e-4, "{} vs {}", a, b);
@@ -977,7 +995,7 @@ proptest! {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| render(&scene, &lens, &options))
+                .install(|| render(&scene, &lens.validate().unwrap(), &options))
         };
         prop_assert!(run(1) == run(3));
     }

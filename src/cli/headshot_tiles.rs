@@ -4,7 +4,7 @@
 
 use fstop::backdrop::{Background, Tone};
 use fstop::headshot::{self, Face};
-use fstop::optics::Lens;
+use fstop::optics::ValidLens;
 use fstop::pipeline::{self, Look};
 use fstop::render::RenderOptions;
 use fstop::scene::{LinearRgb, Plane, Scene};
@@ -33,7 +33,7 @@ fn short_kind(kind: &str) -> &str {
 /// circle, and the warnings. `-v` prints the check's summary.
 pub fn tile(
     scene: &Scene,
-    lens: &Lens,
+    lens: &ValidLens,
     options: &RenderOptions,
     background: Background,
     ui: &Ui,

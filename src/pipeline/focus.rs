@@ -10,7 +10,7 @@ use crate::depth::{self, DisparityAnchors};
 use crate::focus_point::{self, FocusPoint, FocusPointError};
 use crate::head;
 use crate::io::Photo;
-use crate::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, OpticsWarning};
+use crate::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, ValidLens};
 use crate::scene::Plane;
 
 /// Nearest automatic focus, as a multiple of the focal length (the thin-lens model needs
@@ -73,7 +73,7 @@ impl Default for LensSettings {
 /// A focused lens and the scene's disparity in 1/m.
 #[derive(Debug, Clone)]
 pub struct Focused {
-    pub lens: Lens,
+    pub lens: ValidLens,
     pub disparity_per_m: Plane,
     pub focus_source: FocusSource,
     /// Lens parameters outside the documented range, and focus clamping.
@@ -363,8 +363,8 @@ fn focus_depth(
             (disparity, source)
         }
     };
-    let lens_warnings: Vec<OpticsWarning> = lens.validate()?;
-    warnings.extend(lens_warnings.into_iter().map(Warning::Lens));
+    let lens = lens.validate()?;
+    warnings.extend(lens.warnings().into_iter().map(Warning::Lens));
     Ok(Focused {
         lens,
         disparity_per_m,
