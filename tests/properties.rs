@@ -182,9 +182,9 @@ fn options() -> impl Strategy<Value = RenderOptions> {
 }
 
 fn check_output(scene: &Scene, out: &LinearRgb) -> Result<(), TestCaseError> {
-    let (w, h) = (scene.color().width, scene.color().height);
-    prop_assert_eq!((out.width, out.height), (w, h));
-    for (name, ch) in [("r", &out.r), ("g", &out.g), ("b", &out.b)] {
+    let (w, h) = (scene.color().width(), scene.color().height());
+    prop_assert_eq!((out.width(), out.height()), (w, h));
+    for (name, ch) in [("r", out.r()), ("g", out.g()), ("b", out.b())] {
         prop_assert_eq!(ch.len(), w * h, "channel {} length", name);
         for (i, v) in ch.iter().enumerate() {
             prop_assert!(

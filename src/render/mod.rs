@@ -179,15 +179,9 @@ impl RenderOptions {
 /// in focus, a depth map of another size is resampled and a malformed matte ignored.
 pub fn render(scene: &Scene, lens: &ValidLens, options: &RenderOptions) -> LinearRgb {
     let Some(mut input) = Input::new(scene) else {
-        let (w, h) = (scene.color.width, scene.color.height);
+        let (w, h) = (scene.color.width(), scene.color.height());
         return match w.checked_mul(h) {
-            Some(0) => LinearRgb {
-                width: w,
-                height: h,
-                r: Vec::new(),
-                g: Vec::new(),
-                b: Vec::new(),
-            },
+            Some(0) => LinearRgb::filled(w, h, [0.0; 3]),
             _ => scene.color.clone(),
         };
     };
@@ -1023,7 +1017,7 @@ impl Level0<'_> {
                 .map(|c| taps(w, c.width, 1 << c.level))
         });
         let strip = strip_rows(h, max_reach);
-        let LinearRgb { r, g, b, .. } = &mut out;
+        let [r, g, b] = out.channels_mut();
         r.par_chunks_mut(strip * w)
             .zip(g.par_chunks_mut(strip * w))
             .zip(b.par_chunks_mut(strip * w))
