@@ -42,7 +42,7 @@ fn by_size(c: &mut Criterion) {
     group.sample_size(10);
     for (name, w, h) in SIZES {
         let s = scene(w, h);
-        let l = lens(1.8);
+        let l = lens(1.8).validate().unwrap();
         group.bench_function(BenchmarkId::new(name, "f1.8"), |b| {
             b.iter(|| render(black_box(&s), &l, &RenderOptions::default()))
         });
@@ -55,7 +55,7 @@ fn by_aperture(c: &mut Criterion) {
     group.sample_size(10);
     let s = scene(4000, 3000);
     for f in [1.2, 1.8, 2.8] {
-        let l = lens(f);
+        let l = lens(f).validate().unwrap();
         group.bench_function(BenchmarkId::new("12MP", format!("f{f}")), |b| {
             b.iter(|| render(black_box(&s), &l, &RenderOptions::default()))
         });
@@ -72,7 +72,9 @@ fn by_kernel(c: &mut Criterion) {
     let l = Lens {
         sensor: fstop::optics::Sensor::Custom { width_mm: 9.0 },
         ..lens(1.8)
-    };
+    }
+    .validate()
+    .unwrap();
     for (name, kernel) in [
         ("fast", KernelKind::Fast),
         ("reference", KernelKind::Reference),
@@ -94,7 +96,7 @@ fn real_against_synthetic(c: &mut Criterion) {
     let (real, real_lens) = fstop::synthetic::real::scene(4000, 3000, 1.8)
         .expect("the stored model outputs in benches/data");
     let synthetic = scene(4000, 3000);
-    let l = lens(1.8);
+    let l = lens(1.8).validate().unwrap();
     for (name, s, l) in [
         ("portrait", &real, &real_lens),
         ("synthetic", &synthetic, &l),

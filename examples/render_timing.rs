@@ -69,7 +69,7 @@ fn main() -> anyhow::Result<()> {
         None if real.is_some() => {
             let (width, height) = (arg(0, 4000.0) as usize, arg(1, 3000.0) as usize);
             let (scene, lens) = fstop::synthetic::real::scene(width, height, arg(2, 1.8))?;
-            (scene, lens, arg(3, 5.0))
+            (scene, lens.settings(), arg(3, 5.0))
         }
         None => {
             let (width, height) = (arg(0, 4000.0) as usize, arg(1, 3000.0) as usize);
@@ -104,10 +104,10 @@ fn main() -> anyhow::Result<()> {
                 focused.disparity_per_m,
                 analysis.matte,
             )?;
-            (scene, focused.lens, arg(1, 5.0))
+            (scene, focused.lens.settings(), arg(1, 5.0))
         }
     };
-    let lens = Lens { character, ..lens };
+    let lens = Lens { character, ..lens }.validate()?;
     let repeats = repeats.max(1.0) as usize;
     let options = RenderOptions::default();
     let mut digest = None;
@@ -128,16 +128,16 @@ fn main() -> anyhow::Result<()> {
         .unzip();
     times_ms.sort_by(f64::total_cmp);
     cpu_ms.sort_by(f64::total_cmp);
-    let width = scene.color().width;
+    let width = scene.color().width();
     println!(
         "{{\"width\":{width},\"height\":{},\"f_number\":{},\"repeats\":{repeats},\
          \"median_ms\":{:.1},\"min_ms\":{:.1},\"median_cpu_ms\":{:.0},\"background_coc_px\":{:.1}{}}}",
-        scene.color().height,
+        scene.color().height(),
         lens.f_number,
         times_ms[repeats / 2],
         times_ms[0],
         cpu_ms[repeats / 2],
-        lens.signed_coc_px(0.0, width.max(scene.color().height))
+        lens.signed_coc_px(0.0, width.max(scene.color().height()))
             .abs(),
         digest.map_or(String::new(), |d| format!(",\"output_hash\":\"{d:016x}\""))
     );
@@ -159,7 +159,7 @@ fn process_cpu_ms() -> f64 {
 /// FNV-1a over the bits of every output sample.
 fn output_hash(image: &fstop::LinearRgb) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for plane in [&image.r, &image.g, &image.b] {
+    for plane in [image.r(), image.g(), image.b()] {
         for v in plane.iter() {
             h = (h ^ u64::from(v.to_bits())).wrapping_mul(0x0100_0000_01b3);
         }

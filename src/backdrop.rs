@@ -280,7 +280,7 @@ impl Light {
     /// between the subject's top and its centroid (behind head and shoulders); the reach is the
     /// distance to the farthest corner. Without a subject, the frame's centre.
     pub fn behind_subject(matte: &Plane) -> Light {
-        let (w, h) = (matte.width, matte.height);
+        let (w, h) = (matte.width(), matte.height());
         let (mut sum, mut sx, mut sy) = (0.0f64, 0.0f64, 0.0f64);
         let mut top = None;
         for y in 0..h {
@@ -338,7 +338,7 @@ pub fn paper(width: usize, height: usize, tone: [f32; 3], light: &Light, grain: 
     } else {
         0.0
     };
-    let LinearRgb { r, g, b, .. } = &mut out;
+    let [r, g, b] = out.channels_mut();
     r.par_chunks_mut(width)
         .zip(g.par_chunks_mut(width))
         .zip(b.par_chunks_mut(width))
@@ -369,15 +369,15 @@ pub fn paper(width: usize, height: usize, tone: [f32; 3], light: &Light, grain: 
 /// background removed ([`crate::render::subject_colours`]), clamped to 0..1. A matte or paper
 /// of another size leaves the photo as it is.
 pub fn composite(color: &LinearRgb, matte: &Plane, paper: &LinearRgb) -> LinearRgb {
-    let (w, h) = (color.width, color.height);
-    if (matte.width, matte.height) != (w, h) || (paper.width, paper.height) != (w, h) {
+    let (w, h) = (color.width(), color.height());
+    if (matte.width(), matte.height()) != (w, h) || (paper.width(), paper.height()) != (w, h) {
         return color.clone();
     }
     let mut out = crate::render::subject_colours(color, matte);
     for (o, p) in out.channels_mut().into_iter().zip(paper.channels()) {
         o.par_iter_mut()
             .zip(p.par_iter())
-            .zip(matte.data.par_iter())
+            .zip(matte.data().par_iter())
             .for_each(|((o, &p), &m)| {
                 let m = if m.is_finite() {
                     m.clamp(0.0, 1.0)
@@ -412,8 +412,8 @@ impl Studio {
     /// The photo's subject on this backdrop.
     pub fn render(&self, color: &LinearRgb, matte: &Plane) -> LinearRgb {
         let p = paper(
-            color.width,
-            color.height,
+            color.width(),
+            color.height(),
             self.tone,
             &self.light,
             self.grain,

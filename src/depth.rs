@@ -63,9 +63,9 @@ impl Default for DisparityAnchors {
 
 /// Converts metric depth (metres) to disparity (1/m), filling invalid samples.
 pub(crate) fn metres_to_disparity(depth_m: &Plane) -> Plane {
-    let mut valid = vec![1.0f32; depth_m.data.len()];
+    let mut valid = vec![1.0f32; depth_m.data().len()];
     let mut disparity: Vec<f32> = depth_m
-        .data
+        .data()
         .iter()
         .zip(valid.iter_mut())
         .map(|(&z, ok)| {
@@ -80,33 +80,34 @@ pub(crate) fn metres_to_disparity(depth_m: &Plane) -> Plane {
         })
         .collect();
     if valid.contains(&0.0) {
-        push_pull_fill(&mut [&mut disparity], &valid, depth_m.width, depth_m.height);
+        push_pull_fill(
+            &mut [&mut disparity],
+            &valid,
+            depth_m.width(),
+            depth_m.height(),
+        );
     }
-    Plane::from_vec(depth_m.width, depth_m.height, disparity)
+    Plane::from_vec(depth_m.width(), depth_m.height(), disparity)
 }
 
 /// Replaces non-finite samples of a relative disparity map by values filled from around them
 /// (a map that is finite everywhere comes back as it is, without a copy).
 pub(crate) fn sanitize_relative(mut relative: Plane) -> Plane {
-    if relative.data.par_iter().all(|v| v.is_finite()) {
+    if relative.data().par_iter().all(|v| v.is_finite()) {
         return relative;
     }
     let valid: Vec<f32> = relative
-        .data
+        .data()
         .iter()
         .map(|v| if v.is_finite() { 1.0 } else { 0.0 })
         .collect();
-    for v in &mut relative.data {
+    for v in relative.data_mut() {
         if !v.is_finite() {
             *v = 0.0;
         }
     }
-    push_pull_fill(
-        &mut [&mut relative.data],
-        &valid,
-        relative.width,
-        relative.height,
-    );
+    let (width, height) = (relative.width(), relative.height());
+    push_pull_fill(&mut [relative.data_mut()], &valid, width, height);
     relative
 }
 
@@ -165,23 +166,23 @@ fn percentile_by_scan(values: &[f32], weights: Option<&[f32]>, p: f64) -> Option
 pub fn subject_disparity(disparity: &Plane, matte: Option<&Plane>) -> Option<f32> {
     if let Some(m) = matte {
         let strong: Vec<f32> = m
-            .data
+            .data()
             .iter()
             .map(|&a| if a >= 0.5 { 1.0 } else { 0.0 })
             .collect();
         let count = strong.iter().filter(|&&w| w > 0.0).count();
-        if count >= 16.max(disparity.data.len() / 1000) {
-            return weighted_percentile(&disparity.data, Some(&strong), 50.0);
+        if count >= 16.max(disparity.data().len() / 1000) {
+            return weighted_percentile(disparity.data(), Some(&strong), 50.0);
         }
-        if m.data.iter().any(|&a| a > 0.05) {
-            return weighted_percentile(&disparity.data, Some(&m.data), 50.0);
+        if m.data().iter().any(|&a| a > 0.05) {
+            return weighted_percentile(disparity.data(), Some(m.data()), 50.0);
         }
     }
-    let (w, h) = (disparity.width as f32, disparity.height as f32);
-    let weights: Vec<f32> = (0..disparity.data.len())
+    let (w, h) = (disparity.width() as f32, disparity.height() as f32);
+    let weights: Vec<f32> = (0..disparity.data().len())
         .map(|i| {
-            let x = ((i % disparity.width) as f32 + 0.5) / w - 0.5;
-            let y = ((i / disparity.width) as f32 + 0.5) / h - 0.5;
+            let x = ((i % disparity.width()) as f32 + 0.5) / w - 0.5;
+            let y = ((i / disparity.width()) as f32 + 0.5) / h - 0.5;
             if x.abs() > 0.3 || y.abs() > 0.3 {
                 0.0
             } else {
@@ -189,8 +190,8 @@ pub fn subject_disparity(disparity: &Plane, matte: Option<&Plane>) -> Option<f32
             }
         })
         .collect();
-    weighted_percentile(&disparity.data, Some(&weights), 85.0)
-        .or_else(|| weighted_percentile(&disparity.data, None, 50.0))
+    weighted_percentile(disparity.data(), Some(&weights), 85.0)
+        .or_else(|| weighted_percentile(disparity.data(), None, 50.0))
 }
 
 /// Maps a relative disparity map to disparity in 1/m using the two anchors (see module docs).
@@ -201,11 +202,11 @@ pub fn relative_to_disparity(
     anchors: &DisparityAnchors,
 ) -> Plane {
     let relative = sanitize_relative(relative.clone());
-    let far_value = weighted_percentile(&relative.data, None, anchors.background_percentile)
+    let far_value = weighted_percentile(relative.data(), None, anchors.background_percentile)
         .unwrap_or(subject_value);
     let mapping = DisparityMapping::new(subject_value, far_value, anchors);
-    let data = relative.data.iter().map(|&d| mapping.apply(d)).collect();
-    Plane::from_vec(relative.width, relative.height, data)
+    let data = relative.data().iter().map(|&d| mapping.apply(d)).collect();
+    Plane::from_vec(relative.width(), relative.height(), data)
 }
 
 /// The affine map of [`relative_to_disparity`] for known subject and far-background values of
@@ -268,9 +269,9 @@ mod tests {
     fn metres_map_to_inverse_and_fill_invalid() {
         let p = Plane::from_vec(4, 1, vec![2.0, f32::NAN, 2.0, f32::INFINITY]);
         let d = metres_to_disparity(&p);
-        assert_eq!(d.data[0], 0.5);
-        assert!((d.data[1] - 0.5).abs() < 0.3);
-        assert_eq!(d.data[3], 0.0);
+        assert_eq!(d.data()[0], 0.5);
+        assert!((d.data()[1] - 0.5).abs() < 0.3);
+        assert_eq!(d.data()[3], 0.0);
     }
 
     #[test]
@@ -285,22 +286,22 @@ mod tests {
             ..Default::default()
         };
         let d = relative_to_disparity(&rel, 200.0, &anchors);
-        assert_eq!(d.data[0], 0.0);
-        assert!((d.data[9] - 0.5).abs() < 1e-6);
+        assert_eq!(d.data()[0], 0.0);
+        assert!((d.data()[9] - 0.5).abs() < 1e-6);
         let anchors = DisparityAnchors {
             subject_distance_m: 2.0,
             background_distance_m: 10.0,
             ..Default::default()
         };
         let d = relative_to_disparity(&rel, 200.0, &anchors);
-        assert!((d.data[0] - 0.1).abs() < 1e-6);
+        assert!((d.data()[0] - 0.1).abs() < 1e-6);
     }
 
     #[test]
     fn constant_map_puts_everything_at_focus() {
         let rel = Plane::filled(5, 5, 3.0);
         let d = relative_to_disparity(&rel, 3.0, &DisparityAnchors::default());
-        assert!(d.data.iter().all(|&v| (v - 0.5).abs() < 1e-6));
+        assert!(d.data().iter().all(|&v| (v - 0.5).abs() < 1e-6));
     }
 
     #[test]

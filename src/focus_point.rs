@@ -145,26 +145,26 @@ pub(crate) fn value_at(
     (x, y): (f64, f64),
     (photo_w, photo_h): (usize, usize),
 ) -> Option<f32> {
-    let (w, h) = (map.width, map.height);
+    let (w, h) = (map.width(), map.height());
     if w == 0 || h == 0 || photo_w == 0 || photo_h == 0 {
         return None;
     }
-    let matte = matte.filter(|m| (m.width, m.height) == (w, h));
+    let matte = matte.filter(|m| (m.width(), m.height()) == (w, h));
     let cx = (x / photo_w as f64 * w as f64).clamp(0.0, w as f64 - 1e-9);
     let cy = (y / photo_h as f64 * h as f64).clamp(0.0, h as f64 - 1e-9);
     let (ix, iy) = (cx as usize, cy as usize);
-    let on_subject = matte.map(|m| m.data[iy * w + ix] >= SUBJECT_MATTE);
+    let on_subject = matte.map(|m| m.data()[iy * w + ix] >= SUBJECT_MATTE);
     let r = ((w.max(h) as f64 * WINDOW).round() as usize).max(1);
     let mut samples = Vec::with_capacity((2 * r + 1) * (2 * r + 1));
     for yy in iy.saturating_sub(r)..(iy + r + 1).min(h) {
         for xx in ix.saturating_sub(r)..(ix + r + 1).min(w) {
             let i = yy * w + xx;
             let same_side = match (matte, on_subject) {
-                (Some(m), Some(s)) => (m.data[i] >= SUBJECT_MATTE) == s,
+                (Some(m), Some(s)) => (m.data()[i] >= SUBJECT_MATTE) == s,
                 _ => true,
             };
-            if same_side && map.data[i].is_finite() {
-                samples.push(map.data[i]);
+            if same_side && map.data()[i].is_finite() {
+                samples.push(map.data()[i]);
             }
         }
     }
@@ -242,14 +242,14 @@ mod tests {
             for x in 0..w {
                 let i = y * w + x;
                 if (20..60).contains(&x) && (20..60).contains(&y) {
-                    d.data[i] = 0.5;
-                    m.data[i] = 1.0;
+                    d.data_mut()[i] = 0.5;
+                    m.data_mut()[i] = 1.0;
                 }
                 if (80..90).contains(&x) {
-                    d.data[i] = 1.0;
+                    d.data_mut()[i] = 1.0;
                 }
                 if (x * 7 + y * 13) % 17 == 0 {
-                    d.data[i] = 3.0; // noise the mode must ignore
+                    d.data_mut()[i] = 3.0; // noise the mode must ignore
                 }
             }
         }

@@ -63,13 +63,13 @@ pub fn config_toml(data: &[u8]) {
 
 fn check_plane(p: &Plane) {
     assert!(
-        p.width > 0 && p.height > 0,
+        p.width() > 0 && p.height() > 0,
         "empty plane {}×{}",
-        p.width,
-        p.height
+        p.width(),
+        p.height()
     );
-    assert_eq!(p.data.len(), p.width * p.height, "plane size");
-    assert!((p.width * p.height) as u64 <= DEFAULT_MAX_PIXELS);
+    assert_eq!(p.data().len(), p.width() * p.height(), "plane size");
+    assert!((p.width() * p.height()) as u64 <= DEFAULT_MAX_PIXELS);
 }
 
 /// `.npy` arrays (`fstop::io::parse_npy`).
@@ -109,7 +109,7 @@ pub fn depth_file(data: &[u8]) {
         Ok(p) => {
             check_plane(&p);
             assert!(
-                p.data.iter().all(|v| (0.0..=1.0).contains(v)),
+                p.data().iter().all(|v| (0.0..=1.0).contains(v)),
                 "matte outside 0..1"
             );
         }

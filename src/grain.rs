@@ -88,23 +88,23 @@ pub(crate) fn regrain(image: &mut LinearRgb, scene: &Scene, lens: &Lens, setting
     if !(sigma.is_finite() && sigma > 0.0) {
         return;
     }
-    let (w, h) = (image.width, image.height);
+    let (w, h) = (image.width(), image.height());
     let d = &scene.disparity_per_m;
-    if (d.width, d.height) != (w, h) {
+    if (d.width(), d.height()) != (w, h) {
         return;
     }
     let long_side = w.max(h);
     let weight = Plane::from_vec(
         w,
         h,
-        d.data
+        d.data()
             .par_iter()
             .map(|&v| smoothing_weight(lens.signed_coc_px(f64::from(v), long_side) as f32))
             .collect(),
     );
     // A grayscale photo (every channel equal) gets grey grain.
     let c = &scene.color;
-    let mono = c.r == c.g && c.g == c.b;
+    let mono = c.r() == c.g() && c.g() == c.b();
     add_grain(image, sigma, &weight, 0x6EA1_9A17, mono);
 }
 
@@ -152,8 +152,8 @@ const GRAIN_CORRECTION: f32 = 1.23;
 /// only adds to a block's roughness, so the flattest blocks hold noise alone. Under
 /// [`GRAIN_FLOOR`] it is 0.
 pub fn measure_grain(color: &LinearRgb, matte: Option<&Plane>) -> f32 {
-    let (w, h) = (color.width, color.height);
-    let matte = matte.filter(|m| (m.width, m.height) == (w, h));
+    let (w, h) = (color.width(), color.height());
+    let matte = matte.filter(|m| (m.width(), m.height()) == (w, h));
     let (bw, bh) = (w / GRAIN_BLOCK, h / GRAIN_BLOCK);
     if bw == 0 || bh == 0 {
         return 0.0;
@@ -199,7 +199,7 @@ fn block_roughness(
     x0: usize,
     y0: usize,
 ) -> Option<(f32, bool)> {
-    let w = color.width;
+    let w = color.width();
     let n = GRAIN_BLOCK;
     let mut subject = matte.is_some();
     if let Some(m) = matte {
@@ -268,9 +268,9 @@ pub fn smoothing_weight(coc_px: f32) -> f32 {
 /// same noise in every channel (for a grayscale photo). Nothing changes when `sigma` is 0 (or
 /// not finite) or the sizes differ. Deterministic.
 pub fn add_grain(image: &mut LinearRgb, sigma: f32, weight: &Plane, seed: u32, mono: bool) {
-    let w = image.width;
+    let w = image.width();
     if !(sigma.is_finite() && sigma > 0.0)
-        || (weight.width, weight.height) != (image.width, image.height)
+        || (weight.width(), weight.height()) != (image.width(), image.height())
         || w == 0
     {
         return;
@@ -284,7 +284,7 @@ pub fn add_grain(image: &mut LinearRgb, sigma: f32, weight: &Plane, seed: u32, m
         let encode = encode.table(c);
         plane
             .par_chunks_mut(w)
-            .zip(weight.data.par_chunks(w))
+            .zip(weight.data().par_chunks(w))
             .enumerate()
             .for_each(|(y, (row, wrow))| {
                 for (x, (v, &k)) in row.iter_mut().zip(wrow).enumerate() {
@@ -351,7 +351,7 @@ mod tests {
 
     /// Box blur (radius 3) of the columns from `x0` on: what a render does to the background.
     fn blur_right(img: &LinearRgb, x0: usize) -> LinearRgb {
-        let (w, h) = (img.width, img.height);
+        let (w, h) = (img.width(), img.height());
         let mut out = img.clone();
         for (o, src) in out.channels_mut().into_iter().zip(img.channels()) {
             for y in 3..h - 3 {
@@ -371,10 +371,11 @@ mod tests {
 
     fn crop(img: &LinearRgb, x0: usize, x1: usize) -> LinearRgb {
         let w = x1 - x0;
-        let mut out = LinearRgb::filled(w, img.height, [0.0; 3]);
+        let mut out = LinearRgb::filled(w, img.height(), [0.0; 3]);
         for (o, src) in out.channels_mut().into_iter().zip(img.channels()) {
-            for y in 0..img.height {
-                o[y * w..(y + 1) * w].copy_from_slice(&src[y * img.width + x0..y * img.width + x1]);
+            for y in 0..img.height() {
+                o[y * w..(y + 1) * w]
+                    .copy_from_slice(&src[y * img.width() + x0..y * img.width() + x1]);
             }
         }
         out
@@ -418,9 +419,9 @@ mod tests {
         assert_eq!(measure_grain(&clean, None), 0.0);
         let mut render = clean.clone();
         add_grain(&mut render, 0.0, &Plane::filled(64, 64, 1.0), 1, false);
-        assert_eq!(render.r, clean.r);
-        assert_eq!(render.g, clean.g);
-        assert_eq!(render.b, clean.b);
+        assert_eq!(render.r(), clean.r());
+        assert_eq!(render.g(), clean.g());
+        assert_eq!(render.b(), clean.b());
     }
 
     #[test]
@@ -455,11 +456,13 @@ mod tests {
         assert!((got / (3.0 / 255.0) - 1.0).abs() < 0.2, "{got}");
         // A grayscale photo gets grey grain.
         let mut grey = photo.clone();
-        (grey.g, grey.b) = (grey.r.clone(), grey.r.clone());
+        let red = grey.r().to_vec();
+        grey.g_mut().copy_from_slice(&red);
+        grey.b_mut().copy_from_slice(&red);
         let grey_scene = Scene::new(grey, Plane::filled(w, h, 0.0), None).unwrap();
         let mut out = smooth.clone();
         regrain(&mut out, &grey_scene, &lens, GrainSetting::Auto);
-        assert!(out.r != smooth.r && out.r == out.g && out.g == out.b);
+        assert!(out.r() != smooth.r() && out.r() == out.g() && out.g() == out.b());
         // In focus everywhere: nothing to put back.
         let focused = Scene::new(photo, Plane::filled(w, h, 0.5), None).unwrap();
         let mut sharp = smooth.clone();

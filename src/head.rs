@@ -95,7 +95,7 @@ impl Mask {
     /// Box-downsamples `matte` by an integer factor so the long side is at most `long_side`,
     /// then thresholds at 0.5. Row-parallel; one pass over the matte.
     fn from_matte(matte: &Plane, long_side: usize) -> Mask {
-        let (fw, fh) = (matte.width, matte.height);
+        let (fw, fh) = (matte.width(), matte.height());
         let scale = fw.max(fh).div_ceil(long_side.max(1)).max(1);
         let (w, h) = (fw.div_ceil(scale), fh.div_ceil(scale));
         let mut data = vec![false; w * h];
@@ -571,7 +571,7 @@ pub fn find_head(matte: &Plane) -> Option<HeadEstimate> {
 /// Every head in `matte` that [`find_head`] chooses from: those with a body below them, or
 /// when none has, those whose body cannot be checked.
 pub fn find_heads(matte: &Plane) -> Vec<HeadEstimate> {
-    if matte.width == 0 || matte.height == 0 {
+    if matte.width() == 0 || matte.height() == 0 {
         return Vec::new();
     }
     let mask = Mask::from_matte(matte, ANALYSIS_LONG_SIDE);
@@ -636,14 +636,14 @@ pub fn estimate_subject_distance_m(matte: &Plane, lens: &Lens) -> Option<f64> {
     let from_head = distance_for(
         real_breadth,
         head.breadth_px,
-        matte.width.max(matte.height),
+        matte.width().max(matte.height()),
         lens,
     );
     // The standing figure is the larger, steadier measurement; trust it unless it contradicts
     // the head by more than a factor two (then something else is in the figure's outline).
     let distance_m = match head.standing_height_px {
         Some(h) => {
-            let from_stature = distance_for(STATURE_M, h, matte.width.max(matte.height), lens);
+            let from_stature = distance_for(STATURE_M, h, matte.width().max(matte.height()), lens);
             if (0.5..=2.0).contains(&(from_stature / from_head)) {
                 from_stature
             } else {
@@ -670,8 +670,8 @@ mod tests {
         }
 
         fn fill(&mut self, inside: impl Fn(f64, f64) -> bool) -> &mut Canvas {
-            let w = self.0.width;
-            for (i, v) in self.0.data.iter_mut().enumerate() {
+            let w = self.0.width();
+            for (i, v) in self.0.data_mut().iter_mut().enumerate() {
                 let (x, y) = ((i % w) as f64 + 0.5, (i / w) as f64 + 0.5);
                 if inside(x, y) {
                     *v = 1.0;
@@ -847,10 +847,10 @@ mod tests {
         assert!((h - (feet - crown)).abs() <= 3.0, "{head:?}");
         let lens = Lens::default();
         let d = estimate_subject_distance_m(&m, &lens).unwrap();
-        let expected = distance_for(STATURE_M, feet - crown, m.width.max(m.height), &lens);
+        let expected = distance_for(STATURE_M, feet - crown, m.width().max(m.height()), &lens);
         assert!((d - expected).abs() / expected < 0.02, "{d} {expected}");
         // Cut at the knees (touching the bottom edge): the head decides.
-        let cut = Plane::from_vec(400, 300, m.data[..400 * 300].to_vec());
+        let cut = Plane::from_vec(400, 300, m.data()[..400 * 300].to_vec());
         assert_eq!(find_head(&cut).unwrap().standing_height_px, None);
     }
 

@@ -86,8 +86,8 @@ fn sane(v: f32) -> f32 {
 
 /// Finds the face (see the module documentation); `None` when the matte holds no subject.
 pub fn find_face(image: &LinearRgb, matte: &Plane) -> Option<Face> {
-    let (w, h) = (image.width, image.height);
-    if (matte.width, matte.height) != (w, h) || w == 0 || h == 0 {
+    let (w, h) = (image.width(), image.height());
+    if (matte.width(), matte.height()) != (w, h) || w == 0 || h == 0 {
         return None;
     }
     let ratio = (HEAD_HEIGHT_M / HEAD_BREADTH_M) as f32;
@@ -163,7 +163,7 @@ pub fn find_face(image: &LinearRgb, matte: &Plane) -> Option<Face> {
     let mut mask = Plane::filled(w, h, 0.0);
     let mut sum = [0.0f64; 3];
     for &(x, y) in pixels {
-        mask.data[y * w + x] = 1.0;
+        mask.data_mut()[y * w + x] = 1.0;
         let c = image.at(x, y).map(sane);
         for k in 0..3 {
             sum[k] += c[k] as f64;
@@ -279,8 +279,8 @@ fn masked_contrast(
     keep: impl Fn(usize, usize) -> bool,
 ) -> Option<f32> {
     let (mut f, mut nf, mut b, mut nb) = (0.0f64, 0usize, 0.0f64, 0usize);
-    for y in 0..lum.height {
-        for x in 0..lum.width {
+    for y in 0..lum.height() {
+        for x in 0..lum.width() {
             if !keep(x, y) {
                 continue;
             }
@@ -304,11 +304,15 @@ fn masked_contrast(
 /// `luminance` is the image's relative luminance (linear).
 pub fn background_detail(luminance: &Plane, matte: &Plane, head_breadth_px: f32) -> Option<f32> {
     let scale = (DETAIL_HEAD_PX / head_breadth_px.max(1.0)).min(1.0);
-    let w = ((luminance.width as f32 * scale).round() as usize).max(1);
-    let h = ((luminance.height as f32 * scale).round() as usize).max(1);
+    let w = ((luminance.width() as f32 * scale).round() as usize).max(1);
+    let h = ((luminance.height() as f32 * scale).round() as usize).max(1);
     let lum = luminance.resized(w, h);
     let m = matte.resized(w, h);
-    let enc: Vec<f32> = lum.data.iter().map(|&v| linear_to_srgb(sane(v))).collect();
+    let enc: Vec<f32> = lum
+        .data()
+        .iter()
+        .map(|&v| linear_to_srgb(sane(v)))
+        .collect();
     let (mut sum2, mut n) = (0.0f64, 0usize);
     for y in 2..h.saturating_sub(2) {
         for x in 2..w.saturating_sub(2) {
@@ -333,7 +337,7 @@ pub fn background_detail(luminance: &Plane, matte: &Plane, head_breadth_px: f32)
 /// Runs the headshot check on `image` (linear) with its subject `matte`; `None` when the
 /// matte holds no subject or no face region.
 pub fn check(image: &LinearRgb, matte: &Plane) -> Option<HeadshotCheck> {
-    let (w, h) = (image.width, image.height);
+    let (w, h) = (image.width(), image.height());
     let face = find_face(image, matte)?;
     let lum = image.luminance();
     // Whole-image background and clothing.
@@ -346,9 +350,9 @@ pub fn check(image: &LinearRgb, matte: &Plane) -> Option<HeadshotCheck> {
             yf > chin + 0.2 * face.head_height_px && yf < chin + 1.5 * face.head_height_px;
         for x in 0..w {
             let i = y * w + x;
-            let m = matte.data[i];
+            let m = matte.data()[i];
             if m <= 0.1 {
-                bg += sane(lum.data[i]) as f64;
+                bg += sane(lum.data()[i]) as f64;
                 nbg += 1;
             } else if clothing_row
                 && m >= 0.9
@@ -396,7 +400,7 @@ pub fn check(image: &LinearRgb, matte: &Plane) -> Option<HeadshotCheck> {
     for y in y0..y0 + side {
         for x in x0..x0 + side {
             let i = y * w + x;
-            if matte.data[i] > 0.1 {
+            if matte.data()[i] > 0.1 {
                 continue;
             }
             let c = image.at(x, y).map(sane);
@@ -405,7 +409,7 @@ pub fn check(image: &LinearRgb, matte: &Plane) -> Option<HeadshotCheck> {
             }
             near[3] += 1.0;
             if i % stride == 0 {
-                near_lum.push(sane(lum.data[i]));
+                near_lum.push(sane(lum.data()[i]));
             }
         }
     }
@@ -524,7 +528,7 @@ pub struct ResolvedTone {
 /// Mean [`Light::gain`] of `light` over the background (matte ≤ 0.1) of the face's crop; 1
 /// when it has none.
 pub fn light_gain_near_face(light: &Light, face: &Face, matte: &Plane) -> f32 {
-    let (x0, y0, side) = crop(face, matte.width, matte.height);
+    let (x0, y0, side) = crop(face, matte.width(), matte.height());
     let (mut sum, mut n) = (0.0f64, 0usize);
     for y in y0..y0 + side {
         for x in x0..x0 + side {

@@ -5,7 +5,8 @@
 //! * [`pipeline`] — fallible *analysis*: decode a photo, run the depth and matting models,
 //!   choose the focus, and build a [`scene::Scene`].
 //! * [`infer`] — ONNX Runtime sessions, the model catalogue, depth and matte estimation.
-//! * [`render`](mod@render) — the infallible, pure renderer: `render(&Scene, &Lens, &RenderOptions)`.
+//! * [`render`](mod@render) — the infallible, pure renderer:
+//!   `render(&Scene, &ValidLens, &RenderOptions)`.
 //! * [`scene`], [`depth`], [`fill`], [`focus_point`], [`head`] — the data the renderer
 //!   consumes, how depth becomes disparity, the depth under a tapped point, and the head in a
 //!   matte (the subject's distance from its size).
@@ -104,6 +105,6 @@ pub mod scene;
 #[doc(hidden)]
 pub mod synthetic;
 
-pub use optics::{ApertureShape, Lens, Sensor};
+pub use optics::{ApertureShape, Lens, Sensor, ValidLens};
 pub use render::{RenderOptions, render};
 pub use scene::{LinearRgb, Plane, Scene};

@@ -457,11 +457,57 @@ fn check_range(
     Ok(())
 }
 
-impl Lens {
-    /// Validates every parameter. Returns warnings for values that are physically sane but
-    /// outside the documented portrait range; refuses nonsense with an error naming the range.
-    pub fn validate(&self) -> Result<Vec<OpticsWarning>, OpticsError> {
+/// A [`Lens`] that passed [`Lens::validate`]: the only way to build one, so whatever holds a
+/// `ValidLens` (the renderer, [`crate::pipeline::Focused`]) needs no checks of its own.
+///
+/// The plain [`Lens`] stays the settings schema (public fields, what presets, config files and
+/// the command line fill in and serialise); this wrapper only freezes a checked copy. It reads
+/// like the lens it wraps (`Deref` to [`Lens`]: its fields and optics maths, read-only) and has
+/// no way to change a field, so a changed lens is a new `Lens` that must be validated again.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ValidLens(Lens);
+
+impl std::ops::Deref for ValidLens {
+    type Target = Lens;
+
+    fn deref(&self) -> &Lens {
+        &self.0
+    }
+}
+
+impl ValidLens {
+    /// The settings it was validated from (a copy to change and validate again).
+    pub fn settings(&self) -> Lens {
+        self.0
+    }
+
+    /// Values that are physically sane but outside the documented portrait range.
+    pub fn warnings(&self) -> Vec<OpticsWarning> {
         let mut warnings = Vec::new();
+        let (lo, hi) = DOCUMENTED_FOCAL_LENGTH_MM;
+        if self.focal_length_mm < lo || self.focal_length_mm > hi {
+            warnings.push(OpticsWarning(format!(
+                "focal length {} mm is outside the documented portrait range {lo}–{hi} mm",
+                self.focal_length_mm
+            )));
+        }
+        let (lo, hi) = DOCUMENTED_F_NUMBER;
+        if self.f_number < lo || self.f_number > hi {
+            warnings.push(OpticsWarning(format!(
+                "f-number {} is outside the documented portrait range {lo}–{hi}",
+                self.f_number
+            )));
+        }
+        warnings
+    }
+}
+
+impl Lens {
+    /// Validates every parameter: refuses nonsense with an error naming the range, and returns
+    /// the lens as a [`ValidLens`] (whose [`ValidLens::warnings`] name values that are sane but
+    /// outside the documented portrait range).
+    pub fn validate(&self) -> Result<ValidLens, OpticsError> {
         check_range(
             "focal length",
             self.focal_length_mm,
@@ -498,21 +544,7 @@ impl Lens {
         }
         self.aperture.validate()?;
         self.character.validate()?;
-        let (lo, hi) = DOCUMENTED_FOCAL_LENGTH_MM;
-        if self.focal_length_mm < lo || self.focal_length_mm > hi {
-            warnings.push(OpticsWarning(format!(
-                "focal length {} mm is outside the documented portrait range {lo}–{hi} mm",
-                self.focal_length_mm
-            )));
-        }
-        let (lo, hi) = DOCUMENTED_F_NUMBER;
-        if self.f_number < lo || self.f_number > hi {
-            warnings.push(OpticsWarning(format!(
-                "f-number {} is outside the documented portrait range {lo}–{hi}",
-                self.f_number
-            )));
-        }
-        Ok(warnings)
+        Ok(ValidLens(*self))
     }
 
     /// The factor `f²·S1 / (N·(S1 − f))` in millimetres × metres: multiplied by a disparity
@@ -686,8 +718,8 @@ mod tests {
             f_number: 5.6,
             ..Lens::default()
         };
-        assert_eq!(lens.validate().unwrap().len(), 1);
-        assert!(Lens::default().validate().unwrap().is_empty());
+        assert_eq!(lens.validate().unwrap().warnings().len(), 1);
+        assert!(Lens::default().validate().unwrap().warnings().is_empty());
     }
 
     #[test]

@@ -6,12 +6,17 @@
 use rayon::prelude::*;
 use thiserror::Error;
 
-/// A single-channel `f32` image, row-major, `data.len() == width * height`.
+/// A single-channel `f32` image, row-major, `data().len() == width() * height()`.
+///
+/// The fields are private so the length always matches the size: a plane is made by
+/// [`Plane::filled`] or [`Plane::from_vec`] (which panics on a mismatch, a programming error),
+/// and its values are changed through the slice [`Plane::data_mut`], which cannot change the
+/// length.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plane {
-    pub width: usize,
-    pub height: usize,
-    pub data: Vec<f32>,
+    width: usize,
+    height: usize,
+    data: Vec<f32>,
 }
 
 impl Plane {
@@ -24,7 +29,10 @@ impl Plane {
         }
     }
 
-    /// Wraps `data`; panics if the length does not match (a programming error).
+    /// Wraps `data`.
+    ///
+    /// # Panics
+    /// If `data.len() != width * height` (a programming error).
     pub fn from_vec(width: usize, height: usize, data: Vec<f32>) -> Plane {
         assert_eq!(data.len(), width * height, "plane data length");
         Plane {
@@ -32,6 +40,35 @@ impl Plane {
             height,
             data,
         }
+    }
+
+    /// Width in pixels.
+    #[inline]
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Height in pixels.
+    #[inline]
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The values, row-major (`width() * height()` of them).
+    #[inline]
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The values, mutably (a slice: the length cannot change).
+    #[inline]
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// The values, taken back.
+    pub fn into_data(self) -> Vec<f32> {
+        self.data
     }
 
     /// Value at (x, y).
@@ -159,13 +196,18 @@ fn halve(src: &[f32], width: usize, height: usize) -> (usize, usize, Vec<f32>) {
 }
 
 /// Linear-light RGB stored as three planes (planar layout keeps kernels cache friendly).
+///
+/// Like [`Plane`], the fields are private so every channel has `width() * height()` values:
+/// made by [`LinearRgb::filled`], [`LinearRgb::from_interleaved`] or
+/// [`LinearRgb::from_channels`] (which panic on a mismatch, a programming error), changed
+/// through slices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearRgb {
-    pub width: usize,
-    pub height: usize,
-    pub r: Vec<f32>,
-    pub g: Vec<f32>,
-    pub b: Vec<f32>,
+    width: usize,
+    height: usize,
+    r: Vec<f32>,
+    g: Vec<f32>,
+    b: Vec<f32>,
 }
 
 impl LinearRgb {
@@ -179,6 +221,76 @@ impl LinearRgb {
             g: vec![rgb[1]; n],
             b: vec![rgb[2]; n],
         }
+    }
+
+    /// Wraps three channels.
+    ///
+    /// # Panics
+    /// If a channel's length is not `width * height` (a programming error).
+    pub fn from_channels(width: usize, height: usize, [r, g, b]: [Vec<f32>; 3]) -> LinearRgb {
+        for c in [&r, &g, &b] {
+            assert_eq!(c.len(), width * height, "channel length");
+        }
+        LinearRgb {
+            width,
+            height,
+            r,
+            g,
+            b,
+        }
+    }
+
+    /// Width in pixels.
+    #[inline]
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Height in pixels.
+    #[inline]
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The red channel, row-major.
+    #[inline]
+    pub fn r(&self) -> &[f32] {
+        &self.r
+    }
+
+    /// The green channel, row-major.
+    #[inline]
+    pub fn g(&self) -> &[f32] {
+        &self.g
+    }
+
+    /// The blue channel, row-major.
+    #[inline]
+    pub fn b(&self) -> &[f32] {
+        &self.b
+    }
+
+    /// The red channel, mutably.
+    #[inline]
+    pub fn r_mut(&mut self) -> &mut [f32] {
+        &mut self.r
+    }
+
+    /// The green channel, mutably.
+    #[inline]
+    pub fn g_mut(&mut self) -> &mut [f32] {
+        &mut self.g
+    }
+
+    /// The blue channel, mutably.
+    #[inline]
+    pub fn b_mut(&mut self) -> &mut [f32] {
+        &mut self.b
+    }
+
+    /// The three channels, taken back.
+    pub fn into_channels(self) -> [Vec<f32>; 3] {
+        [self.r, self.g, self.b]
     }
 
     /// Builds from interleaved RGB triples.
@@ -220,12 +332,12 @@ impl LinearRgb {
     }
 
     /// The three planes, for per-channel loops.
-    pub fn channels(&self) -> [&Vec<f32>; 3] {
+    pub fn channels(&self) -> [&[f32]; 3] {
         [&self.r, &self.g, &self.b]
     }
 
-    /// The three planes, mutably.
-    pub fn channels_mut(&mut self) -> [&mut Vec<f32>; 3] {
+    /// The three planes, mutably (slices: the lengths cannot change).
+    pub fn channels_mut(&mut self) -> [&mut [f32]; 3] {
         [&mut self.r, &mut self.g, &mut self.b]
     }
 

@@ -42,17 +42,17 @@ pub fn portrait_scene(w: usize, h: usize) -> Scene {
                 for c in 0..3 {
                     rgb[c] = m * skin[c] + (1.0 - m) * rgb[c];
                 }
-                disparity.data[i] = 0.5;
-                matte.data[i] = m;
+                disparity.data_mut()[i] = 0.5;
+                matte.data_mut()[i] = m;
             }
             if xf > 0.05 * fw && xf < 0.2 * fw && yf > 0.55 * fh {
                 rgb = [0.05, 0.25 + 0.1 * t, 0.06];
-                disparity.data[i] = 1.0 / 1.2;
-                matte.data[i] = 0.0;
+                disparity.data_mut()[i] = 1.0 / 1.2;
+                matte.data_mut()[i] = 0.0;
             }
-            color.r[i] = rgb[0];
-            color.g[i] = rgb[1];
-            color.b[i] = rgb[2];
+            color.r_mut()[i] = rgb[0];
+            color.g_mut()[i] = rgb[1];
+            color.b_mut()[i] = rgb[2];
         }
     }
     // Point lights: clipped blobs about 0.2 % of the width across.
@@ -68,7 +68,7 @@ pub fn portrait_scene(w: usize, h: usize) -> Scene {
         for y in y0 - r..=y0 + r {
             for x in x0 - r..=x0 + r {
                 let i = y * w + x;
-                if i < n && matte.data[i] == 0.0 && disparity.data[i] == 0.0 {
+                if i < n && matte.data()[i] == 0.0 && disparity.data()[i] == 0.0 {
                     color.set(x, y, col);
                 }
             }
@@ -142,7 +142,7 @@ pub mod real {
 
     use crate::infer::{self, ModelSet, depth, matte, preprocess, refine};
     use crate::io::{self, DecodeOptions, EncodeOptions, Photo, encode::OutputFormat};
-    use crate::optics::Lens;
+    use crate::optics::{Lens, ValidLens};
     use crate::pipeline::{
         Analysis, AnalysisTimings, DepthData, DepthOrigin, LensSettings, PipelineError,
     };
@@ -166,7 +166,7 @@ pub mod real {
     /// `photo` cropped to the aspect ratio of `width × height` around its centre and resampled
     /// to that size.
     pub fn crop_resized(photo: &LinearRgb, width: usize, height: usize) -> LinearRgb {
-        let (sw, sh) = (photo.width, photo.height);
+        let (sw, sh) = (photo.width(), photo.height());
         let target_aspect = width as f64 / height as f64;
         let (cw, ch) = if sw as f64 / sh as f64 > target_aspect {
             (((sh as f64) * target_aspect) as usize, sh)
@@ -231,7 +231,7 @@ pub mod real {
             .collect::<Result<Vec<f32>, _>>()?
             .try_into()
             .map_err(|_| anyhow::anyhow!("{RANGE_FILE}: want two numbers"))?;
-        for v in &mut disparity.data {
+        for v in disparity.data_mut() {
             *v = lo + *v * (hi - lo);
         }
         Ok((alpha, disparity))
@@ -260,10 +260,10 @@ pub mod real {
             &depth::DepthParams::default(),
         );
         anyhow::ensure!(
-            (relative.width, relative.height) == (width, height),
+            (relative.width(), relative.height()) == (width, height),
             "refined depth is {}×{}, not {width}×{height}",
-            relative.width,
-            relative.height
+            relative.width(),
+            relative.height()
         );
         Ok(Analysis {
             photo,
@@ -278,7 +278,7 @@ pub mod real {
 
     /// The portrait's scene at `width × height` and the lens auto-focused on it, as `fstop
     /// photo.jpg --f-number F` renders it.
-    pub fn scene(width: usize, height: usize, f_number: f64) -> anyhow::Result<(Scene, Lens)> {
+    pub fn scene(width: usize, height: usize, f_number: f64) -> anyhow::Result<(Scene, ValidLens)> {
         let settings = LensSettings {
             lens: Lens {
                 f_number,

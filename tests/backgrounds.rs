@@ -69,7 +69,7 @@ fn portrait(
                 Part::Clothing => (rgb8(clothing), 1.0),
             };
             img.set(x, y, c);
-            matte.data[y * W + x] = m;
+            matte.data_mut()[y * W + x] = m;
         }
     }
     (img, matte)
@@ -261,8 +261,8 @@ fn the_backdrop_falls_off_from_behind_the_subject_and_is_clean_without_grain() {
 /// Adds Gaussian-like noise of `sigma` (sRGB units) to every channel, deterministically.
 fn with_noise(img: &LinearRgb, sigma: f32) -> LinearRgb {
     let mut out = img.clone();
-    for y in 0..img.height {
-        for x in 0..img.width {
+    for y in 0..img.height() {
+        for x in 0..img.width() {
             let p = img.at(x, y);
             let n: [f32; 3] = std::array::from_fn(|c| {
                 // Sum of 6 uniforms: variance 6/12.
@@ -338,7 +338,7 @@ fn composite_edges_carry_no_old_background_colour() {
             } else {
                 m
             };
-            matte.data[y * w + x] = m;
+            matte.data_mut()[y * w + x] = m;
             img.set(x, y, std::array::from_fn(|c| m * f[c] + (1.0 - m) * g[c]));
         }
     }
@@ -350,7 +350,7 @@ fn composite_edges_carry_no_old_background_colour() {
     let (mut err, mut naive, mut green, mut naive_green, mut n) =
         (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0usize);
     for i in 0..w * h {
-        let m = matte.data[i];
+        let m = matte.data()[i];
         if !(0.05..=0.95).contains(&m) {
             continue;
         }
@@ -407,7 +407,7 @@ fn a_busy_background_is_judged_after_the_lens_blurs_it() {
         W,
         H,
         matte
-            .data
+            .data()
             .iter()
             .map(|&m| if m > 0.5 { 0.5 } else { 0.0 })
             .collect(),
@@ -418,7 +418,11 @@ fn a_busy_background_is_judged_after_the_lens_blurs_it() {
             f_number,
             ..fstop::Lens::default()
         };
-        let out = fstop::render(&scene, &lens, &fstop::RenderOptions::default());
+        let out = fstop::render(
+            &scene,
+            &lens.validate().unwrap(),
+            &fstop::RenderOptions::default(),
+        );
         let c = headshot::check(&out, &matte).unwrap();
         let busy = c.warnings.iter().any(|w| w.kind == "busy-background");
         (c.background_detail.unwrap(), busy)

@@ -138,11 +138,14 @@ impl Person {
             m.height() as usize,
             m.as_raw().iter().map(|&v| v as f32 / 65535.0).collect(),
         );
-        assert_eq!((alpha.width, alpha.height), (color.width, color.height));
+        assert_eq!(
+            (alpha.width(), alpha.height()),
+            (color.width(), color.height())
+        );
         // The 512 px square astronaut fills the frame's height, its feet cut by the bottom.
-        let scale = HEIGHT as f64 / color.height as f64;
+        let scale = HEIGHT as f64 / color.height() as f64;
         Person {
-            ox: WIDTH as f64 * 0.42 - color.width as f64 * scale / 2.0,
+            ox: WIDTH as f64 * 0.42 - color.width() as f64 * scale / 2.0,
             oy: 0.0,
             scale,
             color: Arc::new(color),
@@ -163,7 +166,7 @@ impl Person {
 
     /// Bilinear taps at frame point `(x, y)`: `None` outside the source.
     fn taps(&self, x: f64, y: f64) -> Option<[(usize, f32); 4]> {
-        let (w, h) = (self.alpha.width, self.alpha.height);
+        let (w, h) = (self.alpha.width(), self.alpha.height());
         let sx = (x - self.ox) / self.scale - 0.5;
         let sy = (y - self.oy) / self.scale - 0.5;
         if sx < 0.0 || sy < 0.0 || sx >= (w - 1) as f64 || sy >= (h - 1) as f64 {
@@ -182,7 +185,7 @@ impl Person {
 
     fn alpha_at(&self, x: f64, y: f64) -> f32 {
         self.taps(x, y).map_or(0.0, |t| {
-            t.iter().map(|&(i, k)| self.alpha.data[i] * k).sum()
+            t.iter().map(|&(i, k)| self.alpha.data()[i] * k).sum()
         })
     }
 
@@ -192,7 +195,7 @@ impl Person {
         };
         let c = &self.color;
         let get = |p: &[f32]| t.iter().map(|&(i, k)| p[i] * k).sum();
-        [get(&c.r), get(&c.g), get(&c.b)]
+        [get(c.r()), get(c.g()), get(c.b())]
     }
 
     /// Whether the person covers frame point `(x, y)`: alpha above a hashed threshold, so
@@ -219,7 +222,7 @@ impl Person {
         let mut p = Plane::filled(WIDTH, HEIGHT, 0.0);
         for y in 0..HEIGHT {
             for x in 0..WIDTH {
-                p.data[y * WIDTH + x] = self.alpha_at(x as f64 + 0.5, y as f64 + 0.5);
+                p.data_mut()[y * WIDTH + x] = self.alpha_at(x as f64 + 0.5, y as f64 + 0.5);
             }
         }
         p
@@ -652,14 +655,18 @@ fn evaluate_with(kind: SceneKind, variant: &str, models: &mut LazyModels) -> Sco
     let (truth, p, photo, subject_m) = (&t.truth, &t.pinhole, &t.photo, t.subject_m);
     let l = lens(subject_m);
     let true_scene = Scene::new(photo.clone(), p.disparity.clone(), Some(p.matte.clone())).unwrap();
-    let true_render = render(&true_scene, &l, &RenderOptions::default());
+    let true_render = render(
+        &true_scene,
+        &l.validate().unwrap(),
+        &RenderOptions::default(),
+    );
     let (piped, disparity, matte, _) =
         pipeline_render(&t.photo_path, FocusSetting::Distance(subject_m), models);
     let (auto, _, _, auto_focus_m) = pipeline_render(&t.photo_path, FocusSetting::Auto, models);
 
     let max_coc = p
         .disparity
-        .data
+        .data()
         .iter()
         .map(|&d| l.signed_coc_px(d as f64, WIDTH).abs())
         .fold(0.0, f64::max);
@@ -736,7 +743,7 @@ fn evaluate_with(kind: SceneKind, variant: &str, models: &mut LazyModels) -> Sco
         metrics::write_png(&dir.join("auto.png"), &auto);
         metrics::write_plane_png(&dir.join("matte_true.png"), &p.matte, 0.0, 1.0);
         metrics::write_plane_png(&dir.join("matte_model.png"), &matte, 0.0, 1.0);
-        let hi = p.disparity.data.iter().copied().fold(0.0, f32::max);
+        let hi = p.disparity.data().iter().copied().fold(0.0, f32::max);
         metrics::write_plane_png(&dir.join("disparity_true.png"), &p.disparity, 0.0, hi);
         metrics::write_plane_png(&dir.join("disparity_model.png"), &disparity, 0.0, hi);
         metrics::write_png(
@@ -844,11 +851,11 @@ fn make_astronaut_matte_fixture() {
     let path = matte_fixture_path();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let data: Vec<u16> = m
-        .data
+        .data()
         .iter()
         .map(|&v| (v.clamp(0.0, 1.0) * 65535.0).round() as u16)
         .collect();
-    image::ImageBuffer::<image::Luma<u16>, _>::from_raw(m.width as u32, m.height as u32, data)
+    image::ImageBuffer::<image::Luma<u16>, _>::from_raw(m.width() as u32, m.height() as u32, data)
         .unwrap()
         .save(&path)
         .unwrap();
@@ -874,8 +881,8 @@ fn look_at_photos() {
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         let ms = t.elapsed().as_secs_f64() * 1e3;
         // The cost of choosing the subject at the working resolution.
-        let long = matte.width.max(matte.height);
-        let (ww, wh) = (matte.width * 1024 / long, matte.height * 1024 / long);
+        let long = matte.width().max(matte.height());
+        let (ww, wh) = (matte.width() * 1024 / long, matte.height() * 1024 / long);
         let (m, d) = (matte.resized(ww, wh), disparity.resized(ww, wh));
         let t = std::time::Instant::now();
         let _ = fstop::infer::matte::keep_subject(&m, &d, &Default::default());
@@ -883,7 +890,7 @@ fn look_at_photos() {
         eprintln!("{name}: focus {focus_m:.2} m, {ms:.0} ms (keep_subject {keep_ms:.1} ms)");
         metrics::write_png(&dir.join(format!("{name}_render.png")), &out);
         metrics::write_plane_png(&dir.join(format!("{name}_matte.png")), &matte, 0.0, 1.0);
-        let hi = disparity.data.iter().copied().fold(0.0, f32::max);
+        let hi = disparity.data().iter().copied().fold(0.0, f32::max);
         metrics::write_plane_png(
             &dir.join(format!("{name}_disparity.png")),
             &disparity,

@@ -39,13 +39,16 @@ fn check_pair(depth_file: &str, matte_file: &str) {
     let (w, h) = (300, 200);
     let (photo, truth) = synthetic_portrait(w, h);
     let est = set.estimate(&photo).unwrap();
-    assert_eq!((est.matte.width, est.matte.height), (w, h));
+    assert_eq!((est.matte.width(), est.matte.height()), (w, h));
     assert_eq!(
-        (est.relative_disparity.width, est.relative_disparity.height),
+        (
+            est.relative_disparity.width(),
+            est.relative_disparity.height()
+        ),
         (w, h)
     );
-    assert!(est.matte.data.iter().all(|v| (0.0..=1.0).contains(v)));
-    assert!(est.relative_disparity.data.iter().all(|v| v.is_finite()));
+    assert!(est.matte.data().iter().all(|v| (0.0..=1.0).contains(v)));
+    assert!(est.relative_disparity.data().iter().all(|v| v.is_finite()));
     let inside = mean_where(&est.matte, &truth, true);
     let outside = mean_where(&est.matte, &truth, false);
     assert!(
@@ -60,7 +63,7 @@ fn check_pair(depth_file: &str, matte_file: &str) {
     let raw = set.run_depth(&photo).unwrap();
     let d = &set.depth_session().descriptor;
     let (mw, mh) = d.input.size.model_size(w, h);
-    assert_eq!((raw.width, raw.height), (mw, mh), "{depth_file}");
+    assert_eq!((raw.width(), raw.height()), (mw, mh), "{depth_file}");
 }
 
 #[test]

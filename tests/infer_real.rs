@@ -34,10 +34,10 @@ fn modnet_mattes_the_astronaut() {
     let mut set = models("fastdepth", "modnet");
     let photo = load_linear(&repo().join("examples/astronaut.png"));
     let alpha = set.run_matte(&photo).unwrap();
-    assert_eq!((alpha.width, alpha.height), (512, 512));
+    assert_eq!((alpha.width(), alpha.height()), (512, 512));
     let est = set.estimate(&photo).unwrap();
     let m = &est.matte;
-    assert_eq!((m.width, m.height), (512, 512));
+    assert_eq!((m.width(), m.height()), (512, 512));
     // Face and suit centre are subject, the top corners (flag, wall) are not.
     let face = mean_box(m, 200, 90, 250, 140);
     let suit = mean_box(m, 150, 350, 250, 450);
@@ -67,8 +67,8 @@ fn fastdepth_gives_a_finite_map() {
     let mut set = models("fastdepth", "modnet");
     let photo = load_linear(&repo().join("examples/astronaut.png"));
     let d = set.run_depth(&working_image(&photo, 1024)).unwrap();
-    assert_eq!((d.width, d.height), (224, 224));
-    assert!(d.data.iter().all(|v| v.is_finite() && *v > 0.0));
+    assert_eq!((d.width(), d.height()), (224, 224));
+    assert!(d.data().iter().all(|v| v.is_finite() && *v > 0.0));
     let (lo, hi) = d.finite_range().unwrap();
     assert!(hi > lo * 1.05, "a flat map: {lo}..{hi}");
 }
@@ -81,16 +81,16 @@ fn full_estimate_puts_the_subject_in_front() {
     assert_eq!(est.depth_model, "fastdepth");
     assert_eq!(est.matte_model, "modnet");
     let d = &est.relative_disparity;
-    assert_eq!((d.width, d.height), (512, 512));
-    assert!(d.data.iter().all(|v| v.is_finite()));
+    assert_eq!((d.width(), d.height()), (512, 512));
+    assert!(d.data().iter().all(|v| v.is_finite()));
     let subject = fstop::depth::subject_disparity(d, Some(&est.matte)).unwrap();
     let weights: Vec<f32> = est
         .matte
-        .data
+        .data()
         .iter()
         .map(|&m| if m < 0.05 { 1.0 } else { 0.0 })
         .collect();
-    let background = fstop::depth::weighted_percentile(&d.data, Some(&weights), 50.0).unwrap();
+    let background = fstop::depth::weighted_percentile(d.data(), Some(&weights), 50.0).unwrap();
     assert!(
         subject > background,
         "subject {subject} background {background}"

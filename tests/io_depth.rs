@@ -91,9 +91,9 @@ fn npy_all_dtypes_orders_and_shapes() {
                     let plane = parse_npy(&bytes).unwrap_or_else(|e| {
                         panic!("{descr} fortran={fortran} {shape:?} v{version}: {e}")
                     });
-                    assert_eq!((plane.width, plane.height), (W, H));
+                    assert_eq!((plane.width(), plane.height()), (W, H));
                     let want: Vec<f32> = r.iter().map(|v| v * scale).collect();
-                    assert_eq!(plane.data, want, "{descr} fortran={fortran} {shape:?}");
+                    assert_eq!(plane.data(), want, "{descr} fortran={fortran} {shape:?}");
                 }
             }
         }
@@ -107,7 +107,7 @@ fn npy_all_dtypes_orders_and_shapes() {
     );
     let (plane, kind) = read_depth(&p, None).unwrap();
     assert_eq!(kind, DepthKind::Metres);
-    assert_eq!(plane.data, r);
+    assert_eq!(plane.data(), r);
     let (_, kind) = read_depth(&p, Some(DepthKind::Disparity)).unwrap();
     assert_eq!(kind, DepthKind::Disparity);
     // NaN, Inf and negative values are returned as stored (the depth model handles them).
@@ -116,7 +116,9 @@ fn npy_all_dtypes_orders_and_shapes() {
         .flat_map(|v| v.to_le_bytes())
         .collect();
     let plane = parse_npy(&npy("<f4", false, &[H, W], &odd, 1)).unwrap();
-    assert!(plane.data[0].is_nan() && plane.data[1] == f32::INFINITY && plane.data[2] == -2.0);
+    assert!(
+        plane.data()[0].is_nan() && plane.data()[1] == f32::INFINITY && plane.data()[2] == -2.0
+    );
 }
 
 #[test]
@@ -218,13 +220,13 @@ fn pfm_gray_colour_endianness_and_row_order() {
         for scale in ["-1.0", "1.0", "-0.5"] {
             let bytes = pfm(tag, W, H, scale, &rows, ch);
             let plane = parse_pfm(&bytes).unwrap();
-            assert_eq!((plane.width, plane.height), (W, H));
-            assert_eq!(plane.data, r, "{tag} scale {scale}");
+            assert_eq!((plane.width(), plane.height()), (W, H));
+            assert_eq!(plane.data(), r, "{tag} scale {scale}");
         }
     }
     let p = write(dir.path(), "d.pfm", &pfm("Pf", W, H, "-1", &rows, 1));
     let (plane, kind) = read_depth(&p, None).unwrap();
-    assert_eq!((plane.data, kind), (r, DepthKind::Metres));
+    assert_eq!((plane.data(), kind), (r.as_slice(), DepthKind::Metres));
 
     // Refusals.
     let good = pfm("Pf", W, H, "-1", &rows, 1);
@@ -278,7 +280,7 @@ fn image_depth_maps_are_grayscale_0_to_1() {
     );
     let (plane, kind) = read_depth(&p, None).unwrap();
     assert_eq!(kind, DepthKind::Disparity);
-    assert_eq!(plane.data, vec![0.0, 0.2, 1.0, 0.4]);
+    assert_eq!(plane.data(), vec![0.0, 0.2, 1.0, 0.4]);
     let (_, kind) = read_depth(&p, Some(DepthKind::Metres)).unwrap();
     assert_eq!(kind, DepthKind::Metres);
 
@@ -298,7 +300,10 @@ fn image_depth_maps_are_grayscale_0_to_1() {
         ),
     );
     let (plane, _) = read_depth(&p, None).unwrap();
-    assert_eq!(plane.data, vec![0.0, 1.0 / 65535.0, 32768.0 / 65535.0, 1.0]);
+    assert_eq!(
+        plane.data(),
+        vec![0.0, 1.0 / 65535.0, 32768.0 / 65535.0, 1.0]
+    );
 
     // Gray saved as RGB (equal channels) is fine; real colour is refused.
     let p = write(
@@ -316,7 +321,7 @@ fn image_depth_maps_are_grayscale_0_to_1() {
         ),
     );
     assert_eq!(
-        read_depth(&p, None).unwrap().0.data,
+        read_depth(&p, None).unwrap().0.data(),
         vec![7.0 / 255.0, 200.0 / 255.0]
     );
     let p = write(
@@ -353,7 +358,7 @@ fn image_depth_maps_are_grayscale_0_to_1() {
         .unwrap()
         .save(&p)
         .unwrap();
-    assert_eq!(read_depth(&p, None).unwrap().0.data, vec![0.0, 1.0]);
+    assert_eq!(read_depth(&p, None).unwrap().0.data(), vec![0.0, 1.0]);
     let p = dir.path().join("d.jpg");
     image::GrayImage::from_raw(8, 8, vec![128; 64])
         .unwrap()
@@ -361,7 +366,12 @@ fn image_depth_maps_are_grayscale_0_to_1() {
         .unwrap();
     let (plane, kind) = read_depth(&p, None).unwrap();
     assert_eq!(kind, DepthKind::Disparity);
-    assert!(plane.data.iter().all(|v| (v - 128.0 / 255.0).abs() < 0.01));
+    assert!(
+        plane
+            .data()
+            .iter()
+            .all(|v| (v - 128.0 / 255.0).abs() < 0.01)
+    );
 }
 
 #[test]
@@ -375,7 +385,7 @@ fn mattes_from_gray_alpha_rgb_and_arrays() {
         )
     };
     let p = png8("g.png", &[0, 255, 51], 3, png::ColorType::Grayscale);
-    assert_eq!(read_matte(&p).unwrap().data, vec![0.0, 1.0, 0.2]);
+    assert_eq!(read_matte(&p).unwrap().data(), vec![0.0, 1.0, 0.2]);
     // RGBA with real transparency → alpha.
     let p = png8(
         "cutout.png",
@@ -383,7 +393,7 @@ fn mattes_from_gray_alpha_rgb_and_arrays() {
         3,
         png::ColorType::Rgba,
     );
-    assert_eq!(read_matte(&p).unwrap().data, vec![0.0, 1.0, 0.4]);
+    assert_eq!(read_matte(&p).unwrap().data(), vec![0.0, 1.0, 0.4]);
     // Fully opaque RGBA → the colour's luminance (a matte saved with a useless alpha).
     let p = png8(
         "opaque.png",
@@ -391,10 +401,10 @@ fn mattes_from_gray_alpha_rgb_and_arrays() {
         2,
         png::ColorType::Rgba,
     );
-    assert_eq!(read_matte(&p).unwrap().data, vec![1.0, 0.0]);
+    assert_eq!(read_matte(&p).unwrap().data(), vec![1.0, 0.0]);
     // RGB → luminance.
     let p = png8("rgb.png", &[255, 0, 0, 0, 255, 0], 2, png::ColorType::Rgb);
-    let m = read_matte(&p).unwrap().data;
+    let m = read_matte(&p).unwrap().into_data();
     assert!(
         (m[0] - 0.2126).abs() < 1e-6 && (m[1] - 0.7152).abs() < 1e-6,
         "{m:?}"
@@ -406,7 +416,7 @@ fn mattes_from_gray_alpha_rgb_and_arrays() {
         2,
         png::ColorType::GrayscaleAlpha,
     );
-    assert_eq!(read_matte(&p).unwrap().data, vec![0.0, 0.2]);
+    assert_eq!(read_matte(&p).unwrap().data(), vec![0.0, 0.2]);
     // Arrays are clamped to 0..1, NaN → 0.
     let data: Vec<u8> = [-1.0f32, 0.5, 3.0, f32::NAN, 1.0, 0.0]
         .iter()
@@ -414,7 +424,7 @@ fn mattes_from_gray_alpha_rgb_and_arrays() {
         .collect();
     let p = write(dir.path(), "m.npy", &npy("<f4", false, &[2, 3], &data, 1));
     assert_eq!(
-        read_matte(&p).unwrap().data,
+        read_matte(&p).unwrap().data(),
         vec![0.0, 0.5, 1.0, 0.0, 1.0, 0.0]
     );
 }
@@ -433,7 +443,7 @@ fn plane_png16_writer_maps_range_and_reads_back() {
     );
     let (back, kind) = read_depth(&p, None).unwrap();
     assert_eq!(kind, DepthKind::Disparity);
-    assert!((back.data[1] - 0.5).abs() < 1e-4);
+    assert!((back.data()[1] - 0.5).abs() < 1e-4);
     // Degenerate range: all zero; non-finite range: refused, naming the file.
     write_plane_png16(&p, &plane, 2.0, 2.0).unwrap();
     assert!(

@@ -49,7 +49,7 @@ fn jpeg_orientation_1_to_8_upright_and_reset() {
         let photo = read(&input);
         assert!(photo.warnings.is_empty(), "{o}: {:?}", photo.warnings);
         assert_eq!(
-            (photo.color.width, photo.color.height),
+            (photo.color.width(), photo.color.height()),
             (w, h),
             "orientation {o}: not upright"
         );
@@ -129,7 +129,7 @@ fn bad_orientation_values_warn_and_count_as_upright() {
         let jpg = jpeg_bytes(&img, w as u16, h as u16, 95, Some(&exif), None, None);
         let p = write(dir.path(), &format!("bad{bad}.jpg"), &jpg);
         let photo = read(&p);
-        assert_eq!((photo.color.width, photo.color.height), (w, h));
+        assert_eq!((photo.color.width(), photo.color.height()), (w, h));
         assert!(
             photo
                 .warnings
@@ -181,7 +181,7 @@ fn png_exif_orientation_xmp_and_tiff_output() {
     );
     let p = write(dir.path(), "in.png", &png);
     let photo = read(&p);
-    assert_eq!((photo.color.width, photo.color.height), (w, h));
+    assert_eq!((photo.color.width(), photo.color.height()), (w, h));
     // Lossless: exact colours, upright.
     assert_close3(srgb255(&photo.color, 7, 0), QUADRANTS[1], 0.01, "TR");
     assert_close3(srgb255(&photo.color, 0, 3), QUADRANTS[2], 0.01, "BL");
@@ -210,7 +210,7 @@ fn png_exif_orientation_xmp_and_tiff_output() {
     assert!(e.fields().all(|f| f.ifd_num == exif::In::PRIMARY));
     let again = read(&out);
     assert!(again.warnings.is_empty(), "{:?}", again.warnings);
-    assert_eq!((again.color.width, again.color.height), (w, h));
+    assert_eq!((again.color.width(), again.color.height()), (w, h));
     let xmp = String::from_utf8(again.metadata.xmp.clone().unwrap()).unwrap();
     assert!(xmp.contains("fstop-xmp-creator") && xmp.contains("tiff:Orientation=\"1\""));
 
@@ -236,7 +236,7 @@ fn png_exif_orientation_xmp_and_tiff_output() {
         Some(1)
     );
     let from_tiff = read(&tif);
-    assert_eq!((from_tiff.color.width, from_tiff.color.height), (w, h));
+    assert_eq!((from_tiff.color.width(), from_tiff.color.height()), (w, h));
     assert_close3(
         srgb255(&from_tiff.color, 7, 0),
         QUADRANTS[1],

@@ -299,7 +299,7 @@ fn gray_gray_alpha_and_rgba_inputs() {
     );
     let photo = read(&p);
     let a = photo.alpha.as_ref().expect("alpha kept");
-    assert_eq!(a.data, vec![0.0, 77.0 / 255.0, 1.0, 128.0 / 255.0]);
+    assert_eq!(a.data(), vec![0.0, 77.0 / 255.0, 1.0, 128.0 / 255.0]);
     let out = dir.path().join("ga-out.png");
     write_photo(
         &out,
@@ -373,7 +373,7 @@ fn tiny_images_and_webp() {
         );
         let photo = read(&p);
         assert_eq!(
-            (photo.color.width, photo.color.height),
+            (photo.color.width(), photo.color.height()),
             (w as usize, h as usize)
         );
         for ext in ["jpg", "png", "tif"] {
@@ -389,7 +389,7 @@ fn tiny_images_and_webp() {
             .unwrap();
             let back = read(&out);
             assert_eq!(
-                (back.color.width, back.color.height),
+                (back.color.width(), back.color.height()),
                 (w as usize, h as usize)
             );
         }
@@ -402,7 +402,7 @@ fn tiny_images_and_webp() {
         .save(&p)
         .unwrap();
     let photo = read(&p);
-    assert_eq!((photo.color.width, photo.color.height), (5, 4));
+    assert_eq!((photo.color.width(), photo.color.height()), (5, 4));
     let a = photo.alpha.unwrap();
     assert!((a.at(2, 1) - src[(5 + 2) * 4 + 3] as f32 / 255.0).abs() < 1e-6);
     let v = photo.color.at(2, 1)[0];

@@ -108,8 +108,12 @@ fn run(l: Lens, depth_m: f64) -> Run {
     let scene = Scene::new(p.color, p.disparity, None).unwrap();
     Run {
         truth,
-        fast: render(&scene, &l, &options(KernelKind::Fast)),
-        reference: render(&scene, &l, &options(KernelKind::Reference)),
+        fast: render(&scene, &l.validate().unwrap(), &options(KernelKind::Fast)),
+        reference: render(
+            &scene,
+            &l.validate().unwrap(),
+            &options(KernelKind::Reference),
+        ),
         coc_px,
     }
 }
@@ -117,8 +121,8 @@ fn run(l: Lens, depth_m: f64) -> Run {
 /// Intensity-weighted second moments of a plane about its centroid: `(σx², σy², centre)`.
 fn moments(p: &Plane) -> (f64, f64, (f64, f64)) {
     let (mut s, mut sx, mut sy) = (0.0, 0.0, 0.0);
-    for y in 0..p.height {
-        for x in 0..p.width {
+    for y in 0..p.height() {
+        for x in 0..p.width() {
             let v = f64::from(p.at(x, y).max(0.0));
             s += v;
             sx += v * (x as f64 + 0.5);
@@ -127,8 +131,8 @@ fn moments(p: &Plane) -> (f64, f64, (f64, f64)) {
     }
     let (cx, cy) = (sx / s, sy / s);
     let (mut xx, mut yy) = (0.0, 0.0);
-    for y in 0..p.height {
-        for x in 0..p.width {
+    for y in 0..p.height() {
+        for x in 0..p.width() {
             let v = f64::from(p.at(x, y).max(0.0));
             xx += v * (x as f64 + 0.5 - cx).powi(2);
             yy += v * (y as f64 + 0.5 - cy).powi(2);
@@ -147,8 +151,8 @@ fn ring_mean(
 ) -> f64 {
     let (cx, cy) = ((W / 2) as f64 + 0.5, (H / 2) as f64 + 0.5);
     let (mut s, mut n) = (0.0, 0usize);
-    for y in 0..img.height {
-        for x in 0..img.width {
+    for y in 0..img.height() {
+        for x in 0..img.width() {
             let d = ((x as f64 + 0.5 - cx).powi(2) + (y as f64 + 0.5 - cy).powi(2)).sqrt() / r;
             if d >= lo && d < hi {
                 s += value(img.at(x, y));
@@ -250,9 +254,9 @@ fn chromatic_aberration_leaves_the_focus_plane_clean() {
     let p = cam.render_pinhole(&world);
     let scene = Scene::new(p.color, p.disparity, None).unwrap();
     for kernel in [KernelKind::Fast, KernelKind::Reference] {
-        let out = render(&scene, &l, &options(kernel));
+        let out = render(&scene, &l.validate().unwrap(), &options(kernel));
         let worst = (0..W * H)
-            .map(|i| (out.g[i] - 0.5 * (out.r[i] + out.b[i])).abs())
+            .map(|i| (out.g()[i] - 0.5 * (out.r()[i] + out.b()[i])).abs())
             .fold(0.0f32, f32::max);
         println!("{kernel:?}: largest green−magenta at the focus plane {worst:.5}");
         assert!(worst < 1e-4, "{kernel:?}: {worst}");
@@ -312,12 +316,12 @@ fn ground_plane(w: usize, h: usize) -> Scene {
                 y,
                 [0.1 + 0.5 * check * t, 0.2 + 0.2 * check, 0.6 - 0.4 * t],
             );
-            disp.data[y * w + x] = 1.0 * t * t;
+            disp.data_mut()[y * w + x] = 1.0 * t * t;
             let (dx, dy) = (x as f32 - 0.7 * w as f32, y as f32 - 0.4 * h as f32);
             let m = (12.0 - (dx * dx + dy * dy).sqrt()).clamp(0.0, 1.0);
             if m > 0.0 {
-                matte.data[y * w + x] = m;
-                disp.data[y * w + x] = 0.5;
+                matte.data_mut()[y * w + x] = m;
+                disp.data_mut()[y * w + x] = 0.5;
                 color.set(x, y, [0.7, 0.5, 0.4]);
             }
         }
@@ -349,10 +353,10 @@ fn fast_kernel_matches_the_reference_with_every_trait_on() {
         ..base
     };
     let scene = ground_plane(w, h);
-    let fast = render(&scene, &l, &RenderOptions::default());
+    let fast = render(&scene, &l.validate().unwrap(), &RenderOptions::default());
     let reference = render(
         &scene,
-        &l,
+        &l.validate().unwrap(),
         &RenderOptions {
             kernel: KernelKind::Reference,
             ..RenderOptions::default()
@@ -404,10 +408,17 @@ fn field_run(l: Lens, world: &World) -> [(&'static str, LinearRgb); 3] {
     let scene = Scene::new(p.color, p.disparity, None).unwrap();
     [
         ("truth", truth),
-        ("fast", render(&scene, &l, &options(KernelKind::Fast))),
+        (
+            "fast",
+            render(&scene, &l.validate().unwrap(), &options(KernelKind::Fast)),
+        ),
         (
             "reference",
-            render(&scene, &l, &options(KernelKind::Reference)),
+            render(
+                &scene,
+                &l.validate().unwrap(),
+                &options(KernelKind::Reference),
+            ),
         ),
     ]
 }
@@ -436,8 +447,8 @@ fn disc_axes(img: &LinearRgb, (cx, cy): (f64, f64), r: f64) -> (f64, f64, f64, (
     let lum = img.luminance();
     let (mut s, mut sx, mut sy) = (0.0, 0.0, 0.0);
     let mut pts = Vec::new();
-    for y in 0..lum.height {
-        for x in 0..lum.width {
+    for y in 0..lum.height() {
+        for x in 0..lum.width() {
             let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
             if (px - cx).hypot(py - cy) > r {
                 continue;
@@ -594,7 +605,7 @@ fn cat_eye_darkens_the_corners_by_the_share_cut_away() {
         let cam = Camera::new(l, FW, FH);
         let p = cam.render_pinhole(&focused);
         let scene = Scene::new(p.color, p.disparity, None).unwrap();
-        let out = render(&scene, &l, &options(KernelKind::Fast));
+        let out = render(&scene, &l.validate().unwrap(), &options(KernelKind::Fast));
         let r = ratio(&out);
         println!("cat-eye {cut}: in focus, fast corner/centre {r:.3}");
         if (r - ratio(&images[1].1)).abs() > 0.01 {
@@ -682,7 +693,7 @@ fn write_night_lights_photo() {
     let mut npy = b"\x93NUMPY\x01\x00".to_vec();
     npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
     npy.extend_from_slice(&header);
-    for &d in &p.disparity.data {
+    for &d in p.disparity.data() {
         let metres = if d > 0.0 { 1.0 / d } else { 1e4 };
         npy.extend_from_slice(&metres.to_le_bytes());
     }

@@ -234,7 +234,7 @@ fn truth_disparity_and_matte_are_what_the_scene_says() {
     let p = cam.render_pinhole(&world);
     let values: std::collections::BTreeSet<u32> = p
         .disparity
-        .data
+        .data()
         .iter()
         .map(|d| (d * 1000.0).round() as u32)
         .collect();
@@ -243,16 +243,16 @@ fn truth_disparity_and_matte_are_what_the_scene_says() {
     // The matte is 1 inside the subject, 0 on the background, fractional on strands and edges.
     let fractional = p
         .matte
-        .data
+        .data()
         .iter()
         .filter(|&&m| m > 0.05 && m < 0.95)
         .count();
-    let full = p.matte.data.iter().filter(|&&m| m >= 0.999).count();
+    let full = p.matte.data().iter().filter(|&&m| m >= 0.999).count();
     assert!(full > 1500 && fractional > 100, "{full} {fractional}");
     // Where the subject is visible at the pixel centre, the disparity is the subject's.
-    for i in 0..p.matte.data.len() {
-        if p.matte.data[i] >= 0.999 {
-            assert_eq!(p.disparity.data[i], 0.5);
+    for i in 0..p.matte.data().len() {
+        if p.matte.data()[i] >= 0.999 {
+            assert_eq!(p.disparity.data()[i], 0.5);
         }
     }
 }
@@ -320,8 +320,18 @@ fn disc_run(case: &DiscCase, samples: usize) -> DiscRun {
         depth_m: case.depth_m,
         width: case.width,
         truth,
-        fast: render(&scene, &l, &physical_options(KernelKind::Fast)).luminance(),
-        reference: render(&scene, &l, &physical_options(KernelKind::Reference)).luminance(),
+        fast: render(
+            &scene,
+            &l.validate().unwrap(),
+            &physical_options(KernelKind::Fast),
+        )
+        .luminance(),
+        reference: render(
+            &scene,
+            &l.validate().unwrap(),
+            &physical_options(KernelKind::Reference),
+        )
+        .luminance(),
         expected,
         flux,
         light: (
@@ -366,7 +376,7 @@ fn describe(r: &DiscRun) -> String {
 }
 
 fn sum(p: &Plane) -> f64 {
-    p.data.iter().map(|&v| v as f64).sum()
+    p.data().iter().map(|&v| v as f64).sum()
 }
 
 #[test]
@@ -458,7 +468,12 @@ fn point_light_disc_is_centred_on_the_light() {
         cam.samples = 1;
         let p = cam.render_pinhole(&world);
         let scene = Scene::new(p.color, p.disparity, None).unwrap();
-        let img = render(&scene, &l, &physical_options(KernelKind::Fast)).luminance();
+        let img = render(
+            &scene,
+            &l.validate().unwrap(),
+            &physical_options(KernelKind::Fast),
+        )
+        .luminance();
         let light = ((w / 2) as f64 + 0.5, (h / 2) as f64 + 0.5);
         check(
             format!("135 mm f/2 Z=1000 m W={w} (CoC {expected:.1} px) fstop"),
@@ -616,7 +631,7 @@ const HIGHLIGHT_FRACTION: f64 = 0.05;
 /// the `1 − HIGHLIGHT_FRACTION` quantile: discs of lights, lit windows, clipped surfaces.
 fn highlight_mask(truth: &LinearRgb, inner: &[bool]) -> Vec<bool> {
     let bright: Vec<f32> = (0..truth.len())
-        .map(|i| truth.r[i].max(truth.g[i]).max(truth.b[i]).min(1.0))
+        .map(|i| truth.r()[i].max(truth.g()[i]).max(truth.b()[i]).min(1.0))
         .collect();
     let mut values: Vec<f32> = bright
         .iter()
@@ -681,7 +696,7 @@ fn evaluate_world(
     )
     .unwrap();
     let t0 = std::time::Instant::now();
-    let out = render(&input, &l, &options(KernelKind::Fast));
+    let out = render(&input, &l.validate().unwrap(), &options(KernelKind::Fast));
     let t_render = t0.elapsed();
     let baseline = metrics::depth_gaussian(&photo_rgb, &p.disparity, &l, 2.5);
 
@@ -689,20 +704,20 @@ fn evaluate_world(
     // which no renderer can know: leave it out.
     let max_coc = p
         .disparity
-        .data
+        .data()
         .iter()
         .map(|&d| l.signed_coc_px(d as f64, width).abs())
         .fold(0.0, f64::max);
     let margin = (max_coc / 2.0).ceil() as usize + 1;
     let inner = metrics::interior(width, height, margin);
     let band = metrics::and(&metrics::edge_band(&p.matte, 6.0), &inner);
-    let subject: Vec<bool> = p.matte.data.iter().map(|&m| m >= 0.5).collect();
+    let subject: Vec<bool> = p.matte.data().iter().map(|&m| m >= 0.5).collect();
     let background: Vec<bool> = subject.iter().map(|s| !s).collect();
     let band_subject = metrics::and(&band, &subject);
     let band_background = metrics::and(&band, &background);
     let partial: Vec<bool> = p
         .matte
-        .data
+        .data()
         .iter()
         .zip(&inner)
         .map(|(&m, &i)| i && m > 0.02 && m < 0.98)
@@ -736,7 +751,11 @@ fn evaluate_world(
     line("depth-Gaussian baseline", &e.baseline);
     // For the record (not asserted): the reference kernel, and the realistic input of a photo
     // whose lights are clipped at 1 with fstop's default highlight recovery.
-    let reference = render(&input, &l, &options(KernelKind::Reference));
+    let reference = render(
+        &input,
+        &l.validate().unwrap(),
+        &options(KernelKind::Reference),
+    );
     line("fstop (reference kernel)", &score(&reference));
     let (mut color, disparity, matte) = input.clone().into_parts();
     for c in color.channels_mut() {
@@ -745,7 +764,7 @@ fn evaluate_world(
         }
     }
     let clipped = Scene::new(color, disparity, matte).unwrap();
-    let recovered = render(&clipped, &l, &RenderOptions::default());
+    let recovered = render(&clipped, &l.validate().unwrap(), &RenderOptions::default());
     if photo == Photo::Unclipped {
         line("fstop (clipped, defaults)", &score(&recovered));
     }
@@ -794,13 +813,8 @@ fn evaluate_world(
             &metrics::side_by_side(&crops.iter().collect::<Vec<_>>()),
         );
         // Hair strands at the upper right of the head, 8× (pinhole, truth, fstop, matte).
-        let matte_rgb = LinearRgb {
-            width,
-            height,
-            r: p.matte.data.clone(),
-            g: p.matte.data.clone(),
-            b: p.matte.data.clone(),
-        };
+        let matte_rgb =
+            LinearRgb::from_channels(width, height, [(); 3].map(|_| p.matte.data().to_vec()));
         let (hx, hy) = (width * 52 / 100, height * 15 / 100);
         let crops: Vec<LinearRgb> = [&p.color, &truth, &out, &matte_rgb]
             .iter()
@@ -1113,11 +1127,11 @@ fn bright_light_discs_keep_a_crisp_edge_at_every_size() {
             }
         }
         let scene = Scene::new(photo, p.disparity, None).unwrap();
-        let out = render(&scene, &l, &RenderOptions::default());
+        let out = render(&scene, &l.validate().unwrap(), &RenderOptions::default());
         // The disc alone: the background level taken off, luminance, unclipped.
         let disc_of = |img: &LinearRgb| {
             let mut lum = img.luminance();
-            for v in lum.data.iter_mut() {
+            for v in lum.data_mut().iter_mut() {
                 *v = (*v - 0.01).max(0.0);
             }
             lum
@@ -1227,7 +1241,7 @@ fn check_golden(name: &str, img: &LinearRgb) {
         .to_rgb8();
     assert_eq!(
         (want.width() as usize, want.height() as usize),
-        (img.width, img.height),
+        (img.width(), img.height()),
         "{name}: size"
     );
     let diffs: Vec<u8> = want
@@ -1265,7 +1279,7 @@ fn golden_portrait_85mm_f1_8_clipped_photo() {
     );
     check_golden(
         "portrait_85mm_f1.8",
-        &render(&scene, &l, &RenderOptions::default()),
+        &render(&scene, &l.validate().unwrap(), &RenderOptions::default()),
     );
 }
 
@@ -1282,7 +1296,11 @@ fn golden_portrait_135mm_f2_six_blades() {
     let scene = golden_scene(PortraitScene::default(), l, 160, 107, false);
     check_golden(
         "portrait_135mm_f2_6blades",
-        &render(&scene, &l, &physical_options(KernelKind::Fast)),
+        &render(
+            &scene,
+            &l.validate().unwrap(),
+            &physical_options(KernelKind::Fast),
+        ),
     );
 }
 
@@ -1305,7 +1323,7 @@ fn golden_portrait_85mm_f1_8_reference_kernel() {
     };
     check_golden(
         "portrait_85mm_f1.8_reference",
-        &render(&scene, &l, &options),
+        &render(&scene, &l.validate().unwrap(), &options),
     );
 }
 

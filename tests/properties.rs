@@ -182,9 +182,9 @@ fn options() -> impl Strategy<Value = RenderOptions> {
 }
 
 fn check_output(scene: &Scene, out: &LinearRgb) -> Result<(), TestCaseError> {
-    let (w, h) = (scene.color().width, scene.color().height);
-    prop_assert_eq!((out.width, out.height), (w, h));
-    for (name, ch) in [("r", &out.r), ("g", &out.g), ("b", &out.b)] {
+    let (w, h) = (scene.color().width(), scene.color().height());
+    prop_assert_eq!((out.width(), out.height()), (w, h));
+    for (name, ch) in [("r", out.r()), ("g", out.g()), ("b", out.b())] {
         prop_assert_eq!(ch.len(), w * h, "channel {} length", name);
         for (i, v) in ch.iter().enumerate() {
             prop_assert!(
@@ -210,7 +210,7 @@ proptest! {
         options in options(),
     ) {
         prop_assert!(lens.validate().is_ok(), "generator made an invalid lens: {:?}", lens);
-        let out = render(&scene, &lens, &options);
+        let out = render(&scene, &lens.validate().unwrap(), &options);
         check_output(&scene, &out)?;
     }
 }
@@ -228,7 +228,7 @@ proptest! {
             kernel: KernelKind::Reference,
             ..RenderOptions::default()
         };
-        let out = render(&scene, &lens, &options);
+        let out = render(&scene, &lens.validate().unwrap(), &options);
         check_output(&scene, &out)?;
     }
 }
@@ -298,7 +298,8 @@ proptest! {
         let result = std::panic::catch_unwind(|| lens.validate());
         prop_assert!(result.is_ok(), "validate panicked on {:?}", lens);
         match result.unwrap() {
-            Ok(warnings) => {
+            Ok(valid) => {
+                let warnings = valid.warnings();
                 prop_assert!(documented_ok(&lens), "accepted {:?}", lens);
                 let (flo, fhi) = DOCUMENTED_FOCAL_LENGTH_MM;
                 let (nlo, nhi) = DOCUMENTED_F_NUMBER;
@@ -376,7 +377,7 @@ fn extreme_lenses_on_tiny_scenes() {
                         matte,
                     )
                     .unwrap();
-                    let out = render(&scene, &lens, &RenderOptions::default());
+                    let out = render(&scene, &lens.validate().unwrap(), &RenderOptions::default());
                     assert!(
                         check_output(&scene, &out).is_ok(),
                         "{lens:?} {w}×{h} disparity {d}"

@@ -86,7 +86,7 @@ fn icc_bomb_is_dropped_by_read_photo() {
         ["ICC profile inflates to more than the 16 MiB limit; ignored"]
     );
     assert_eq!(
-        (photo.color.width, photo.color.height),
+        (photo.color.width(), photo.color.height()),
         (W as usize, H as usize)
     );
 }
@@ -202,13 +202,13 @@ fn float_tiff_values_outside_0_to_1_are_defined_and_reported() {
     .unwrap();
     let photo = read_photo(&p, &DecodeOptions::default()).unwrap();
     let c = &photo.color;
-    assert_eq!(c.r[0], 0.0);
-    assert_eq!(c.g[1], 1.0);
-    assert_eq!(c.r[2], 0.0);
-    assert_eq!(c.r[3], 3.5, "HDR values are kept as light");
-    assert_eq!(c.r[4], 0.0);
+    assert_eq!(c.r()[0], 0.0);
+    assert_eq!(c.g()[1], 1.0);
+    assert_eq!(c.r()[2], 0.0);
+    assert_eq!(c.r()[3], 3.5, "HDR values are kept as light");
+    assert_eq!(c.r()[4], 0.0);
     assert!(
-        [&c.r, &c.g, &c.b]
+        [c.r(), c.g(), c.b()]
             .iter()
             .all(|p| p.iter().all(|v| v.is_finite() && *v >= 0.0))
     );

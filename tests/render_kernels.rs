@@ -77,13 +77,13 @@ fn portrait(w: usize, h: usize, with_foreground: bool) -> Scene {
             for c in 0..3 {
                 rgb[c] = m * skin[c] + (1.0 - m) * rgb[c];
             }
-            matte.data[i] = m;
-            disp.data[i] = if m > 0.0 { FOCUS } else { 0.0 };
+            matte.data_mut()[i] = m;
+            disp.data_mut()[i] = if m > 0.0 { FOCUS } else { 0.0 };
             // Foreground bar at 1.2 m on the left.
             if with_foreground && xf > 0.12 * fw && xf < 0.3 * fw && yf > 0.3 * fh {
                 rgb = [0.05, 0.3 + 0.2 * noise(x, y, 6), 0.08];
-                disp.data[i] = 1.0 / 1.2;
-                matte.data[i] = 0.0;
+                disp.data_mut()[i] = 1.0 / 1.2;
+                matte.data_mut()[i] = 0.0;
             }
             color.set(x, y, rgb);
         }
@@ -101,7 +101,7 @@ fn portrait(w: usize, h: usize, with_foreground: bool) -> Scene {
     {
         let (x, y) = ((px * fw) as usize, (py * fh) as usize);
         let i = y * w + x;
-        if matte.data[i] == 0.0 && disp.data[i] == 0.0 {
+        if matte.data()[i] == 0.0 && disp.data()[i] == 0.0 {
             color.set(
                 x,
                 y,
@@ -148,10 +148,10 @@ fn errors(a: &LinearRgb, b: &LinearRgb) -> Errors {
 }
 
 fn fast_and_reference(scene: &Scene, lens: &Lens, options: RenderOptions) -> Errors {
-    let fast = render(scene, lens, &options);
+    let fast = render(scene, &lens.validate().unwrap(), &options);
     let reference = render(
         scene,
-        lens,
+        &lens.validate().unwrap(),
         &RenderOptions {
             kernel: KernelKind::Reference,
             ..options
@@ -178,7 +178,7 @@ fn ground_plane(w: usize, h: usize) -> Scene {
                     0.6 - 0.4 * t,
                 ],
             );
-            disp.data[y * w + x] = 1.0 * t * t;
+            disp.data_mut()[y * w + x] = 1.0 * t * t;
         }
     }
     for (x, y) in [(20, 10), (70, 30), (100, 60), (40, 80)] {
@@ -272,12 +272,12 @@ struct Disc {
 }
 
 fn measure_disc(img: &LinearRgb) -> Disc {
-    let plateau = img.g.iter().copied().fold(0.0f32, f32::max);
+    let plateau = img.g().iter().copied().fold(0.0f32, f32::max);
     let mut area = 0;
     let (mut sx, mut sy) = (0.0, 0.0);
-    for y in 0..img.height {
-        for x in 0..img.width {
-            if img.g[y * img.width + x] > 0.5 * plateau {
+    for y in 0..img.height() {
+        for x in 0..img.width() {
+            if img.g()[y * img.width() + x] > 0.5 * plateau {
                 area += 1;
                 sx += x as f32 + 0.5;
                 sy += y as f32 + 0.5;
@@ -305,7 +305,7 @@ fn a_point_light_in_front_of_the_focus_renders_as_a_flat_disc() {
     for kernel in [KernelKind::Fast, KernelKind::Reference] {
         let out = render(
             &scene,
-            &l,
+            &l.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
@@ -319,7 +319,7 @@ fn a_point_light_in_front_of_the_focus_renders_as_a_flat_disc() {
         assert!(energy > 5.0 && energy < 15.0, "{energy}");
         let area = std::f64::consts::PI * want * want / 4.0;
         let plateau = energy / area;
-        let centre = out.g[100 * w + 100] as f64;
+        let centre = out.g()[100 * w + 100] as f64;
         println!("{kernel:?}: disc {d:.2} px (CoC {want:.2}), centre {centre:.6} vs {plateau:.6}");
         assert!((d - want).abs() < 1.0, "{kernel:?}: {d} vs {want}");
         assert!(
@@ -344,7 +344,7 @@ fn a_near_object_is_opaque_inside_its_blurred_edge() {
     for y in 30..130 {
         for x in 30..130 {
             color.set(x, y, [0.1, 0.2, 0.8]);
-            disp.data[y * w + x] = 1.0 / 1.2;
+            disp.data_mut()[y * w + x] = 1.0 / 1.2;
         }
     }
     let scene = Scene::new(color, disp, None).unwrap();
@@ -352,7 +352,7 @@ fn a_near_object_is_opaque_inside_its_blurred_edge() {
     for kernel in [KernelKind::Fast, KernelKind::Reference] {
         let out = render(
             &scene,
-            &l,
+            &l.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
@@ -382,7 +382,7 @@ fn point_light_renders_as_a_disc_of_the_coc_diameter() {
         let want = l.signed_coc_px(0.0, w).abs();
         let out = render(
             &point_light(w, h, 80, 80),
-            &l,
+            &l.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
@@ -408,14 +408,14 @@ fn point_light_renders_as_a_disc_of_the_coc_diameter() {
 /// counter-clockwise, y up).
 fn contour_radii(out: &LinearRgb) -> Vec<f64> {
     let disc = measure_disc(out);
-    let (w, h) = (out.width, out.height);
+    let (w, h) = (out.width(), out.height());
     let half = 0.5 * disc.plateau;
     let sample = |x: f32, y: f32| -> f32 {
         // Bilinear on the green plane, pixel centres at +0.5.
         let (fx, fy) = (x - 0.5, y - 0.5);
         let (x0, y0) = (fx.floor() as usize, fy.floor() as usize);
         let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
-        let at = |x: usize, y: usize| out.g[y.min(h - 1) * w + x.min(w - 1)];
+        let at = |x: usize, y: usize| out.g()[y.min(h - 1) * w + x.min(w - 1)];
         let top = at(x0, y0) * (1.0 - tx) + at(x0 + 1, y0) * tx;
         let bottom = at(x0, y0 + 1) * (1.0 - tx) + at(x0 + 1, y0 + 1) * tx;
         top * (1.0 - ty) + bottom * ty
@@ -447,7 +447,11 @@ fn hexagonal_aperture_renders_a_hexagon() {
             kernel,
             ..RenderOptions::default()
         };
-        let radii = contour_radii(&render(&point_light(w, h, 80, 80), &l, &options));
+        let radii = contour_radii(&render(
+            &point_light(w, h, 80, 80),
+            &l.validate().unwrap(),
+            &options,
+        ));
         let mut worst_side = 0.0f64;
         let mut worst_vertex = 0.0f64;
         for (deg, &r) in radii.iter().enumerate() {
@@ -497,14 +501,14 @@ fn the_sharp_subject_is_untouched() {
     for y in 0..h {
         for x in 0..w {
             let inside = (30..70).contains(&x) && (20..60).contains(&y);
-            matte.data[y * w + x] = if inside { 1.0 } else { 0.0 };
-            disparity.data[y * w + x] = if inside { FOCUS } else { 0.0 };
+            matte.data_mut()[y * w + x] = if inside { 1.0 } else { 0.0 };
+            disparity.data_mut()[y * w + x] = if inside { FOCUS } else { 0.0 };
         }
     }
     // A bright background right next to it.
     for y in 0..h {
         for x in 0..w {
-            if matte.data[y * w + x] == 0.0 {
+            if matte.data()[y * w + x] == 0.0 {
                 color.set(x, y, [1.0, 1.0, 0.2]);
             }
         }
@@ -514,7 +518,7 @@ fn the_sharp_subject_is_untouched() {
         let l = lens(w, 80.0, ApertureShape::default());
         let out = render(
             &scene,
-            &l,
+            &l.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
@@ -522,7 +526,7 @@ fn the_sharp_subject_is_untouched() {
         );
         let mut worst = 0.0f32;
         for i in 0..w * h {
-            if scene.matte().unwrap().data[i] == 1.0 {
+            if scene.matte().unwrap().data()[i] == 1.0 {
                 for (o, c) in out.channels().iter().zip(scene.color().channels()) {
                     worst = worst.max((o[i] - c[i]).abs());
                 }
@@ -547,8 +551,8 @@ fn an_in_focus_highlight_near_the_clip_level_stays_as_recorded() {
         let mut matte = Plane::filled(w, h, 0.0);
         for y in 40..55 {
             for x in 56..71 {
-                disparity.data[y * w + x] = patch_disparity;
-                matte.data[y * w + x] = 1.0;
+                disparity.data_mut()[y * w + x] = patch_disparity;
+                matte.data_mut()[y * w + x] = 1.0;
                 // Brightest channel above the default clip level (linear ~0.955), below 1.
                 let blob = blob_x.contains(&x) && blob_y.contains(&y);
                 color.set(
@@ -572,7 +576,7 @@ fn an_in_focus_highlight_near_the_clip_level_stays_as_recorded() {
             kernel,
             ..RenderOptions::default()
         };
-        let out = render(&sharp, &l, &options);
+        let out = render(&sharp, &l.validate().unwrap(), &options);
         for y in blob_y.clone() {
             for x in blob_x.clone() {
                 let i = y * w + x;
@@ -587,10 +591,10 @@ fn an_in_focus_highlight_near_the_clip_level_stays_as_recorded() {
             }
         }
         // Out of focus the blob's light is raised: the image's total light grows.
-        let out = render(&blurred, &l, &options);
+        let out = render(&blurred, &l.validate().unwrap(), &options);
         let (after, before) = (
-            out.r.iter().sum::<f32>(),
-            blurred.color().r.iter().sum::<f32>(),
+            out.r().iter().sum::<f32>(),
+            blurred.color().r().iter().sum::<f32>(),
         );
         assert!(
             after > before + 5.0,
@@ -612,29 +616,30 @@ fn a_clipped_light_behind_a_soft_edge_keeps_its_colour_in_focus() {
     for y in 8..22 {
         for x in 20..34 {
             color.set(x, y, [0.5, 0.6, 0.5]);
-            matte.data[y * w + x] = 1.0;
+            matte.data_mut()[y * w + x] = 1.0;
         }
     }
     // The edge pixel: half subject, and a magenta light clipped in red and blue behind it.
     let (ex, ey) = (19, 15);
     color.set(ex, ey, [0.99, 0.01, 0.99]);
-    matte.data[ey * w + ex] = 0.5;
+    matte.data_mut()[ey * w + ex] = 0.5;
     let scene = Scene::new(color, disparity, Some(matte)).unwrap();
+    // Focused on the scene's one depth: no blur anywhere.
     let sharp = Lens {
-        f_number: 1e9,
+        focus_distance_m: 1.0 / f64::from(0.3f32),
         ..lens(w, 40.0, ApertureShape::default())
     };
     for kernel in [KernelKind::Fast, KernelKind::Reference] {
         let out = render(
             &scene,
-            &sharp,
+            &sharp.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
             },
         );
         let i = ey * w + ex;
-        let got = [out.r[i], out.g[i], out.b[i]];
+        let got = [out.r()[i], out.g()[i], out.b()[i]];
         for (c, want) in [0.99f32, 0.01, 0.99].into_iter().enumerate() {
             assert!(
                 (got[c] - want).abs() < 1e-4,
@@ -658,8 +663,8 @@ fn subject_colour_does_not_smear_into_the_bokeh() {
             let m = ((1.0 - q.sqrt()) * 25.0 + 0.5).clamp(0.0, 1.0);
             if m > 0.0 {
                 let i = y * w + x;
-                matte.data[i] = m;
-                disp.data[i] = FOCUS;
+                matte.data_mut()[i] = m;
+                disp.data_mut()[i] = FOCUS;
                 color.set(
                     x,
                     y,
@@ -671,13 +676,15 @@ fn subject_colour_does_not_smear_into_the_bokeh() {
     let scene = Scene::new(color, disp, Some(matte)).unwrap();
     let out = render(
         &scene,
-        &lens(w, 60.0, ApertureShape::default()),
+        &(lens(w, 60.0, ApertureShape::default()))
+            .validate()
+            .unwrap(),
         &RenderOptions::default(),
     );
     let mut worst = 0.0f32;
     for i in 0..w * h {
-        if scene.matte().unwrap().data[i] == 0.0 {
-            worst = worst.max(out.r[i] - 0.05);
+        if scene.matte().unwrap().data()[i] == 0.0 {
+            worst = worst.max(out.r()[i] - 0.05);
         }
     }
     assert!(worst < 0.01, "red spilled into the background by {worst}");
@@ -697,12 +704,12 @@ fn near_objects_spill_over_the_subject_with_partial_occlusion() {
             let i = y * w + x;
             if x < 40 {
                 color.set(x, y, [0.0, 0.0, 0.0]);
-                disp.data[i] = 1.0 / 1.2;
-                matte.data[i] = 0.0;
+                disp.data_mut()[i] = 1.0 / 1.2;
+                matte.data_mut()[i] = 0.0;
             } else if y >= 70 {
                 color.set(x, y, [0.05, 0.8, 0.1]);
-                disp.data[i] = 0.0;
-                matte.data[i] = 0.0;
+                disp.data_mut()[i] = 0.0;
+                matte.data_mut()[i] = 0.0;
             }
         }
     }
@@ -711,7 +718,7 @@ fn near_objects_spill_over_the_subject_with_partial_occlusion() {
     for kernel in [KernelKind::Fast, KernelKind::Reference] {
         let out = render(
             &scene,
-            &l,
+            &l.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
@@ -719,15 +726,15 @@ fn near_objects_spill_over_the_subject_with_partial_occlusion() {
         );
         let (subject_row, background_row) = (20 * w, 120 * w);
         // Inside the subject, a few px right of the bar's edge: darkened by the spilled rim.
-        let spilled = out.r[subject_row + 43];
+        let spilled = out.r()[subject_row + 43];
         assert!(spilled < 0.85 && spilled > 0.2, "{kernel:?}: {spilled}");
         // Far right: untouched subject.
-        assert!((out.r[subject_row + 95] - 0.9).abs() < 1e-4);
+        assert!((out.r()[subject_row + 95] - 0.9).abs() < 1e-4);
         // Inside the bar near its edge: the background shows through the rim.
-        let through = out.g[background_row + 37];
+        let through = out.g()[background_row + 37];
         assert!(through > 0.05 && through < 0.7, "{kernel:?}: {through}");
         // Deep inside the bar: the bar.
-        assert!(out.g[background_row + 5] < 1e-3);
+        assert!(out.g()[background_row + 5] < 1e-3);
     }
 }
 
@@ -744,10 +751,10 @@ fn depth_steps_inside_the_subject_leave_no_seams() {
         for x in 20..100 {
             let i = y * w + x;
             color.set(x, y, [0.3, 0.25, 0.2]);
-            matte.data[i] = 1.0;
+            matte.data_mut()[i] = 1.0;
             // Steps of 0.01 1/m ≈ 0.8 px of CoC, from 3 px behind to 3 px in front of focus.
             let step = ((y - 20) / 12) as f32;
-            disp.data[i] = FOCUS - 0.04 + 0.01 * step;
+            disp.data_mut()[i] = FOCUS - 0.04 + 0.01 * step;
         }
     }
     let scene = Scene::new(color, disp, Some(matte)).unwrap();
@@ -755,7 +762,7 @@ fn depth_steps_inside_the_subject_leave_no_seams() {
     for kernel in [KernelKind::Fast, KernelKind::Reference] {
         let out = render(
             &scene,
-            &l,
+            &l.validate().unwrap(),
             &RenderOptions {
                 kernel,
                 ..RenderOptions::default()
@@ -763,7 +770,7 @@ fn depth_steps_inside_the_subject_leave_no_seams() {
         );
         for y in 30..130 {
             for x in 30..90 {
-                let r = out.r[y * w + x];
+                let r = out.r()[y * w + x];
                 assert!((r - 0.3).abs() < 2e-3, "{kernel:?} ({x},{y}): {r}");
             }
         }
@@ -780,7 +787,7 @@ fn output_is_independent_of_the_thread_count() {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| render(&scene, &l, &RenderOptions::default()))
+                .install(|| render(&scene, &l.validate().unwrap(), &RenderOptions::default()))
         };
         let one = run(1);
         let three = run(3);
@@ -793,7 +800,7 @@ fn output_is_independent_of_the_thread_count() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| render(&scene, &l, &RenderOptions::default()))
+            .install(|| render(&scene, &l.validate().unwrap(), &RenderOptions::default()))
     };
     assert!(run(1) == run(3));
 }
@@ -811,13 +818,13 @@ fn tiny_and_degenerate_scenes_render() {
         for kernel in [KernelKind::Fast, KernelKind::Reference] {
             let out = render(
                 &scene,
-                &lens,
+                &lens.validate().unwrap(),
                 &RenderOptions {
                     kernel,
                     ..RenderOptions::default()
                 },
             );
-            assert_eq!((out.width, out.height, out.r.len()), (w, h, w * h));
+            assert_eq!((out.width(), out.height(), out.r().len()), (w, h, w * h));
             // A flat image stays flat: each channel keeps its own value.
             for (c, want) in out.channels().iter().zip([0.5f32, 0.2, 1.0]) {
                 for &v in c.iter() {
@@ -833,8 +840,8 @@ fn tiny_and_degenerate_scenes_render() {
         None,
     )
     .unwrap();
-    let out = render(&empty, &lens, &RenderOptions::default());
-    assert_eq!((out.width, out.height, out.r.len()), (0, 5, 0));
+    let out = render(&empty, &lens.validate().unwrap(), &RenderOptions::default());
+    assert_eq!((out.width(), out.height(), out.r().len()), (0, 5, 0));
     // Malformed planes (depth of another size, a matte of another size) make no scene: the
     // renderer never sees them.
     let color = LinearRgb::filled(20, 10, [0.3; 3]);
@@ -931,8 +938,8 @@ proptest! {
     #[test]
     fn output_is_finite_and_in_range(scene in arb_scene(true), lens in arb_lens(), options in arb_options()) {
         for kernel in [KernelKind::Fast, KernelKind::Reference] {
-            let out = render(&scene, &lens, &RenderOptions { kernel, ..options });
-            prop_assert_eq!(out.r.len(), scene.width() * scene.height());
+            let out = render(&scene, &lens.validate().unwrap(), &RenderOptions { kernel, ..options });
+            prop_assert_eq!(out.r().len(), scene.width() * scene.height());
             for c in out.channels() {
                 for &v in c.iter() {
                     prop_assert!(v.is_finite() && (0.0..=1.0).contains(&v), "{}", v);
@@ -951,7 +958,7 @@ proptest! {
         let (w, h) = (scene.width(), scene.height());
         let (_, disparity, matte) = scene.into_parts();
         let scene = Scene::new(LinearRgb::filled(w, h, rgb), disparity, matte).unwrap();
-        let out = render(&scene, &lens, &options);
+        let out = render(&scene, &lens.validate().unwrap(), &options);
         for (c, plane) in out.channels().iter().enumerate() {
             for &v in plane.iter() {
                 prop_assert!((v - rgb[c].min(1.0)).abs() < 1e-4, "{} vs {}", v, rgb[c]);
@@ -960,9 +967,20 @@ proptest! {
     }
 
     #[test]
-    fn huge_f_number_returns_the_input(scene in arb_scene(false), lens in arb_lens(), options in arb_options()) {
-        let lens = Lens { f_number: 1e9, ..lens };
-        let out = render(&scene, &lens, &options);
+    fn the_least_blur_returns_the_input(scene in arb_scene(false), lens in arb_lens(), options in arb_options()) {
+        // A huge f-number (no blur at all) is refused before it reaches the renderer; the
+        // least blur a valid lens makes (shortest focal length, smallest aperture, widest
+        // sensor, focused at the far limit) leaves the image as it was.
+        let no_blur = Lens { f_number: 1e9, ..lens };
+        prop_assert!(no_blur.validate().is_err());
+        let lens = Lens {
+            focal_length_mm: 10.0,
+            f_number: 22.0,
+            focus_distance_m: 1e6,
+            sensor: Sensor::Custom { width_mm: 100.0 },
+            ..lens
+        };
+        let out = render(&scene, &lens.validate().unwrap(), &options);
         for (o, c) in out.channels().iter().zip(scene.color().channels()) {
             for (&a, &b) in o.iter().zip(c.iter()) {
                 prop_assert!((a - b.min(1.0)).abs() < 1e-4, "{} vs {}", a, b);
@@ -977,7 +995,7 @@ proptest! {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| render(&scene, &lens, &options))
+                .install(|| render(&scene, &lens.validate().unwrap(), &options))
         };
         prop_assert!(run(1) == run(3));
     }

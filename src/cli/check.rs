@@ -46,17 +46,17 @@ fn load(
             let photo = io::read_photo(input, &options.decode).map_err(|e| e.to_string())?;
             let path = t.expand(input);
             let m = io::read_matte(&path).map_err(|e| e.to_string())?;
-            let (w, h) = (photo.color.width, photo.color.height);
-            let m = if (m.width, m.height) == (w, h) {
+            let (w, h) = (photo.color.width(), photo.color.height());
+            let m = if (m.width(), m.height()) == (w, h) {
                 m
-            } else if m.width * h == m.height * w {
+            } else if m.width() * h == m.height() * w {
                 m.resized(w, h)
             } else {
                 return Err(format!(
                     "{}: the matte is {}×{} but the photo is {w}×{h}",
                     path.display(),
-                    m.width,
-                    m.height
+                    m.width(),
+                    m.height()
                 ));
             };
             Ok((photo.color, Some(m)))

@@ -52,7 +52,7 @@ pub fn draw_text(
         } else {
             '?' as usize
         };
-        if cx + 8 * scale > max_x.min(img.width) {
+        if cx + 8 * scale > max_x.min(img.width()) {
             break;
         }
         let glyph = font8x8::legacy::BASIC_LEGACY[code];
@@ -65,7 +65,7 @@ pub fn draw_text(
                     for dx in 0..scale {
                         let px = cx + col * scale + dx;
                         let py = y + row * scale + dy;
-                        if px < img.width && py < img.height {
+                        if px < img.width() && py < img.height() {
                             img.set(px, py, color);
                         }
                     }
@@ -78,14 +78,14 @@ pub fn draw_text(
 }
 
 pub(crate) fn blit(dst: &mut LinearRgb, src: &LinearRgb, x0: usize, y0: usize) {
-    for y in 0..src.height {
+    for y in 0..src.height() {
         let dy = y0 + y;
-        if dy >= dst.height {
+        if dy >= dst.height() {
             break;
         }
-        for x in 0..src.width {
+        for x in 0..src.width() {
             let dx = x0 + x;
-            if dx >= dst.width {
+            if dx >= dst.width() {
                 break;
             }
             dst.set(dx, dy, src.at(x, y));
@@ -102,8 +102,8 @@ pub struct Tile {
 
 /// Lays tiles out in a grid with a label strip under each.
 pub fn compose_sheet(tiles: &[Tile], columns: usize) -> LinearRgb {
-    let tile_w = tiles.iter().map(|t| t.image.width).max().unwrap_or(1);
-    let tile_h = tiles.iter().map(|t| t.image.height).max().unwrap_or(1);
+    let tile_w = tiles.iter().map(|t| t.image.width()).max().unwrap_or(1);
+    let tile_h = tiles.iter().map(|t| t.image.height()).max().unwrap_or(1);
     let scale = (tile_w / 400).clamp(1, 4);
     let pad = 4 * scale;
     let label_h = 2 * 8 * scale + 3 * pad;
@@ -216,7 +216,7 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
         input.display(),
         analysis.depth_origin.name()
     ));
-    let (w, h) = (analysis.photo.color.width, analysis.photo.color.height);
+    let (w, h) = (analysis.photo.color.width(), analysis.photo.color.height());
     let tile_w = args
         .tile_width
         .map(|t| t as usize)
@@ -342,8 +342,8 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
     ui.info(format!(
         "wrote {} ({}×{}, {} presets)",
         args.output.display(),
-        sheet.width,
-        sheet.height,
+        sheet.width(),
+        sheet.height(),
         tiles.len()
     ));
     Ok(Exit::Ok)
@@ -358,7 +358,7 @@ mod tests {
         let mut img = LinearRgb::filled(40, 10, [0.0; 3]);
         let end = draw_text(&mut img, 0, 0, "AB", 1, [1.0; 3], 40);
         assert_eq!(end, 16);
-        let lit = img.r.iter().filter(|&&v| v > 0.5).count();
+        let lit = img.r().iter().filter(|&&v| v > 0.5).count();
         assert!(lit > 10, "{lit}");
         // Nothing beyond the clip edge.
         let mut img = LinearRgb::filled(40, 10, [0.0; 3]);
@@ -371,9 +371,9 @@ mod tests {
         // Space draws nothing; non-ASCII falls back to '?'.
         let mut img = LinearRgb::filled(8, 8, [0.0; 3]);
         draw_text(&mut img, 0, 0, " ", 1, [1.0; 3], 8);
-        assert!(img.r.iter().all(|&v| v == 0.0));
+        assert!(img.r().iter().all(|&v| v == 0.0));
         draw_text(&mut img, 0, 0, "é", 1, [1.0; 3], 8);
-        assert!(img.r.iter().any(|&v| v > 0.0));
+        assert!(img.r().iter().any(|&v| v > 0.0));
     }
 
     #[test]
@@ -386,8 +386,8 @@ mod tests {
         let tiles = vec![tile(0.2), tile(0.4), tile(0.6), tile(0.8)];
         let sheet = compose_sheet(&tiles, 3);
         // 3 columns, 2 rows: pad 4, label 2*8+12 = 28.
-        assert_eq!(sheet.width, 3 * 100 + 4 * 4);
-        assert_eq!(sheet.height, 2 * (50 + 28) + 3 * 4);
+        assert_eq!(sheet.width(), 3 * 100 + 4 * 4);
+        assert_eq!(sheet.height(), 2 * (50 + 28) + 3 * 4);
         assert_eq!(sheet.at(4 + 10, 4 + 10), [0.2; 3]);
         assert_eq!(sheet.at(4 + 104 + 10, 4 + 10), [0.4; 3]);
         assert_eq!(sheet.at(4 + 10, 4 + 78 + 4 + 10), [0.8; 3]);

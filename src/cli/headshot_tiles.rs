@@ -4,7 +4,7 @@
 
 use fstop::backdrop::{Background, Tone};
 use fstop::headshot::{self, Face};
-use fstop::optics::Lens;
+use fstop::optics::ValidLens;
 use fstop::pipeline::{self, Look};
 use fstop::render::RenderOptions;
 use fstop::scene::{LinearRgb, Plane, Scene};
@@ -33,7 +33,7 @@ fn short_kind(kind: &str) -> &str {
 /// circle, and the warnings. `-v` prints the check's summary.
 pub fn tile(
     scene: &Scene,
-    lens: &Lens,
+    lens: &ValidLens,
     options: &RenderOptions,
     background: Background,
     ui: &Ui,
@@ -96,7 +96,7 @@ fn thumb_square(w: usize, h: usize, face: Option<&Face>) -> (usize, usize, usize
 /// `image` with its headshot square at 48 px to its right and, below that, at 32 px in a
 /// circle (outside the circle: the sheet's background). Downscaled in linear light.
 pub fn with_thumbnails(image: &LinearRgb, face: Option<&Face>) -> LinearRgb {
-    let (w, h) = (image.width, image.height);
+    let (w, h) = (image.width(), image.height());
     if w == 0 || h == 0 {
         return image.clone();
     }
@@ -107,15 +107,9 @@ pub fn with_thumbnails(image: &LinearRgb, face: Option<&Face>) -> LinearRgb {
             for y in y0..y0 + side {
                 data.extend_from_slice(&c[y * w + x0..y * w + x0 + side]);
             }
-            Plane::from_vec(side, side, data).resized(n, n).data
+            Plane::from_vec(side, side, data).resized(n, n).into_data()
         });
-        LinearRgb {
-            width: n,
-            height: n,
-            r,
-            g,
-            b,
-        }
+        LinearRgb::from_channels(n, n, [r, g, b])
     };
     let thumb = small(THUMB_PX);
     let mut circle = small(CIRCLE_PX);
@@ -153,7 +147,7 @@ mod tests {
     fn thumbnails_sit_beside_the_tile_and_the_circle_is_round() {
         let img = LinearRgb::filled(100, 60, [0.5; 3]);
         let out = with_thumbnails(&img, None);
-        assert_eq!((out.width, out.height), (100 + 4 + 48, 84));
+        assert_eq!((out.width(), out.height()), (100 + 4 + 48, 84));
         // The 48 px thumbnail of a flat image is flat.
         assert_eq!(out.at(100 + 4 + 24, 24), [0.5; 3]);
         // The circle: its centre is the image, its corners the sheet's background.

@@ -175,6 +175,7 @@ pub fn resolve_lens(
     let warnings = check
         .validate()
         .map_err(|e| anyhow!("{e}"))?
+        .warnings()
         .into_iter()
         .map(|w| w.0)
         .collect();

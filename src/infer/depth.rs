@@ -39,17 +39,17 @@ pub(crate) fn disparity_from_output(raw: &Plane, d: &ModelDescriptor) -> Plane {
         && let Some((lo, hi)) = raw.finite_range()
     {
         let span = if hi > lo { hi - lo } else { 1.0 };
-        v.data.iter_mut().for_each(|x| *x = (*x - lo) / span);
+        v.data_mut().iter_mut().for_each(|x| *x = (*x - lo) / span);
     }
     match d.output.meaning {
         OutputMeaning::RelativeDisparity | OutputMeaning::Alpha => {}
         OutputMeaning::Depth | OutputMeaning::MetricDepth => {
-            let hi = weighted_percentile(&v.data, None, 99.0).unwrap_or(1.0);
-            let lo = weighted_percentile(&v.data, None, 0.0).unwrap_or(0.0);
+            let hi = weighted_percentile(v.data(), None, 99.0).unwrap_or(1.0);
+            let lo = weighted_percentile(v.data(), None, 0.0).unwrap_or(0.0);
             // Shift non-positive depths up; never divide by less than 1 % of the far depth.
             let shift = if lo <= 0.0 { -lo } else { 0.0 };
             let floor = (0.01 * (hi + shift)).max(1e-6);
-            v.data.iter_mut().for_each(|z| {
+            v.data_mut().iter_mut().for_each(|z| {
                 *z = if z.is_finite() {
                     1.0 / (*z + shift).max(floor)
                 } else {
@@ -72,18 +72,18 @@ pub(crate) fn refine_depth(
     matte_full: &Plane,
     params: &DepthParams,
 ) -> Plane {
-    let (ww, wh) = (guide_w.width, guide_w.height);
+    let (ww, wh) = (guide_w.width(), guide_w.height());
     let d = normalize_robust(disp);
     let up = d.resized(ww, wh);
-    let scale = ww.max(wh) as f32 / disp.width.max(disp.height).max(1) as f32;
+    let scale = ww.max(wh) as f32 / disp.width().max(disp.height()).max(1) as f32;
     let radius = ((params.radius_per_scale * scale).round() as usize).max(1);
     let (a, b) = guided_coefficients(guide_w, &up, radius, params.eps);
     let guided = apply_coefficients(&a, &b, guide_w);
-    let (w, h) = (matte_full.width, matte_full.height);
+    let (w, h) = (matte_full.width(), matte_full.height());
     match fuse_depth(&guided, matte_w, &params.fusion) {
         Some(f) => upsample_map(w, h, [&f.subject, &f.background], |i, px| {
             // Most pixels are all subject or all background.
-            match matte_full.data[i] {
+            match matte_full.data()[i] {
                 m if m <= 0.0 => px.get(1),
                 m if m >= 1.0 => px.get(0),
                 m => m * px.get(0) + (1.0 - m) * px.get(1),
@@ -103,12 +103,12 @@ mod tests {
         let c = Catalog::builtin().unwrap();
         let raw = Plane::from_vec(4, 1, vec![1.0, 2.0, 4.0, 0.0]);
         let d = disparity_from_output(&raw, &c.model["fastdepth"]);
-        assert_eq!(d.data[0], 1.0);
-        assert_eq!(d.data[1], 0.5);
-        assert_eq!(d.data[2], 0.25);
-        assert!(d.data[3] > 1.0); // zero depth = nearest, not infinite
-        assert!(d.data.iter().all(|v| v.is_finite()));
+        assert_eq!(d.data()[0], 1.0);
+        assert_eq!(d.data()[1], 0.5);
+        assert_eq!(d.data()[2], 0.25);
+        assert!(d.data()[3] > 1.0); // zero depth = nearest, not infinite
+        assert!(d.data().iter().all(|v| v.is_finite()));
         let r = disparity_from_output(&raw, &c.model["depth-anything-v2-small"]);
-        assert_eq!(r.data, raw.data);
+        assert_eq!(r.data(), raw.data());
     }
 }

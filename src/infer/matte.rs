@@ -89,9 +89,11 @@ pub fn alpha_from_output(raw: &Plane, d: &ModelDescriptor) -> Plane {
         && let Some((lo, hi)) = raw.finite_range()
     {
         let span = if hi > lo { hi - lo } else { 1.0 };
-        out.data.iter_mut().for_each(|v| *v = (*v - lo) / span);
+        out.data_mut()
+            .iter_mut()
+            .for_each(|v| *v = (*v - lo) / span);
     }
-    out.data.iter_mut().for_each(|v| {
+    out.data_mut().iter_mut().for_each(|v| {
         *v = if v.is_finite() {
             v.clamp(0.0, 1.0)
         } else {
@@ -113,7 +115,7 @@ pub fn refine_matte(
     disparity: Option<&Plane>,
     params: &MatteParams,
 ) -> (Plane, Plane) {
-    let (p, _) = subject_alpha(alpha, guide_w.width, guide_w.height, disparity, params);
+    let (p, _) = subject_alpha(alpha, guide_w.width(), guide_w.height(), disparity, params);
     refine_subject_alpha(p, working, guide_w, photo, params)
 }
 
@@ -135,9 +137,9 @@ pub fn subject_alpha(
             // Removed: solid pixels (alpha ≥ 0.5) set below 0.5, at least 0.1 % of the image,
             // with a figure among them (a head smaller than the subject's).
             let lost = p
-                .data
+                .data()
                 .iter()
-                .zip(&kept.data)
+                .zip(kept.data())
                 .filter(|&(&a, &k)| a >= 0.5 && k < 0.5)
                 .count();
             let figure = || {
@@ -147,7 +149,7 @@ pub fn subject_alpha(
                     .iter()
                     .any(|hd| hd.breadth_px < params.subject.smaller_head * largest)
             };
-            let removed = lost * 1000 >= p.data.len() && figure();
+            let removed = lost * 1000 >= p.data().len() && figure();
             (kept, removed)
         }
         None => (p, false),
@@ -161,14 +163,14 @@ pub fn subject_alpha(
 /// stretched so 0.9 counts as sure). Where the two disagree the less sure wins: two models
 /// mistaking the same figure for the person is less likely than one.
 pub fn veto_by_second_model(p: &Plane, second: &Plane, params: &MatteParams) -> Plane {
-    let (w, h) = (p.width, p.height);
+    let (w, h) = (p.width(), p.height());
     let s = second.resized(w, h);
     let reach = ((params.second_model_reach * w.max(h) as f32).round() as usize).max(1);
     let near = local_extreme(&s, reach, f32::max);
     let data = p
-        .data
+        .data()
         .iter()
-        .zip(&near.data)
+        .zip(near.data())
         .map(|(&a, &v)| a.min((v / 0.9).clamp(0.0, 1.0)))
         .collect();
     remove_islands(&Plane::from_vec(w, h, data), params.island_fraction)
@@ -184,7 +186,7 @@ pub fn refine_subject_alpha(
     params: &MatteParams,
 ) -> (Plane, Plane) {
     if params.radius == 0 {
-        let full = upsample_map(photo.width, photo.height, [&p], |_, px| {
+        let full = upsample_map(photo.width(), photo.height(), [&p], |_, px| {
             px.get(0).clamp(0.0, 1.0)
         });
         return (p, full);
@@ -196,8 +198,8 @@ pub fn refine_subject_alpha(
     let lo = local_extreme(&p, params.radius, f32::min);
     let hi = local_extreme(&p, params.radius, f32::max);
     let mut refined = apply_coefficients(&a, &b, guide_w);
-    for (i, v) in refined.data.iter_mut().enumerate() {
-        *v = blend(p.data[i], *v, lo.data[i], hi.data[i]);
+    for (i, v) in refined.data_mut().iter_mut().enumerate() {
+        *v = blend(p.data()[i], *v, lo.data()[i], hi.data()[i]);
     }
     // Without a band its planes are stand-ins, never read.
     let hair = hair_band(&p, working, params);
@@ -208,12 +210,12 @@ pub fn refine_subject_alpha(
     let has_band = hair.is_some();
     let tolerance = params.hair_line_tolerance;
     let full = upsample_map(
-        photo.width,
-        photo.height,
+        photo.width(),
+        photo.height(),
         [&p, &a, &b, &lo, &hi, band, fr, fg, fb, br, bg, bb],
         |i, px| {
             let p = px.get(0);
-            let rgb = [photo.r[i], photo.g[i], photo.b[i]];
+            let rgb = [photo.r()[i], photo.g()[i], photo.b()[i]];
             let q = if refinement_weight(p) == 0.0 {
                 // Where the model is sure its alpha stays: no guide or coefficients needed.
                 p.clamp(0.0, 1.0)
@@ -249,8 +251,8 @@ struct HairBand {
 /// heads [`crate::head::find_heads`] finds that are the subject's size), with its colours from `working` (same size).
 /// `None` without a head or a band.
 fn hair_band(p: &Plane, working: &LinearRgb, params: &MatteParams) -> Option<HairBand> {
-    let (w, h) = (p.width, p.height);
-    if params.hair_band_fraction <= 0.0 || (working.width, working.height) != (w, h) {
+    let (w, h) = (p.width(), p.height());
+    if params.hair_band_fraction <= 0.0 || (working.width(), working.height()) != (w, h) {
         return None;
     }
     // The subject's head and those of people of its size (as [`keep_subject`] keeps them).
@@ -264,7 +266,7 @@ fn hair_band(p: &Plane, working: &LinearRgb, params: &MatteParams) -> Option<Hai
     let solid = Plane::from_vec(
         w,
         h,
-        p.data
+        p.data()
             .iter()
             .map(|&a| f32::from(u8::from(a >= 0.5)))
             .collect(),
@@ -278,26 +280,26 @@ fn hair_band(p: &Plane, working: &LinearRgb, params: &MatteParams) -> Option<Hai
         })
     };
     let band: Vec<f32> = (0..w * h)
-        .map(|i| f32::from(u8::from(near.data[i] > 0.0 && in_head(i % w, i / w))))
+        .map(|i| f32::from(u8::from(near.data()[i] > 0.0 && in_head(i % w, i / w))))
         .collect();
     if band.iter().all(|&b| b == 0.0) {
         return None;
     }
     let wf: Vec<f32> = p
-        .data
+        .data()
         .iter()
         .map(|&a| f32::from(u8::from(a >= 0.95)))
         .collect();
     let wb: Vec<f32> = (0..w * h)
-        .map(|i| f32::from(u8::from(p.data[i] <= 0.02 && near.data[i] == 0.0)))
+        .map(|i| f32::from(u8::from(p.data()[i] <= 0.02 && near.data()[i] == 0.0)))
         .collect();
     let mut fill: [Vec<f32>; 6] = [
-        working.r.clone(),
-        working.g.clone(),
-        working.b.clone(),
-        working.r.clone(),
-        working.g.clone(),
-        working.b.clone(),
+        working.r().to_vec(),
+        working.g().to_vec(),
+        working.b().to_vec(),
+        working.r().to_vec(),
+        working.g().to_vec(),
+        working.b().to_vec(),
     ];
     let [fr, fg, fb, br, bg, bb] = &mut fill;
     rayon::join(
@@ -359,12 +361,12 @@ const NO_REGION: u32 = u32::MAX;
 /// pixel's region ([`NO_REGION`] below that alpha) and each region's solid pixel count
 /// (alpha ≥ 0.5).
 fn label_regions(alpha: &Plane) -> (Vec<u32>, Vec<usize>) {
-    let (w, h) = (alpha.width, alpha.height);
+    let (w, h) = (alpha.width(), alpha.height());
     let mut label = vec![NO_REGION; w * h];
     let mut solid: Vec<usize> = Vec::new();
     let mut stack = Vec::new();
     for start in 0..w * h {
-        if label[start] != NO_REGION || alpha.data[start] < ISLAND_CONNECT_ALPHA {
+        if label[start] != NO_REGION || alpha.data()[start] < ISLAND_CONNECT_ALPHA {
             continue;
         }
         let id = solid.len() as u32;
@@ -372,9 +374,9 @@ fn label_regions(alpha: &Plane) -> (Vec<u32>, Vec<usize>) {
         label[start] = id;
         stack.push(start);
         while let Some(i) = stack.pop() {
-            count += usize::from(alpha.data[i] >= 0.5);
+            count += usize::from(alpha.data()[i] >= 0.5);
             for j in neighbours4(i, w, h).into_iter().flatten() {
-                if label[j] == NO_REGION && alpha.data[j] >= ISLAND_CONNECT_ALPHA {
+                if label[j] == NO_REGION && alpha.data()[j] >= ISLAND_CONNECT_ALPHA {
                     label[j] = id;
                     stack.push(j);
                 }
@@ -388,7 +390,7 @@ fn label_regions(alpha: &Plane) -> (Vec<u32>, Vec<usize>) {
 /// `alpha` with the regions (see [`label_regions`]) for which `keep` is false set to 0.
 fn keep_regions(alpha: &Plane, label: &[u32], keep: &[bool]) -> Plane {
     let data = alpha
-        .data
+        .data()
         .iter()
         .zip(label)
         .map(|(&a, &l)| {
@@ -399,13 +401,13 @@ fn keep_regions(alpha: &Plane, label: &[u32], keep: &[bool]) -> Plane {
             }
         })
         .collect();
-    Plane::from_vec(alpha.width, alpha.height, data)
+    Plane::from_vec(alpha.width(), alpha.height(), data)
 }
 
 /// Removes small islands from `alpha`: regions 4-connected through alpha ≥ 0.1 whose solid
 /// part (alpha ≥ 0.5) is smaller than `fraction` of the largest region's are set to 0.
 pub fn remove_islands(alpha: &Plane, fraction: f32) -> Plane {
-    if fraction <= 0.0 || alpha.width == 0 || alpha.height == 0 {
+    if fraction <= 0.0 || alpha.width() == 0 || alpha.height() == 0 {
         return alpha.clone();
     }
     let (label, solid) = label_regions(alpha);
@@ -455,9 +457,9 @@ impl Default for SubjectParams {
 
 /// Median of `d` over the pixels where `take` is true (`None` when there are none).
 fn median_where(d: &Plane, take: impl Fn(usize) -> bool) -> Option<f32> {
-    let mut v: Vec<f32> = (0..d.data.len())
+    let mut v: Vec<f32> = (0..d.data().len())
         .filter(|&i| take(i))
-        .map(|i| d.data[i])
+        .map(|i| d.data()[i])
         .filter(|v| v.is_finite())
         .collect();
     if v.is_empty() {
@@ -470,13 +472,13 @@ fn median_where(d: &Plane, take: impl Fn(usize) -> bool) -> Option<f32> {
 /// Geodesic distance (4-connected steps through alpha ≥ [`ISLAND_CONNECT_ALPHA`]) from pixel
 /// `start` to every pixel ([`u32::MAX`] where it cannot reach).
 fn geodesic_steps(alpha: &Plane, start: usize) -> Vec<u32> {
-    let (w, h) = (alpha.width, alpha.height);
+    let (w, h) = (alpha.width(), alpha.height());
     let mut steps = vec![u32::MAX; w * h];
     let mut queue = std::collections::VecDeque::from([start]);
     steps[start] = 0;
     while let Some(i) = queue.pop_front() {
         for j in neighbours4(i, w, h).into_iter().flatten() {
-            if steps[j] == u32::MAX && alpha.data[j] >= ISLAND_CONNECT_ALPHA {
+            if steps[j] == u32::MAX && alpha.data()[j] >= ISLAND_CONNECT_ALPHA {
                 steps[j] = steps[i] + 1;
                 queue.push_back(j);
             }
@@ -500,8 +502,8 @@ fn geodesic_steps(alpha: &Plane, start: usize) -> Vec<u32> {
 /// surroundings although the subject does (a poster, a statue on a wall). Without a head the
 /// largest region is the subject's.
 pub fn keep_subject(alpha: &Plane, disparity: &Plane, params: &SubjectParams) -> Plane {
-    let (w, h) = (alpha.width, alpha.height);
-    assert_eq!((disparity.width, disparity.height), (w, h));
+    let (w, h) = (alpha.width(), alpha.height());
+    assert_eq!((disparity.width(), disparity.height()), (w, h));
     if w == 0 || h == 0 {
         return alpha.clone();
     }
@@ -546,7 +548,7 @@ pub fn keep_subject(alpha: &Plane, disparity: &Plane, params: &SubjectParams) ->
                 }
             }
         }
-        for (v, &s) in out.data.iter_mut().zip(&small) {
+        for (v, &s) in out.data_mut().iter_mut().zip(&small) {
             if s {
                 *v = 0.0;
             }
@@ -576,13 +578,13 @@ pub fn keep_subject(alpha: &Plane, disparity: &Plane, params: &SubjectParams) ->
     );
     let near_reached = super::refine::box_mean(&reached_px, ring);
     for (i, &l) in label.iter().enumerate() {
-        if l != NO_REGION && near_reached.data[i] > 0.0 {
+        if l != NO_REGION && near_reached.data()[i] > 0.0 {
             reached[l as usize] = true;
         }
     }
     let subject_solid = solid[subject_label as usize];
     let stats = |id: u32| -> Option<(f32, f32)> {
-        let inside = median_where(disparity, |i| label[i] == id && out.data[i] >= 0.5)?;
+        let inside = median_where(disparity, |i| label[i] == id && out.data()[i] >= 0.5)?;
         let member = Plane::from_vec(
             w,
             h,
@@ -592,7 +594,9 @@ pub fn keep_subject(alpha: &Plane, disparity: &Plane, params: &SubjectParams) ->
                 .collect(),
         );
         let near = super::refine::box_mean(&member, ring);
-        let around = median_where(disparity, |i| near.data[i] > 0.0 && alpha.data[i] < 0.02)?;
+        let around = median_where(disparity, |i| {
+            near.data()[i] > 0.0 && alpha.data()[i] < 0.02
+        })?;
         Some((inside, around))
     };
     let Some((d_subject, around_subject)) = stats(subject_label) else {
@@ -619,10 +623,10 @@ pub fn keep_subject(alpha: &Plane, disparity: &Plane, params: &SubjectParams) ->
 
 /// Minimum or maximum over a `(2r+1)²` window (separable; O(n·r), for small `r`).
 pub fn local_extreme(p: &Plane, r: usize, f: fn(f32, f32) -> f32) -> Plane {
-    let (w, h) = (p.width, p.height);
+    let (w, h) = (p.width(), p.height());
     let mut tmp = vec![0.0f32; w * h];
     tmp.par_chunks_mut(w.max(1))
-        .zip(p.data.par_chunks(w.max(1)))
+        .zip(p.data().par_chunks(w.max(1)))
         .for_each(|(out, row)| {
             for (x, o) in out.iter_mut().enumerate() {
                 let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
@@ -650,10 +654,10 @@ mod tests {
     fn local_extremes() {
         let p = Plane::from_vec(5, 1, vec![0.0, 0.0, 1.0, 0.0, 0.0]);
         assert_eq!(
-            local_extreme(&p, 1, f32::max).data,
+            local_extreme(&p, 1, f32::max).data(),
             vec![0.0, 1.0, 1.0, 1.0, 0.0]
         );
-        assert_eq!(local_extreme(&p, 1, f32::min).data, vec![0.0; 5]);
+        assert_eq!(local_extreme(&p, 1, f32::min).data(), vec![0.0; 5]);
     }
 
     #[test]
@@ -663,7 +667,7 @@ mod tests {
         let mut set = |x0: usize, y0: usize, x1: usize, y1: usize, v: f32| {
             for y in y0..y1 {
                 for x in x0..x1 {
-                    a.data[y * w + x] = v;
+                    a.data_mut()[y * w + x] = v;
                 }
             }
         };
@@ -747,7 +751,7 @@ mod tests {
         let (hair, sky) = ([0.30f32, 0.20, 0.10], [0.30f32, 0.45, 0.80]);
         let mut photo = LinearRgb::filled(w, h, sky);
         for i in 0..w * h {
-            if truth.data[i] > 0.0 {
+            if truth.data()[i] > 0.0 {
                 photo.set(i % w, i / w, hair);
             }
         }
@@ -761,7 +765,7 @@ mod tests {
         let model = {
             let small = truth.resized(w / 4, h / 4);
             let blurred = super::super::refine::box_mean(&small, 1);
-            Plane::from_vec(blurred.width, blurred.height, blurred.data)
+            Plane::from_vec(blurred.width(), blurred.height(), blurred.data().to_vec())
         };
         let guide = super::super::preprocess::guide_plane(&photo);
         let run =
@@ -795,16 +799,16 @@ mod tests {
         let mut second = Plane::filled(w, h, 0.0);
         for y in 20..100 {
             for x in 40..90 {
-                p.data[y * w + x] = 1.0;
-                second.data[y * w + x] = 1.0;
+                p.data_mut()[y * w + x] = 1.0;
+                second.data_mut()[y * w + x] = 1.0;
             }
             for x in 140..180 {
-                p.data[y * w + x] = 1.0;
-                second.data[y * w + x] = 0.45;
+                p.data_mut()[y * w + x] = 1.0;
+                second.data_mut()[y * w + x] = 0.45;
             }
         }
         for y in 12..20 {
-            p.data[y * w + 60] = 0.7; // a strand rising 8 px above the subject
+            p.data_mut()[y * w + 60] = 0.7; // a strand rising 8 px above the subject
         }
         let out = veto_by_second_model(&p, &second.resized(50, 25), &MatteParams::default());
         assert_eq!(out.at(60, 50), 1.0);
@@ -814,7 +818,7 @@ mod tests {
 
     /// A head-and-shoulders figure of head breadth `b` with its head centred at `(cx, cy)`.
     fn person(a: &mut Plane, cx: f32, cy: f32, b: f32) {
-        let (w, h) = (a.width, a.height);
+        let (w, h) = (a.width(), a.height());
         for y in 0..h {
             for x in 0..w {
                 let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
@@ -823,7 +827,7 @@ mod tests {
                 let neck = (fx - cx).abs() < 0.25 * b && fy > cy && fy < cy + 1.1 * b;
                 let body = (fx - cx).abs() < 1.4 * b && fy > cy + 1.1 * b;
                 if head || neck || body {
-                    a.data[y * w + x] = 1.0;
+                    a.data_mut()[y * w + x] = 1.0;
                 }
             }
         }
@@ -838,7 +842,7 @@ mod tests {
         // A held object joining the two at the bottom.
         for y in 170..200 {
             for x in 150..170 {
-                a.data[y * w + x] = 1.0;
+                a.data_mut()[y * w + x] = 1.0;
             }
         }
         let flat = Plane::filled(w, h, 0.5);
@@ -864,12 +868,12 @@ mod tests {
         person(&mut b, 80.0, 60.0, 36.0);
         for y in 20..60 {
             for x in 240..290 {
-                b.data[y * w + x] = 1.0;
+                b.data_mut()[y * w + x] = 1.0;
             }
         }
         let mut d = Plane::filled(w, h, 0.2);
-        for (i, v) in d.data.iter_mut().enumerate() {
-            if b.data[i] > 0.0 {
+        for (i, v) in d.data_mut().iter_mut().enumerate() {
+            if b.data()[i] > 0.0 {
                 *v = 0.9;
             }
         }
@@ -879,7 +883,7 @@ mod tests {
         );
         for y in 20..60 {
             for x in 240..290 {
-                d.data[y * w + x] = 0.1;
+                d.data_mut()[y * w + x] = 0.1;
             }
         }
         assert_eq!(

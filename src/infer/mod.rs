@@ -331,8 +331,8 @@ impl ModelSet {
         let t = Instant::now();
         let (mut p, distractors) = matte::subject_alpha(
             &alpha,
-            guide_w.width,
-            guide_w.height,
+            guide_w.width(),
+            guide_w.height(),
             Some(&refine::normalize_robust(&disp)),
             &self.matte_params,
         );

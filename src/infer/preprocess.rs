@@ -46,7 +46,7 @@ pub(crate) fn downsample_area(photo: &LinearRgb, k: usize) -> LinearRgb {
     if k <= 1 {
         return photo.clone();
     }
-    let (w, h) = (photo.width, photo.height);
+    let (w, h) = (photo.width(), photo.height());
     let ow = w.div_ceil(k);
     let oh = h.div_ceil(k);
     let chans: Vec<Vec<f32>> = photo
@@ -78,34 +78,28 @@ pub(crate) fn downsample_area(photo: &LinearRgb, k: usize) -> LinearRgb {
         it.next().unwrap_or_default(),
         it.next().unwrap_or_default(),
     );
-    LinearRgb {
-        width: ow,
-        height: oh,
-        r,
-        g,
-        b,
-    }
+    LinearRgb::from_channels(ow, oh, [r, g, b])
 }
 
 /// The photo at a working resolution: long side at most `long_side` (never upscaled). Large
 /// factors are area-averaged first, then resampled bilinearly to the exact size.
 pub fn working_image(photo: &LinearRgb, long_side: usize) -> LinearRgb {
-    let long = photo.width.max(photo.height);
+    let long = photo.width().max(photo.height());
     if long <= long_side || photo.is_empty() {
         return photo.clone();
     }
     let scale = long_side as f64 / long as f64;
-    let tw = ((photo.width as f64 * scale).round() as usize).max(1);
-    let th = ((photo.height as f64 * scale).round() as usize).max(1);
-    let k = (photo.width / tw).min(photo.height / th).max(1);
+    let tw = ((photo.width() as f64 * scale).round() as usize).max(1);
+    let th = ((photo.height() as f64 * scale).round() as usize).max(1);
+    let k = (photo.width() / tw).min(photo.height() / th).max(1);
     let coarse = downsample_area(photo, k);
     coarse.resized(tw, th)
 }
 
 /// Builds the input tensor for a model from `image` (linear light, any size).
 pub(crate) fn prepare(image: &LinearRgb, spec: &InputSpec) -> ModelInput {
-    let (mw, mh) = spec.size.model_size(image.width, image.height);
-    let sized = if (image.width, image.height) == (mw, mh) {
+    let (mw, mh) = spec.size.model_size(image.width(), image.height());
+    let sized = if (image.width(), image.height()) == (mw, mh) {
         image.clone()
     } else {
         image.resized(mw, mh)
@@ -148,9 +142,9 @@ pub(crate) fn prepare(image: &LinearRgb, spec: &InputSpec) -> ModelInput {
 pub(crate) fn guide_plane(image: &LinearRgb) -> Plane {
     let data = (0..image.len())
         .into_par_iter()
-        .map(|i| guide_value(image.r[i], image.g[i], image.b[i]))
+        .map(|i| guide_value(image.r()[i], image.g()[i], image.b()[i]))
         .collect();
-    Plane::from_vec(image.width, image.height, data)
+    Plane::from_vec(image.width(), image.height(), data)
 }
 
 /// One guide value (see [`guide_plane`]).
@@ -179,20 +173,20 @@ mod tests {
     #[test]
     fn area_downsample_keeps_mean_and_sizes() {
         let mut img = LinearRgb::filled(10, 7, [0.2, 0.4, 0.6]);
-        img.r[0] = 1.0;
+        img.r_mut()[0] = 1.0;
         let d = downsample_area(&img, 3);
-        assert_eq!((d.width, d.height), (4, 3));
-        assert!((d.r[0] - (1.0 + 8.0 * 0.2) / 9.0).abs() < 1e-6);
-        assert!((d.g[11] - 0.4).abs() < 1e-6);
+        assert_eq!((d.width(), d.height()), (4, 3));
+        assert!((d.r()[0] - (1.0 + 8.0 * 0.2) / 9.0).abs() < 1e-6);
+        assert!((d.g()[11] - 0.4).abs() < 1e-6);
         let w = working_image(&LinearRgb::filled(4000, 3000, [0.5; 3]), 1024);
-        assert_eq!((w.width, w.height), (1024, 768));
-        assert!(w.r.iter().all(|v| (v - 0.5).abs() < 1e-5));
+        assert_eq!((w.width(), w.height()), (1024, 768));
+        assert!(w.r().iter().all(|v| (v - 0.5).abs() < 1e-5));
     }
 
     #[test]
     fn tensors_are_normalised_and_laid_out() {
         let mut img = LinearRgb::filled(8, 4, [0.0, 0.215_860_5, 1.0]);
-        img.r[0] = 1.0;
+        img.r_mut()[0] = 1.0;
         let mut spec = InputSpec {
             name: None,
             layout: Layout::Nchw,

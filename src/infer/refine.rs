@@ -46,7 +46,7 @@ const BOX_STRIP_ROWS: usize = 32;
 /// that exist). O(n) whatever `r`: sliding window sums (in f64, so nothing drifts), the rows
 /// in parallel, then the columns in parallel strips of rows.
 pub fn box_mean(p: &Plane, r: usize) -> Plane {
-    let (w, h) = (p.width, p.height);
+    let (w, h) = (p.width(), p.height());
     if w == 0 || h == 0 {
         return p.clone();
     }
@@ -54,7 +54,7 @@ pub fn box_mean(p: &Plane, r: usize) -> Plane {
     let mut horiz = vec![0.0f32; w * h];
     horiz
         .par_chunks_mut(w)
-        .zip(p.data.par_chunks(w))
+        .zip(p.data().par_chunks(w))
         .for_each(|(out, row)| {
             let (mut sum, mut lo, mut hi) = (0.0f64, 0, 0);
             for (x, o) in out.iter_mut().enumerate() {
@@ -102,47 +102,47 @@ pub fn box_mean(p: &Plane, r: usize) -> Plane {
 
 fn zip_map(a: &Plane, b: &Plane, f: impl Fn(f32, f32) -> f32 + Sync) -> Plane {
     let data = a
-        .data
+        .data()
         .par_iter()
-        .zip(b.data.par_iter())
+        .zip(b.data().par_iter())
         .map(|(&x, &y)| f(x, y))
         .collect();
-    Plane::from_vec(a.width, a.height, data)
+    Plane::from_vec(a.width(), a.height(), data)
 }
 
 /// The guided filter's smoothed linear coefficients `(mean_a, mean_b)` for guide `guide` and
 /// input `p` (same size): the filtered output is `mean_a·I + mean_b`, at this resolution or,
 /// after bilinear upsampling of the coefficients, at a higher one.
 pub fn guided_coefficients(guide: &Plane, p: &Plane, r: usize, eps: f32) -> (Plane, Plane) {
-    assert_eq!((guide.width, guide.height), (p.width, p.height));
+    assert_eq!((guide.width(), guide.height()), (p.width(), p.height()));
     let mean_i = box_mean(guide, r);
     let mean_p = box_mean(p, r);
     let corr_ii = box_mean(&zip_map(guide, guide, |a, b| a * b), r);
     let corr_ip = box_mean(&zip_map(guide, p, |a, b| a * b), r);
-    let n = guide.data.len();
+    let n = guide.data().len();
     let mut a = vec![0.0f32; n];
     let mut b = vec![0.0f32; n];
     a.par_iter_mut()
         .zip(b.par_iter_mut())
         .enumerate()
         .for_each(|(i, (a, b))| {
-            let var = (corr_ii.data[i] - mean_i.data[i] * mean_i.data[i]).max(0.0);
-            let cov = corr_ip.data[i] - mean_i.data[i] * mean_p.data[i];
+            let var = (corr_ii.data()[i] - mean_i.data()[i] * mean_i.data()[i]).max(0.0);
+            let cov = corr_ip.data()[i] - mean_i.data()[i] * mean_p.data()[i];
             *a = cov / (var + eps);
-            *b = mean_p.data[i] - *a * mean_i.data[i];
+            *b = mean_p.data()[i] - *a * mean_i.data()[i];
         });
-    let a = Plane::from_vec(guide.width, guide.height, a);
-    let b = Plane::from_vec(guide.width, guide.height, b);
+    let a = Plane::from_vec(guide.width(), guide.height(), a);
+    let b = Plane::from_vec(guide.width(), guide.height(), b);
     (box_mean(&a, r), box_mean(&b, r))
 }
 
 /// Applies guided-filter coefficients at their own resolution.
 pub fn apply_coefficients(a: &Plane, b: &Plane, guide: &Plane) -> Plane {
-    let data = (0..guide.data.len())
+    let data = (0..guide.data().len())
         .into_par_iter()
-        .map(|i| a.data[i] * guide.data[i] + b.data[i])
+        .map(|i| a.data()[i] * guide.data()[i] + b.data()[i])
         .collect();
-    Plane::from_vec(guide.width, guide.height, data)
+    Plane::from_vec(guide.width(), guide.height(), data)
 }
 
 /// Bilinear sampling positions from a source axis of `src` pixels to `dst` pixels (pixel
@@ -193,9 +193,9 @@ pub fn upsample_map<const N: usize>(
     planes: [&Plane; N],
     f: impl Fn(usize, &Upsampled<N>) -> f32 + Sync,
 ) -> Plane {
-    let (sw, sh) = (planes[0].width, planes[0].height);
+    let (sw, sh) = (planes[0].width(), planes[0].height());
     for p in &planes {
-        assert_eq!((p.width, p.height), (sw, sh), "planes differ in size");
+        assert_eq!((p.width(), p.height()), (sw, sh), "planes differ in size");
     }
     let xt = axis_taps(sw, width);
     let yt = axis_taps(sh, height);
@@ -285,11 +285,11 @@ pub struct Fused {
 
 /// Rescales `d` so its 1st..99th percentiles span 0..1 (outliers clamped to −0.5..1.5).
 pub fn normalize_robust(d: &Plane) -> Plane {
-    let lo = weighted_percentile(&d.data, None, 1.0).unwrap_or(0.0);
-    let hi = weighted_percentile(&d.data, None, 99.0).unwrap_or(1.0);
+    let lo = weighted_percentile(d.data(), None, 1.0).unwrap_or(0.0);
+    let hi = weighted_percentile(d.data(), None, 99.0).unwrap_or(1.0);
     let span = if hi - lo > 1e-12 { hi - lo } else { 1.0 };
     let data = d
-        .data
+        .data()
         .iter()
         .map(|&v| {
             if v.is_finite() {
@@ -299,16 +299,16 @@ pub fn normalize_robust(d: &Plane) -> Plane {
             }
         })
         .collect();
-    Plane::from_vec(d.width, d.height, data)
+    Plane::from_vec(d.width(), d.height(), data)
 }
 
 /// Fuses the (edge-aware upsampled, normalised) disparity `d` with the matte `m` at the
 /// working resolution. `None` when the matte holds no subject.
 pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> {
-    let (w, h) = (d.width, d.height);
-    assert_eq!((m.width, m.height), (w, h));
+    let (w, h) = (d.width(), d.height());
+    assert_eq!((m.width(), m.height()), (w, h));
     let strong: Vec<f32> = m
-        .data
+        .data()
         .iter()
         .map(|&a| ((a - 0.5) * 2.0).clamp(0.0, 1.0))
         .collect();
@@ -316,8 +316,8 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
     if count < 16.max(w * h / 2000) {
         return None;
     }
-    let s_med = sampled_percentile(&d.data, Some(&strong), 50.0)?;
-    let far = sampled_percentile(&d.data, None, 2.0).unwrap_or(s_med);
+    let s_med = sampled_percentile(d.data(), Some(&strong), 50.0)?;
+    let far = sampled_percentile(d.data(), None, 2.0).unwrap_or(s_med);
     let span = (s_med - far).max(params.min_span);
     let relief = params.subject_relief * span;
 
@@ -325,7 +325,7 @@ pub fn fuse_depth(d: &Plane, m: &Plane, params: &FusionParams) -> Option<Fused> 
     // the background are independent: built side by side.
     let subject_field = || {
         let mut subject: Vec<f32> = d
-            .data
+            .data()
             .iter()
             .map(|&v| s_med + (v - s_med).clamp(-relief, relief))
             .collect();
@@ -352,19 +352,19 @@ fn background_field(
     far: f32,
     span: f32,
 ) -> Vec<f32> {
-    let (w, h) = (d.width, d.height);
+    let (w, h) = (d.width(), d.height());
     let behind = s_med - params.background_margin * span;
     let front = s_med + params.foreground_margin * span;
     // Background: confident pixels are clearly outside the matte and away from the subject.
     let ring = ((params.ring_fraction * w.max(h) as f32).round() as usize).max(1);
     let near_subject = box_mean(m, ring);
     let confident: Vec<bool> = (0..w * h)
-        .map(|i| m.data[i] < 0.02 && near_subject.data[i] < 0.02)
+        .map(|i| m.data()[i] < 0.02 && near_subject.data()[i] < 0.02)
         .collect();
     // Foreground objects: outside the matte and clearly nearer than the subject. When a large
     // part of the background looks "clearly nearer", the depth model contradicts the matte
     // (monocular models often do on portraits) and nothing is kept as foreground.
-    let candidate = |i: usize| m.data[i] < 0.5 && d.data[i] > front;
+    let candidate = |i: usize| m.data()[i] < 0.5 && d.data()[i] > front;
     let n_conf = confident.iter().filter(|&&c| c).count().max(1);
     let n_fg = (0..w * h).filter(|&i| confident[i] && candidate(i)).count();
     let trust_foreground = (n_fg as f32) <= params.max_foreground_fraction * n_conf as f32;
@@ -379,7 +379,7 @@ fn background_field(
     // flat against it), then clamped behind the subject.
     let bg_values: Vec<f32> = (0..w * h)
         .filter(|&i| confident[i] && !foreground[i])
-        .map(|i| d.data[i])
+        .map(|i| d.data()[i])
         .collect();
     let b_hi = sampled_percentile(&bg_values, None, params.background_percentile).unwrap_or(far);
     let k = if b_hi > behind && b_hi - far > 1e-6 {
@@ -393,7 +393,7 @@ fn background_field(
     for i in 0..w * h {
         if confident[i] && !foreground[i] {
             weights[i] = 1.0;
-            background[i] = to_background(d.data[i]);
+            background[i] = to_background(d.data()[i]);
         }
     }
     if weights.iter().all(|&w| w == 0.0) {
@@ -409,7 +409,7 @@ fn background_field(
     };
     for i in 0..w * h {
         background[i] = if foreground[i] {
-            d.data[i]
+            d.data()[i]
         } else {
             let b = background[i].min(behind);
             match ground {
@@ -443,7 +443,7 @@ pub struct Ground {
 /// not), and ends narrow (legs and feet, not a cut-off torso: its lowest 5 % are on average
 /// under half as wide as its widest row).
 pub fn ground_plane(m: &Plane) -> Option<Ground> {
-    let (w, h) = (m.width, m.height);
+    let (w, h) = (m.width(), m.height());
     let min_count = (w / 200).max(1);
     let widths: Vec<usize> = (0..h)
         .map(|y| m.row(y).iter().filter(|&&a| a >= 0.5).count())
@@ -560,7 +560,7 @@ mod tests {
         // Fast variant: coefficients at half resolution, applied to the full guide.
         let (a2, b2) = guided_coefficients(&guide.resized(32, 8), &p.resized(32, 8), 2, 1e-4);
         let q2 = upsample_map(w, h, [&a2, &b2], |i, px| {
-            px.get(0) * guide.data[i] + px.get(1)
+            px.get(0) * guide.data()[i] + px.get(1)
         });
         assert!(q2.at(32, 8) - q2.at(31, 8) > 2.0 * jump_p);
     }
@@ -583,12 +583,12 @@ mod tests {
                 let legs = (80.0..135.0).contains(&fy)
                     && ((fx - 44.0).abs() < 2.5 || (fx - 56.0).abs() < 2.5);
                 if head || neck || body || legs {
-                    m.data[y * w + x] = 1.0;
+                    m.data_mut()[y * w + x] = 1.0;
                 }
             }
         }
         let mut d = Plane::filled(w, h, 0.2);
-        for (v, &a) in d.data.iter_mut().zip(&m.data) {
+        for (v, &a) in d.data_mut().iter_mut().zip(m.data()) {
             if a > 0.5 {
                 *v = 0.9;
             }
@@ -610,24 +610,24 @@ mod tests {
         let mut cut = m.clone();
         for y in 135..h {
             for x in 42..58 {
-                cut.data[y * w + x] = 1.0;
+                cut.data_mut()[y * w + x] = 1.0;
             }
         }
         assert_eq!(ground_plane(&cut), None);
         let mut half = m.clone();
-        for v in &mut half.data[60 * w..] {
+        for v in &mut half.data_mut()[60 * w..] {
             *v = 0.0;
         }
         for y in 55..60 {
             for x in 30..70 {
-                half.data[y * w + x] = if x % 10 < 3 { 1.0 } else { 0.0 };
+                half.data_mut()[y * w + x] = if x % 10 < 3 { 1.0 } else { 0.0 };
             }
         }
         assert_eq!(ground_plane(&half), None);
         let mut wide = m.clone();
         for y in 120..135 {
             for x in 30..70 {
-                wide.data[y * w + x] = 1.0;
+                wide.data_mut()[y * w + x] = 1.0;
             }
         }
         assert_eq!(ground_plane(&wide), None);
@@ -643,7 +643,7 @@ mod tests {
         let p = Plane::from_vec(3, 2, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
         let up = upsample_map(9, 4, [&p], |_, px| px.get(0));
         let reference = p.resized(9, 4);
-        for (a, b) in up.data.iter().zip(&reference.data) {
+        for (a, b) in up.data().iter().zip(reference.data()) {
             assert!((a - b).abs() < 1e-5);
         }
     }
@@ -656,23 +656,23 @@ mod tests {
         for y in 10..40 {
             for x in 20..40 {
                 let i = y * w + x;
-                m.data[i] = 1.0;
-                d.data[i] = 0.7 + 0.2 * (x as f32 / w as f32); // a tilted subject
+                m.data_mut()[i] = 1.0;
+                d.data_mut()[i] = 0.7 + 0.2 * (x as f32 / w as f32); // a tilted subject
             }
         }
         // Background slopes from far (0) on the left to close to the subject on the right.
         for y in 0..h {
             for x in 0..w {
                 let i = y * w + x;
-                if m.data[i] == 0.0 {
-                    d.data[i] = x as f32 / w as f32 * 0.8;
+                if m.data()[i] == 0.0 {
+                    d.data_mut()[i] = x as f32 / w as f32 * 0.8;
                 }
             }
         }
         // A foreground object in the bottom-left corner.
         for y in 32..40 {
             for x in 0..6 {
-                d.data[y * w + x] = 1.5;
+                d.data_mut()[y * w + x] = 1.5;
             }
         }
         let f = fuse_depth(&d, &m, &FusionParams::default()).unwrap();
@@ -683,7 +683,7 @@ mod tests {
                 assert!((v - s).abs() <= 0.08 * 0.9 + 1e-4, "{v} {s}");
             }
         }
-        let span = s - weighted_percentile(&d.data, None, 2.0).unwrap();
+        let span = s - weighted_percentile(d.data(), None, 2.0).unwrap();
         for y in 0..32 {
             for x in 0..w {
                 assert!(f.background.at(x, y) <= s - 0.15 * span + 1e-4);
@@ -694,7 +694,7 @@ mod tests {
         let mut d2 = d.clone();
         for y in 2..8 {
             for x in 50..58 {
-                d2.data[y * w + x] = 1.5;
+                d2.data_mut()[y * w + x] = 1.5;
             }
         }
         let f2 = fuse_depth(&d2, &m, &FusionParams::default()).unwrap();

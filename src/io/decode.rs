@@ -729,7 +729,7 @@ fn planarize<T: Copy + Send + Sync>(
     let gray = channels <= 2;
     let has_alpha = channels == 2 || channels == 4;
     {
-        let LinearRgb { r, g, b, .. } = &mut img;
+        let [r, g, b] = img.channels_mut();
         r.par_chunks_mut(width)
             .zip(g.par_chunks_mut(width))
             .zip(b.par_chunks_mut(width))
@@ -976,7 +976,7 @@ mod tests {
         assert!(w[1].starts_with("1 pixels have NaN or infinite"));
         assert!(w[2].starts_with("1 pixels have negative"));
         let (c, _) = to_linear(&image, &Transfer::srgb());
-        assert_eq!((c.r[0], c.g[1], c.g[2]), (0.0, 9.0, 0.0));
+        assert_eq!((c.r()[0], c.g()[1], c.g()[2]), (0.0, 9.0, 0.0));
         assert!(float_warnings(&DynamicImage::new_rgb8(2, 2)).is_empty());
     }
 

@@ -449,7 +449,7 @@ pub(crate) fn read_matte(path: &Path) -> Result<Plane, IoError> {
 /// [`read_matte`] on the file's bytes (`path` only names it in messages).
 pub(crate) fn read_matte_bytes(path: &Path, bytes: &[u8]) -> Result<Plane, IoError> {
     let clamp = |mut p: Plane| {
-        for v in &mut p.data {
+        for v in p.data_mut() {
             *v = if v.is_finite() {
                 v.clamp(0.0, 1.0)
             } else {
@@ -482,22 +482,26 @@ pub(crate) fn write_plane_png16(
     if !lo.is_finite() || !hi.is_finite() {
         return Err(encode_err(path, format!("invalid value range {lo}..{hi}")));
     }
-    if plane.width == 0 || plane.height == 0 || plane.data.len() != plane.width * plane.height {
+    if plane.width() == 0
+        || plane.height() == 0
+        || plane.data().len() != plane.width() * plane.height()
+    {
         return Err(encode_err(
             path,
             format!(
                 "plane is {}×{}: nothing to write",
-                plane.width, plane.height
+                plane.width(),
+                plane.height()
             ),
         ));
     }
-    let (w, h) = match (u32::try_from(plane.width), u32::try_from(plane.height)) {
+    let (w, h) = match (u32::try_from(plane.width()), u32::try_from(plane.height())) {
         (Ok(w), Ok(h)) => (w, h),
         _ => return Err(encode_err(path, "plane too large for PNG")),
     };
     let scale = if hi > lo { 65535.0 / (hi - lo) } else { 0.0 };
-    let mut bytes = Vec::with_capacity(plane.data.len() * 2);
-    for &v in &plane.data {
+    let mut bytes = Vec::with_capacity(plane.data().len() * 2);
+    for &v in plane.data() {
         let q = if v.is_nan() {
             0
         } else {

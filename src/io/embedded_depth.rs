@@ -727,7 +727,7 @@ fn apply_range(mut plane: Plane, spec: &RangeSpec) -> (Plane, DepthEncoding) {
     };
     match spec.metres_per_unit {
         Some(scale) => {
-            for v in &mut plane.data {
+            for v in plane.data_mut() {
                 *v = (depth(f64::from(v.clamp(0.0, 1.0))) * scale) as f32;
             }
             (
@@ -740,7 +740,7 @@ fn apply_range(mut plane: Plane, spec: &RangeSpec) -> (Plane, DepthEncoding) {
             )
         }
         None => {
-            for v in &mut plane.data {
+            for v in plane.data_mut() {
                 // A zero distance (RangeLinear from 0) is infinite disparity: invalid, filled in
                 // from its neighbours downstream.
                 *v = (1.0 / depth(f64::from(v.clamp(0.0, 1.0)))) as f32;
@@ -973,7 +973,7 @@ fn apple(
         };
         let mut plane = decode_map(format, image, orientation, max_pixels)?;
         if kind == AppleAux::Depth {
-            for v in &mut plane.data {
+            for v in plane.data_mut() {
                 *v = 1.0 - *v;
             }
         }
@@ -1265,7 +1265,7 @@ mod tests {
         let d = read_embedded_depth(&file, MP).unwrap().expect("found");
         assert_eq!(d.format, EmbeddedFormat::GDepth);
         assert_eq!(d.kind(), DepthKind::Metres);
-        assert_eq!((d.plane.width, d.plane.height), (16, 12));
+        assert_eq!((d.plane.width(), d.plane.height()), (16, 12));
         // dn = 0 is near, dn = 1 far; in between 1/Z is linear in dn.
         assert!((d.plane.at(0, 5) - 0.5).abs() < 1e-4);
         assert!((d.plane.at(15, 5) - 8.0).abs() < 1e-3);
@@ -1349,7 +1349,7 @@ mod tests {
                 dynamic_depth_jpeg(&primary(), &ramp_png(), "RangeInverse", 1.0, 10.0, units);
             let d = read_embedded_depth(&file, MP).unwrap().expect("found");
             assert_eq!(d.format, EmbeddedFormat::DynamicDepth);
-            assert_eq!((d.plane.width, d.plane.height), (16, 12));
+            assert_eq!((d.plane.width(), d.plane.height()), (16, 12));
             if units == "Meters" {
                 assert_eq!(d.kind(), DepthKind::Metres);
                 assert!((d.plane.at(0, 0) - 1.0).abs() < 1e-4);
@@ -1413,7 +1413,7 @@ mod tests {
         );
         let file = with_segments(&file, &[exif_orientation_segment(6)]);
         let d = read_embedded_depth(&file, MP).unwrap().unwrap();
-        assert_eq!((d.plane.width, d.plane.height), (12, 16));
+        assert_eq!((d.plane.width(), d.plane.height()), (12, 16));
         assert!((d.plane.at(5, 0) - 1.0).abs() < 1e-4);
         assert!((d.plane.at(5, 15) - 2.0).abs() < 1e-4);
     }

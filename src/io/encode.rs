@@ -102,7 +102,7 @@ pub fn quantize8(
     tables: &EncodeTables,
     dither: bool,
 ) -> Vec<u8> {
-    let w = color.width;
+    let w = color.width();
     let ch = if alpha.is_some() { 4 } else { 3 };
     let mut out = vec![0u8; color.len() * ch];
     let planes = color.channels();
@@ -125,7 +125,7 @@ pub fn quantize8(
             }
         }
         if let Some(a) = alpha {
-            let src = &a.data[base..base + w];
+            let src = &a.data()[base..base + w];
             for (px, &v) in row.chunks_exact_mut(ch).zip(src) {
                 let v = if v > 0.0 { v.min(1.0) } else { 0.0 };
                 px[3] = (v * 255.0 + 0.5) as u8;
@@ -137,7 +137,7 @@ pub fn quantize8(
 
 /// Quantises linear light to interleaved 16-bit samples (3 or 4 channels), no dither.
 pub fn quantize16(color: &LinearRgb, alpha: Option<&Plane>, tables: &EncodeTables) -> Vec<u16> {
-    let w = color.width;
+    let w = color.width();
     let ch = if alpha.is_some() { 4 } else { 3 };
     let mut out = vec![0u16; color.len() * ch];
     let planes = color.channels();
@@ -151,7 +151,7 @@ pub fn quantize16(color: &LinearRgb, alpha: Option<&Plane>, tables: &EncodeTable
             }
         }
         if let Some(a) = alpha {
-            let src = &a.data[base..base + w];
+            let src = &a.data()[base..base + w];
             for (px, &v) in row.chunks_exact_mut(ch).zip(src) {
                 let v = if v > 0.0 { v.min(1.0) } else { 0.0 };
                 px[3] = (v * 65535.0 + 0.5) as u16;
@@ -315,14 +315,14 @@ fn encode(
     options: &EncodeOptions,
     sink: impl FnOnce(&mut Encoder<'_>) -> Result<(), IoError>,
 ) -> Result<Vec<EncodeWarning>, IoError> {
-    let (w, h) = (color.width, color.height);
+    let (w, h) = (color.width(), color.height());
     if w == 0 || h == 0 {
         return Err(encode_err(
             path,
             format!("image is {w}×{h}: nothing to write"),
         ));
     }
-    if [&color.r, &color.g, &color.b]
+    if [color.r(), color.g(), color.b()]
         .iter()
         .any(|p| p.len() != w * h)
     {
@@ -332,11 +332,15 @@ fn encode(
         ));
     }
     if let Some(a) = alpha
-        && (a.width != w || a.height != h || a.data.len() != w * h)
+        && (a.width() != w || a.height() != h || a.data().len() != w * h)
     {
         return Err(encode_err(
             path,
-            format!("alpha is {}×{} but the image is {w}×{h}", a.width, a.height),
+            format!(
+                "alpha is {}×{} but the image is {w}×{h}",
+                a.width(),
+                a.height()
+            ),
         ));
     }
     if u32::try_from(w).is_err() || u32::try_from(h).is_err() {

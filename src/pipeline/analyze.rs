@@ -133,29 +133,29 @@ fn fit_to_photo(
     what: &'static str,
     warnings: &mut Vec<Warning>,
 ) -> Result<Plane, PipelineError> {
-    if plane.width == width && plane.height == height {
+    if plane.width() == width && plane.height() == height {
         return Ok(plane);
     }
     let mismatch = || PipelineError::ShapeMismatch {
         path: path.to_path_buf(),
         what,
-        got_w: plane.width,
-        got_h: plane.height,
+        got_w: plane.width(),
+        got_h: plane.height(),
         want_w: width,
         want_h: height,
     };
-    if plane.width == 0 || plane.height == 0 || width == 0 || height == 0 {
+    if plane.width() == 0 || plane.height() == 0 || width == 0 || height == 0 {
         return Err(mismatch());
     }
     let aspect = |w: usize, h: usize| w as f64 / h as f64;
-    let ratio = aspect(plane.width, plane.height) / aspect(width, height);
+    let ratio = aspect(plane.width(), plane.height()) / aspect(width, height);
     if (ratio - 1.0).abs() > ASPECT_TOLERANCE {
         return Err(mismatch());
     }
     warnings.push(Warning::Resampled {
         path: path.to_path_buf(),
         what,
-        from: (plane.width, plane.height),
+        from: (plane.width(), plane.height()),
         to: (width, height),
     });
     Ok(plane.resized(width, height))
@@ -167,9 +167,9 @@ fn fit_to_photo(
 /// anyway, and a full one would make the whole frame the "subject" and put the focus on the
 /// median depth of everything (usually the background), blurring the real subject.
 fn degenerate_matte(matte: &Plane) -> Option<MatteProblem> {
-    if matte.data.iter().all(|&v| v <= 0.05) {
+    if matte.data().iter().all(|&v| v <= 0.05) {
         Some(MatteProblem::Empty)
-    } else if matte.data.iter().all(|&v| v >= 0.95) {
+    } else if matte.data().iter().all(|&v| v >= 0.95) {
         Some(MatteProblem::Full)
     } else {
         None
@@ -185,8 +185,8 @@ fn invalid_depth_warning(plane: &Plane, kind: DepthKind, path: &Path) -> Option<
         DepthKind::Metres => v == f32::INFINITY || (v.is_finite() && v > 0.0),
         DepthKind::Disparity => v.is_finite(),
     };
-    let total = plane.data.len();
-    let invalid = plane.data.iter().filter(|&&v| !valid(v)).count();
+    let total = plane.data().len();
+    let invalid = plane.data().iter().filter(|&&v| !valid(v)).count();
     (invalid > 0).then(|| Warning::InvalidDepth {
         path: path.to_path_buf(),
         kind,
@@ -331,7 +331,7 @@ fn matte_from_file(
 ) -> Result<Option<Plane>, PipelineError> {
     let plane = io::read_matte(matte_path)?;
     let mut plane = fit_to_photo(plane, width, height, matte_path, "matte", warnings)?;
-    for v in &mut plane.data {
+    for v in plane.data_mut() {
         *v = if v.is_finite() {
             v.clamp(0.0, 1.0)
         } else {
@@ -402,7 +402,7 @@ fn depth_from_models(
     warnings: &mut Vec<Warning>,
     timings: &mut AnalysisTimings,
 ) -> Result<(DepthData, ModelNames), PipelineError> {
-    let (width, height) = (photo.color.width, photo.color.height);
+    let (width, height) = (photo.color.width(), photo.color.height());
     let t = Instant::now();
     let was_loaded = models.is_loaded();
     let set = models.get()?;
@@ -444,7 +444,7 @@ fn analyze_decoded(
     let mut timings = AnalysisTimings::default();
     let map_given = options.depth.is_some() || embedded.is_some();
     let (photo, working) = decode_while_loading(decode, map_given, models, &mut timings)?;
-    let size = (photo.color.width, photo.color.height);
+    let size = (photo.color.width(), photo.color.height());
     let mut warnings: Vec<Warning> = photo.warnings.iter().cloned().map(Warning::Photo).collect();
 
     let mut matte = match &options.matte {
@@ -523,7 +523,7 @@ mod tests {
             &mut warnings,
         )
         .unwrap();
-        assert_eq!((p.width, p.height), (20, 10));
+        assert_eq!((p.width(), p.height()), (20, 10));
         assert_eq!(
             warnings,
             [Warning::Resampled {
@@ -574,10 +574,10 @@ mod tests {
             Some(MatteProblem::Full)
         );
         let mut m = Plane::filled(4, 4, 1.0);
-        m.data[3] = 0.5;
+        m.data_mut()[3] = 0.5;
         assert_eq!(degenerate_matte(&m), None);
         let mut m = Plane::filled(4, 4, 0.0);
-        m.data[0] = 0.2;
+        m.data_mut()[0] = 0.2;
         assert_eq!(degenerate_matte(&m), None);
     }
 
@@ -615,7 +615,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.png");
         let mut half = Plane::filled(10, 5, 0.0);
-        for v in &mut half.data[..25] {
+        for v in &mut half.data_mut()[..25] {
             *v = 1.0;
         }
         io::write_plane_png16(&p, &half, 0.0, 1.0).unwrap();
@@ -623,8 +623,8 @@ mod tests {
         let m = matte_from_file(&p, (20, 10), false, &mut warnings)
             .unwrap()
             .expect("a usable matte");
-        assert_eq!((m.width, m.height), (20, 10));
-        assert!(m.data.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert_eq!((m.width(), m.height()), (20, 10));
+        assert!(m.data().iter().all(|v| (0.0..=1.0).contains(v)));
         assert!(matches!(
             warnings[..],
             [Warning::Resampled { what: "matte", .. }]
@@ -671,7 +671,7 @@ mod tests {
         .unwrap()
         .expect("used");
         assert_eq!(format, EmbeddedFormat::GDepth);
-        assert!(matches!(d, DepthData::Relative(ref p) if (p.width, p.height) == (20, 10)));
+        assert!(matches!(d, DepthData::Relative(ref p) if (p.width(), p.height()) == (20, 10)));
         assert!(warnings.is_empty(), "{warnings:?}");
         // Another shape: with auto, a warning and the model; with embedded, the photo's error.
         let mut warnings = Vec::new();

@@ -10,7 +10,7 @@ use crate::depth::{self, DisparityAnchors};
 use crate::focus_point::{self, FocusPoint, FocusPointError};
 use crate::head;
 use crate::io::Photo;
-use crate::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, OpticsWarning};
+use crate::optics::{DEFAULT_FOCUS_DISTANCE_M, Lens, ValidLens};
 use crate::scene::Plane;
 
 /// Nearest automatic focus, as a multiple of the focal length (the thin-lens model needs
@@ -73,7 +73,7 @@ impl Default for LensSettings {
 /// A focused lens and the scene's disparity in 1/m.
 #[derive(Debug, Clone)]
 pub struct Focused {
-    pub lens: Lens,
+    pub lens: ValidLens,
     pub disparity_per_m: Plane,
     pub focus_source: FocusSource,
     /// Lens parameters outside the documented range, and focus clamping.
@@ -94,11 +94,11 @@ pub const STATS_LONG_SIDE: usize = 1024;
 /// Every `k`-th pixel of every `k`-th row (`k` chosen so the long side is at most
 /// [`STATS_LONG_SIDE`]); the plane itself when it is that small already.
 fn stats_sample(p: &Plane) -> Cow<'_, Plane> {
-    let k = p.width.max(p.height).div_ceil(STATS_LONG_SIDE).max(1);
+    let k = p.width().max(p.height()).div_ceil(STATS_LONG_SIDE).max(1);
     if k == 1 {
         return Cow::Borrowed(p);
     }
-    let (w, h) = (p.width.div_ceil(k), p.height.div_ceil(k));
+    let (w, h) = (p.width().div_ceil(k), p.height().div_ceil(k));
     let mut data = Vec::with_capacity(w * h);
     for y in 0..h {
         data.extend(p.row(y * k).iter().step_by(k));
@@ -108,7 +108,8 @@ fn stats_sample(p: &Plane) -> Cow<'_, Plane> {
 
 /// The subject's value in `disparity` (see [`depth::subject_disparity`]), from a sample.
 fn sampled_subject_disparity(disparity: &Plane, matte: Option<&Plane>) -> Option<f32> {
-    let matte = matte.filter(|m| (m.width, m.height) == (disparity.width, disparity.height));
+    let matte =
+        matte.filter(|m| (m.width(), m.height()) == (disparity.width(), disparity.height()));
     depth::subject_disparity(&stats_sample(disparity), matte.map(stats_sample).as_deref())
 }
 
@@ -164,15 +165,15 @@ fn focused_disparity(
 ) -> Plane {
     use rayon::prelude::*;
     let matte = matte
-        .filter(|m| (m.width, m.height) == (out.width, out.height))
+        .filter(|m| (m.width(), m.height()) == (out.width(), out.height()))
         .zip(subject.filter(|s| s.is_finite()));
     const CHUNK: usize = 1 << 16;
-    out.data
+    out.data_mut()
         .par_chunks_mut(CHUNK)
         .enumerate()
         .for_each(|(c, o)| match matte {
             Some((m, subject)) => {
-                let m = &m.data[c * CHUNK..c * CHUNK + o.len()];
+                let m = &m.data()[c * CHUNK..c * CHUNK + o.len()];
                 for (v, &a) in o.iter_mut().zip(m) {
                     *v = keep_subject_in_focus(map(*v), a, subject, delta);
                 }
@@ -239,7 +240,7 @@ fn disparity_at(
     point: FocusPoint,
     photo: &Photo,
 ) -> Result<f32, PipelineError> {
-    let (w, h) = (photo.color.width, photo.color.height);
+    let (w, h) = (photo.color.width(), photo.color.height());
     let at = point.in_photo(w, h)?;
     focus_point::value_at(map, matte, at, (w, h))
         .ok_or_else(|| FocusPointError::NoDepth(point.to_string()).into())
@@ -255,7 +256,7 @@ fn focus_depth(
     let mut lens = settings.lens;
     let mut warnings = Vec::new();
     // The sensor's long side maps to the photo's long side (portrait photos too).
-    let long_side_px = photo.color.width.max(photo.color.height);
+    let long_side_px = photo.color.width().max(photo.color.height());
     let (disparity_per_m, focus_source) = match (depth, settings.focus) {
         (DepthData::Metric(d), focus) => {
             let subject = sampled_subject_disparity(&d, matte);
@@ -320,7 +321,7 @@ fn focus_depth(
                 let subject = sampled_subject_disparity(&r, matte).unwrap_or(0.0);
                 let percentile = DisparityAnchors::default().background_percentile;
                 let far =
-                    depth::weighted_percentile(&sample.data, None, percentile).unwrap_or(subject);
+                    depth::weighted_percentile(sample.data(), None, percentile).unwrap_or(subject);
                 (subject, far)
             };
             let ((distance, source), (subject, far)) = rayon::join(distance, statistics);
@@ -363,8 +364,8 @@ fn focus_depth(
             (disparity, source)
         }
     };
-    let lens_warnings: Vec<OpticsWarning> = lens.validate()?;
-    warnings.extend(lens_warnings.into_iter().map(Warning::Lens));
+    let lens = lens.validate()?;
+    warnings.extend(lens.warnings().into_iter().map(Warning::Lens));
     Ok(Focused {
         lens,
         disparity_per_m,
@@ -396,8 +397,8 @@ mod tests {
         let mut m = Plane::filled(20, 20, 0.0);
         for y in 6..14 {
             for x in 6..14 {
-                d.data[y * 20 + x] = subject;
-                m.data[y * 20 + x] = 1.0;
+                d.data_mut()[y * 20 + x] = subject;
+                m.data_mut()[y * 20 + x] = 1.0;
             }
         }
         (d, m)
@@ -436,7 +437,7 @@ mod tests {
         let (d, m) = scene_planes(0.625, 0.1);
         // A relief on the subject, so the compression under the matte has work to do.
         let mut relief = d.clone();
-        for (i, v) in relief.data.iter_mut().enumerate() {
+        for (i, v) in relief.data_mut().iter_mut().enumerate() {
             *v += (i % 7) as f32 * 0.01;
         }
         for depth in [
@@ -451,7 +452,7 @@ mod tests {
                 assert_eq!(owned.disparity_per_m, copy.disparity_per_m);
                 assert_eq!(owned.lens, copy.lens);
                 assert_eq!(owned.focus_source, copy.focus_source);
-                assert_eq!((photo.color.width, kept), (20, matte));
+                assert_eq!((photo.color.width(), kept), (20, matte));
             }
         }
     }
@@ -589,9 +590,9 @@ mod tests {
         for y in lo..hi {
             for x in lo..hi {
                 let t = (x - lo) as f32 / (hi - lo - 1) as f32 * 2.0 - 1.0;
-                d.data[y * N + x] = subject + relief * t;
+                d.data_mut()[y * N + x] = subject + relief * t;
                 let edge = x == lo || x == hi - 1 || y == lo || y == hi - 1;
-                m.data[y * N + x] = if edge { 0.5 } else { 1.0 };
+                m.data_mut()[y * N + x] = if edge { 0.5 } else { 1.0 };
             }
         }
         (d, m)
@@ -625,7 +626,7 @@ mod tests {
         let coc = |d: f32| f.lens.signed_coc_px(d as f64, N);
         let mut widest_plain: f64 = 0.0;
         for i in 0..N * N {
-            let (d, a) = (f.disparity_per_m.data[i], m.data[i]);
+            let (d, a) = (f.disparity_per_m.data()[i], m.data()[i]);
             if a == 1.0 {
                 // Within the limit (f32 rounding aside), so under a pixel: rendered sharp.
                 assert!(
@@ -633,7 +634,7 @@ mod tests {
                     "{i}: {}",
                     coc(d)
                 );
-                widest_plain = widest_plain.max(coc(plain.data[i]).abs());
+                widest_plain = widest_plain.max(coc(plain.data()[i]).abs());
             }
         }
         assert!(widest_plain > 3.0 * SUBJECT_MAX_COC_PX, "{widest_plain}");
@@ -641,7 +642,7 @@ mod tests {
         assert!(f.disparity_per_m.at(140, 100) > f.disparity_per_m.at(60, 100));
         // Outside the matte nothing changes; on the edge the two blend half and half.
         for i in 0..N * N {
-            let (d, p, a) = (f.disparity_per_m.data[i], plain.data[i], m.data[i]);
+            let (d, p, a) = (f.disparity_per_m.data()[i], plain.data()[i], m.data()[i]);
             if a == 0.0 {
                 assert_eq!(d, p);
             } else if a == 0.5 {
@@ -664,8 +665,8 @@ mod tests {
         let f = a.focus(&settings).unwrap();
         let k = f.lens.coc_px_per_diopter(N);
         for i in 0..N * N {
-            if m.data[i] == 1.0 {
-                let spread = (f.disparity_per_m.data[i] - subject) as f64 * k;
+            if m.data()[i] == 1.0 {
+                let spread = (f.disparity_per_m.data()[i] - subject) as f64 * k;
                 assert!(
                     spread.abs() <= SUBJECT_MAX_COC_PX * (1.0 + 1e-5),
                     "{spread}"
@@ -719,20 +720,20 @@ mod tests {
         for y in 0..h {
             for x in 0..w {
                 let i = y * w + x;
-                d.data[i] = (x as f32 / w as f32) * 10.0 + (y as f32 / h as f32);
+                d.data_mut()[i] = (x as f32 / w as f32) * 10.0 + (y as f32 / h as f32);
                 if (1000..2000).contains(&x) && y >= 500 {
-                    m.data[i] = 1.0;
-                    d.data[i] += 50.0;
+                    m.data_mut()[i] = 1.0;
+                    d.data_mut()[i] += 50.0;
                 }
             }
         }
         let sample = stats_sample(&d);
-        assert!(sample.width <= STATS_LONG_SIDE && sample.height <= STATS_LONG_SIDE);
+        assert!(sample.width() <= STATS_LONG_SIDE && sample.height() <= STATS_LONG_SIDE);
         let full = depth::subject_disparity(&d, Some(&m)).unwrap();
         let sampled = sampled_subject_disparity(&d, Some(&m)).unwrap();
         assert!((full - sampled).abs() < 0.05, "{full} {sampled}");
-        let far_full = depth::weighted_percentile(&d.data, None, 2.0).unwrap();
-        let far_sampled = depth::weighted_percentile(&sample.data, None, 2.0).unwrap();
+        let far_full = depth::weighted_percentile(d.data(), None, 2.0).unwrap();
+        let far_sampled = depth::weighted_percentile(sample.data(), None, 2.0).unwrap();
         assert!(
             (far_full - far_sampled).abs() < 0.05,
             "{far_full} {far_sampled}"

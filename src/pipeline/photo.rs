@@ -10,7 +10,7 @@ use crate::backdrop::{Background, Studio};
 use crate::grain::{self, GrainSetting};
 use crate::headshot::{self, HeadshotCheck};
 use crate::io::{Metadata, Photo};
-use crate::optics::Lens;
+use crate::optics::ValidLens;
 use crate::render::{self, RenderOptions};
 use crate::scene::{LinearRgb, Plane, Scene};
 
@@ -49,7 +49,7 @@ pub struct Developed {
 /// grain of its own); then checks the headshot. `look.lens` is not used (the lens is
 /// focused already). A studio background needs the scene's matte
 /// ([`PipelineError::StudioNeedsMatte`]).
-pub fn develop(scene: &Scene, lens: &Lens, look: &Look) -> Result<Developed, PipelineError> {
+pub fn develop(scene: &Scene, lens: &ValidLens, look: &Look) -> Result<Developed, PipelineError> {
     let (image, background) = match (look.background, &scene.matte) {
         (Background::Studio(tone), Some(m)) => {
             let resolved = headshot::resolve_tone(tone, &scene.color, m);
@@ -107,7 +107,7 @@ pub struct Outcome {
     pub alpha: Option<Plane>,
     pub metadata: Metadata,
     pub bits_per_channel: u8,
-    pub lens: Lens,
+    pub lens: ValidLens,
     pub focus_source: super::FocusSource,
     pub disparity_per_m: Plane,
     pub matte: Option<Plane>,

@@ -589,7 +589,7 @@ mod tests {
     use crate::scene::{LinearRgb, Plane, Scene};
 
     fn highlights_of(color: LinearRgb, options: &HighlightOptions) -> Highlights {
-        let (w, h) = (color.width, color.height);
+        let (w, h) = (color.width(), color.height());
         let scene = Scene::new(color, Plane::filled(w, h, 0.0), None).unwrap();
         let input = Input::new(&scene).unwrap();
         Highlights::new(options, &input)

@@ -53,37 +53,37 @@ pub(crate) struct Input<'a> {
 }
 
 fn plane_for<'a>(plane: &'a Plane, width: usize, height: usize) -> Option<Cow<'a, [f32]>> {
-    let valid = plane.width.checked_mul(plane.height) == Some(plane.data.len());
-    if !valid || plane.data.is_empty() {
+    let valid = plane.width().checked_mul(plane.height()) == Some(plane.data().len());
+    if !valid || plane.data().is_empty() {
         None
-    } else if plane.width == width && plane.height == height {
-        Some(Cow::Borrowed(&plane.data))
+    } else if plane.width() == width && plane.height() == height {
+        Some(Cow::Borrowed(plane.data()))
     } else {
-        Some(Cow::Owned(plane.resized(width, height).data))
+        Some(Cow::Owned(plane.resized(width, height).into_data()))
     }
 }
 
 impl<'a> Input<'a> {
     /// `None` for an empty image.
     pub(crate) fn new(scene: &'a Scene) -> Option<Input<'a>> {
-        let (width, height) = (scene.color.width, scene.color.height);
+        let (width, height) = (scene.color.width(), scene.color.height());
         let n = width.checked_mul(height)?;
         if n == 0 {
             return None;
         }
-        let channel = |c: &'a Vec<f32>| -> Cow<'a, [f32]> {
+        let channel = |c: &'a [f32]| -> Cow<'a, [f32]> {
             if c.len() == n {
                 Cow::Borrowed(c)
             } else {
-                let mut v = c.clone();
+                let mut v = c.to_vec();
                 v.resize(n, 0.0);
                 Cow::Owned(v)
             }
         };
         let color = [
-            channel(&scene.color.r),
-            channel(&scene.color.g),
-            channel(&scene.color.b),
+            channel(scene.color.r()),
+            channel(scene.color.g()),
+            channel(scene.color.b()),
         ];
         let disparity = plane_for(&scene.disparity_per_m, width, height)
             .unwrap_or_else(|| Cow::Owned(vec![f32::NAN; n]));
@@ -1216,11 +1216,11 @@ mod tests {
     #[test]
     fn a_row_is_loaded_sanitised() {
         let mut color = LinearRgb::filled(3, 2, [0.5; 3]);
-        color.r[3] = f32::NAN;
+        color.r_mut()[3] = f32::NAN;
         let mut disparity = Plane::filled(3, 2, 0.5);
-        disparity.data[4] = f32::INFINITY;
+        disparity.data_mut()[4] = f32::INFINITY;
         let mut matte = Plane::filled(3, 2, 1.0);
-        matte.data[5] = 7.0;
+        matte.data_mut()[5] = 7.0;
         let scene = Scene::new(color, disparity, Some(matte)).unwrap();
         let input = Input::new(&scene).unwrap();
         let coc = CocMap::new(&Lens::default(), 3, 2);
@@ -1352,9 +1352,9 @@ mod tests {
         // (pixel by pixel, in row order), and it does not widen any row's level-0 reach.
         let mut lit = LinearRgb::filled(w, h, [0.05; 3]);
         for (x, y) in [(30, 20), (31, 20), (30, 21), (31, 21)] {
-            lit.r[y * w + x] = 1.0;
-            lit.g[y * w + x] = 1.0;
-            lit.b[y * w + x] = 1.0;
+            lit.r_mut()[y * w + x] = 1.0;
+            lit.g_mut()[y * w + x] = 1.0;
+            lit.b_mut()[y * w + x] = 1.0;
         }
         let night = Scene::new(lit, Plane::filled(w, h, 0.0), None).unwrap();
         let input = Input::new(&night).unwrap();

@@ -300,8 +300,8 @@ impl FillSample {
 /// nearest confident subject colour); callers weight them by `m` anyway. A matte of another
 /// size is ignored (the photo comes back).
 pub fn subject_colours(color: &LinearRgb, matte: &Plane) -> LinearRgb {
-    let (w, h) = (color.width, color.height);
-    if (matte.width, matte.height) != (w, h) || w == 0 || h == 0 {
+    let (w, h) = (color.width(), color.height());
+    if (matte.width(), matte.height()) != (w, h) || w == 0 || h == 0 {
         return color.clone();
     }
     let level = matte_fill_level(w, h);
@@ -310,8 +310,8 @@ pub fn subject_colours(color: &LinearRgb, matte: &Plane) -> LinearRgb {
     for y in 0..h {
         for x in 0..w {
             let i = y * w + x;
-            let rgb = [sane(color.r[i]), sane(color.g[i]), sane(color.b[i])];
-            let m = sane(matte.data[i]).min(1.0);
+            let rgb = [sane(color.r()[i]), sane(color.g()[i]), sane(color.b()[i])];
+            let m = sane(matte.data()[i]).min(1.0);
             // No lens here: no subject blur, no occluders in front.
             accumulate(
                 &mut sums[(y >> level) * fw + (x >> level)],
@@ -324,7 +324,7 @@ pub fn subject_colours(color: &LinearRgb, matte: &Plane) -> LinearRgb {
     }
     let fills = MatteFills::new(&sums, fw, fh, level);
     let mut out = color.clone();
-    let LinearRgb { r, g, b, .. } = &mut out;
+    let [r, g, b] = out.channels_mut();
     r.par_chunks_mut(w)
         .zip(g.par_chunks_mut(w))
         .zip(b.par_chunks_mut(w))
@@ -333,7 +333,7 @@ pub fn subject_colours(color: &LinearRgb, matte: &Plane) -> LinearRgb {
             for x in 0..w {
                 let i = y * w + x;
                 let rgb = [sane(r[x]), sane(g[x]), sane(b[x])];
-                let m = sane(matte.data[i]).min(1.0);
+                let m = sane(matte.data()[i]).min(1.0);
                 let f = if m <= 0.0 {
                     // No subject here: its fill (unmix would return the photo).
                     fills.at(x, y).subject_fill()

@@ -1,5 +1,6 @@
-//! The renderer: pure and infallible. `render(&Scene, &Lens, &RenderOptions)` returns the scene
-//! as the lens would have photographed it, in linear light, clamped to 0..1.
+//! The renderer: pure and infallible. `render(&Scene, &ValidLens, &RenderOptions)` returns the
+//! scene as the lens would have photographed it, in linear light, clamped to 0..1. The lens is
+//! validated ([`crate::optics::Lens::validate`]) before it gets here, so nothing re-checks it.
 //!
 //! # Model
 //! 1. **CoC** (`coc`): per pixel the signed CoC diameter `lens.signed_coc_px(disparity,
@@ -83,7 +84,7 @@ use self::layers::{
     pixel_colours, sparse_side, subject_coc,
 };
 use self::matting::MatteFills;
-use crate::optics::{ApertureShape, Lens, cat_eye_corner_shift};
+use crate::optics::{ApertureShape, Lens, ValidLens, cat_eye_corner_shift};
 use crate::scene::{LinearRgb, Scene};
 
 pub use self::matting::subject_colours;
@@ -176,17 +177,11 @@ impl RenderOptions {
 /// Renders the scene through the lens. Output is linear light, clamped to 0..1. Never panics:
 /// an empty image comes back empty, non-finite colour counts as black, non-finite disparity as
 /// in focus, a depth map of another size is resampled and a malformed matte ignored.
-pub fn render(scene: &Scene, lens: &Lens, options: &RenderOptions) -> LinearRgb {
+pub fn render(scene: &Scene, lens: &ValidLens, options: &RenderOptions) -> LinearRgb {
     let Some(mut input) = Input::new(scene) else {
-        let (w, h) = (scene.color.width, scene.color.height);
+        let (w, h) = (scene.color.width(), scene.color.height());
         return match w.checked_mul(h) {
-            Some(0) => LinearRgb {
-                width: w,
-                height: h,
-                r: Vec::new(),
-                g: Vec::new(),
-                b: Vec::new(),
-            },
+            Some(0) => LinearRgb::filled(w, h, [0.0; 3]),
             _ => scene.color.clone(),
         };
     };
@@ -258,16 +253,13 @@ const CURVATURE_STEP_PX: f64 = 0.25;
 /// disc behind the focus, magenta in front); the cat-eye's barrel on both out-of-focus sides
 /// (met against the field direction behind the focus, along it in front, where discs are
 /// turned).
-fn side_models(lens: &Lens, (width, height): (usize, usize)) -> PerSide<DiscModel> {
+fn side_models(lens: &ValidLens, (width, height): (usize, usize)) -> PerSide<DiscModel> {
     let long_px = width.max(height);
     let character = &lens.character;
     let shift = cat_eye_corner_shift(character.cat_eye_share());
     let shapes = side_shapes(&lens.aperture, character.anamorphic_squeeze);
-    let sa = if character.spherical_aberration.is_finite() {
-        character.spherical_aberration.clamp(-1.0, 1.0)
-    } else {
-        0.0
-    };
+    // Finite and within ±1: the lens is validated.
+    let sa = character.spherical_aberration;
     let k = lens.chromatic_coc_px(long_px);
     let k = if k.is_finite() {
         k.clamp(0.0, 1e4)
@@ -1037,7 +1029,7 @@ impl Level0<'_> {
                 .map(|c| taps(w, c.width, 1 << c.level))
         });
         let strip = strip_rows(h, max_reach);
-        let LinearRgb { r, g, b, .. } = &mut out;
+        let [r, g, b] = out.channels_mut();
         r.par_chunks_mut(strip * w)
             .zip(g.par_chunks_mut(strip * w))
             .zip(b.par_chunks_mut(strip * w))

@@ -77,9 +77,9 @@ pub(crate) fn render(
             || bilinear(&fill, fw, tap(x, fw, scale), tap(y, fh, scale)),
             vignetting.map_or(1.0, |v| v.at(x, y)),
         );
-        out.r[i] = rgb[0];
-        out.g[i] = rgb[1];
-        out.b[i] = rgb[2];
+        out.r_mut()[i] = rgb[0];
+        out.g_mut()[i] = rgb[1];
+        out.b_mut()[i] = rgb[2];
     }
     out
 }

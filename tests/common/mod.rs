@@ -55,7 +55,7 @@ pub fn synthetic_portrait(w: usize, h: usize) -> (LinearRgb, Plane) {
             let bg = 0.01 + 0.04 * fx;
             if head || body {
                 img.set(x, y, [0.8, 0.75, 0.7]);
-                truth.data[y * w + x] = 1.0;
+                truth.data_mut()[y * w + x] = 1.0;
             } else {
                 img.set(x, y, [bg, bg, bg * 1.2]);
             }
@@ -68,7 +68,7 @@ pub fn synthetic_portrait(w: usize, h: usize) -> (LinearRgb, Plane) {
 pub fn mean_where(p: &Plane, mask: &Plane, inside: bool) -> f32 {
     let mut s = 0.0f64;
     let mut n = 0usize;
-    for (v, m) in p.data.iter().zip(&mask.data) {
+    for (v, m) in p.data().iter().zip(mask.data()) {
         if (*m >= 0.5) == inside {
             s += *v as f64;
             n += 1;

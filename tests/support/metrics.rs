@@ -20,7 +20,7 @@ pub fn srgb_encode(linear: f32) -> f32 {
 /// PSNR in dB between two images on display-encoded (sRGB) values clamped to 0..1, over the
 /// pixels where `mask` is true (all pixels when `None`), all three channels.
 pub fn psnr_srgb(a: &LinearRgb, b: &LinearRgb, mask: Option<&[bool]>) -> f64 {
-    assert_eq!((a.width, a.height), (b.width, b.height));
+    assert_eq!((a.width(), a.height()), (b.width(), b.height()));
     let mut sum = 0.0f64;
     let mut n = 0usize;
     for (ca, cb) in a.channels().into_iter().zip(b.channels()) {
@@ -52,8 +52,8 @@ pub fn interior(width: usize, height: usize, margin: usize) -> Vec<bool> {
 /// Pixels within `radius` pixels of the matte's 0.5 contour: those with a pixel on the other
 /// side of 0.5 within that distance.
 pub fn edge_band(matte: &Plane, radius: f64) -> Vec<bool> {
-    let (w, h) = (matte.width, matte.height);
-    let inside: Vec<bool> = matte.data.iter().map(|&v| v >= 0.5).collect();
+    let (w, h) = (matte.width(), matte.height());
+    let inside: Vec<bool> = matte.data().iter().map(|&v| v >= 0.5).collect();
     let r = radius.ceil() as isize;
     let mut band = vec![false; w * h];
     band.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
@@ -96,12 +96,12 @@ pub fn depth_gaussian(
     lens: &Lens,
     coc_per_sigma: f64,
 ) -> LinearRgb {
-    let w = color.width;
+    let w = color.width();
     let level_of = |d: f32| -> i64 {
         let sigma = lens.signed_coc_px(d as f64, w).abs() / coc_per_sigma;
         (sigma * 8.0).round() as i64
     };
-    let levels: Vec<i64> = disparity.data.iter().map(|&d| level_of(d)).collect();
+    let levels: Vec<i64> = disparity.data().iter().map(|&d| level_of(d)).collect();
     let mut distinct = levels.clone();
     distinct.sort_unstable();
     distinct.dedup();
@@ -113,9 +113,9 @@ pub fn depth_gaussian(
         let blurred = gaussian_blur(color, level as f64 / 8.0);
         for (i, &l) in levels.iter().enumerate() {
             if l == level {
-                out.r[i] = blurred.r[i];
-                out.g[i] = blurred.g[i];
-                out.b[i] = blurred.b[i];
+                out.r_mut()[i] = blurred.r()[i];
+                out.g_mut()[i] = blurred.g()[i];
+                out.b_mut()[i] = blurred.b()[i];
             }
         }
     }
@@ -124,7 +124,7 @@ pub fn depth_gaussian(
 
 /// Separable Gaussian blur, weights normalised over the taps that fall inside the image.
 pub fn gaussian_blur(color: &LinearRgb, sigma: f64) -> LinearRgb {
-    let (w, h) = (color.width, color.height);
+    let (w, h) = (color.width(), color.height());
     let r = (3.0 * sigma).ceil() as isize;
     let kernel: Vec<f64> = (-r..=r)
         .map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp())
@@ -169,7 +169,7 @@ pub fn gaussian_blur(color: &LinearRgb, sigma: f64) -> LinearRgb {
                 })
             })
             .collect();
-        *dst = res;
+        dst.copy_from_slice(&res);
     }
     out
 }
@@ -190,10 +190,10 @@ pub struct Disc {
 /// Measures the disc around the brightest region of `plane`; `expected_diameter_px` only sets
 /// the radius used to read the plateau.
 pub fn measure_disc(plane: &Plane, expected_diameter_px: f64) -> Disc {
-    let max = plane.data.iter().cloned().fold(0.0f32, f32::max) as f64;
+    let max = plane.data().iter().cloned().fold(0.0f32, f32::max) as f64;
     let (mut sx, mut sy, mut sw) = (0.0, 0.0, 0.0);
-    for y in 0..plane.height {
-        for x in 0..plane.width {
+    for y in 0..plane.height() {
+        for x in 0..plane.width() {
             let v = plane.at(x, y) as f64;
             if v > 0.1 * max {
                 sx += v * (x as f64 + 0.5);
@@ -205,8 +205,8 @@ pub fn measure_disc(plane: &Plane, expected_diameter_px: f64) -> Disc {
     let (cx, cy) = (sx / sw, sy / sw);
     let r = 0.25 * expected_diameter_px;
     let mut inner: Vec<f64> = Vec::new();
-    for y in 0..plane.height {
-        for x in 0..plane.width {
+    for y in 0..plane.height() {
+        for x in 0..plane.width() {
             let (dx, dy) = (x as f64 + 0.5 - cx, y as f64 + 0.5 - cy);
             if dx * dx + dy * dy <= r * r {
                 inner.push(plane.at(x, y) as f64);
@@ -218,7 +218,7 @@ pub fn measure_disc(plane: &Plane, expected_diameter_px: f64) -> Disc {
     // Pixels above half the plateau, counted softly (a linear ramp from 1/4 to 3/4 of the
     // plateau) so that edge pixels count by their coverage instead of all-or-nothing.
     let area: f64 = plane
-        .data
+        .data()
         .iter()
         .map(|&v| ((v as f64 / plateau - 0.25) / 0.5).clamp(0.0, 1.0))
         .sum();
@@ -246,7 +246,7 @@ pub fn radial_profile(plane: &Plane, disc: &Disc, steps: usize) -> Vec<f64> {
             let mut prev = sample(0.0);
             loop {
                 let next = sample(t + step);
-                if next < half || t > (plane.width + plane.height) as f64 {
+                if next < half || t > (plane.width() + plane.height()) as f64 {
                     let frac = if prev > next {
                         (prev - half) / (prev - next)
                     } else {
@@ -295,7 +295,7 @@ pub fn polygon_fit(profile: &[f64], n: usize, half_window: usize) -> (f64, f64, 
 pub fn to_srgb8(img: &LinearRgb) -> Vec<u8> {
     let mut out = Vec::with_capacity(img.len() * 3);
     for i in 0..img.len() {
-        for c in [img.r[i], img.g[i], img.b[i]] {
+        for c in [img.r()[i], img.g()[i], img.b()[i]] {
             out.push((srgb_encode(c) * 255.0).round() as u8);
         }
     }
@@ -307,7 +307,7 @@ pub fn write_png(path: &Path, img: &LinearRgb) {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).expect("create output folder");
     }
-    let buf = image::RgbImage::from_raw(img.width as u32, img.height as u32, to_srgb8(img))
+    let buf = image::RgbImage::from_raw(img.width() as u32, img.height() as u32, to_srgb8(img))
         .expect("buffer size");
     buf.save(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -319,30 +319,30 @@ pub fn write_plane_png(path: &Path, plane: &Plane, lo: f32, hi: f32) {
         std::fs::create_dir_all(dir).expect("create output folder");
     }
     let data = plane
-        .data
+        .data()
         .iter()
         .map(|&v| (((v - lo) / (hi - lo)).clamp(0.0, 1.0) * 255.0).round() as u8)
         .collect();
-    let buf =
-        image::GrayImage::from_raw(plane.width as u32, plane.height as u32, data).expect("size");
+    let buf = image::GrayImage::from_raw(plane.width() as u32, plane.height() as u32, data)
+        .expect("size");
     buf.save(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
 
 /// Places images side by side (same height) with a 4 px gap.
 pub fn side_by_side(images: &[&LinearRgb]) -> LinearRgb {
-    let h = images[0].height;
+    let h = images[0].height();
     let gap = 4;
-    let w: usize = images.iter().map(|i| i.width).sum::<usize>() + gap * (images.len() - 1);
+    let w: usize = images.iter().map(|i| i.width()).sum::<usize>() + gap * (images.len() - 1);
     let mut out = LinearRgb::filled(w, h, [1.0, 1.0, 1.0]);
     let mut x0 = 0;
     for img in images {
         for y in 0..h {
-            for x in 0..img.width {
+            for x in 0..img.width() {
                 out.set(x0 + x, y, img.at(x, y));
             }
         }
-        x0 += img.width + gap;
+        x0 += img.width() + gap;
     }
     out
 }
@@ -392,8 +392,8 @@ pub fn zoom(img: &LinearRgb, x0: usize, y0: usize, w: usize, h: usize, k: usize)
     for y in 0..h * k {
         for x in 0..w * k {
             let (sx, sy) = (
-                (x0 + x / k).min(img.width - 1),
-                (y0 + y / k).min(img.height - 1),
+                (x0 + x / k).min(img.width() - 1),
+                (y0 + y / k).min(img.height() - 1),
             );
             out.set(x, y, img.at(sx, sy));
         }
@@ -406,7 +406,7 @@ pub fn zoom(img: &LinearRgb, x0: usize, y0: usize, w: usize, h: usize, k: usize)
 pub fn edge_width_10_90(plane: &Plane, disc: &Disc) -> f64 {
     let count = |k: f64| {
         plane
-            .data
+            .data()
             .iter()
             .filter(|&&v| v as f64 > k * disc.plateau)
             .count()

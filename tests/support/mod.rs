@@ -570,10 +570,9 @@ impl Camera {
         };
         let green = traced(1.0);
         let magenta = traced(-1.0);
-        LinearRgb {
-            g: green.g,
-            ..magenta
-        }
+        let mut out = magenta;
+        out.g_mut().copy_from_slice(green.g());
+        out
     }
 
     /// The pinhole image, true disparity and true subject matte. The pinhole ray is computed
