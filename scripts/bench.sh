@@ -25,7 +25,7 @@ if [[ "${1:-}" == "--quick" ]]; then
 fi
 bash scripts/setup.sh >/dev/null
 cargo build --release --quiet --bin fstop --example render_timing --example bench_photo
-bin=target/release
+bin=${CARGO_TARGET_DIR:-target}/release
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
