@@ -274,8 +274,8 @@ pub fn run(args: &CompareArgs, config: &Config, ui: &Ui, stop: &Stop) -> Result<
             background: Background::Blur,
             grain: choice.grain,
         };
-        let image = match pipeline::develop(&scene, &focused.lens, &look) {
-            Ok(d) => d.image,
+        let image = match pipeline::develop_image(&scene, &focused.lens, &look) {
+            Ok((image, _)) => image,
             Err(e) => {
                 fail(&format!("{}: {e}", choice.preset_name));
                 return Ok(Exit::Failed);

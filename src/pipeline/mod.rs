@@ -63,7 +63,9 @@ pub use self::focus::{
     soft_clamp, subject_relief_limit,
 };
 pub use self::models::LazyModels;
-pub use self::photo::{Developed, Look, Outcome, PhotoTimings, Stage, develop, run_photo};
+pub use self::photo::{
+    Developed, Look, Outcome, PhotoTimings, Stage, develop, develop_image, run_photo,
+};
 pub use self::warning::{MatteProblem, Warning};
 use crate::focus_point::FocusPointError;
 use crate::infer::InferError;

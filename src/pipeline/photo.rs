@@ -50,7 +50,26 @@ pub struct Developed {
 /// focused already). A studio background needs the scene's matte
 /// ([`PipelineError::StudioNeedsMatte`]).
 pub fn develop(scene: &Scene, lens: &ValidLens, look: &Look) -> Result<Developed, PipelineError> {
-    let (image, background) = match (look.background, &scene.matte) {
+    let (image, background) = develop_image(scene, lens, look)?;
+    let headshot = scene
+        .matte
+        .as_ref()
+        .and_then(|m| headshot::check(&image, m));
+    Ok(Developed {
+        image,
+        background,
+        headshot,
+    })
+}
+
+/// [`develop`] without the headshot check (for callers that do not report it, such as
+/// `fstop compare`'s lens tiles): the image and the background's label.
+pub fn develop_image(
+    scene: &Scene,
+    lens: &ValidLens,
+    look: &Look,
+) -> Result<(LinearRgb, String), PipelineError> {
+    Ok(match (look.background, &scene.matte) {
         (Background::Studio(tone), Some(m)) => {
             let resolved = headshot::resolve_tone(tone, &scene.color, m);
             let image = Studio::for_photo(&scene.color, m, resolved.linear).render(&scene.color, m);
@@ -62,15 +81,6 @@ pub fn develop(scene: &Scene, lens: &ValidLens, look: &Look) -> Result<Developed
             grain::regrain(&mut image, scene, lens, look.grain);
             (image, "blur".to_string())
         }
-    };
-    let headshot = scene
-        .matte
-        .as_ref()
-        .and_then(|m| headshot::check(&image, m));
-    Ok(Developed {
-        image,
-        background,
-        headshot,
     })
 }
 
